@@ -1,0 +1,114 @@
+"""The one generator interface every family implements.
+
+A generator maps ``z`` (and class weights ``c``) to intermediate latents ``ws`` with
+``mapping`` and renders them with ``synthesis``.  Families without a mapping network use
+the identity (``ws = z[:, None]``, ``num_ws = 1``), so the renderer and the latent panels
+treat every family the same way and enable features from ``capabilities()`` alone.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a generator supports; GUI panels enable themselves from these flags."""
+
+    truncation: Optional[str] = None  # "w": psi toward w_avg (StyleGAN); "z": truncated normal (BigGAN)
+    classes: bool = False  # takes class weights c of shape [N, c_dim]
+    class_space: str = "onehot"  # "embedding": c is multiplied into a learned embedding; "onehot": concatenated
+    style_layers: bool = False  # every one of num_ws entries of ws drives its own layer(s)
+    layer_resolutions: tuple[int, ...] = ()  # resolution each ws entry drives (for labels)
+    noise_layers: tuple[int, ...] = ()  # resolution of each per-layer noise input, in synthesis order
+    encoder: bool = False  # has encode(img) -> (mu, logvar)  (VAE)
+    attention: bool = False  # keeps attention maps in .attention_maps after a forward
+    progressive: bool = False  # has stages: set_stage(stage, alpha)
+    latent_codes: int = 0  # InfoGAN-style structured codes at the end of z
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class Generator(nn.Module):
+    """Base class: subclasses set the attributes below and implement ``synthesis``."""
+
+    z_dim: int
+    w_dim: int
+    num_ws: int
+    c_dim: int
+    img_resolution: int
+    img_channels: int
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config: Any = None  # the family's config dataclass, set by the registry
+        self.model_name: str = ""  # registry name, set by the registry
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities()
+
+    # -- interface -------------------------------------------------------------------------
+    def mapping(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
+                truncation_psi: float = 1.0, truncation_cutoff: Optional[int] = None) -> torch.Tensor:
+        """z [N, z_dim] -> ws [N, num_ws, w_dim].  Identity for families without a mapping network."""
+        check_shape(z, [None, self.z_dim], "z")
+        return z.unsqueeze(1)
+
+    def synthesis(self, ws: torch.Tensor, c: Optional[torch.Tensor] = None, *,
+                  noise_mode: str = "const", noise_inputs: Optional[list] = None,
+                  noise_strength: float = 1.0) -> torch.Tensor:
+        """ws [N, num_ws, w_dim] -> image [N, C, H, W] in [-1, 1]."""
+        raise NotImplementedError
+
+    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
+                truncation_psi: float = 1.0, truncation_cutoff: Optional[int] = None,
+                **synthesis_kwargs) -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, c, **synthesis_kwargs)
+
+    # -- helpers shared by families ---------------------------------------------------------
+    def check_c(self, c: Optional[torch.Tensor], n: int) -> Optional[torch.Tensor]:
+        """Validate class weights; unconditional models accept None only."""
+        if self.c_dim == 0:
+            return None
+        if c is None:
+            raise ValueError(f"{type(self).__name__} is class-conditional: pass c of shape [N, {self.c_dim}]")
+        check_shape(c, [n, self.c_dim], "c")
+        return c
+
+
+class Discriminator(nn.Module):
+    """Base class: ``forward(img, c) -> scores [N]`` (logits or critic values).
+
+    Families with auxiliary heads (ACGAN's classifier, InfoGAN's Q network) override
+    ``forward_aux`` to also return them, keyed "class_logits" / "code".
+    """
+
+    c_dim: int = 0
+    img_resolution: int
+    img_channels: int
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config: Any = None
+        self.model_name: str = ""
+
+    def forward_aux(self, img: torch.Tensor, c: Optional[torch.Tensor] = None):
+        return self(img, c), {}
+
+
+def check_shape(t: torch.Tensor, shape: list, name: str) -> None:
+    """Raise ValueError unless t matches shape (None = any size)."""
+    if t.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, t.shape)):
+        want = "[" + ", ".join("N" if s is None else str(s) for s in shape) + "]"
+        raise ValueError(f"{name} must have shape {want}, got {list(t.shape)}")
+
+
+def one_hot(labels: torch.Tensor, c_dim: int) -> torch.Tensor:
+    """Integer labels [N] -> float one-hot [N, c_dim] (the pure-class form of c)."""
+    return torch.nn.functional.one_hot(labels.long(), c_dim).float()
