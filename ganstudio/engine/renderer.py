@@ -1,0 +1,276 @@
+"""The renderer: device choice, a network cache, and ``render(state)`` that never raises.
+
+Order of latent operations (as in the StyleGAN papers and NVIDIA's visualizer):
+z (seed, explicit z, or BigGAN-truncated) -> raw z edits -> mapping with psi truncation
+-> style mixing -> w-space direction edits -> synthesis with the chosen noise.
+For families without a mapping network ws = z[:, None], so the same path serves all.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ganstudio.engine.state import RenderState
+from ganstudio.models import Capabilities
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """CUDA, then Apple MPS, then CPU; an explicit choice that is unavailable is an error."""
+    pref = (preference or "auto").lower()
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if pref == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if has_mps else torch.device("cpu")
+    if pref.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("CUDA was asked for but no CUDA GPU is available")
+    if pref == "mps" and not has_mps:
+        raise ValueError("Apple MPS was asked for but is not available")
+    if pref not in ("cpu", "mps") and not pref.startswith("cuda"):
+        raise ValueError(f"unknown device {preference!r} (auto, cpu, cuda, cuda:N, mps)")
+    return torch.device(pref)
+
+
+@dataclass
+class ModelInfo:
+    key: str  # the model string it was loaded from
+    label: str  # what the window title shows
+    model_name: str  # registry name
+    family: str
+    capabilities: Capabilities
+    class_names: list[str]
+    z_dim: int
+    w_dim: int
+    num_ws: int
+    c_dim: int
+    resolution: int
+    channels: int
+    untrained: bool = False
+    meta: dict = field(default_factory=dict)
+    num_stages: int = 0  # Progressive GAN
+
+
+@dataclass
+class RenderResult:
+    image: Optional[np.ndarray]  # uint8 [H, W, C], or [N, H, W, C] for a batch; None on error
+    error: str = ""
+    render_ms: float = 0.0
+    state: Optional[RenderState] = None
+    model: Optional[ModelInfo] = None
+    request_id: int = 0
+
+
+def load_model(key: str, device: torch.device):
+    """Model string -> (G on device in eval mode, ModelInfo).  Raises CheckpointError / ValueError."""
+    from ganstudio.checkpoints import CheckpointError
+    from ganstudio.models import create_generator, get_spec
+
+    if key.startswith("registry:"):
+        name, _, variant = key[len("registry:"):].partition(":")
+        try:
+            spec = get_spec(name)
+        except KeyError as e:
+            raise ValueError(e.args[0]) from None
+        torch.manual_seed(0)  # untrained weights, but the same ones every time
+        G = create_generator(name, **(spec.tiny if variant == "tiny" else {}))
+        meta, class_names = {}, [f"class {i}" for i in range(G.c_dim)]
+        label, untrained = f"{name}{' (tiny)' if variant == 'tiny' else ''} — untrained", True
+    else:
+        from ganstudio.pretrained import resolve
+        path = resolve(key)
+        try:
+            from ganstudio.checkpoints.importers import open_any
+        except ImportError:
+            from ganstudio.checkpoints import load_checkpoint as open_any
+        ck = open_any(path)
+        G, meta = ck.G, ck.meta
+        class_names = ck.class_names or [f"class {i}" for i in range(G.c_dim)]
+        label, untrained = Path(path).name if Path(path).exists() else key, False
+    G = G.eval().requires_grad_(False).to(device)
+    if device.type == "cuda":
+        G = G.to(memory_format=torch.channels_last)  # faster convs on tensor cores
+    info = ModelInfo(key=key, label=label, model_name=G.model_name, family=get_spec(G.model_name).family,
+                     capabilities=G.capabilities(), class_names=class_names, z_dim=G.z_dim, w_dim=G.w_dim,
+                     num_ws=G.num_ws, c_dim=G.c_dim, resolution=G.img_resolution, channels=G.img_channels,
+                     untrained=untrained, meta=meta, num_stages=int(getattr(G, "num_stages", 0) or 0))
+    return G, info
+
+
+class Renderer:
+    """Renders RenderStates; caches networks and directions; thread-safe (one render at a time)."""
+
+    def __init__(self, device: str | torch.device = "auto", cache_size: int = 3):
+        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.cache_size = cache_size
+        self._nets: dict[str, tuple[Any, ModelInfo]] = {}  # insertion order = recency
+        self._directions: dict[tuple, torch.Tensor] = {}
+        self._lock = threading.RLock()
+
+    # -- models ------------------------------------------------------------------------------
+    def load(self, key: str) -> ModelInfo:
+        """Load (or fetch from cache) a model; errors propagate so the GUI can keep the old one."""
+        return self._get(key)[1]
+
+    def _get(self, key: str):
+        with self._lock:
+            if key in self._nets:
+                self._nets[key] = self._nets.pop(key)
+                return self._nets[key]
+            entry = load_model(key, self.device)
+            self._nets[key] = entry
+            while len(self._nets) > self.cache_size:
+                self._nets.pop(next(iter(self._nets)))
+            return entry
+
+    def generator(self, key: str):
+        return self._get(key)[0]
+
+    # -- latents -----------------------------------------------------------------------------
+    def directions(self, key: str, method: str, k: int = 20) -> torch.Tensor:
+        """Cached PCA (GANSpace) or SeFa directions [k, dim] of a model."""
+        from ganstudio import latent
+        with self._lock:
+            ck = (key, method, k)
+            if ck not in self._directions:
+                G, info = self._get(key)
+                k_eff = min(k, info.w_dim)
+                if method == "pca":
+                    c = self._class_vector(RenderState(), info)
+                    space = "w" if info.capabilities.style_layers else "z"
+                    d, _ = latent.pca_directions(G, n_samples=2000, k=k_eff, space=space, seed=0, c=c)
+                elif method == "sefa":
+                    d, _ = latent.sefa_directions(G, k=k_eff)
+                else:
+                    raise ValueError(f"unknown direction method {method!r} (pca, sefa)")
+                self._directions[ck] = d.to(self.device, torch.float32)
+            return self._directions[ck]
+
+    def _class_vector(self, state: RenderState, info: ModelInfo) -> Optional[torch.Tensor]:
+        from ganstudio import latent
+        if not info.c_dim:
+            return None
+        weights = dict(state.class_weights) or {0: 1.0}
+        for k in weights:
+            if not 0 <= k < info.c_dim:
+                raise ValueError(f"class {k} out of range (model has {info.c_dim} classes)")
+        return latent.class_blend(weights, info.c_dim).to(self.device)[None]
+
+    def _z(self, state: RenderState, info: ModelInfo) -> torch.Tensor:
+        from ganstudio import latent
+        if state.z is not None:
+            if len(state.z) != info.z_dim:
+                raise ValueError(f"z has {len(state.z)} values, the model needs {info.z_dim}")
+            return torch.tensor(state.z, dtype=torch.float32, device=self.device)[None]
+        if state.z_threshold is not None and info.capabilities.truncation == "z":
+            return latent.truncated_z([state.seed], info.z_dim, state.z_threshold).to(self.device)
+        return latent.seeded_z([state.seed], info.z_dim, device=self.device)
+
+    def latents(self, state: RenderState):
+        """The exact (z, c, ws) a render of ``state`` uses (for bookmarks and arithmetic bins)."""
+        with self._lock:
+            G, info = self._get(state.model)
+            with torch.no_grad():
+                return self._latents(G, info, state)
+
+    def _latents(self, G, info: ModelInfo, state: RenderState):
+        from ganstudio import latent
+        caps = info.capabilities
+        for method, *_ in state.edits:
+            if method not in ("raw", "pca", "sefa"):
+                raise ValueError(f"unknown edit method {method!r} (raw, pca, sefa)")
+        c = self._class_vector(state, info)
+        psi = state.truncation_psi if caps.truncation == "w" else 1.0
+        cutoff = state.truncation_cutoff if caps.truncation == "w" else None
+        if state.ws is not None:
+            ws = torch.tensor(state.ws, dtype=torch.float32, device=self.device)[None]
+            if tuple(ws.shape[1:]) != (info.num_ws, info.w_dim):
+                raise ValueError(f"ws has shape {list(ws.shape[1:])}, the model needs [{info.num_ws}, {info.w_dim}]")
+            z = None
+            if psi != 1.0 and getattr(G, "w_avg", None) is not None:
+                ws = latent.truncate_w(ws, G.w_avg, psi, cutoff)
+        else:
+            z = self._z(state, info)
+            for method, index, alpha, _ in state.edits:
+                if method == "raw":
+                    if not 0 <= index < info.z_dim:
+                        raise ValueError(f"z dimension {index} out of range")
+                    z = z.clone()
+                    z[:, index] += alpha
+            ws = G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
+            if state.mix_sources is not None and caps.style_layers:
+                if len(state.mix_sources) != info.num_ws:
+                    raise ValueError(f"mix_sources has {len(state.mix_sources)} entries, the model has {info.num_ws} layers")
+                sources = [ws] + [G.mapping(latent.seeded_z([s], info.z_dim, device=self.device), c,
+                                            truncation_psi=psi, truncation_cutoff=cutoff) for s in state.mix_seeds]
+                if max(state.mix_sources) >= len(sources) or min(state.mix_sources) < 0:
+                    raise ValueError("mix_sources names a latent that mix_seeds does not have")
+                ws = latent.style_mix_sources(sources, list(state.mix_sources))
+        for method, index, alpha, layers in state.edits:
+            if method in ("pca", "sefa") and alpha:
+                d = self.directions(state.model, method)
+                if not 0 <= index < len(d):
+                    raise ValueError(f"{method} direction {index} out of range (0-{len(d) - 1})")
+                layer_list = None if layers is None else list(range(*layers))
+                ws = latent.apply_direction(ws, d[index], alpha, layer_list)
+        return z, c, ws
+
+    # -- rendering ---------------------------------------------------------------------------
+    def render(self, state: RenderState, seeds: Optional[Sequence[int]] = None) -> RenderResult:
+        """Render a state (or the state at each of ``seeds`` as one batch); never raises."""
+        if seeds is not None:
+            return self.render_batch([state.replace(seed=int(s), z=None, ws=None) for s in seeds])
+        res = self.render_batch([state])
+        if res.image is not None:
+            res.image = res.image[0]
+        return res
+
+    def render_batch(self, states: Sequence[RenderState]) -> RenderResult:
+        """Render several states of one model as one batch -> image [N, H, W, C]; never raises."""
+        t0 = time.perf_counter()
+        state = states[0] if states else RenderState()
+        info = None
+        try:
+            if not states:
+                raise ValueError("nothing to render")
+            if any(s.model != state.model for s in states):
+                raise ValueError("a batch must use one model")
+            with self._lock, torch.no_grad():
+                G, info = self._get(state.model)
+                parts = [self._latents(G, info, s) for s in states]
+                ws = torch.cat([p[2] for p in parts])
+                c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
+                img = self._synthesize(G, info, state, ws, c)
+            image = _to_uint8(img)
+            return RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info)
+        except Exception as e:  # the renderer reports, the caller decides
+            msg = str(e) or type(e).__name__
+            return RenderResult(None, msg, (time.perf_counter() - t0) * 1000, state, info)
+
+    def _synthesize(self, G, info: ModelInfo, state: RenderState, ws, c):
+        from ganstudio import latent
+        caps = info.capabilities
+        kwargs: dict = {"noise_mode": state.noise_mode, "noise_strength": state.noise_strength}
+        if state.noise is not None and caps.noise_layers:
+            if len(state.noise) != len(caps.noise_layers):
+                raise ValueError(f"noise has {len(state.noise)} entries, the model has {len(caps.noise_layers)} noise layers")
+            layers = [latent.NoiseLayer(mode=m, seed=s, strength=st) for m, s, st in state.noise]
+            kwargs["noise_inputs"] = latent.noise_inputs(G, layers, ws.shape[0], self.device)
+        if caps.progressive and state.stage is not None:
+            if not 0 <= state.stage < info.num_stages:
+                raise ValueError(f"stage {state.stage} out of range (0-{info.num_stages - 1})")
+            G.set_stage(state.stage, state.stage_alpha)
+        if self.device.type == "cuda":
+            ws = ws.contiguous()
+        return G.synthesis(ws, c, **kwargs).float()
+
+
+def _to_uint8(img: torch.Tensor) -> np.ndarray:
+    from ganstudio.imaging import to_uint8
+    return to_uint8(img)

@@ -1,0 +1,141 @@
+"""The Qt-free engine: render never raises, batches equal singles, newest request wins, sessions round-trip."""
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from ganstudio.checkpoints import save_checkpoint
+from ganstudio.engine import AsyncRenderer, Renderer, RenderState, load_session, pick_device, save_session
+from ganstudio.models import create_generator, get_spec
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return Renderer("cpu")
+
+
+DC = "registry:dcgan:tiny"
+
+
+def test_pick_device_cpu_and_errors():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="unknown device"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            pick_device("cuda")
+
+
+def test_render_matches_direct_generator(renderer):
+    from ganstudio.latent import seeded_z
+    res = renderer.render(RenderState(model=DC, seed=7))
+    assert res.error == "" and res.image.dtype == np.uint8 and res.image.shape == (16, 16, 3)
+    G = renderer.generator(DC)
+    with torch.no_grad():
+        ref = G(seeded_z([7], G.z_dim))
+    from ganstudio.imaging import to_uint8
+    assert np.array_equal(res.image, to_uint8(ref)[0])
+
+
+def test_render_never_raises(renderer, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint at all")
+    for state in [RenderState(model=str(bad)), RenderState(model="registry:nope"),
+                  RenderState(model=DC, z=(0.0, 1.0)), RenderState(model=DC, edits=(("pca", 999, 1.0, None),)),
+                  RenderState(model=DC, edits=(("warp", 0, 1.0, None),))]:
+        res = renderer.render(state)
+        assert res.image is None and res.error, state
+
+
+def test_grid_is_one_batch_equal_to_singles(renderer):
+    grid = renderer.render(RenderState(model=DC), seeds=[1, 2, 3])
+    assert grid.image.shape == (3, 16, 16, 3)
+    for i, s in enumerate([1, 2, 3]):
+        single = renderer.render(RenderState(model=DC, seed=s)).image
+        # BatchNorm in eval mode: per-sample results must not depend on the batch.
+        assert np.abs(grid.image[i].astype(int) - single.astype(int)).max() <= 1
+
+
+def test_raw_and_direction_edits_change_image(renderer):
+    base = renderer.render(RenderState(model=DC, seed=1)).image
+    for edit in [("raw", 0, 3.0, None), ("pca", 0, 3.0, None), ("sefa", 0, 3.0, None)]:
+        res = renderer.render(RenderState(model=DC, seed=1, edits=(edit,)))
+        assert res.error == "", res.error
+        assert not np.array_equal(res.image, base), edit
+
+
+def test_explicit_z_equals_seed(renderer):
+    z, _, _ = renderer.latents(RenderState(model=DC, seed=5))
+    a = renderer.render(RenderState(model=DC, seed=5)).image
+    b = renderer.render(RenderState(model=DC, seed=0, z=tuple(z[0].tolist()))).image
+    assert np.array_equal(a, b)
+
+
+def test_checkpoint_model_and_session_roundtrip(renderer, tmp_path):
+    torch.manual_seed(1)
+    G = create_generator("dcgan", **get_spec("dcgan").tiny).eval()
+    ck = tmp_path / "m.safetensors"
+    save_checkpoint(ck, G)
+    state = RenderState(model=str(ck), seed=11, edits=(("raw", 2, -1.5, None),))
+    a = renderer.render(state)
+    assert a.error == ""
+    path = save_session(tmp_path / "s.json", state, {"zoom": 2})
+    state2, extra = load_session(path)
+    assert state2 == state and extra == {"zoom": 2}
+    assert np.array_equal(renderer.render(state2).image, a.image)
+
+
+@pytest.mark.parametrize("content", ["", "{", "[]", json.dumps({"format": "other"}),
+                                     json.dumps({"format": "ganstudio-session", "state": {"bogus": 1}})])
+def test_bad_session_file(tmp_path, content):
+    p = tmp_path / "s.json"
+    p.write_text(content)
+    with pytest.raises(ValueError):
+        load_session(p)
+
+
+def test_state_json_roundtrip_exact():
+    z = tuple(float(x) for x in torch.randn(8).tolist())
+    s = RenderState(model=DC, z=z, class_weights={2: 0.25, 3: 0.75}, noise=[("fixed", 3, 0.5)],
+                    edits=[("pca", 1, 0.1, (0, 2))], mix_seeds=[4], mix_sources=[0, 1])
+    assert RenderState.from_dict(json.loads(json.dumps(s.to_dict()))) == s
+
+
+class _SlowRenderer:
+    """Counts concurrent renders; each takes 20 ms."""
+
+    def __init__(self):
+        self.active = 0
+        self.max_active = 0
+        self.rendered = []
+        self.lock = threading.Lock()
+
+    def render(self, state, seeds=None):
+        from ganstudio.engine import RenderResult
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        time.sleep(0.02)
+        with self.lock:
+            self.active -= 1
+        self.rendered.append(state.seed)
+        return RenderResult(np.zeros((1, 1, 3), np.uint8), state=state)
+
+
+def test_async_newest_wins_and_coalesces():
+    slow = _SlowRenderer()
+    results = []
+    ar = AsyncRenderer(slow, results.append)
+    for i in range(500):
+        ar.submit(RenderState(seed=i))
+        assert ar.in_flight <= 1 and ar.queued <= 1
+    assert ar.wait_idle(10)
+    ar.close()
+    assert slow.max_active == 1 and ar.max_in_flight == 1
+    assert results[-1].state.seed == 499  # the newest request is always rendered last
+    assert len(slow.rendered) < 50  # stale requests were dropped, not rendered
+    assert ar.dropped + ar.completed == 500
