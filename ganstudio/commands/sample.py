@@ -1,0 +1,216 @@
+"""`ganstudio sample`: render seeds (or a file of z) from a checkpoint, a shipped model or a registry model."""
+from __future__ import annotations
+
+NAME = "sample"
+HELP = "render images from seeds or a z file into a PNG grid and/or a raw .npy"
+
+_BATCH = 16  # images per forward pass, to bound memory on large models
+_MAX_SCALE = 32
+
+
+def add_arguments(p):
+    p.add_argument("model", metavar="CHECKPOINT_OR_MODEL",
+                   help="a GAN Studio checkpoint, a shipped model name, or a registry name (untrained)")
+    p.add_argument("--seeds", help="seeds to render, e.g. 0-15,20,30-32 (default 0-15)")
+    p.add_argument("--z-file", help="render the rows of this .npy of shape [N, z_dim] instead of seeds")
+    p.add_argument("--psi", type=float, default=1.0, help="truncation psi toward w_avg (StyleGAN models)")
+    p.add_argument("--cutoff", type=int, default=None, help="apply psi only to ws layers below this index")
+    p.add_argument("--trunc", type=float, default=None,
+                   help="BigGAN truncation: resample z entries with |z| above this threshold")
+    cls = p.add_mutually_exclusive_group()
+    cls.add_argument("--class", dest="class_", metavar="K", help="class index (or class name) to render")
+    cls.add_argument("--class-weights", metavar="K:W,...", help="class blend, e.g. 3:0.5,5:0.5")
+    p.add_argument("--noise", choices=("const", "random", "none"), default="const",
+                   help="noise mode of models with noise layers")
+    p.add_argument("--out", help="grid PNG to write (default samples.png unless --npy is given)")
+    p.add_argument("--npy", help="also write the raw float32 images [N, C, H, W] in [-1, 1] here")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--scale", type=int, default=1, help="integer upscaling of each image in the grid")
+    p.add_argument("--cols", type=int, default=None, help="grid columns (default: a square-ish grid)")
+
+
+def _device(name: str):
+    import torch
+
+    from ganstudio.cli import UsageError
+    mps = getattr(torch.backends, "mps", None)
+    mps_ok = bool(mps is not None and mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device available")
+    if name == "mps" and not mps_ok:
+        raise UsageError("--device mps: no MPS device available")
+    return torch.device(name)
+
+
+def _open(arg: str, device):
+    """(G, class_names) from a checkpoint path, a shipped model name, or a registry name."""
+    import sys
+
+    import torch
+
+    from ganstudio.checkpoints import load_checkpoint
+    from ganstudio.cli import UsageError
+    from ganstudio.models import create_generator, list_models
+    from ganstudio.pretrained import resolve
+
+    path = resolve(arg)
+    if path.is_file():
+        try:
+            from ganstudio.checkpoints.importers import open_any  # optional: foreign formats
+        except ImportError:
+            open_any = load_checkpoint
+        ckpt = open_any(path)
+        return ckpt.G.to(device).eval(), ckpt.class_names
+    if path.is_dir():
+        raise UsageError(f"{arg}: is a folder, not a checkpoint file")
+    if arg in list_models():
+        print(f"warning: {arg!r} is a registry name: sampling an untrained model (seeded with 0)", file=sys.stderr)
+        torch.manual_seed(0)
+        return create_generator(arg).to(device).eval(), []
+    raise UsageError(f"{arg}: no such checkpoint file, shipped model or registry model "
+                     "(see `ganstudio models`)")
+
+
+def _load_z(path: str, z_dim: int):
+    import numpy as np
+
+    from ganstudio.cli import UsageError
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+        if magic != b"\x93NUMPY":
+            what = "an .npz archive" if magic[:2] == b"PK" else "not a .npy file (no NumPy header)"
+            raise UsageError(f"--z-file {path}: {what}; save one array with numpy.save")
+        a = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UsageError(f"--z-file {path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"--z-file {path}: is a folder, not a .npy file") from None
+    except UsageError:
+        raise
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise UsageError(f"--z-file {path}: holds pickled objects, which are not loaded for safety; "
+                             "save a plain float array") from None
+        raise UsageError(f"--z-file {path}: corrupt .npy file ({e})") from None
+    except Exception as e:  # numpy raises many kinds on corrupt files (EOFError, OSError...)
+        raise UsageError(f"--z-file {path}: corrupt .npy file ({type(e).__name__}: {e})") from None
+    if a.dtype.kind not in "iuf":
+        raise UsageError(f"--z-file {path}: expected a numeric (float) array, got dtype {a.dtype}")
+    if a.ndim == 1:
+        a = a[None]
+    if a.ndim != 2 or a.shape[1] != z_dim or a.shape[0] == 0:
+        raise UsageError(f"--z-file {path}: expected shape [N, {z_dim}] (or [{z_dim}]) for this model, "
+                         f"got {list(a.shape)}")
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise UsageError(f"--z-file {path}: contains NaN or Inf")
+    return a
+
+
+def _class_weights(args, G, class_names):
+    from ganstudio.cli import UsageError
+    from ganstudio.latent import class_blend, class_vector
+
+    given = args.class_ is not None or args.class_weights is not None
+    if not G.c_dim:
+        if given:
+            raise UsageError("this model is unconditional: --class / --class-weights do not apply")
+        return None
+    if not given:
+        raise UsageError(f"this model is class-conditional ({G.c_dim} classes): pass --class K or --class-weights")
+
+    def index(k: str) -> int:
+        k = k.strip()
+        if k in class_names:
+            return class_names.index(k)
+        try:
+            return int(k)
+        except ValueError:
+            raise UsageError(f"unknown class {k!r}: give an index 0..{G.c_dim - 1}"
+                             + (" or a class name" if class_names else "")) from None
+
+    if args.class_ is not None:
+        return class_vector(index(args.class_), G.c_dim)
+    weights: dict[int, float] = {}
+    for item in args.class_weights.split(","):
+        k, sep, w = item.partition(":")
+        if not sep:
+            raise UsageError(f"--class-weights: bad item {item!r}; write e.g. 3:0.5,5:0.5")
+        try:
+            weight = float(w)
+        except ValueError:
+            raise UsageError(f"--class-weights: weight {w!r} of class {k.strip()!r} is not a number") from None
+        ki = index(k)
+        weights[ki] = weights.get(ki, 0.0) + weight
+    return class_blend(weights, G.c_dim)
+
+
+def run(args) -> int:
+    import math
+
+    import numpy as np
+    import torch
+
+    from ganstudio._io import atomic_path
+    from ganstudio.cli import UsageError
+    from ganstudio.imaging import make_grid, save_png, to_uint8
+    from ganstudio.latent import parse_seeds, seeded_z, truncated_z
+
+    if args.scale < 1 or args.scale > _MAX_SCALE:
+        raise UsageError(f"--scale must be an integer in 1..{_MAX_SCALE}, got {args.scale}")
+    if args.cols is not None and args.cols < 1:
+        raise UsageError(f"--cols must be a positive integer, got {args.cols}")
+    if not math.isfinite(args.psi):
+        raise UsageError(f"--psi must be a finite number, got {args.psi}")
+    if args.cutoff is not None and args.cutoff < 0:
+        raise UsageError(f"--cutoff must be a non-negative integer, got {args.cutoff}")
+    if args.trunc is not None and not (math.isfinite(args.trunc) and args.trunc > 0):
+        raise UsageError(f"--trunc must be a positive threshold, got {args.trunc}")
+    if args.z_file is not None and args.seeds is not None:
+        raise UsageError("give either --seeds or --z-file, not both")
+    if args.z_file is not None and args.trunc is not None:
+        raise UsageError("--trunc resamples seeded z; it does not apply to --z-file (truncate the file's z yourself)")
+    seeds = parse_seeds(args.seeds if args.seeds is not None else "0-15") if args.z_file is None else None
+    out = args.out if args.out is not None or args.npy is not None else "samples.png"
+
+    device = _device(args.device)
+    G, class_names = _open(args.model, device)
+    caps = G.capabilities()
+    if args.psi != 1.0 and caps.truncation != "w":
+        raise UsageError(f"--psi needs a model with a mapping network (w truncation); "
+                         f"{getattr(G, 'model_name', '') or type(G).__name__} has none (try --trunc)")
+    if out is not None and G.img_channels not in (1, 3, 4):
+        raise UsageError(f"cannot write a PNG of {G.img_channels}-channel images; use --npy")
+
+    if args.z_file is not None:
+        z = torch.from_numpy(_load_z(args.z_file, G.z_dim))
+    elif args.trunc is not None:
+        z = truncated_z(seeds, G.z_dim, args.trunc)
+    else:
+        z = seeded_z(seeds, G.z_dim)
+    c = _class_weights(args, G, class_names)
+
+    images = []
+    with torch.no_grad():
+        for start in range(0, z.shape[0], _BATCH):
+            zb = z[start:start + _BATCH].to(device)
+            cb = None if c is None else c.to(device).expand(zb.shape[0], -1)
+            img = G(zb, cb, truncation_psi=args.psi, truncation_cutoff=args.cutoff, noise_mode=args.noise)
+            images.append(img.float().cpu())
+    images = torch.cat(images)
+
+    if args.npy is not None:
+        with atomic_path(args.npy) as tmp, open(tmp, "wb") as f:
+            np.save(f, images.numpy().astype(np.float32))
+        print(f"wrote {args.npy} ({list(images.shape)} float32)")
+    if out is not None:
+        u8 = to_uint8(images)
+        if args.scale > 1:
+            u8 = u8.repeat(args.scale, axis=1).repeat(args.scale, axis=2)
+        grid = make_grid(u8, cols=args.cols)
+        save_png(out, grid)
+        print(f"wrote {out} ({images.shape[0]} images, {grid.shape[1]}x{grid.shape[0]} px)")
+    return 0

@@ -1,0 +1,58 @@
+"""Image conversion shared by the CLI, the GUI and training: [-1, 1] tensors to uint8, grids, atomic PNGs."""
+from __future__ import annotations
+
+import math
+import os
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ganstudio._io import atomic_path
+
+
+def to_uint8(img: torch.Tensor) -> np.ndarray:
+    """Images [N, C, H, W] in [-1, 1] -> uint8 [N, H, W, C], rounded to nearest."""
+    if not isinstance(img, torch.Tensor) or img.ndim != 4:
+        shape = list(img.shape) if hasattr(img, "shape") else type(img).__name__
+        raise ValueError(f"images must have shape [N, C, H, W], got {shape}")
+    x = torch.nan_to_num(img.detach().to("cpu", torch.float32), nan=0.0)
+    x = ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def make_grid(images_uint8: np.ndarray, cols: Optional[int] = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """Tile [N, H, W, C] into one [rows*(H+pad)+pad, cols*(W+pad)+pad, C] image; cols defaults to ceil(sqrt(N))."""
+    imgs = np.asarray(images_uint8)
+    if imgs.ndim != 4 or imgs.shape[0] == 0:
+        raise ValueError(f"grid images must have shape [N, H, W, C] with N >= 1, got {list(imgs.shape)}")
+    n, h, w, c = imgs.shape
+    if cols is None:
+        cols = math.ceil(math.sqrt(n))
+    if isinstance(cols, bool) or not isinstance(cols, (int, np.integer)) or cols < 1:
+        raise ValueError(f"grid columns must be a positive integer, got {cols!r}")
+    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
+        raise ValueError(f"grid padding must be a non-negative integer, got {pad!r}")
+    cols = min(int(cols), n)
+    rows = math.ceil(n / cols)
+    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), pad_value, dtype=imgs.dtype)
+    for i in range(n):
+        y, x = pad + (i // cols) * (h + pad), pad + (i % cols) * (w + pad)
+        grid[y:y + h, x:x + w] = imgs[i]
+    return grid
+
+
+def save_png(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write a uint8 image [H, W], [H, W, 1] (grayscale), [H, W, 3] or [H, W, 4] as PNG, atomically."""
+    from PIL import Image
+
+    a = np.asarray(array)
+    if a.dtype != np.uint8:
+        raise ValueError(f"PNG data must be uint8, got {a.dtype}")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ValueError(f"PNG data must be [H, W] or [H, W, 1|3|4], got {list(a.shape)}")
+    image = Image.fromarray(np.ascontiguousarray(a))
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
