@@ -1,25 +1,48 @@
-"""The shipped models in pretrained/: a manifest.json listing each model's file, data and metrics."""
+"""The shipped models in pretrained/: ``manifest.json`` lists each model's file, recipe and metrics.
+
+Manifest entry fields: name, family, model (registry name), file, data, classes, resolution,
+channels, command (the `ganstudio train` recipe), steps, wall_time_s, device, metrics
+({"fcd": ..., "fcd_untrained": ..., "class_accuracy": ...}), paper, grid (docs/ image),
+default (true for the model the app opens on).
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 MANIFEST = PRETRAINED_DIR / "manifest.json"
 
 
-def list_pretrained() -> list[dict]:
-    """Manifest entries whose file is present; an absent or broken manifest lists nothing."""
+def read_manifest(path: Path = MANIFEST) -> list[dict]:
+    """All manifest entries (an absent or broken manifest lists nothing)."""
     try:
-        entries = json.loads(MANIFEST.read_text())["models"]
+        entries = json.loads(Path(path).read_text())["models"]
     except (OSError, ValueError, KeyError, TypeError):
         return []
-    return [e for e in entries if isinstance(e, dict) and (PRETRAINED_DIR / e.get("file", "")).is_file()]
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
+
+
+def list_pretrained() -> list[dict]:
+    """Manifest entries whose file is present."""
+    return [e for e in read_manifest() if (PRETRAINED_DIR / e.get("file", "")).is_file()]
+
+
+def get_entry(name: str) -> Optional[dict]:
+    return next((e for e in list_pretrained() if e["name"] == name), None)
+
+
+def default_model() -> Optional[str]:
+    """The shipped model the app opens on: the one marked default, else the first; None if none shipped."""
+    models = list_pretrained()
+    for e in models:
+        if e.get("default"):
+            return e["name"]
+    return models[0]["name"] if models else None
 
 
 def resolve(name_or_path: str) -> Path:
     """A shipped model's name, or a path, to a file path."""
-    for e in list_pretrained():
-        if e.get("name") == name_or_path:
-            return PRETRAINED_DIR / e["file"]
-    return Path(name_or_path)
+    e = get_entry(name_or_path)
+    return PRETRAINED_DIR / e["file"] if e else Path(name_or_path)
