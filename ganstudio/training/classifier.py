@@ -1,0 +1,290 @@
+"""The small Fashion-MNIST classifier whose features the metrics use (our stand-in for Inception).
+
+Inception weights cannot be fetched offline, so GAN Studio ships its own feature network:
+a three-block CNN on 32x32 grey images in [-1, 1] (Fashion-MNIST padded by 2 px) with a
+128-d penultimate layer.  Its recipe is :func:`train_classifier`; rebuild the shipped file with
+
+    python -m ganstudio.training.classifier --out pretrained/fmnist_classifier.safetensors
+
+which trains deterministically from a seed on CPU in a few minutes, then stores the weights,
+the test accuracy, and the feature statistics of the 10,000 test images (mean, covariance
+and a fixed subset of features for precision/recall) so that the metrics work without the
+data set installed.  File format: safetensors tensors ``net.*`` (weights) and ``stats.*``,
+with JSON metadata under the key ``ganstudio_classifier``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pretrained" / "fmnist_classifier.safetensors"
+META_KEY = "ganstudio_classifier"
+FORMAT = "ganstudio-classifier"
+FORMAT_VERSION = 1
+
+
+class ClassifierError(ValueError):
+    """The classifier file is missing or not one of ours."""
+
+
+@dataclass
+class ClassifierConfig:
+    in_channels: int = 1  # grey input; colour images are converted to luma first
+    resolution: int = 32  # Fashion-MNIST's 28 px padded by 2 px on each side
+    widths: tuple = (32, 64, 128)  # channels of the three conv blocks (each halves the resolution)
+    feature_dim: int = 128  # the penultimate layer: the feature space of FCD and precision/recall
+    num_classes: int = 10
+    dropout: float = 0.3  # on the features during training only
+
+
+class FMNISTClassifier(nn.Module):
+    """conv-BN-ReLU-maxpool x3, 2x2 average pool, linear to 128 features, linear to logits."""
+
+    def __init__(self, cfg: ClassifierConfig = ClassifierConfig()):
+        super().__init__()
+        self.cfg = cfg
+        blocks: list[nn.Module] = []
+        ch = cfg.in_channels
+        for w in cfg.widths:
+            blocks += [nn.Conv2d(ch, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+                       nn.MaxPool2d(2)]
+            ch = w
+        self.trunk = nn.Sequential(*blocks)
+        # A 2x2 grid keeps coarse layout (top vs bottom of a garment) at a quarter of the weights.
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.fc_features = nn.Linear(ch * 4, cfg.feature_dim)
+        self.fc_logits = nn.Linear(cfg.feature_dim, cfg.num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, 1, 32, 32] in [-1, 1] -> pre-activation features [N, 128] (closer to Gaussian than post-ReLU)."""
+        return self.fc_features(self.pool(self.trunk(x)).flatten(1))
+
+    def logits_from_features(self, f: torch.Tensor) -> torch.Tensor:
+        return self.fc_logits(F.dropout(F.relu(f), self.cfg.dropout, self.training))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits_from_features(self.features(x))
+
+
+@dataclass
+class LoadedClassifier:
+    net: FMNISTClassifier  # eval mode, no grad
+    meta: dict
+    stats: dict = field(default_factory=dict)  # "mu" [D] f64, "sigma" [D, D] f64, "pr_features" [M, D] f32
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.meta.get("classes") or [])
+
+    @property
+    def test_accuracy(self) -> Optional[float]:
+        return self.meta.get("test_accuracy")
+
+
+_CACHE: dict[tuple, LoadedClassifier] = {}
+
+
+def load_classifier(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> LoadedClassifier:
+    """Load the shipped (or a given) classifier file; cached per path and device."""
+    from safetensors import SafetensorError
+    from safetensors import safe_open
+
+    path = Path(path) if path is not None else DEFAULT_PATH
+    key = (str(path.resolve()), str(device), path.stat().st_mtime if path.is_file() else 0)
+    if key in _CACHE:
+        return _CACHE[key]
+    if not path.is_file():
+        raise ClassifierError(f"{path}: classifier file not found (rebuild it with "
+                              "`python -m ganstudio.training.classifier --out {path}`)")
+    try:
+        with safe_open(str(path), "pt") as f:
+            md = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ClassifierError(f"{path}: not a readable safetensors file: {e}") from None
+    try:
+        meta = json.loads(md[META_KEY])
+        assert meta.get("format") == FORMAT
+    except (KeyError, ValueError, AssertionError):
+        raise ClassifierError(f"{path}: not a GAN Studio classifier file (no {META_KEY!r} metadata)") from None
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ClassifierError(f"{path}: written by a newer GAN Studio (classifier format {meta['format_version']})")
+    arch = dict(meta["config"])
+    arch["widths"] = tuple(arch["widths"])
+    net = FMNISTClassifier(ClassifierConfig(**arch))
+    weights = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("net.")}
+    try:
+        net.load_state_dict(weights)
+    except RuntimeError as e:
+        raise ClassifierError(f"{path}: weights do not match the stored architecture: {str(e).splitlines()[0]}") from None
+    net.eval().requires_grad_(False).to(device)
+    stats = {k[6:]: v for k, v in tensors.items() if k.startswith("stats.")}
+    if "mu" in stats:
+        stats["mu"] = stats["mu"].double()
+        stats["sigma"] = stats["sigma"].double()
+    if "pr_features" in stats:
+        stats["pr_features"] = stats["pr_features"].float()
+    out = LoadedClassifier(net, meta, stats)
+    _CACHE[key] = out
+    return out
+
+
+# -- the recipe -----------------------------------------------------------------------------------
+
+@dataclass
+class TrainRecipe:
+    seed: int = 0
+    epochs: int = 4
+    batch: int = 128
+    lr: float = 2e-3  # Adam, one-cycle schedule (warm-up then cosine decay) for a short run
+    weight_decay: float = 5e-4
+    hflip: bool = True  # garments are left-right symmetric enough; flips cut over-fitting
+    shift: int = 2  # random translation by up to this many pixels (the padding absorbs it)
+    pr_subset: int = 3000  # test features kept for precision/recall (stored as float16)
+    threads: int = 1
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator, recipe: TrainRecipe) -> torch.Tensor:
+    n = len(x)
+    if recipe.hflip:
+        flip = torch.rand(n, generator=gen) < 0.5
+        x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+    if recipe.shift:
+        s = recipe.shift
+        padded = F.pad(x, (s, s, s, s), value=-1.0)
+        dx = torch.randint(0, 2 * s + 1, (n,), generator=gen)
+        dy = torch.randint(0, 2 * s + 1, (n,), generator=gen)
+        r = x.shape[-1]
+        # Gather shifted crops with one index operation rather than a Python loop per image.
+        rows = (dy.view(-1, 1) + torch.arange(r)).view(n, 1, r, 1).expand(n, x.shape[1], r, r + 2 * s)
+        x = padded.gather(2, rows)
+        cols = (dx.view(-1, 1) + torch.arange(r)).view(n, 1, 1, r).expand(n, x.shape[1], r, r)
+        x = x.gather(3, cols)
+    return x
+
+
+@torch.no_grad()
+def feature_batches(net: FMNISTClassifier, images: torch.Tensor, batch: int = 500):
+    """Yield (features, logits) for float images [N, 1, 32, 32] in [-1, 1], batch by batch."""
+    for i in range(0, len(images), batch):
+        f = net.features(images[i:i + batch])
+        yield f, net.logits_from_features(f)
+
+
+def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, recipe: TrainRecipe = TrainRecipe(),
+                     cfg: ClassifierConfig = ClassifierConfig(), log=print) -> FMNISTClassifier:
+    """Train the classifier deterministically on float images [N, 1, 32, 32] in [-1, 1]."""
+    torch.manual_seed(recipe.seed)
+    gen = torch.Generator().manual_seed(recipe.seed)
+    net = FMNISTClassifier(cfg)
+    opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    steps_per_epoch = len(train_x) // recipe.batch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=recipe.epochs * steps_per_epoch,
+                                                pct_start=0.15)
+    t0 = time.time()
+    for epoch in range(recipe.epochs):
+        net.train()
+        order = torch.randperm(len(train_x), generator=gen)
+        total, correct, loss_sum = 0, 0, 0.0
+        for s in range(steps_per_epoch):
+            idx = order[s * recipe.batch:(s + 1) * recipe.batch]
+            x = _augment(train_x[idx], gen, recipe)
+            y = train_y[idx]
+            logits = net(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            loss_sum += float(loss.detach()) * len(y)
+        log(f"epoch {epoch + 1}/{recipe.epochs}: loss {loss_sum / total:.4f}, train acc {correct / total:.4f}, "
+            f"{time.time() - t0:.0f} s")
+    return net.eval()
+
+
+def save_classifier(path: str | os.PathLike, net: FMNISTClassifier, meta: dict, stats: dict) -> Path:
+    """Write weights (float32), stats and JSON metadata to one safetensors file, atomically."""
+    from safetensors.torch import save_file
+
+    from ganstudio._io import atomic_path
+
+    tensors = {"net." + k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
+    for k, v in stats.items():
+        tensors["stats." + k] = v.detach().cpu().contiguous().clone()
+    cfg = asdict(net.cfg)
+    cfg["widths"] = list(cfg["widths"])
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, **meta}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
+    return path
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    from ganstudio.training import metrics
+    from ganstudio.training.data import FASHION_MNIST_CLASSES, DatasetError, make_dataset
+
+    p = argparse.ArgumentParser(prog="python -m ganstudio.training.classifier",
+                                description="Train the Fashion-MNIST feature classifier used by the metrics.")
+    p.add_argument("--out", default=str(DEFAULT_PATH), help="output .safetensors file")
+    p.add_argument("--data", default="fashion-mnist", help="Fashion-MNIST IDX folder or name")
+    p.add_argument("--seed", type=int, default=TrainRecipe.seed)
+    p.add_argument("--epochs", type=int, default=TrainRecipe.epochs)
+    p.add_argument("--threads", type=int, default=TrainRecipe.threads)
+    p.add_argument("--limit", type=int, default=None, help="use only the first N training images (for a quick try)")
+    args = p.parse_args(argv)
+    recipe = TrainRecipe(seed=args.seed, epochs=args.epochs, threads=args.threads)
+    torch.set_num_threads(recipe.threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        train = make_dataset(args.data, 32, 1, split="train", limit=args.limit)
+        test = make_dataset(args.data, 32, 1, split="test")
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    tx, ty = train.batch(torch.arange(len(train)))
+    vx, vy = test.batch(torch.arange(len(test)))
+    t0 = time.time()
+    net = train_classifier(tx, ty, recipe)
+    train_seconds = time.time() - t0
+
+    feats, probs = [], []
+    for f, logits in feature_batches(net, vx):
+        feats.append(f)
+        probs.append(logits.softmax(1))
+    feats, probs = torch.cat(feats), torch.cat(probs)
+    acc = float((probs.argmax(1) == vy).float().mean())
+    mu, sigma = metrics.feature_stats(feats)
+    # A fixed, class-balanced-in-expectation subset: the first pr_subset test images in file order.
+    pr = feats[:recipe.pr_subset].to(torch.float16)
+    train_feats = torch.cat([f for f, _ in feature_batches(net, tx[:10000])])
+    reference = {
+        "fcd_train10k_vs_test": round(metrics.frechet_distance(*metrics.feature_stats(train_feats), mu, sigma), 4),
+        "is_test": round(metrics.inception_score(probs), 4),
+    }
+    meta = {
+        "classes": FASHION_MNIST_CLASSES, "input": "32x32 grey in [-1, 1]; Fashion-MNIST 28 px padded by 2 px",
+        "test_accuracy": round(acc, 4), "train_seconds": round(train_seconds, 1), "recipe": asdict(recipe),
+        "stats": {"source": "Fashion-MNIST test split", "n": len(feats), "pr_n": len(pr), "pr_k": 3},
+        "reference": reference, "torch": torch.__version__,
+    }
+    out = save_classifier(args.out, net, meta, {"mu": mu.double(), "sigma": sigma.double(), "pr_features": pr})
+    print(f"test accuracy {acc:.4f}; reference {reference}; wrote {out} ({out.stat().st_size / 1e6:.2f} MB) "
+          f"in {train_seconds:.0f} s of training")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
