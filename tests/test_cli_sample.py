@@ -1,0 +1,172 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganstudio.checkpoints import save_checkpoint
+from ganstudio.cli import main
+from ganstudio.imaging import make_grid, save_png, to_uint8
+from ganstudio.models import create_generator, tiny_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    G = create_generator("dcgan", tiny_config("dcgan"))  # z_dim 8, 16x16 RGB
+    return save_checkpoint(tmp_path_factory.mktemp("ck") / "dcgan.safetensors", G)
+
+
+@pytest.fixture(scope="module")
+def gray_ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    G = create_generator("dcgan", tiny_config("dcgan", img_channels=1))
+    return save_checkpoint(tmp_path_factory.mktemp("ck") / "gray.safetensors", G)
+
+
+def _fails(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert needle in lines[0], err
+    return lines[0]
+
+
+def test_grid_png_and_npy(ckpt, tmp_path, capsys):
+    out, npy = tmp_path / "grid.png", tmp_path / "raw.npy"
+    assert main(["sample", str(ckpt), "--seeds", "0-4", "--cols", "3", "--out", str(out), "--npy", str(npy)]) == 0
+    img = Image.open(out)
+    # 2 rows x 3 cols of 16 px images with 2 px padding around and between.
+    assert img.size == (3 * 18 + 2, 2 * 18 + 2) and img.mode == "RGB"
+    raw = np.load(npy, allow_pickle=False)
+    assert raw.shape == (5, 3, 16, 16) and raw.dtype == np.float32
+    assert raw.min() >= -1 and raw.max() <= 1 and raw.std() > 0
+    # The PNG cells are the rounded raw images.
+    cell = np.asarray(img)[2 + 18:2 + 18 + 16, 2 + 18:2 + 18 + 16]  # row 1, col 1 -> image 4
+    assert np.array_equal(cell, to_uint8(torch.from_numpy(raw[4:5]))[0])
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temp files
+
+
+def test_seeds_are_reproducible_and_match_z_file(ckpt, tmp_path):
+    a, b, c = tmp_path / "a.npy", tmp_path / "b.npy", tmp_path / "c.npy"
+    assert main(["sample", str(ckpt), "--seeds", "3,5", "--npy", str(a)]) == 0
+    assert main(["sample", str(ckpt), "--seeds", "5", "--npy", str(b)]) == 0
+    assert np.array_equal(np.load(a)[1], np.load(b)[0])
+    from ganstudio.latent import seeded_z
+    zf = tmp_path / "z.npy"
+    np.save(zf, seeded_z([3, 5], 8).numpy().astype(np.float64))
+    assert main(["sample", str(ckpt), "--z-file", str(zf), "--npy", str(c)]) == 0
+    assert np.allclose(np.load(c), np.load(a), atol=1e-6)
+    np.save(zf, seeded_z(5, 8).numpy()[0])  # a single [z_dim] row
+    assert main(["sample", str(ckpt), "--z-file", str(zf), "--npy", str(c)]) == 0
+    assert np.load(c).shape == (1, 3, 16, 16)
+
+
+def test_scale_trunc_and_grayscale(ckpt, gray_ckpt, tmp_path):
+    out = tmp_path / "g.png"
+    assert main(["sample", str(gray_ckpt), "--seeds", "0-3", "--scale", "2", "--trunc", "0.5", "--out", str(out)]) == 0
+    img = Image.open(out)
+    assert img.mode == "L" and img.size == (2 * 34 + 2, 2 * 34 + 2)
+
+
+@pytest.mark.parametrize("content, needle", [
+    (lambda p: np.save(p, np.zeros((2, 5), np.float32)), "expected shape [N, 8]"),
+    (lambda p: np.save(p, np.zeros((2, 8, 1), np.float32)), "expected shape"),
+    (lambda p: np.save(p, np.zeros((0, 8), np.float32)), "expected shape"),
+    (lambda p: np.save(p, np.array([{"x": 1}], dtype=object), allow_pickle=True), "pickled"),
+    (lambda p: np.save(p, np.array(["a"] * 8)), "numeric"),
+    (lambda p: np.save(p, np.full((1, 8), np.nan, np.float32)), "NaN"),
+    (lambda p: p.write_bytes(b"not an array at all"), "not a .npy file"),
+    (lambda p: p.write_bytes(np.lib.format.magic(1, 0) + b"\x10\x00{'descr': '<f4',"), "corrupt"),
+])
+def test_bad_z_files(ckpt, tmp_path, capsys, content, needle):
+    zf = tmp_path / "z.npy"
+    content(zf)
+    _fails(capsys, ["sample", str(ckpt), "--z-file", str(zf), "--out", str(tmp_path / "o.png")], needle)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_missing_and_bad_arguments(ckpt, tmp_path, capsys):
+    _fails(capsys, ["sample", str(ckpt), "--z-file", str(tmp_path / "none.npy")], "no such file")
+    _fails(capsys, ["sample", str(tmp_path / "none.safetensors")], "no such checkpoint")
+    _fails(capsys, ["sample", str(ckpt), "--seeds", "4-1"], "below the start")
+    _fails(capsys, ["sample", str(ckpt), "--seeds", "x"], "bad seed")
+    _fails(capsys, ["sample", str(ckpt), "--psi", "0.7"], "--psi")
+    _fails(capsys, ["sample", str(ckpt), "--class", "2"], "unconditional")
+    _fails(capsys, ["sample", str(ckpt), "--scale", "0"], "--scale")
+    _fails(capsys, ["sample", str(ckpt), "--seeds", "1", "--z-file", "z.npy"], "either")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    _fails(capsys, ["sample", str(bad)], str(bad))
+
+
+def test_registry_name_samples_untrained(tmp_path, capsys):
+    out = tmp_path / "u.png"
+    assert main(["sample", "dcgan", "--seeds", "0", "--out", str(out)]) == 0
+    assert "untrained" in capsys.readouterr().err
+    assert Image.open(out).size == (68, 68)
+
+
+def test_class_conditional(tmp_path, capsys):
+    from ganstudio.models import list_models
+    cond = [n for n in list_models() if create_generator(n, tiny_config(n)).c_dim > 0]
+    if not cond:
+        pytest.skip("no class-conditional family registered yet")
+    torch.manual_seed(0)
+    G = create_generator(cond[0], tiny_config(cond[0]))
+    ck = save_checkpoint(tmp_path / "c.safetensors", G)
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    assert main(["sample", str(ck), "--seeds", "0-1", "--class", "1", "--npy", str(a)]) == 0
+    assert main(["sample", str(ck), "--seeds", "0-1", "--class-weights", "1:2", "--npy", str(b)]) == 0
+    assert np.array_equal(np.load(a), np.load(b))  # weight normalised to 1 on class 1 == class 1
+    _fails(capsys, ["sample", str(ck), "--seeds", "0"], "class-conditional")
+    _fails(capsys, ["sample", str(ck), "--class-weights", "1:-1,2:2"], "negative")
+    _fails(capsys, ["sample", str(ck), "--class-weights", "1=2"], "bad item")
+    _fails(capsys, ["sample", str(ck), "--class", str(G.c_dim)], "out of range")
+
+
+def test_imaging_helpers(tmp_path):
+    img = torch.tensor([-1.0, -0.999, 0.0, 1.0, 2.0, float("nan")]).reshape(1, 1, 1, 6)
+    assert to_uint8(img)[0, 0, :, 0].tolist() == [0, 0, 128, 255, 255, 128]
+    grid = make_grid(np.zeros((3, 4, 5, 3), np.uint8), cols=2, pad=1, pad_value=7)
+    assert grid.shape == (2 * 5 + 1, 2 * 6 + 1, 3)
+    assert (grid[0] == 7).all() and (grid[6:, 7:] == 7).all()  # padding and the empty cell
+    with pytest.raises(ValueError):
+        make_grid(np.zeros((0, 4, 4, 3), np.uint8))
+    with pytest.raises(ValueError):
+        save_png(tmp_path / "x.png", np.zeros((4, 4, 2), np.uint8))
+
+
+def test_subprocess_entry_point(ckpt, tmp_path):
+    exe = ROOT / ".venv" / "bin" / "ganstudio"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ganstudio.cli"]
+    out = tmp_path / "s.png"
+    ok = subprocess.run(cmd + ["sample", str(ckpt), "--seeds", "0-1", "--out", str(out)],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert Image.open(out).size == (2 * 18 + 2, 18 + 2)
+    bad = tmp_path / "p.npy"
+    np.save(bad, np.array([object()], dtype=object), allow_pickle=True)
+    r = subprocess.run(cmd + ["sample", str(ckpt), "--z-file", str(bad)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "pickled" in r.stderr
+
+
+def test_psi_zero_on_stylegan2_renders_the_average(tmp_path):
+    from ganstudio.models import list_models
+    if "stylegan2" not in list_models():
+        pytest.skip("stylegan2 not registered")
+    torch.manual_seed(0)
+    ck = save_checkpoint(tmp_path / "s.safetensors", create_generator("stylegan2", tiny_config("stylegan2")))
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    assert main(["sample", str(ck), "--seeds", "0-2", "--psi", "0", "--npy", str(a)]) == 0
+    assert main(["sample", str(ck), "--seeds", "0-2", "--psi", "0", "--cutoff", "0", "--npy", str(b)]) == 0
+    x, y = np.load(a), np.load(b)
+    assert np.array_equal(x[0], x[1]) and np.array_equal(x[1], x[2])  # every ws is w_avg, noise const
+    assert not np.array_equal(y[0], y[1])  # cutoff 0: psi applies to no layer
