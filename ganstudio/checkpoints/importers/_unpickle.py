@@ -1,0 +1,277 @@
+"""Read NVIDIA network pickles and PyTorch files without running code from them.
+
+NVIDIA's StyleGAN2-ADA / StyleGAN3 snapshots are plain pickles whose networks are
+``torch_utils.persistence`` records: the module *source code* plus the object's state, and
+unpickling them normally ``exec``s that source.  :func:`load_pickle` instead rebuilds every
+record as an inert :class:`PersistentObject` (class name, init args/kwargs, state dict) and
+ignores the source.  Every global the pickle names must be on a short whitelist (tensors,
+storages, OrderedDict, a few numpy and builtin reconstructors); anything else is refused with a
+:class:`CheckpointError` naming the global, before it is ever called.
+
+:func:`safe_torch_load` is ``torch.load(weights_only=True)`` with the same one-line errors.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+
+from ganstudio.checkpoints._format import CheckpointError
+
+__all__ = ["EasyDict", "PersistentObject", "load_pickle", "safe_torch_load", "loads_pickle"]
+
+
+class EasyDict(dict):
+    """Stand-in for ``dnnlib.EasyDict``: a dict whose keys also read as attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class PersistentObject:
+    """What a ``torch_utils.persistence`` record holds, as plain data (its source code is dropped).
+
+    ``state`` is the object's ``__dict__`` (for a torch module: ``_parameters``, ``_buffers``,
+    ``_modules`` and plain attributes such as ``z_dim``); ``init_kwargs`` the constructor arguments.
+    """
+
+    def __init__(self, class_name: str, state: dict, version: Any = None):
+        self.class_name = class_name
+        self.state = state
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"<persistent {self.class_name}>"
+
+    @property
+    def init_args(self) -> tuple:
+        return tuple(self.state.get("_init_args") or ())
+
+    @property
+    def init_kwargs(self) -> dict:
+        return dict(self.state.get("_init_kwargs") or {})
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        return self.state.get(name, default)
+
+    @property
+    def children(self) -> dict[str, Any]:
+        return dict(self.state.get("_modules") or {})
+
+    def child(self, name: str) -> Optional["PersistentObject"]:
+        c = self.children.get(name)
+        return c if isinstance(c, PersistentObject) else None
+
+    def state_dict(self, prefix: str = "") -> dict[str, torch.Tensor]:
+        """Parameters and persistent buffers under their ``nn.Module.state_dict`` names."""
+        out: dict[str, torch.Tensor] = {}
+        skip = set(self.state.get("_non_persistent_buffers_set") or ())
+        for group in ("_parameters", "_buffers"):
+            for k, v in (self.state.get(group) or {}).items():
+                if isinstance(v, torch.Tensor) and not (group == "_buffers" and k in skip):
+                    out[prefix + k] = v.detach()
+        for name, child in self.children.items():
+            if isinstance(child, PersistentObject):
+                out.update(child.state_dict(f"{prefix}{name}."))
+            elif child is not None:
+                raise CheckpointError(f"submodule {prefix}{name} is a {type(child).__name__}, not a network record")
+        return out
+
+
+# -- whitelisted reconstructors ---------------------------------------------------------------------
+
+def _rebuild_persistent(meta: Any) -> PersistentObject:
+    # The record's module_src is never compiled or executed; only the state is kept.
+    if not isinstance(meta, dict) or meta.get("type") != "class" or not isinstance(meta.get("class_name"), str):
+        raise pickle.UnpicklingError("malformed torch_utils.persistence record")
+    state = meta.get("state")
+    if state is None:
+        state = {}
+    if not isinstance(state, dict):
+        raise pickle.UnpicklingError(f"persistence record {meta['class_name']} has a non-dict state")
+    return PersistentObject(meta["class_name"], dict(state), meta.get("version"))
+
+
+def _load_storage_bytes(b: Any):
+    # Plain pickles of tensors embed each storage as a small torch.save file; read it weights-only.
+    if not isinstance(b, (bytes, bytearray)):
+        raise pickle.UnpicklingError("tensor storage payload is not bytes")
+    return torch.load(io.BytesIO(bytes(b)), map_location="cpu", weights_only=True)
+
+
+def _is_storage(s: Any) -> bool:
+    return isinstance(s, (torch.storage.TypedStorage, torch.storage.UntypedStorage))
+
+
+def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
+    if not _is_storage(storage):
+        raise pickle.UnpicklingError("tensor rebuilt from something that is not a storage")
+    return torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad,
+                                           collections.OrderedDict(), metadata)
+
+
+def _rebuild_tensor(storage, offset, size, stride):
+    if not _is_storage(storage):
+        raise pickle.UnpicklingError("tensor rebuilt from something that is not a storage")
+    return torch._utils._rebuild_tensor(storage, offset, size, stride)
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):
+    if not isinstance(data, torch.Tensor):
+        raise pickle.UnpicklingError("parameter rebuilt from something that is not a tensor")
+    return torch.nn.Parameter(data, requires_grad=bool(requires_grad))  # hooks and extra state are dropped
+
+
+def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+    return _rebuild_parameter(data, requires_grad)
+
+
+def _numpy_scalar(dtype, data=None):
+    import numpy as np
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise pickle.UnpicklingError("numpy scalar with an object dtype")
+    if not isinstance(data, (bytes, bytearray)):
+        raise pickle.UnpicklingError("numpy scalar without raw bytes")
+    return np.frombuffer(bytes(data), dtype=dtype, count=1)[0]
+
+
+def _numpy_reconstruct(cls, shape, dtype_code):
+    import numpy as np
+    if cls is not np.ndarray:
+        raise pickle.UnpicklingError("numpy array of a subclass")
+    return np.ndarray.__new__(np.ndarray, shape, dtype_code)
+
+
+def _codecs_encode(text, encoding="utf-8"):
+    # Protocol-2 pickles write bytes as _codecs.encode(str, "latin1").
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("unexpected _codecs.encode call")
+    return text.encode("latin1")
+
+
+def _copyreg_reconstructor(cls, base, state):
+    if cls not in (EasyDict, collections.OrderedDict, dict) or base not in (object, dict):
+        raise pickle.UnpicklingError(f"copyreg reconstruction of {getattr(cls, '__name__', cls)!r}")
+    return cls() if state is None else cls(state)
+
+
+def _whitelist() -> dict[tuple[str, str], Callable]:
+    import numpy as np
+    w: dict[tuple[str, str], Any] = {
+        ("torch_utils.persistence", "_reconstruct_persistent_obj"): _rebuild_persistent,
+        ("dnnlib.util", "EasyDict"): EasyDict,
+        ("dnnlib", "EasyDict"): EasyDict,
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
+        ("torch.storage", "_load_from_bytes"): _load_storage_bytes,
+        ("torch", "Size"): torch.Size,
+        ("torch", "device"): torch.device,
+        ("numpy", "dtype"): np.dtype,
+        ("numpy", "ndarray"): np.ndarray,
+        ("_codecs", "encode"): _codecs_encode,
+        ("copyreg", "_reconstructor"): _copyreg_reconstructor,
+        ("builtins", "set"): set,
+        ("builtins", "frozenset"): frozenset,
+        ("builtins", "slice"): slice,
+        ("builtins", "complex"): complex,
+        ("builtins", "bytearray"): bytearray,
+    }
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        w[(mod, "scalar")] = _numpy_scalar
+        w[(mod, "_reconstruct")] = _numpy_reconstruct
+    for name in ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"):
+        w[("torch", name)] = getattr(torch, name)
+    return w
+
+
+class RefusedGlobal(pickle.UnpicklingError):
+    def __init__(self, module: str, name: str):
+        super().__init__(f"{module}.{name}")
+        self.module, self.name = module, name
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    _allowed = None
+
+    def find_class(self, module: str, name: str):
+        if _RestrictedUnpickler._allowed is None:
+            _RestrictedUnpickler._allowed = _whitelist()
+        try:
+            return _RestrictedUnpickler._allowed[(module, name)]
+        except KeyError:
+            raise RefusedGlobal(module, name) from None
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("persistent ids are not used by network pickles")
+
+
+def _refusal(where: str, e: RefusedGlobal) -> CheckpointError:
+    what = f"{e.module}.{e.name}"
+    hint = ""
+    if e.module.startswith("dnnlib.tflib"):
+        hint = "; this is a TensorFlow StyleGAN pickle, which GAN Studio does not read"
+    elif e.module.startswith(("training.", "torch.nn.")):
+        hint = "; the pickle stores a network class that is not a torch_utils.persistence record"
+    return CheckpointError(f"{where}: refused to unpickle: it references {what}, which is not on the list of "
+                           f"safe names (loading it could run code){hint}")
+
+
+def loads_pickle(data: bytes, where: str = "<bytes>") -> Any:
+    """Unpickle bytes with the restricted unpickler (see module docstring)."""
+    try:
+        return _RestrictedUnpickler(io.BytesIO(data)).load()
+    except RefusedGlobal as e:
+        raise _refusal(where, e) from None
+    except CheckpointError as e:
+        raise CheckpointError(f"{where}: {e}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError,
+            RuntimeError, UnicodeDecodeError, MemoryError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"{where}: corrupt or unsupported pickle: {first}") from None
+
+
+def load_pickle(path: str | os.PathLike) -> Any:
+    """Load an NVIDIA network pickle (``network-snapshot-*.pkl``) without importing or executing its code."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    return loads_pickle(path.read_bytes(), str(path))
+
+
+def safe_torch_load(path: str | os.PathLike) -> Any:
+    """``torch.load(weights_only=True)`` on CPU; refusals and corruption become one-line CheckpointErrors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        detail = _weights_only_detail(e)
+        raise CheckpointError(f"{path}: refused to load: {detail}; the file holds Python objects other than "
+                              "tensors and plain data, and loading those could run code") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, TypeError, IndexError,
+            UnicodeDecodeError, MemoryError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(f"{path}: cannot read this PyTorch file (corrupt or truncated?): {first}") from None
+
+
+def _weights_only_detail(e: Exception) -> str:
+    text = str(e)
+    for line in text.splitlines():
+        line = line.strip()
+        for marker in ("Unsupported global:", "unsupported GLOBAL", "Unsupported operand", "Can only build"):
+            if marker in line:
+                return line[line.index(marker):].rstrip(".")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__
