@@ -9,8 +9,10 @@ _MAX_SCALE = 32
 
 
 def add_arguments(p):
-    p.add_argument("model", metavar="CHECKPOINT_OR_MODEL",
+    p.add_argument("model", metavar="CHECKPOINT_OR_MODEL", nargs="?",
                    help="a GAN Studio checkpoint, a shipped model name, or a registry name (untrained)")
+    p.add_argument("--session", metavar="FILE",
+                   help="render the exact image of a GUI session file (with --seeds: its settings at each seed)")
     p.add_argument("--seeds", help="seeds to render, e.g. 0-15,20,30-32 (default 0-15)")
     p.add_argument("--z-file", help="render the rows of this .npy of shape [N, z_dim] instead of seeds")
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi toward w_avg (StyleGAN models)")
@@ -30,18 +32,12 @@ def add_arguments(p):
 
 
 def _device(name: str):
-    import torch
-
     from ganstudio.cli import UsageError
-    mps = getattr(torch.backends, "mps", None)
-    mps_ok = bool(mps is not None and mps.is_available())
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device available")
-    if name == "mps" and not mps_ok:
-        raise UsageError("--device mps: no MPS device available")
-    return torch.device(name)
+    from ganstudio.engine import pick_device
+    try:
+        return pick_device(name)
+    except ValueError as e:
+        raise UsageError(f"--device {name}: {e}") from None
 
 
 def _open(arg: str, device):
@@ -173,6 +169,10 @@ def run(args) -> int:
         raise UsageError("give either --seeds or --z-file, not both")
     if args.z_file is not None and args.trunc is not None:
         raise UsageError("--trunc resamples seeded z; it does not apply to --z-file (truncate the file's z yourself)")
+    if args.session is not None:
+        return _run_session(args)
+    if args.model is None:
+        raise UsageError("give a CHECKPOINT_OR_MODEL (or --session FILE)")
     seeds = parse_seeds(args.seeds if args.seeds is not None else "0-15") if args.z_file is None else None
     out = args.out if args.out is not None or args.npy is not None else "samples.png"
 
@@ -213,4 +213,41 @@ def run(args) -> int:
         grid = make_grid(u8, cols=args.cols)
         save_png(out, grid)
         print(f"wrote {out} ({images.shape[0]} images, {grid.shape[1]}x{grid.shape[0]} px)")
+    return 0
+
+
+def _run_session(args) -> int:
+    """Render a session file through the same engine the window uses, so the pixels match."""
+    import numpy as np
+
+    from ganstudio._io import atomic_path
+    from ganstudio.cli import UsageError
+    from ganstudio.engine import Renderer, load_session
+    from ganstudio.imaging import make_grid, save_png
+    from ganstudio.latent import parse_seeds
+
+    conflicting = [flag for flag, v in (("--z-file", args.z_file), ("--trunc", args.trunc), ("--class", args.class_),
+                                        ("--class-weights", args.class_weights)) if v is not None]
+    if conflicting or args.psi != 1.0:
+        raise UsageError(f"--session fixes every setting; drop {', '.join(conflicting) or '--psi'}")
+    state, _ = load_session(args.session)
+    if args.model is not None:
+        state = state.replace(model=args.model)
+    renderer = Renderer(_device(args.device))
+    renderer.load(state.model)  # a bad checkpoint raises CheckpointError: one line
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    res = renderer.render(state, seeds)
+    if res.error:
+        raise UsageError(f"cannot render {args.session}: {res.error}")
+    images = res.image if seeds is not None else res.image[None]
+    out = args.out if args.out is not None or args.npy is not None else "samples.png"
+    if args.npy is not None:
+        with atomic_path(args.npy) as tmp, open(tmp, "wb") as f:
+            np.save(f, images)
+        print(f"wrote {args.npy} ({list(images.shape)} uint8, as displayed)")
+    if out is not None:
+        if args.scale > 1:
+            images = images.repeat(args.scale, axis=1).repeat(args.scale, axis=2)
+        save_png(out, images[0] if seeds is None else make_grid(images, cols=args.cols))
+        print(f"wrote {out}")
     return 0
