@@ -127,6 +127,28 @@ class BigGANGenerator(Generator):
                 h = self.attention(h)
         return torch.tanh(self.out_conv(F.relu(self.out_bn(h))))
 
+    def sefa_weight(self, layers=None) -> torch.Tensor:
+        """Every weight that reads z, as one [out, z_dim] map for SeFa (zero where a layer ignores a chunk).
+
+        Skip-z feeds each chunk to its own layers, so no single layer sees all of z; stacking the
+        input layer with the blocks' conditional-BN gains and biases (z columns only) covers it.
+        """
+        rows = []
+        w = self.linear.weight.detach()
+        full = w.new_zeros(w.shape[0], self.z_dim)
+        full[:, :self.chunk] = w
+        rows.append(full)
+        shared = self.shared.out_features
+        for i, block in enumerate(self.blocks):
+            lo = (i + 1) * self.chunk
+            for norm in (block.norm1, block.norm2):
+                for lin in (norm.cbn.gain, norm.cbn.bias):
+                    w = lin.weight.detach()[:, shared:]
+                    full = w.new_zeros(w.shape[0], self.z_dim)
+                    full[:, lo:lo + self.chunk] = w
+                    rows.append(full)
+        return torch.cat(rows)
+
     def attention_maps(self) -> dict:
         """{resolution: attention [N, HW, HW/4]} from the last forward (empty before the first)."""
         if self.attention is None or self.attention.last_attention is None:

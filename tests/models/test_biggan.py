@@ -145,3 +145,17 @@ def test_checkpoint_round_trip_bit_exact(tmp_path):
     with torch.no_grad():
         assert torch.equal(ck.G(z, c), before)
         assert torch.equal(ck.D(before, c), d_before)
+
+
+def test_sefa_covers_every_z_chunk():
+    from ganstudio.latent import sefa_directions
+    torch.manual_seed(0)
+    G = create_generator("biggan", **get_spec("biggan").tiny).eval()
+    W = G.sefa_weight()
+    assert W.shape[1] == G.z_dim
+    # every chunk of z is read by some row
+    for i in range(G.num_chunks):
+        assert W[:, i * G.chunk:(i + 1) * G.chunk].abs().sum() > 0
+    d, ev = sefa_directions(G, k=4)
+    assert d.shape == (4, G.z_dim)
+    assert torch.allclose(d @ d.T, torch.eye(4), atol=1e-5)
