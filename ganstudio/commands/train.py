@@ -1,0 +1,194 @@
+"""`ganstudio train`: train a model from a preset into a run folder, or resume one.
+
+    ganstudio train --preset dcgan --data fashion-mnist --out runs/fm-dcgan --steps 2000
+    ganstudio train --resume runs/fm-dcgan --steps 4000
+    torchrun --nproc_per_node=2 -m ganstudio.cli train --preset dcgan --data mnist --out runs/x
+
+Ctrl+C or SIGTERM saves a checkpoint and exits with status "stopped" (a second Ctrl+C
+aborts at once).  The run folder's layout is documented in ganstudio/training/run_dir.py.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+NAME = "train"
+HELP = "train a model from a preset (see --list-presets) into a run folder, or resume one"
+
+# Explicit flags for the common settings: (flag, TrainConfig field, type, help).
+_FLAGS = [
+    ("--steps", "steps", int, "generator steps to train for (on resume: the new total)"),
+    ("--batch", "batch", int, "global batch size"),
+    ("--lr-g", "lr_g", float, "generator learning rate"),
+    ("--lr-d", "lr_d", float, "discriminator learning rate"),
+    ("--loss", "loss", str, "ns | minimax | lsgan | wgan | hinge (also wgan-gp, wgan-clip)"),
+    ("--k-disc", "k_disc", int, "discriminator steps per generator step"),
+    ("--ema", "ema", float, "EMA decay of G's weights (0 = off)"),
+    ("--resolution", "resolution", int, "image size"),
+    ("--channels", "channels", int, "1 (grey) or 3 (RGB)"),
+    ("--seed", "seed", int, "random seed"),
+    ("--device", "device", str, "auto | cpu | cuda | cuda:N | mps"),
+    ("--sample-every", "sample_every", int, "steps between sample grids"),
+    ("--ckpt-every", "ckpt_every", int, "steps between checkpoints"),
+    ("--keep", "keep", int, "checkpoints to keep"),
+    ("--log-every", "log_every", int, "steps between log lines"),
+]
+
+
+def add_arguments(p):
+    p.add_argument("--preset", help="training recipe: " + ", ".join(_preset_names()))
+    p.add_argument("--data", help="image folder, IDX file/folder, or fashion-mnist | mnist | digits | shapes[:N]")
+    p.add_argument("--out", metavar="RUN_DIR", help="new run folder (missing or empty)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest good checkpoint")
+    for flag, _, typ, help_ in _FLAGS:
+        p.add_argument(flag, type=typ, default=None, help=help_)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any preset field (repeatable); model.FIELD=VALUE sets a model config field")
+    p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def _preset_names() -> list[str]:
+    from ganstudio.training.presets import list_presets
+    return list_presets()
+
+
+def _overrides(args) -> list[tuple[str, str]]:
+    items = []
+    for flag, field, _, _ in _FLAGS:
+        v = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if v is not None:
+            items.append((field, str(v)))
+    for s in args.set:
+        if "=" not in s or not s.split("=", 1)[0].strip():
+            raise ValueError(f"--set expects KEY=VALUE, got {s!r}")
+        k, v = s.split("=", 1)
+        items.append((k.strip().replace("-", "_"), v))
+    return items
+
+
+def _expand_loss_alias(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """--loss wgan-gp / wgan-clip: the WGAN loss plus its regularizer, unless set explicitly."""
+    keys = {k for k, _ in items}
+    out = []
+    for k, v in items:
+        if k == "loss" and v in ("wgan-gp", "wgan-clip"):
+            out.append(("loss", "wgan"))
+            if v == "wgan-gp" and "gp" not in keys:
+                out.append(("gp", "10"))
+            if v == "wgan-clip" and "clip" not in keys:
+                out.append(("clip", "0.01"))
+        else:
+            out.append((k, v))
+    return out
+
+
+def _resolve(args):
+    """(TrainConfig, run folder, resume?) from the arguments; ValueError on any misuse."""
+    from ganstudio.cli import UsageError
+    from ganstudio.training.loop import RESUMABLE_CHANGES
+    from ganstudio.training.presets import TrainConfig, apply_overrides, get_preset
+    from ganstudio.training.run_dir import RunDir
+
+    items = _expand_loss_alias(_overrides(args))
+    if args.resume:
+        if args.out and os.path.abspath(args.out) != os.path.abspath(args.resume):
+            raise UsageError("give either --out (new run) or --resume (existing run), not both")
+        if args.preset:
+            raise UsageError("--preset is fixed by the run being resumed; leave it out")
+        run = RunDir(args.resume)
+        cfg = TrainConfig.from_dict(run.read_config())
+        if args.data and args.data != cfg.data:
+            raise UsageError(f"the run trains on {cfg.data!r}; --data cannot change when resuming")
+        bad = [k for k, _ in items if k not in RESUMABLE_CHANGES]
+        if bad:
+            raise UsageError(f"cannot change {bad[0]!r} when resuming (allowed: {', '.join(RESUMABLE_CHANGES)})")
+        return apply_overrides(cfg, dict(items)), run, True
+    if not args.preset:
+        raise UsageError("--preset is required (or --resume RUN_DIR); presets: " + ", ".join(_preset_names()))
+    if not args.out:
+        raise UsageError("--out RUN_DIR is required: the folder the run writes to")
+    cfg = get_preset(args.preset)
+    if args.data:
+        items.insert(0, ("data", args.data))
+    cfg = apply_overrides(cfg, dict(items))
+    run = RunDir(args.out)
+    run.check_new()
+    return cfg, run, False
+
+
+def _fmt_time(s: float) -> str:
+    if s != s or s == float("inf"):
+        return "?"
+    s = int(s)
+    h, m = divmod(s, 3600)
+    m, sec = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{sec:02d}s"
+
+
+def _progress_line(st: dict) -> str:
+    losses = " ".join(f"{k} {v:.4g}" for k, v in st["losses"].items() if not k.startswith("D_"))
+    extra = f" stage {st['stage']} a={st['alpha']:.2f}" if "stage" in st else ""
+    return (f"step {st['step']}/{st['steps']}  kimg {st['kimg']:.{1 if st['kimg'] >= 10 else 3}f}  {losses}  "
+            f"{st['img_per_s']:.0f} img/s  ETA {_fmt_time(st['eta_s'])}{extra}")
+
+
+def run(args) -> int:
+    from ganstudio.training.presets import PRESETS
+
+    if args.list_presets:
+        for name in sorted(PRESETS):
+            p = PRESETS[name]
+            print(f"{name:<18} model {p.model:<17} loss {p.loss:<7} data {p.data}")
+        return 0
+    cfg, run_dir, resume = _resolve(args)
+
+    from ganstudio.training.loop import TrainingError, train
+
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ganstudio train: %(levelname)s: %(message)s"))
+    logger = logging.getLogger("ganstudio.training")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if main_rank else logging.ERROR)
+
+    requested = {"stop": False}
+
+    def on_signal(signum, frame):
+        if requested["stop"] and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        requested["stop"] = True
+        if main_rank:
+            print(f"\nganstudio train: {signal.Signals(signum).name}: saving a checkpoint and stopping "
+                  f"(Ctrl+C again to abort)", file=sys.stderr, flush=True)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    tty = sys.stderr.isatty()
+    show = main_rank and not args.quiet
+    last = None
+    try:
+        for st in train(cfg, run_dir.path, resume=resume, stop=lambda: requested["stop"]):
+            last = st
+            if show:
+                line = _progress_line(st)
+                print(("\r\x1b[K" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+    except TrainingError as e:
+        if show and tty:
+            print(file=sys.stderr)
+        print(f"ganstudio train: error: {e}; the last good checkpoint is kept in {run_dir.checkpoints_dir}",
+              file=sys.stderr)
+        return 1
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        logger.removeHandler(handler)
+    if show and tty:
+        print(file=sys.stderr)
+    if main_rank:
+        status = run_dir.read_status() or {}
+        state = status.get("state", "?")
+        print(f"ganstudio train: {state} at step {status.get('step', last and last['step'])}; "
+              f"run folder {run_dir.path}", file=sys.stderr)
+    return 0

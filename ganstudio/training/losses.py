@@ -1,0 +1,203 @@
+"""GAN losses and regularizers, as plain functions of scores and networks.
+
+Adversarial losses take D's raw outputs (logits for the probabilistic losses, critic values
+for WGAN) and return scalars to *minimize*.  Regularizers return the unweighted penalty;
+the caller multiplies by its weight.  Every random draw takes an explicit ``generator`` so
+that a training run is reproducible and resumable bit for bit.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LOSSES = ("ns", "minimax", "lsgan", "wgan", "hinge")
+LOSS_HELP = {
+    "ns": "non-saturating GAN loss (Goodfellow et al. 2014, sec. 3): G maximizes log D(G(z))",
+    "minimax": "the saturating minimax loss: G minimizes log(1 - D(G(z)))",
+    "lsgan": "least squares (Mao et al. 2017), targets a=0 (fake), b=1 (real), c=1 (G)",
+    "wgan": "Wasserstein critic loss (Arjovsky et al. 2017); pair with weight clipping or a gradient penalty",
+    "hinge": "hinge loss (Lim & Ye 2017; Miyato et al. 2018)",
+}
+
+
+def check_loss(kind: str) -> str:
+    if kind not in LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; known: {', '.join(LOSSES)}")
+    return kind
+
+
+def d_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
+    """D's adversarial loss; ``real_target`` < 1 is one-sided label smoothing (ns, minimax, lsgan)."""
+    real_scores, fake_scores = real_scores.float(), fake_scores.float()
+    if kind in ("ns", "minimax"):
+        # D is the same binary classifier in both; only G's objective differs.
+        real = F.binary_cross_entropy_with_logits(real_scores, torch.full_like(real_scores, real_target))
+        return real + F.softplus(fake_scores).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real_scores - real_target) ** 2).mean() + 0.5 * (fake_scores ** 2).mean()
+    if kind == "wgan":
+        return fake_scores.mean() - real_scores.mean()
+    if kind == "hinge":
+        return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+    check_loss(kind)
+    raise AssertionError
+
+
+def g_loss(kind: str, fake_scores: torch.Tensor) -> torch.Tensor:
+    """G's adversarial loss on D's scores of generated images."""
+    fake_scores = fake_scores.float()
+    if kind == "ns":
+        return F.softplus(-fake_scores).mean()  # -log sigmoid(D(G(z)))
+    if kind == "minimax":
+        return -F.softplus(fake_scores).mean()  # log(1 - sigmoid(D(G(z)))) = -softplus(D(G(z)))
+    if kind == "lsgan":
+        return 0.5 * ((fake_scores - 1.0) ** 2).mean()
+    if kind in ("wgan", "hinge"):
+        return -fake_scores.mean()
+    check_loss(kind)
+    raise AssertionError
+
+
+# -- regularizers ------------------------------------------------------------------------------
+
+def _scores(D, x: torch.Tensor, c: Optional[torch.Tensor]) -> torch.Tensor:
+    return D(x) if c is None else D(x, c)
+
+
+def _grad_norm(D, x: torch.Tensor, c: Optional[torch.Tensor]) -> torch.Tensor:
+    x = x.detach().requires_grad_(True)
+    scores = _scores(D, x, c)
+    (grad,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
+    return grad.flatten(1).float().norm(2, dim=1)
+
+
+def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, c: Optional[torch.Tensor] = None, *,
+                     generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad D(x_hat)|| - 1)^2] at random interpolates x_hat."""
+    alpha = torch.rand(real.shape[0], generator=generator, device=real.device).to(real.dtype)
+    alpha = alpha.reshape([-1] + [1] * (real.ndim - 1))
+    x_hat = real.detach() + alpha * (fake.detach() - real.detach())
+    return ((_grad_norm(D, x_hat, c) - 1.0) ** 2).mean()
+
+
+def r1_penalty(D, real: torch.Tensor, c: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E[||grad D(x)||^2] on real data; weight it by gamma / 2."""
+    return (_grad_norm(D, real, c) ** 2).mean()
+
+
+def dragan_penalty(D, real: torch.Tensor, c: Optional[torch.Tensor] = None, *, perturb: float = 0.5,
+                   generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """DRAGAN (Kodali et al. 2017): the gradient penalty around perturbed real data.
+
+    x_p = x + perturb * std(x) * U[0, 1); the penalty is taken at random points between x and x_p.
+    """
+    real = real.detach()
+    noise = torch.rand(real.shape, generator=generator, device=real.device).to(real.dtype)
+    x_p = real + perturb * real.std() * noise
+    alpha = torch.rand(real.shape[0], generator=generator, device=real.device).to(real.dtype)
+    alpha = alpha.reshape([-1] + [1] * (real.ndim - 1))
+    x_hat = real + alpha * (x_p - real)
+    return ((_grad_norm(D, x_hat, c) - 1.0) ** 2).mean()
+
+
+def drift_penalty(real_scores: torch.Tensor) -> torch.Tensor:
+    """ProGAN's epsilon-drift term E[D(x)^2] that keeps critic values near zero (Karras et al. 2018, A.1)."""
+    return (real_scores.float() ** 2).mean()
+
+
+@torch.no_grad()
+def clip_weights_(D: nn.Module, c: float) -> None:
+    """WGAN weight clipping: every parameter of the critic into [-c, c] (Arjovsky et al. 2017, Alg. 1)."""
+    for p in D.parameters():
+        p.clamp_(-c, c)
+
+
+# -- auxiliary losses ---------------------------------------------------------------------------
+
+def class_loss(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """ACGAN's auxiliary classifier loss (Odena et al. 2017): cross-entropy on the class logits."""
+    return F.cross_entropy(class_logits.float(), labels.long())
+
+
+def info_loss(code_out: torch.Tensor, cat: Optional[torch.Tensor], cont: Optional[torch.Tensor],
+              info_cat: int, info_cont: int, cont_weight: float = 1.0) -> torch.Tensor:
+    """InfoGAN's mutual-information lower bound, as a loss (Chen et al. 2016, eq. 5).
+
+    ``code_out`` holds ``info_cat`` categorical logits, then the mean and the log-std of each of
+    the ``info_cont`` continuous codes (a factored Gaussian Q(c|x)); ``cat`` are the sampled
+    category indices, ``cont`` the sampled continuous codes.  Constants of the entropy H(c) are
+    dropped, so the value is the negative log-likelihood of the codes under Q.
+    """
+    code_out = code_out.float()
+    loss = code_out.new_zeros(())
+    if info_cat:
+        loss = loss + F.cross_entropy(code_out[:, :info_cat], cat.long())
+    if info_cont:
+        mean = code_out[:, info_cat:info_cat + info_cont]
+        log_std = code_out[:, info_cat + info_cont:info_cat + 2 * info_cont].clamp(-5.0, 5.0)
+        nll = log_std + 0.5 * ((cont.float() - mean) * torch.exp(-log_std)) ** 2 + 0.5 * math.log(2 * math.pi)
+        loss = loss + cont_weight * nll.sum(dim=1).mean()
+    return loss
+
+
+def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+             beta: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Negative ELBO per image (Kingma & Welling 2014), with beta weighting the KL term (Higgins et al. 2017).
+
+    The decoder is a Gaussian with unit variance, so the reconstruction term is half the summed
+    squared error.  Returns (loss, reconstruction term, KL term).
+    """
+    n = x.shape[0]
+    recon_term = 0.5 * F.mse_loss(recon.float(), x.float(), reduction="sum") / n
+    kl = -0.5 * torch.sum(1.0 + logvar.float() - mu.float() ** 2 - logvar.float().exp()) / n
+    return recon_term + beta * kl, recon_term, kl
+
+
+def orthogonal_reg(G: nn.Module) -> torch.Tensor:
+    """BigGAN's orthogonal regularization ||W^T W * (1 - I)||_F^2, summed over G's weights (unweighted).
+
+    Uses ``ganstudio.models.biggan.ortho_reg`` when that family provides it, so the two agree.
+    """
+    try:
+        from ganstudio.models.biggan import ortho_reg as family_reg  # imported lazily: optional family
+    except ImportError:
+        family_reg = None
+    if family_reg is not None:
+        try:
+            return family_reg(G, 1.0)
+        except TypeError:
+            return family_reg(G)
+    total = None
+    for name, p in G.named_parameters():
+        # Only the (linear and conv) weights; embeddings and gains/biases are left free, as in BigGAN.
+        if p.ndim < 2 or "embed" in name or not p.requires_grad:
+            continue
+        w = p.flatten(1)
+        gram = w @ w.t()
+        off = gram * (1.0 - torch.eye(gram.shape[0], device=gram.device, dtype=gram.dtype))
+        term = (off ** 2).sum()
+        total = term if total is None else total + term
+    return total if total is not None else torch.zeros(())
+
+
+def style_mix(G, z: torch.Tensor, z2: torch.Tensor, c: Optional[torch.Tensor], prob: float, *,
+              generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """StyleGAN's mixing regularization: ws from z, with layers from a crossover point on taken from z2.
+
+    Each sample mixes with probability ``prob``; the crossover layer is drawn uniformly in
+    [1, num_ws) (Karras et al. 2019, sec. 3.1).
+    """
+    ws = G.mapping(z, c)
+    if prob <= 0 or G.num_ws < 2:
+        return ws
+    n = ws.shape[0]
+    cutoff = torch.randint(1, G.num_ws, (n,), generator=generator)
+    use = torch.rand(n, generator=generator) < prob
+    cutoff = torch.where(use, cutoff, torch.full_like(cutoff, G.num_ws)).to(ws.device)
+    ws2 = G.mapping(z2, c)
+    layer = torch.arange(G.num_ws, device=ws.device)[None, :, None]
+    return torch.where(layer < cutoff[:, None, None], ws, ws2)

@@ -1,0 +1,254 @@
+"""Training presets: one per family, each its paper's recipe scaled down to small data sets.
+
+A preset is a :class:`TrainConfig`; every field can be overridden from the command line with
+``--set key=value`` (``--set model.ngf=32`` reaches the model's config dataclass).  The
+resolved config is saved as the run folder's ``config.json``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ganstudio.training.losses import LOSSES
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class TrainConfig:
+    preset: str = "dcgan"  # name of the preset this config started from
+    model: str = "dcgan"  # registry name of the model family
+    model_config: dict = field(default_factory=dict)  # overrides of the model's config dataclass
+    data: str = "fashion-mnist"  # folder, IDX file/folder, or a built-in name (see training.data)
+    resolution: int = 32  # training image size (the model's img_resolution)
+    channels: int = 1  # 1 = grayscale, 3 = RGB (the model's img_channels)
+    conditional: str = "no"  # "yes": needs labels, c_dim = classes; "auto": labels when the data has them; "no"
+    flip: bool = False  # random horizontal flips of real images
+    class_folders: bool = False  # an image folder's subfolders are classes
+    # optimization
+    steps: int = 10000  # generator steps (D takes k_disc steps for each)
+    batch: int = 64  # global batch (split over processes when distributed)
+    optimizer: str = "adam"  # adam | rmsprop (WGAN with clipping) | sgd (with momentum = beta1)
+    lr_g: float = 2e-4  # generator learning rate
+    lr_d: float = 2e-4  # discriminator learning rate (differs from lr_g for TTUR)
+    betas_g: tuple = (0.5, 0.999)  # Adam betas of G (beta1 is SGD's momentum)
+    betas_d: tuple = (0.5, 0.999)  # Adam betas of D
+    loss: str = "ns"  # ns | minimax | lsgan | wgan | hinge
+    k_disc: int = 1  # discriminator steps per generator step
+    # regularizers and tricks (0 = off)
+    clip: float = 0.0  # WGAN weight clipping bound c
+    gp: float = 0.0  # WGAN-GP gradient penalty weight lambda
+    r1: float = 0.0  # R1 penalty weight gamma (the penalty is gamma/2 * E||grad||^2)
+    r1_every: int = 1  # lazy R1: apply every N D steps, scaled by N (StyleGAN2)
+    dragan: float = 0.0  # DRAGAN penalty weight
+    drift: float = 0.0  # ProGAN epsilon-drift weight on D(real)^2
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - value
+    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed linearly to 0
+    aux_class: float = 0.0  # ACGAN auxiliary class loss weight
+    info: float = 0.0  # InfoGAN mutual-information weight (categorical code)
+    info_cont: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
+    ortho: float = 0.0  # BigGAN orthogonal regularization weight on G
+    style_mixing: float = 0.0  # StyleGAN mixing probability (models with style layers)
+    w_avg_beta: float = 0.995  # StyleGAN w_avg tracking decay
+    vae_beta: float = 1.0  # beta-VAE weight of the KL term
+    ema: float = 0.0  # decay of the EMA of G's weights (0 = no EMA)
+    phase_kimg: float = 0.0  # ProGAN: thousands of images per fade-in and per stable phase
+    amp: bool = False  # bfloat16 autocast (CUDA only; ignored elsewhere)
+    # run control
+    seed: int = 0  # seeds weights, data order, latents and every other random draw
+    device: str = "auto"  # auto | cpu | cuda | mps
+    num_workers: int = 0  # data-loading processes
+    log_every: int = 10  # steps between stat lines (log.jsonl, progress)
+    sample_every: int = 500  # steps between sample grids (0 = only at the end)
+    sample_count: int = 64  # images in the sample grid
+    ckpt_every: int = 1000  # steps between checkpoints (0 = only at the end)
+    keep: int = 3  # checkpoints kept (the newest ones)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
+        cfg = cls(**{k: (tuple(v) if isinstance(known[k].default, tuple) and isinstance(v, list) else v)
+                     for k, v in d.items()})
+        return cfg.validate()
+
+    def validate(self) -> "TrainConfig":
+        """Raise ValueError naming the first bad setting."""
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise ValueError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)} or cuda:N")
+        if self.conditional not in ("yes", "no", "auto"):
+            raise ValueError(f"conditional must be yes, no or auto, got {self.conditional!r}")
+        for name in ("steps", "batch", "k_disc", "resolution", "r1_every", "sample_count", "keep", "log_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("sample_every", "ckpt_every", "num_workers", "clip", "gp", "r1", "dragan", "drift",
+                     "label_smoothing", "instance_noise", "aux_class", "info", "info_cont", "ortho",
+                     "style_mixing", "vae_beta", "phase_kimg", "lr_g", "lr_d"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        for name in ("betas_g", "betas_d"):
+            b = getattr(self, name)
+            if len(b) != 2 or not all(0 <= x < 1 for x in b):
+                raise ValueError(f"{name} must be two numbers in [0, 1), got {list(b)}")
+        if not isinstance(self.model_config, dict):
+            raise ValueError("model_config must be a mapping of model config fields")
+        return self
+
+
+def _p(**kw) -> TrainConfig:
+    return TrainConfig(**kw)
+
+
+# Each recipe cites its paper; "small scale" means 32 px grayscale data and short runs.
+PRESETS: dict[str, TrainConfig] = {
+    # Radford et al. 2016: Adam lr 2e-4, beta1 0.5, batch 128, N(0, 0.02) init.
+    "dcgan": _p(preset="dcgan", model="dcgan", batch=128, steps=5000),
+    # Arjovsky et al. 2017, Alg. 1: RMSProp lr 5e-5, c = 0.01, n_critic = 5, batch 64.
+    "wgan-clip": _p(preset="wgan-clip", model="dcgan", loss="wgan", clip=0.01, optimizer="rmsprop",
+                    lr_g=5e-5, lr_d=5e-5, k_disc=5, batch=64, steps=10000),
+    # Gulrajani et al. 2017, Alg. 1: Adam lr 1e-4, betas (0, 0.9), lambda 10, n_critic 5.
+    "wgan-gp": _p(preset="wgan-gp", model="dcgan", loss="wgan", gp=10.0, lr_g=1e-4, lr_d=1e-4,
+                  betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), k_disc=5, batch=64, steps=10000),
+    # Mao et al. 2017: least squares, Adam lr 2e-4, beta1 0.5.
+    "lsgan": _p(preset="lsgan", model="dcgan", loss="lsgan", batch=64, steps=5000),
+    # Mirza & Osindero 2014 on MNIST; DCGAN optimizer settings.
+    "cgan": _p(preset="cgan", model="cgan", data="mnist", conditional="yes", batch=64, steps=5000),
+    # Odena et al. 2017: Adam lr 2e-4, beta1 0.5, batch 100, auxiliary classifier.
+    "acgan": _p(preset="acgan", model="acgan", conditional="yes", aux_class=1.0, batch=100, steps=5000),
+    # Miyato & Koyama 2018: hinge loss, Adam lr 2e-4, betas (0, 0.9), n_dis 5.
+    "sngan-projection": _p(preset="sngan-projection", model="sngan-projection", conditional="yes", loss="hinge",
+                           betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), k_disc=5, batch=64, steps=5000),
+    # Zhang et al. 2019: hinge, TTUR lr_g 1e-4 / lr_d 4e-4, betas (0, 0.9), one D step.
+    "sagan": _p(preset="sagan", model="sagan", conditional="auto", loss="hinge", lr_g=1e-4, lr_d=4e-4,
+                betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), batch=64, steps=10000),
+    # Brock et al. 2019: hinge, lr_g 5e-5 / lr_d 2e-4, betas (0, 0.999), 2 D steps, EMA of G,
+    # orthogonal regularization 1e-4.
+    "biggan": _p(preset="biggan", model="biggan", conditional="auto", loss="hinge", lr_g=5e-5, lr_d=2e-4,
+                 betas_g=(0.0, 0.999), betas_d=(0.0, 0.999), k_disc=2, ema=0.999, ortho=1e-4, batch=64,
+                 steps=10000),
+    # Karras et al. 2018: WGAN-GP with lambda 10 and drift 1e-3, Adam lr 1e-3, betas (0, 0.99),
+    # EMA 0.999, progressive growing (fade-in and stable phases; 800 kimg each in the paper).
+    "progan": _p(preset="progan", model="progan", loss="wgan", gp=10.0, drift=1e-3, lr_g=1e-3, lr_d=1e-3,
+                 betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), ema=0.999, phase_kimg=60.0, batch=32, steps=20000),
+    # Karras et al. 2020: non-saturating loss, lazy R1 (every 16 steps), Adam lr 2e-3, betas (0, 0.99),
+    # style mixing 0.9, EMA of G; gamma scaled down for small images.
+    "stylegan2": _p(preset="stylegan2", model="stylegan2", loss="ns", r1=1.0, r1_every=16, lr_g=2e-3,
+                    lr_d=2e-3, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), style_mixing=0.9, ema=0.999,
+                    batch=32, steps=20000),
+    # Kingma & Welling 2014: ELBO with Adam (lr 1e-3); beta = 1 is the plain VAE.
+    "vae": _p(preset="vae", model="vae", lr_g=1e-3, lr_d=1e-3, betas_g=(0.9, 0.999), betas_d=(0.9, 0.999),
+              vae_beta=1.0, batch=128, steps=5000),
+    # Goodfellow et al. 2014 on MNIST, fully connected nets, k = 1; Adam stands in for the paper's
+    # SGD with momentum, which needs a hand-tuned decay schedule.
+    "mlp-gan": _p(preset="mlp-gan", model="mlp-gan", data="mnist", resolution=28, batch=64, steps=10000),
+    # Chen et al. 2016 on MNIST: 62 noise dims, one 10-way categorical and two continuous codes,
+    # lr_g 1e-3 / lr_d 2e-4, lambda 1 (0.1 on the continuous codes).
+    "infogan": _p(preset="infogan", model="infogan", data="mnist", info=1.0, info_cont=0.1, lr_g=1e-3,
+                  lr_d=2e-4, batch=64, steps=5000, model_config={"z_dim": 62, "info_cat": 10, "info_cont": 2}),
+}
+
+
+def list_presets() -> list[str]:
+    return sorted(PRESETS)
+
+
+def get_preset(name: str) -> TrainConfig:
+    """A fresh copy of the named preset."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(list_presets())}")
+    return dataclasses.replace(PRESETS[name], model_config=dict(PRESETS[name].model_config))
+
+
+def _parse_bool(s: str) -> bool:
+    v = s.strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {s!r}")
+
+
+def _parse_value(raw: str, default: Any, key: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            return _parse_bool(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            text = raw.strip().strip("[]()")
+            return tuple(float(x) for x in text.split(",") if x.strip())
+        if isinstance(default, dict):
+            v = json.loads(raw)
+            if not isinstance(v, dict):
+                raise ValueError
+            return v
+        return raw
+    except ValueError:
+        kind = type(default).__name__ if not isinstance(default, tuple) else "comma-separated numbers"
+        raise ValueError(f"--set {key}={raw}: expected {kind}") from None
+
+
+def _parse_model_value(raw: str) -> Any:
+    # Model config fields: JSON when it parses (numbers, lists, booleans), else the plain string.
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        low = raw.strip().lower()
+        if low in ("true", "false"):
+            return low == "true"
+        return raw
+
+
+def apply_overrides(cfg: TrainConfig, settings: list[str] | dict) -> TrainConfig:
+    """Apply ``key=value`` strings (or a dict); ``model.KEY`` goes into model_config.  Validates."""
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    defaults = {name: getattr(cfg, name) for name in fields}
+    items = settings.items() if isinstance(settings, dict) else [_split(s) for s in settings]
+    cfg = dataclasses.replace(cfg, model_config=dict(cfg.model_config))
+    for key, value in items:
+        key = key.strip().replace("-", "_")
+        if key.startswith("model."):
+            sub = key[len("model."):]
+            if not sub:
+                raise ValueError("--set model.KEY=VALUE needs a model config field name")
+            cfg.model_config[sub] = _parse_model_value(value) if isinstance(value, str) else value
+            continue
+        if key not in fields:
+            raise ValueError(f"--set: unknown setting {key!r}; known: {', '.join(sorted(fields))}, model.FIELD")
+        if isinstance(value, str):
+            value = _parse_value(value, defaults[key], key)
+        setattr(cfg, key, value)
+    return cfg.validate()
+
+
+def _split(s: str) -> tuple[str, str]:
+    if "=" not in s:
+        raise ValueError(f"--set expects key=value, got {s!r}")
+    k, v = s.split("=", 1)
+    if not k.strip():
+        raise ValueError(f"--set expects key=value, got {s!r}")
+    return k, v

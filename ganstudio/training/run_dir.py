@@ -1,0 +1,190 @@
+"""The run folder: everything a training run writes, in files other programs can read while it runs.
+
+Layout (``RUN`` is the folder given to ``ganstudio train --out RUN``)::
+
+    RUN/config.json        the resolved TrainConfig, as {"format": "ganstudio-run", "version": 1,
+                           "config": {...TrainConfig fields...}, "created": <unix time>};
+                           written once, atomically.  Its presence marks a folder as a run folder.
+    RUN/status.json        {"state": "running" | "finished" | "stopped" | "failed", "reason": str,
+                           "pid": int, "step": int, "steps": int (target), "kimg": float,
+                           "checkpoint": path of the newest checkpoint or null, "updated": unix time};
+                           rewritten atomically at start, at every checkpoint and at the end.
+                           "running" with a pid that no longer exists means the process was killed.
+    RUN/log.jsonl          one JSON object per logged step, appended and flushed: {"step", "kimg",
+                           "time" (unix), "elapsed_s", "img_per_s", "eta_s", "losses": {name: value},
+                           and optionally "sample_path", "checkpoint", "stage", "alpha"}.  A killed
+                           run may leave a partial last line: readers skip lines that do not parse.
+                           On resume, lines beyond the resumed step are dropped.
+    RUN/samples/step_000100.png            the sample grid of G_ema (else G) on fixed latents
+    RUN/checkpoints/ckpt_000100.safetensors a ganstudio checkpoint (see ganstudio.checkpoints): opens in
+                           the explorer as is; the ``extra.`` tensors and ``extra["resume"]`` hold the
+                           training state.  Only the newest ``keep`` are kept; resume takes the newest
+                           one that loads.  ``.ckpt_*.tmp`` files are leftovers of a killed writer.
+
+Step numbers are zero-padded to six digits (more when a run goes past 999999 steps).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+
+from ganstudio._io import atomic_write_text
+
+RUN_FORMAT = "ganstudio-run"
+RUN_VERSION = 1
+STATES = ("running", "finished", "stopped", "failed")
+_CKPT_RE = re.compile(r"^ckpt_(\d+)\.safetensors$")
+
+
+class RunDir:
+    """Paths and small readers/writers of one run folder."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # -- paths ------------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "log.jsonl"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    def sample_path(self, step: int) -> Path:
+        return self.samples_dir / f"step_{step:06d}.png"
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.checkpoints_dir / f"ckpt_{step:06d}.safetensors"
+
+    # -- what the folder is -------------------------------------------------------------------
+    def is_run_dir(self) -> bool:
+        try:
+            return json.loads(self.config_path.read_text()).get("format") == RUN_FORMAT
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def check_new(self) -> None:
+        """Raise ValueError unless the folder can receive a new run (missing or empty)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"--out {self.path}: exists and is not a folder")
+        if self.is_run_dir():
+            raise ValueError(f"--out {self.path}: is an existing run folder; pass --resume {self.path} to "
+                             f"continue it, or choose another --out")
+        if self.path.is_dir() and any(self.path.iterdir()):
+            raise ValueError(f"--out {self.path}: the folder is not empty and is not a run folder; "
+                             f"choose an empty or new folder")
+
+    # -- config ---------------------------------------------------------------------------------
+    def write_config(self, config: dict) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        doc = {"format": RUN_FORMAT, "version": RUN_VERSION, "config": config, "created": time.time()}
+        atomic_write_text(self.config_path, json.dumps(doc, indent=2) + "\n")
+
+    def read_config(self) -> dict:
+        if not self.path.is_dir():
+            raise ValueError(f"{self.path}: no such run folder")
+        try:
+            doc = json.loads(self.config_path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"{self.path}: not a run folder (no config.json)") from None
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{self.config_path}: unreadable ({e})") from None
+        if not isinstance(doc, dict) or doc.get("format") != RUN_FORMAT or not isinstance(doc.get("config"), dict):
+            raise ValueError(f"{self.config_path}: not a GAN Studio run config")
+        if doc.get("version", 0) > RUN_VERSION:
+            raise ValueError(f"{self.config_path}: written by a newer GAN Studio (run format {doc.get('version')})")
+        return doc["config"]
+
+    # -- status ---------------------------------------------------------------------------------
+    def write_status(self, state: str, *, step: int, steps: int, kimg: float, reason: str = "",
+                     checkpoint: Optional[str] = None) -> None:
+        assert state in STATES
+        doc = {"state": state, "reason": reason, "pid": os.getpid(), "step": step, "steps": steps,
+               "kimg": kimg, "checkpoint": checkpoint, "updated": time.time()}
+        atomic_write_text(self.status_path, json.dumps(doc) + "\n")
+
+    def read_status(self) -> Optional[dict]:
+        try:
+            return json.loads(self.status_path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    # -- log --------------------------------------------------------------------------------------
+    def read_log(self) -> list[dict]:
+        """Every complete, parseable line of log.jsonl."""
+        out = []
+        try:
+            text = self.log_path.read_text()
+        except OSError:
+            return out
+        for line in text.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+        return out
+
+    def truncate_log(self, step: int) -> None:
+        """Keep the log records up to ``step`` (resume), dropping partial lines."""
+        if not self.log_path.exists():
+            return
+        keep = [r for r in self.read_log() if int(r.get("step", 0)) <= step]
+        atomic_write_text(self.log_path, "".join(json.dumps(r) + "\n" for r in keep))
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """(step, path) of every checkpoint file, oldest first."""
+        if not self.checkpoints_dir.is_dir():
+            return []
+        found = []
+        for p in self.checkpoints_dir.iterdir():
+            m = _CKPT_RE.match(p.name)
+            if m:
+                found.append((int(m.group(1)), p))
+        return sorted(found)
+
+    def loadable_checkpoints(self) -> Iterator[tuple[int, Path, Optional[str]]]:
+        """Newest first: (step, path, None) for a checkpoint whose header reads, else (step, path, error)."""
+        from ganstudio.checkpoints import CheckpointError, read_meta
+        for step, p in reversed(self.checkpoints()):
+            try:
+                read_meta(p)
+                yield step, p, None
+            except CheckpointError as e:
+                yield step, p, str(e)
+
+    def prune_checkpoints(self, keep: int) -> None:
+        for _, p in self.checkpoints()[:-keep] if keep > 0 else []:
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+    def remove_temp_files(self) -> None:
+        """Delete leftovers of writers that were killed mid-write."""
+        for folder in (self.path, self.checkpoints_dir, self.samples_dir):
+            if folder.is_dir():
+                for p in folder.glob(".*.tmp"):
+                    try:
+                        p.unlink()
+                    except OSError:
+                        pass
