@@ -1,0 +1,103 @@
+"""The large image view: fit to the window, or a fixed zoom; pixel-exact nearest-neighbour at integer scales."""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+class ImageView(QWidget):
+    zoom_changed = Signal(str)  # "fit 3×", "zoom 2×" ... for the status bar
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.image: Optional[QImage] = None
+        self.message = ""
+        self.fit = True
+        self.zoom = 1.0
+        self._pan = QPointF(0, 0)
+        self._drag_from: Optional[QPointF] = None
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMinimumSize(200, 200)
+        self.setFocusPolicy(Qt.ClickFocus)
+
+    def set_image(self, image: Optional[QImage]) -> None:
+        self.image = image
+        self.update()
+
+    def set_message(self, text: str) -> None:
+        """Text drawn over the image (render errors, 'loading…'); '' clears it."""
+        self.message = text
+        self.update()
+
+    def set_fit(self) -> None:
+        self.fit, self._pan = True, QPointF(0, 0)
+        self.update()
+        self.zoom_changed.emit(self.zoom_text())
+
+    def set_zoom(self, zoom: float) -> None:
+        self.fit, self.zoom = False, float(min(max(zoom, 1 / 16), 64))
+        self.update()
+        self.zoom_changed.emit(self.zoom_text())
+
+    def scale(self) -> float:
+        """The display scale: in fit mode the largest integer scale that fits (smooth scaling below 1×)."""
+        if self.image is None or self.image.isNull():
+            return 1.0
+        if not self.fit:
+            return self.zoom
+        s = min(self.width() / self.image.width(), self.height() / self.image.height())
+        return float(math.floor(s)) if s >= 1 else s
+
+    def zoom_text(self) -> str:
+        s = self.scale()
+        txt = f"{s:g}×" if s == int(s) else f"{s:.2f}×"
+        return ("fit " if self.fit else "zoom ") + txt
+
+    def image_rect(self) -> QRectF:
+        s = self.scale()
+        w, h = self.image.width() * s, self.image.height() * s
+        return QRectF((self.width() - w) / 2 + self._pan.x(), (self.height() - h) / 2 + self._pan.y(), w, h)
+
+    def paintEvent(self, _):
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(24, 24, 24))
+        if self.image is not None and not self.image.isNull():
+            s = self.scale()
+            # Nearest-neighbour whenever the scale is a whole number: every image pixel is an exact square.
+            p.setRenderHint(QPainter.SmoothPixmapTransform, s != int(s))
+            r = self.image_rect()
+            if s == int(s):
+                r = QRectF(round(r.x()), round(r.y()), r.width(), r.height())
+            p.drawImage(r, self.image)
+        if self.message:
+            p.setPen(QColor(255, 120, 100))
+            p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignBottom | Qt.AlignLeft | Qt.TextWordWrap,
+                       self.message)
+
+    def resizeEvent(self, e):
+        super().resizeEvent(e)
+        self.zoom_changed.emit(self.zoom_text())
+
+    def wheelEvent(self, e):
+        step = 2.0 if e.angleDelta().y() > 0 else 0.5
+        self.set_zoom(self.scale() * step)
+
+    def mousePressEvent(self, e):
+        if e.button() == Qt.LeftButton:
+            self._drag_from = e.position()
+
+    def mouseMoveEvent(self, e):
+        if self._drag_from is not None and not self.fit:
+            self._pan += e.position() - self._drag_from
+            self._drag_from = e.position()
+            self.update()
+
+    def mouseReleaseEvent(self, e):
+        self._drag_from = None
+
+    def mouseDoubleClickEvent(self, e):
+        self.set_fit()

@@ -1,0 +1,356 @@
+"""The explorer window: model picker, image view, capability-gated dock panels, menus, status bar."""
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
+                               QStackedWidget, QTableWidget, QTableWidgetItem, QDialog, QVBoxLayout, QHeaderView)
+
+from ganstudio.engine import ModelInfo, Renderer, RenderResult, RenderState, load_session, save_session
+from ganstudio.gui.app_state import AppState, Bookmark
+from ganstudio.gui.image_view import ImageView
+from ganstudio.gui.jobs import JobRunner
+from ganstudio.gui.model_picker import ModelPicker
+from ganstudio.gui.panels import PANELS
+from ganstudio.gui.render_bridge import RenderBridge
+from ganstudio.gui.settings import add_recent_file, recent_files, settings
+
+SESSION_FILTER = "GAN Studio session (*.json)"
+CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.pkl);;All files (*)"
+ZOOMS = {"1": 1, "2": 2, "3": 4, "4": 8}
+
+
+class MainWindow(QMainWindow):
+    """Also the context the panels share: ``app`` (state + undo), ``jobs``, ``renderer``, ``report_error``."""
+
+    def __init__(self, renderer: Optional[Renderer] = None, model: Optional[str] = None):
+        super().__init__()
+        self.setWindowTitle("GAN Studio")
+        self.setAcceptDrops(True)
+        self.renderer = renderer or Renderer(str(settings().value("device", "auto")))
+        self.app = AppState(self)
+        self.jobs = JobRunner(self)
+        self.bridge = RenderBridge(self.renderer, self)
+        self.last_result: Optional[RenderResult] = None
+        self.displayed_state: Optional[RenderState] = None
+        self._frame_times: deque = deque(maxlen=120)
+
+        self.view = ImageView()
+        self.setCentralWidget(self.view)
+        self.picker = ModelPicker()
+        self._build_docks()
+        self._build_actions()
+        self._build_status_bar()
+
+        # Not modal, so tests (and users) can keep working while it shows; tests read its text.
+        self.error_box = QMessageBox(self)
+        self.error_box.setIcon(QMessageBox.Warning)
+        self.error_box.setWindowTitle("GAN Studio")
+        self.error_box.setWindowModality(Qt.NonModal)
+        self.shortcuts_dialog: Optional[QDialog] = None
+
+        self.app.state_changed.connect(self._submit)
+        self.app.model_changed.connect(self._on_model_changed)
+        self.bridge.rendered.connect(self._on_rendered)
+        self.jobs.busy_changed.connect(self._on_busy)
+        self.jobs.progress.connect(lambda _ch, f: self.progress.setValue(int(f * 100)))
+        self.picker.model_chosen.connect(self.open_model)
+        self.picker.open_requested.connect(self.open_dialog)
+        self.view.zoom_changed.connect(self.zoom_label.setText)
+
+        s = settings()
+        geometry = s.value("geometry")
+        self.resize(1500, 950)
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if model:
+            self.open_model(model)
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        self.panels, self.docks = {}, {}
+        first: dict = {}
+        for cls, area in PANELS:
+            panel = cls(self)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(panel)
+            reason = QLabel()
+            reason.setWordWrap(True)
+            reason.setAlignment(Qt.AlignCenter)
+            reason.setMargin(16)
+            stack = QStackedWidget()
+            stack.addWidget(scroll)
+            stack.addWidget(reason)
+            dock = QDockWidget(cls.title, self)
+            dock.setObjectName(f"dock_{cls.__name__}")
+            dock.setWidget(stack)
+            dock.setMinimumWidth(340)
+            self.addDockWidget(area, dock)
+            if area in first:
+                self.tabifyDockWidget(first[area], dock)
+            else:
+                first[area] = dock
+            self.panels[cls.__name__] = panel
+            self.docks[cls.__name__] = dock
+        for dock in first.values():
+            dock.raise_()
+
+    def _action(self, menu, text: str, slot, shortcut=None, name: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        self.addAction(act)  # shortcuts work while the menu bar is hidden too
+        if name:
+            self.actions_by_name[name] = act
+        return act
+
+    def _build_actions(self) -> None:
+        self.actions_by_name: dict[str, QAction] = {}
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action(f, "&Open model…", self.open_dialog, QKeySequence.Open, "open")
+        self.recent_menu = f.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        f.addSeparator()
+        self._action(f, "Open &session…", self.open_session_dialog, QKeySequence("Ctrl+Shift+O"), "open_session")
+        self._action(f, "&Save session…", self.save_session_dialog, QKeySequence.Save, "save_session")
+        f.addSeparator()
+        self._action(f, "&Export image…", lambda: self.panels["GalleryPanel"].export_png_dialog(),
+                     QKeySequence("Ctrl+E"), "export")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.Quit, "quit")
+
+        e = mb.addMenu("&Edit")
+        undo = self.app.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.Undo)
+        redo = self.app.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for act, name in ((undo, "undo"), (redo, "redo")):
+            e.addAction(act)
+            self.addAction(act)
+            self.actions_by_name[name] = act
+        e.addSeparator()
+        self._action(e, "&Copy image", self.copy_image, QKeySequence.Copy, "copy")
+        self._action(e, "&Bookmark", lambda: self.panels["GalleryPanel"].bookmark_current(),
+                     QKeySequence("Ctrl+B"), "bookmark")
+
+        lat = mb.addMenu("&Latent")
+        latent = self.panels["LatentPanel"]
+        self._action(lat, "&Previous seed", lambda: latent.step_seed(-1), QKeySequence(Qt.Key_Left), "prev_seed")
+        self._action(lat, "&Next seed", lambda: latent.step_seed(+1), QKeySequence(Qt.Key_Right), "next_seed")
+        self._action(lat, "&Random seed", latent.random_seed, QKeySequence("R"), "random_seed")
+
+        v = mb.addMenu("&View")
+        self._action(v, "&Fit", self.view.set_fit, QKeySequence("F"), "fit")
+        for key, z in ZOOMS.items():
+            self._action(v, f"Zoom {z}×", lambda _=False, z=z: self.view.set_zoom(z), QKeySequence(key), f"zoom{z}")
+        v.addSeparator()
+        for dock in self.docks.values():
+            v.addAction(dock.toggleViewAction())
+
+        h = mb.addMenu("&Help")
+        self._action(h, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.HelpContents, "shortcuts")
+        self._action(h, "&About", lambda: QMessageBox.about(
+            self, "GAN Studio", "GAN Studio: explore the latent spaces of generative models."))
+
+        tb = self.addToolBar("Model")
+        tb.setObjectName("toolbar_model")
+        tb.setMovable(False)
+        tb.addWidget(QLabel(" Model "))
+        tb.addWidget(self.picker)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.model_label = QLabel()
+        self.device_label = QLabel(f"device: {self.renderer.device}")
+        self.ms_label = QLabel("— ms")
+        self.fps_label = QLabel("— fps")
+        self.zoom_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.busy_label = QLabel()
+        for w in (self.busy_label, self.progress, self.model_label, self.device_label, self.ms_label,
+                  self.fps_label, self.zoom_label):
+            sb.addPermanentWidget(w)
+
+    # -- models ----------------------------------------------------------------------------------
+    def open_model(self, key: str, state: Optional[RenderState] = None, bookmarks: Optional[list] = None) -> None:
+        """Load a model off the GUI thread; on failure an error dialog names the reason and the old model stays."""
+        renderer = self.renderer
+        self.view.set_message(f"Loading {key}…")
+
+        def failed(msg: str) -> None:
+            self.view.set_message("")
+            self.picker.select(self.app.state.model)
+            self.report_error(f"Could not open {key}:\n{msg}", dialog=True)
+
+        self.jobs.submit("model", lambda: renderer.load(key),
+                         lambda info: self._model_loaded(info, state or RenderState(model=key), bookmarks),
+                         failed, busy=f"Loading {Path(key).name}")
+
+    def _model_loaded(self, info: ModelInfo, state: RenderState, bookmarks: Optional[list]) -> None:
+        self.view.set_message("")
+        if not info.key.startswith("registry:") and Path(info.key).exists():
+            add_recent_file(str(Path(info.key).resolve()))
+            self.picker.rebuild()
+        self.app.bookmarks = list(bookmarks or [])
+        self.app.set_model(info, state)
+        self.app.bookmarks_changed.emit()
+
+    def _on_model_changed(self, info: ModelInfo) -> None:
+        untrained = " (untrained)" if info.untrained and "untrained" not in info.label else ""
+        self.setWindowTitle(f"GAN Studio — {info.label}{untrained}")
+        self.picker.select(info.key)
+        style = "color: #e08a00; font-weight: bold" if info.untrained else ""
+        self.model_label.setStyleSheet(style)
+        self.model_label.setText(f"{info.label}{untrained} · {info.resolution}px")
+        for name, panel in self.panels.items():
+            stack = self.docks[name].widget()
+            reason = panel.unsupported(info)
+            stack.widget(1).setText(f"{panel.title} is not available for this model:\n{reason}")
+            stack.setCurrentIndex(1 if reason else 0)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model or session", str(settings().value("last_dir", "")),
+                                              CHECKPOINT_FILTER + ";;" + SESSION_FILTER)
+        if path:
+            settings().setValue("last_dir", str(Path(path).parent))
+            self.open_path(path)
+
+    def open_path(self, path: str) -> None:
+        """A dropped or opened file: a session (.json) or a checkpoint."""
+        if path.lower().endswith(".json"):
+            self.open_session(path)
+        else:
+            self.open_model(path)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_files():
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        if not self.recent_menu.actions():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # -- rendering -------------------------------------------------------------------------------
+    def _submit(self, state: RenderState) -> None:
+        if state.model and self.app.info is not None:
+            self.bridge.submit(state)
+
+    def _on_rendered(self, res: RenderResult, qimg) -> None:
+        if res.state is None or res.state.model != self.app.state.model:
+            return  # a late frame of the previous model
+        if res.error:
+            self.view.set_message(f"Render failed: {res.error}")
+            self.statusBar().showMessage(f"Render failed: {res.error}", 5000)
+            return
+        self.last_result, self.displayed_state = res, res.state
+        self.view.set_message("")
+        self.view.set_image(qimg)
+        now = time.perf_counter()
+        self._frame_times.append(now)
+        recent = [t for t in self._frame_times if now - t <= 1.0]
+        self.ms_label.setText(f"{res.render_ms:.1f} ms")
+        self.fps_label.setText(f"{len(recent)} fps")
+
+    def _on_busy(self, text: str) -> None:
+        self.busy_label.setText(text + ("…" if text else ""))
+        self.progress.setRange(0, 0)  # indeterminate until a job reports progress
+        self.progress.setVisible(bool(text))
+
+    def report_error(self, message: str, dialog: bool = False) -> None:
+        self.statusBar().showMessage(message.replace("\n", " "), 8000)
+        if dialog:
+            self.error_box.setText(message)
+            self.error_box.show()
+
+    # -- sessions, clipboard ------------------------------------------------------------------------
+    def save_session(self, path: str) -> None:
+        extra = {"bookmarks": [b.state.to_dict() for b in self.app.bookmarks]}
+        save_session(path, self.app.state, extra)
+        self.statusBar().showMessage(f"Saved session {path}", 4000)
+
+    def open_session(self, path: str) -> None:
+        try:
+            state, extra = load_session(path)
+        except ValueError as e:
+            self.report_error(str(e), dialog=True)
+            return
+        bookmarks = []
+        for d in extra.get("bookmarks", []):
+            try:
+                bookmarks.append(Bookmark(RenderState.from_dict(d)))
+            except ValueError:
+                pass  # one bad bookmark does not spoil the session
+        if state.model == self.app.state.model and self.app.info is not None:
+            self.app.bookmarks = bookmarks
+            self.app.bookmarks_changed.emit()
+            self.app.edit(state, "Open session")
+        else:
+            self.open_model(state.model, state, bookmarks)
+
+    def save_session_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", str(settings().value("last_dir", "")),
+                                              SESSION_FILTER)
+        if path:
+            self.save_session(path if path.endswith(".json") else path + ".json")
+
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", str(settings().value("last_dir", "")),
+                                              SESSION_FILTER)
+        if path:
+            self.open_session(path)
+
+    def copy_image(self) -> None:
+        if self.view.image is not None:
+            QGuiApplication.clipboard().setImage(self.view.image)
+            self.statusBar().showMessage("Image copied", 2000)
+
+    def show_shortcuts(self) -> None:
+        rows = [(a.text().replace("&", ""), ", ".join(s.toString(QKeySequence.NativeText) for s in a.shortcuts()))
+                for a in self.actions_by_name.values() if a.shortcuts()]
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(rows), 2)
+        table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+        table.verticalHeader().hide()
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        for r, (text, keys) in enumerate(rows):
+            table.setItem(r, 0, QTableWidgetItem(text))
+            table.setItem(r, 1, QTableWidgetItem(keys))
+        QVBoxLayout(dlg).addWidget(table)
+        dlg.resize(420, 520)
+        dlg.show()
+        self.shortcuts_dialog = dlg
+
+    # -- drag and drop, closing ---------------------------------------------------------------------
+    def dragEnterEvent(self, e):
+        if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()):
+            e.acceptProposedAction()
+
+    def dropEvent(self, e):
+        files = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if files:
+            self.open_path(files[0])
+            e.acceptProposedAction()
+
+    def closeEvent(self, e):
+        settings().setValue("geometry", self.saveGeometry())
+        self.shutdown()
+        super().closeEvent(e)
+
+    def shutdown(self) -> None:
+        """Stop the worker threads (tests call it; closeEvent does too)."""
+        for panel in self.panels.values():
+            panel._refresh_timer.stop()
+        self.bridge.close()
+        self.jobs.close()

@@ -1,0 +1,26 @@
+"""Dock panels, one file each; the window creates them in this order (docks tabify per area)."""
+from PySide6.QtCore import Qt
+
+from ganstudio.gui.panels.arithmetic import ArithmeticPanel
+from ganstudio.gui.panels.blend_pad import BlendPadPanel
+from ganstudio.gui.panels.classes import ClassPanel
+from ganstudio.gui.panels.gallery import GalleryPanel
+from ganstudio.gui.panels.interpolation import InterpolationPanel
+from ganstudio.gui.panels.latent import LatentPanel
+from ganstudio.gui.panels.mixing import MixingPanel
+from ganstudio.gui.panels.noise import NoisePanel
+from ganstudio.gui.panels.truncation import TruncationPanel
+
+LEFT, RIGHT = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
+
+PANELS = [
+    (LatentPanel, LEFT),
+    (TruncationPanel, LEFT),
+    (ClassPanel, LEFT),
+    (BlendPadPanel, LEFT),
+    (InterpolationPanel, LEFT),
+    (MixingPanel, RIGHT),
+    (NoisePanel, RIGHT),
+    (ArithmeticPanel, RIGHT),
+    (GalleryPanel, RIGHT),
+]

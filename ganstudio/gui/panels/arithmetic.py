@@ -1,0 +1,185 @@
+"""Vector arithmetic (Radford et al. 2016, Fig. 7): pick samples into bins A, B, C; show A − B + C and variations."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QRadioButton,
+                               QSpinBox, QVBoxLayout)
+
+from ganstudio import latent
+from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.gui.panels._base import Panel
+from ganstudio.gui.widgets import SEED_MAX, ThumbGrid
+
+BINS = ("A", "B", "C")
+GRID = 12  # candidate samples
+VARIATIONS = 6
+VARIATION_SIGMA = 0.25  # noise added to the result for the variations row
+
+
+def bin_state(state: RenderState, seed: int) -> RenderState:
+    """The bare latent of a seed: the current truncation and edits apply once, on the result."""
+    return state.replace(seed=seed, z=None, ws=None, edits=(), truncation_psi=1.0, truncation_cutoff=None,
+                         mix_seeds=(), mix_sources=None)
+
+
+def as_tuple(x: torch.Tensor):
+    return tuple(tuple(float(v) for v in row) for row in x.tolist()) if x.ndim == 2 else tuple(
+        float(v) for v in x.tolist())
+
+
+class ArithmeticPanel(Panel):
+    title = "Vector arithmetic"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.base_seed = QSpinBox()
+        self.base_seed.setRange(0, SEED_MAX - GRID)
+        self.base_seed.setPrefix("samples from seed ")
+        self.base_seed.setKeyboardTracking(False)
+        self.shuffle_btn = QPushButton("New samples")
+        top.addWidget(self.base_seed, 1)
+        top.addWidget(self.shuffle_btn)
+        lay.addLayout(top)
+        brow = QHBoxLayout()
+        brow.addWidget(QLabel("Click a sample to add it to"))
+        self.bin_group = QButtonGroup(self)
+        for i, name in enumerate(BINS):
+            rb = QRadioButton(name)
+            rb.setChecked(i == 0)
+            self.bin_group.addButton(rb, i)
+            brow.addWidget(rb)
+        brow.addStretch(1)
+        lay.addLayout(brow)
+        self.samples = ThumbGrid(cols=6, cell=56)
+        lay.addWidget(self.samples)
+        bins_box = QGroupBox("Bins (each bin's latents are averaged)")
+        bl = QGridLayout(bins_box)
+        self.bin_views, self.bin_labels = [], []
+        for i, name in enumerate(BINS):
+            sign = "" if i == 0 else "−" if i == 1 else "+"
+            bl.addWidget(QLabel(f"{sign} {name}"), i, 0)
+            view = ThumbGrid(cols=4, cell=40)
+            view.placeholder = "empty"
+            view.clicked.connect(lambda j, i=i: self.remove_from_bin(i, j))
+            bl.addWidget(view, i, 1)
+            clear = QPushButton("Clear")
+            clear.clicked.connect(lambda _=False, i=i: self.clear_bin(i))
+            bl.addWidget(clear, i, 2)
+            self.bin_views.append(view)
+        bl.setColumnStretch(1, 1)
+        lay.addWidget(bins_box)
+        rrow = QHBoxLayout()
+        self.compute_btn = QPushButton("Show A − B + C")
+        self.space_label = QLabel()
+        rrow.addWidget(self.compute_btn)
+        rrow.addWidget(self.space_label, 1)
+        lay.addLayout(rrow)
+        self.variations = ThumbGrid(cols=VARIATIONS, cell=56)
+        self.variations.placeholder = "result variations appear here"
+        lay.addWidget(self.variations)
+        lay.addStretch(1)
+        self.bins: list[list[int]] = [[], [], []]
+        self.result = None  # the last A - B + C latent (torch, CPU)
+        self._variation_latents: list = []
+
+        self.base_seed.valueChanged.connect(lambda _: self.schedule_refresh())
+        self.shuffle_btn.clicked.connect(lambda: self.base_seed.setValue(random.randrange(100000)))
+        self.samples.clicked.connect(self.add_sample)
+        self.compute_btn.clicked.connect(self.compute)
+        self.variations.clicked.connect(self.use_variation)
+
+    def space(self) -> str:
+        return "ws" if self.info.capabilities.style_layers else "z"
+
+    def sample_seeds(self) -> list[int]:
+        return list(range(self.base_seed.value(), self.base_seed.value() + GRID))
+
+    # -- bins ----------------------------------------------------------------------------------
+    def add_sample(self, index: int) -> None:
+        self.add_to_bin(self.bin_group.checkedId(), self.sample_seeds()[index])
+
+    def add_to_bin(self, b: int, seed: int) -> None:
+        self.bins[b].append(int(seed))
+        self._show_bins()
+
+    def remove_from_bin(self, b: int, j: int) -> None:
+        del self.bins[b][j]
+        self._show_bins()
+
+    def clear_bin(self, b: int) -> None:
+        self.bins[b] = []
+        self._show_bins()
+
+    def _show_bins(self) -> None:
+        renderer, state = self.ctx.renderer, self.state
+        for b, seeds in enumerate(self.bins):
+            if not seeds:
+                self.bin_views[b].set_images(None)
+                continue
+
+            def done(res, b=b, seeds=list(seeds)):
+                if res.image is not None and self.bins[b] == seeds:
+                    self.bin_views[b].set_images(res.image, labels=[str(s) for s in seeds])
+            self.run_job(f"bin{b}", lambda s=list(seeds): renderer.render(state, s), done)
+        self.compute_btn.setEnabled(all(self.bins))
+
+    # -- result --------------------------------------------------------------------------------
+    def compute(self) -> None:
+        """A − B + C on z (or on ws for style models) -> the main state; then a row of variations."""
+        if not all(self.bins):
+            self.ctx.report_error("Vector arithmetic: put at least one sample in each of A, B and C")
+            return
+        renderer, state, space, bins = self.ctx.renderer, self.state, self.space(), [list(b) for b in self.bins]
+        pick = 2 if space == "ws" else 0
+
+        def compute():
+            groups = [torch.cat([renderer.latents(bin_state(state, s))[pick].cpu() for s in seeds])
+                      for seeds in bins]
+            return latent.vector_arithmetic(*groups)
+
+        self.space_label.setText("Computing…")
+        self.run_job("result", compute, self._show_result)
+
+    def _show_result(self, result: torch.Tensor) -> None:
+        self.result = result
+        space = self.space()
+        self.edit("A − B + C", **{space: as_tuple(result), ("z" if space == "ws" else "ws"): None})
+        self.space_label.setText(f"Result in {'w' if space == 'ws' else 'z'} space; "
+                                 "below: result + small noise (click to open).")
+        gen = torch.Generator().manual_seed(0)
+        self._variation_latents = [result + VARIATION_SIGMA * torch.randn(result.shape, generator=gen)
+                                   for _ in range(VARIATIONS)]
+        states = [self.state.replace(**{space: as_tuple(x)}) for x in self._variation_latents]
+        renderer = self.ctx.renderer
+
+        def done(res):
+            if res.image is not None:
+                self.variations.set_images(res.image)
+        self.run_job("variations", lambda: renderer.render_batch(states), done)
+
+    def use_variation(self, i: int) -> None:
+        if i < len(self._variation_latents):
+            self.edit("Arithmetic variation", **{self.space(): as_tuple(self._variation_latents[i])})
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def model_changed(self, info: ModelInfo) -> None:
+        self.bins = [[], [], []]
+        self.result, self._variation_latents = None, []
+        self.samples.set_images(None)
+        self.variations.set_images(None)
+        self._show_bins()
+        self.space_label.setText(f"arithmetic on {'w' if self.space() == 'ws' else 'z'}")
+
+    def refresh(self) -> None:
+        renderer, seeds = self.ctx.renderer, self.sample_seeds()
+        state = self.state
+
+        def done(res):
+            if res.image is not None:
+                self.samples.set_images(res.image, labels=[str(s) for s in seeds])
+        self.run_job("samples", lambda: renderer.render(state, seeds), done)

@@ -1,0 +1,158 @@
+"""Blend pad: drag a point between four seeds; z is their bilinear blend (top-left, top-right, bottom-left, bottom-right)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
+
+from ganstudio import latent
+from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.gui.images import to_qimage
+from ganstudio.gui.panels._base import Panel
+from ganstudio.gui.widgets import SEED_MAX
+
+
+def bilinear_weights(u: float, v: float) -> tuple[float, float, float, float]:
+    """Weights of the (top-left, top-right, bottom-left, bottom-right) corners at (u, v) in [0, 1]^2."""
+    return (1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v
+
+
+class Pad(QWidget):
+    """A square pad with corner thumbnails; dragging emits ``moved(u, v)``."""
+
+    moved = Signal(float, float)
+    released = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.u = self.v = 0.5
+        self.corners: list = [None] * 4  # QImages of the four corner seeds
+        self.setMinimumSize(220, 220)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+
+    def heightForWidth(self, w: int) -> int:
+        return w
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def area(self) -> QRectF:
+        s = min(self.width(), self.height()) - 8
+        return QRectF((self.width() - s) / 2, (self.height() - s) / 2, s, s)
+
+    def set_point(self, u: float, v: float) -> None:
+        self.u, self.v = u, v
+        self.update()
+
+    def paintEvent(self, _):
+        p = QPainter(self)
+        a = self.area()
+        p.fillRect(a, QColor(45, 45, 50))
+        t = a.width() * 0.28
+        boxes = [QRectF(a.left(), a.top(), t, t), QRectF(a.right() - t, a.top(), t, t),
+                 QRectF(a.left(), a.bottom() - t, t, t), QRectF(a.right() - t, a.bottom() - t, t, t)]
+        p.setRenderHint(QPainter.SmoothPixmapTransform, False)
+        for img, box in zip(self.corners, boxes):
+            if img is not None:
+                p.setOpacity(0.85)
+                p.drawImage(box, img)
+        p.setOpacity(1.0)
+        p.setPen(QPen(QColor(90, 90, 100), 1, Qt.DashLine))
+        for f in (0.25, 0.5, 0.75):
+            p.drawLine(QPointF(a.left() + f * a.width(), a.top()), QPointF(a.left() + f * a.width(), a.bottom()))
+            p.drawLine(QPointF(a.left(), a.top() + f * a.height()), QPointF(a.right(), a.top() + f * a.height()))
+        p.setRenderHint(QPainter.Antialiasing)
+        c = QPointF(a.left() + self.u * a.width(), a.top() + self.v * a.height())
+        p.setPen(QPen(QColor(20, 20, 20), 2))
+        p.setBrush(QColor(255, 190, 40))
+        p.drawEllipse(c, 8, 8)
+
+    def _emit_at(self, pos) -> None:
+        a = self.area()
+        u = min(max((pos.x() - a.left()) / a.width(), 0.0), 1.0)
+        v = min(max((pos.y() - a.top()) / a.height(), 0.0), 1.0)
+        self.set_point(u, v)
+        self.moved.emit(u, v)
+
+    def mousePressEvent(self, e):
+        self._emit_at(e.position())
+
+    def mouseMoveEvent(self, e):
+        if e.buttons() & Qt.LeftButton:
+            self._emit_at(e.position())
+
+    def mouseReleaseEvent(self, e):
+        self.released.emit()
+
+
+class BlendPadPanel(Panel):
+    title = "Blend pad"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+        grid = QGridLayout()
+        self.corner_seeds: list[QSpinBox] = []
+        for i, (r, c, name) in enumerate([(0, 0, "top-left"), (0, 1, "top-right"),
+                                          (1, 0, "bottom-left"), (1, 1, "bottom-right")]):
+            sb = QSpinBox()
+            sb.setRange(0, SEED_MAX)
+            sb.setValue(i + 1)
+            sb.setPrefix(f"{name}: seed ")
+            sb.setKeyboardTracking(False)
+            sb.valueChanged.connect(lambda _: self._corners_changed())
+            grid.addWidget(sb, r, c)
+            self.corner_seeds.append(sb)
+        lay.addLayout(grid)
+        self.pad = Pad()
+        lay.addWidget(self.pad, 1)
+        self.weights_label = QLabel()
+        lay.addWidget(self.weights_label)
+        self.apply_btn = QPushButton("Blend at the handle")
+        lay.addWidget(self.apply_btn)
+        self.pad.moved.connect(self.blend)
+        self.pad.released.connect(self.app.end_gesture)
+        self.apply_btn.clicked.connect(lambda: self.blend(self.pad.u, self.pad.v))
+        self._show_weights()
+
+    def seeds(self) -> list[int]:
+        return [sb.value() for sb in self.corner_seeds]
+
+    def blended_z(self, u: float, v: float) -> np.ndarray:
+        z = latent.seeded_z(self.seeds(), self.info.z_dim)  # [4, z_dim], cheap: no network involved
+        w = np.asarray(bilinear_weights(u, v), dtype=np.float32)
+        return (w[:, None] * z.numpy()).sum(0, dtype=np.float32)
+
+    def blend(self, u: float, v: float) -> None:
+        self.pad.set_point(u, v)
+        self._show_weights()
+        z = self.blended_z(u, v)
+        self.edit("Blend pad", merge="pad", z=tuple(float(x) for x in z), ws=None)
+
+    def _show_weights(self) -> None:
+        w = bilinear_weights(self.pad.u, self.pad.v)
+        self.weights_label.setText("weights  " + "  ".join(f"{s}: {x:.2f}" for s, x in zip(self.seeds(), w)))
+
+    def _corners_changed(self) -> None:
+        self._show_weights()
+        self.schedule_refresh()
+
+    def model_changed(self, info: ModelInfo) -> None:
+        self.pad.corners = [None] * 4
+        self.pad.update()
+
+    def refresh(self) -> None:
+        state, renderer, seeds = self.state, self.ctx.renderer, self.seeds()
+        base = state.replace(z=None, ws=None)
+
+        def done(res):
+            if res.image is not None and res.state.model == self.state.model:
+                self.pad.corners = [to_qimage(a) for a in res.image]
+                self.pad.update()
+        self.run_job("corners", lambda: renderer.render(base, seeds), done)
+
+    def sync(self, state: RenderState) -> None:
+        pass  # the pad keeps its handle; other edits do not move it

@@ -1,0 +1,143 @@
+"""Class conditioning: weights per class, a two-class interpolation slider, normalise."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.gui.panels._base import Panel
+from ganstudio.gui.widgets import FloatSlider
+
+
+def normalized(weights: dict[int, float]) -> dict[int, float]:
+    total = sum(weights.values())
+    return {k: w / total for k, w in weights.items()} if total > 0 else weights
+
+
+class ClassPanel(Panel):
+    title = "Class"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter classes…")
+        lay.addWidget(self.filter)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["Class", "Weight"])
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.setMinimumHeight(180)
+        lay.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.pure_btn = QPushButton("Only the selected class")
+        self.normalize_btn = QPushButton("Normalize")
+        row.addWidget(self.pure_btn)
+        row.addWidget(self.normalize_btn)
+        lay.addLayout(row)
+        self.sum_label = QLabel()
+        lay.addWidget(self.sum_label)
+        form = QFormLayout()
+        self.class_a, self.class_b = QComboBox(), QComboBox()
+        form.addRow("Blend from", self.class_a)
+        form.addRow("to", self.class_b)
+        lay.addLayout(form)
+        self.t = FloatSlider("t", 0.0, 1.0, 0.0, steps=100, fmt="{:.2f}")
+        lay.addWidget(self.t)
+
+        self.table.itemChanged.connect(self._on_item)
+        self.table.cellDoubleClicked.connect(lambda r, _c: self.set_pure(self._row_class(r)))
+        self.pure_btn.clicked.connect(lambda: self.set_pure(self._row_class(self.table.currentRow())))
+        self.normalize_btn.clicked.connect(self.normalize)
+        self.filter.textChanged.connect(self._apply_filter)
+        self.t.valueChanged.connect(self.set_blend)
+        self.t.released.connect(self.app.end_gesture)
+        self.class_a.currentIndexChanged.connect(lambda _: self.set_blend(self.t.value()))
+        self.class_b.currentIndexChanged.connect(lambda _: self.set_blend(self.t.value()))
+
+    def unsupported(self, info: ModelInfo) -> str:
+        return "" if info.capabilities.classes and info.c_dim else "the model is not class-conditional."
+
+    def weights(self) -> dict[int, float]:
+        return dict(self.state.class_weights) or {0: 1.0}
+
+    def _row_class(self, row: int) -> int:
+        item = self.table.item(max(row, 0), 0)
+        return int(item.data(Qt.UserRole)) if item is not None else 0
+
+    def set_weights(self, weights: dict[int, float], text: str = "Class weights", merge=None) -> None:
+        weights = {int(k): float(w) for k, w in weights.items() if w > 0}
+        if not weights:
+            self.ctx.report_error("Class weights: at least one weight must be above 0")
+            self.sync(self.state)
+            return
+        self.edit(text, merge=merge, class_weights=tuple(sorted(weights.items())))
+
+    def set_weight(self, k: int, w: float) -> None:
+        weights = self.weights()
+        weights[k] = w
+        self.set_weights(weights, f"Weight of {self.info.class_names[k]}")
+
+    def set_pure(self, k: int) -> None:
+        self.set_weights({k: 1.0}, f"Class {self.info.class_names[k]}")
+
+    def set_blend(self, t: float) -> None:
+        a, b = self.class_a.currentIndex(), self.class_b.currentIndex()
+        if a < 0 or b < 0:
+            return
+        weights = {a: 1.0 - t} if a == b else {a: 1.0 - t, b: t}
+        if a == b:
+            weights = {a: 1.0}
+        self.set_weights(weights, "Class blend", merge="class_blend")
+
+    def normalize(self) -> None:
+        self.set_weights(normalized(self.weights()), "Normalize class weights")
+
+    def _on_item(self, item: QTableWidgetItem) -> None:
+        if self._syncing or item.column() != 1:
+            return
+        try:
+            w = float(item.text())
+            if w < 0:
+                raise ValueError
+        except ValueError:
+            self.ctx.report_error(f"Class weight must be a number >= 0, got {item.text()!r}")
+            self.sync(self.state)
+            return
+        self.set_weight(self._row_class(item.row()), w)
+
+    def _apply_filter(self, text: str) -> None:
+        text = text.lower()
+        for r in range(self.table.rowCount()):
+            self.table.setRowHidden(r, bool(text) and text not in self.table.item(r, 0).text().lower())
+
+    def model_changed(self, info: ModelInfo) -> None:
+        self.table.blockSignals(True)
+        self.table.setRowCount(info.c_dim)
+        for k in range(info.c_dim):
+            name = QTableWidgetItem(f"{k}: {info.class_names[k]}")
+            name.setData(Qt.UserRole, k)
+            name.setFlags(name.flags() & ~Qt.ItemIsEditable)
+            self.table.setItem(k, 0, name)
+            self.table.setItem(k, 1, QTableWidgetItem("0"))
+        self.table.blockSignals(False)
+        for combo in (self.class_a, self.class_b):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems([f"{k}: {n}" for k, n in enumerate(info.class_names)])
+            combo.blockSignals(False)
+        self.class_b.setCurrentIndex(min(1, info.c_dim - 1))
+
+    def sync(self, state: RenderState) -> None:
+        weights = dict(state.class_weights) or {0: 1.0}
+        self.table.blockSignals(True)
+        for k in range(self.table.rowCount()):
+            item = self.table.item(k, 1)
+            w = weights.get(k, 0.0)
+            item.setText(f"{w:g}")
+            item.setBackground(Qt.darkYellow if w > 0 else Qt.transparent)
+        self.table.blockSignals(False)
+        total = sum(weights.values())
+        self.sum_label.setText(f"{len(weights)} class(es) weighted; sum {total:g}"
+                               + ("" if abs(total - 1) < 1e-9 else " (the renderer normalises to 1)"))

@@ -1,0 +1,278 @@
+"""Gallery: bookmarks with thumbnails; exports (PNG at any integer scale, grid PNG, GIF/MP4, latents); clipboard."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QSpinBox, QVBoxLayout)
+
+from ganstudio import latent
+from ganstudio._io import atomic_path, atomic_write_text
+from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.gui.app_state import Bookmark
+from ganstudio.gui.images import to_qimage
+from ganstudio.gui.panels._base import Panel
+from ganstudio.gui.panels.interpolation import endpoint_state
+from ganstudio.imaging import make_grid
+
+
+def has_ffmpeg() -> bool:
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def scaled(image: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour upscale by an integer factor: every pixel becomes a scale x scale block."""
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def save_png(path, image: np.ndarray) -> None:
+    from PIL import Image
+    a = image[:, :, 0] if image.shape[2] == 1 else image
+    with atomic_path(path) as tmp:
+        Image.fromarray(a).save(tmp, format="PNG")
+
+
+def interpolation_states(renderer, stops: list[RenderState], frames_per_leg: int, current: RenderState) -> list:
+    """Slerp through the bookmarks' latents and back to the first: one state per frame."""
+    space = "ws" if any(s.ws is not None for s in stops) else "z"
+    pick = 2 if space == "ws" else 0
+    lat = [renderer.latents(endpoint_state(s))[pick][0].cpu() for s in stops]
+    out = []
+    for i in range(len(lat)):
+        a, b = lat[i], lat[(i + 1) % len(lat)]
+        for f in range(frames_per_leg):
+            x = latent.slerp(a, b, f / frames_per_leg)
+            values = tuple(tuple(float(v) for v in row) for row in x.tolist()) if x.ndim == 2 else tuple(
+                float(v) for v in x.tolist())
+            out.append(current.replace(**{space: values, ("z" if space == "ws" else "ws"): None}))
+    return out
+
+
+class GalleryPanel(Panel):
+    title = "Gallery"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.bookmark_btn = QPushButton("Bookmark (Ctrl+B)")
+        self.remove_btn = QPushButton("Remove")
+        row.addWidget(self.bookmark_btn)
+        row.addWidget(self.remove_btn)
+        lay.addLayout(row)
+        self.list = QListWidget()
+        self.list.setViewMode(QListWidget.IconMode)
+        self.list.setIconSize(QSize(72, 72))
+        self.list.setResizeMode(QListWidget.Adjust)
+        self.list.setMovement(QListWidget.Static)
+        self.list.setMinimumHeight(200)
+        lay.addWidget(self.list, 1)
+        hint = QLabel("Double-click a bookmark to return to it.")
+        lay.addWidget(hint)
+
+        box = QGroupBox("Export")
+        g = QGridLayout(box)
+        self.scale = QSpinBox()
+        self.scale.setRange(1, 64)
+        self.scale.setValue(4)
+        self.scale.setPrefix("scale ")
+        self.scale.setSuffix("×")
+        self.png_btn = QPushButton("Image PNG…")
+        self.copy_btn = QPushButton("Copy image")
+        self.grid_btn = QPushButton("Bookmarks grid PNG…")
+        self.frames = QSpinBox()
+        self.frames.setRange(2, 240)
+        self.frames.setValue(24)
+        self.frames.setPrefix("frames/leg ")
+        self.gif_btn = QPushButton("Interpolation GIF…")
+        self.mp4_btn = QPushButton("Interpolation MP4…")
+        self.npy_btn = QPushButton("Latents .npy…")
+        self.json_btn = QPushButton("Latents .json…")
+        g.addWidget(self.scale, 0, 0)
+        g.addWidget(self.png_btn, 0, 1)
+        g.addWidget(self.copy_btn, 0, 2)
+        g.addWidget(self.grid_btn, 1, 0, 1, 3)
+        g.addWidget(self.frames, 2, 0)
+        g.addWidget(self.gif_btn, 2, 1)
+        g.addWidget(self.mp4_btn, 2, 2)
+        g.addWidget(self.npy_btn, 3, 1)
+        g.addWidget(self.json_btn, 3, 2)
+        lay.addWidget(box)
+        self.export_status = QLabel()
+        self.export_status.setWordWrap(True)
+        lay.addWidget(self.export_status)
+
+        self.bookmark_btn.clicked.connect(self.bookmark_current)
+        self.remove_btn.clicked.connect(self._remove_selected)
+        self.list.itemDoubleClicked.connect(lambda item: self.restore(self.list.row(item)))
+        self.copy_btn.clicked.connect(self.ctx.copy_image)
+        self.png_btn.clicked.connect(self.export_png_dialog)
+        self.grid_btn.clicked.connect(lambda: self._dialog("Bookmarks grid", "PNG (*.png)", ".png",
+                                                           self.export_grid))
+        self.gif_btn.clicked.connect(lambda: self._dialog("Interpolation GIF", "GIF (*.gif)", ".gif",
+                                                          self.export_animation))
+        self.mp4_btn.clicked.connect(lambda: self._dialog("Interpolation MP4", "MP4 (*.mp4)", ".mp4",
+                                                          self.export_animation))
+        self.npy_btn.clicked.connect(lambda: self._dialog("Latents", "NumPy (*.npy)", ".npy", self.export_latents))
+        self.json_btn.clicked.connect(lambda: self._dialog("Latents", "JSON (*.json)", ".json", self.export_latents))
+        self.app.bookmarks_changed.connect(self._fill)
+        if not has_ffmpeg():
+            self.mp4_btn.setToolTip("MP4 needs imageio-ffmpeg: pip install imageio-ffmpeg")
+
+    # -- bookmarks -----------------------------------------------------------------------------
+    def bookmark_current(self) -> None:
+        res = self.ctx.last_result
+        thumb = res.image if res is not None and res.state == self.state else None
+        self.app.add_bookmark(Bookmark(self.state, thumb, f"seed {self.state.seed}"
+                                       + (" (edited)" if self.state.z is not None or self.state.ws is not None
+                                          or self.state.edits else "")))
+
+    def restore(self, index: int) -> None:
+        b = self.app.bookmarks[index]
+        if b.state.model == self.state.model:
+            self.app.edit(b.state, f"Bookmark {b.name}")
+        else:
+            self.ctx.open_model(b.state.model, b.state, self.app.bookmarks)
+
+    def _remove_selected(self) -> None:
+        row = self.list.currentRow()
+        if row >= 0:
+            self.app.remove_bookmark(row)
+
+    def _fill(self) -> None:
+        self.list.clear()
+        missing = []
+        for i, b in enumerate(self.app.bookmarks):
+            item = QListWidgetItem(b.name or f"#{i + 1}")
+            if b.thumbnail is not None:
+                item.setIcon(QIcon(QPixmap.fromImage(to_qimage(b.thumbnail))))
+            else:
+                missing.append(i)
+            self.list.addItem(item)
+        if missing and self.supported:
+            self._render_thumbnails(missing)
+
+    def _render_thumbnails(self, indices: list[int]) -> None:
+        renderer = self.ctx.renderer
+        states = [self.app.bookmarks[i].state for i in indices]
+        if any(s.model != self.state.model for s in states):
+            return
+
+        def done(res):
+            if res.image is None:
+                return
+            for i, img in zip(indices, res.image):
+                if i < len(self.app.bookmarks) and self.app.bookmarks[i].state == states[indices.index(i)]:
+                    self.app.bookmarks[i].thumbnail = img
+            self._fill()
+        self.run_job("thumbnails", lambda: renderer.render_batch(states), done)
+
+    # -- exports (all off the GUI thread; tests call these with a path) ----------------------------
+    def _dialog(self, title: str, filt: str, suffix: str, fn) -> None:
+        from ganstudio.gui.settings import settings
+        path, _ = QFileDialog.getSaveFileName(self, title, str(settings().value("export_dir", "")), filt)
+        if path:
+            settings().setValue("export_dir", str(Path(path).parent))
+            fn(path if path.lower().endswith(suffix) else path + suffix)
+
+    def export_png_dialog(self) -> None:
+        self._dialog("Export image", "PNG (*.png)", ".png", self.export_png)
+
+    def _export(self, what: str, path: str, fn) -> None:
+        def done(_):
+            self.export_status.setText(f"Wrote {path}")
+            self.ctx.statusBar().showMessage(f"Exported {what}: {path}", 5000)
+        self.export_status.setText(f"Exporting {what}…")
+        self.run_job("export", fn, done, busy=f"Exporting {what}", with_progress=True)
+
+    def export_png(self, path: str, scale: Optional[int] = None) -> None:
+        scale = int(scale or self.scale.value())
+        renderer, state = self.ctx.renderer, self.state
+
+        def work(progress):
+            res = renderer.render(state)
+            if res.image is None:
+                raise ValueError(res.error)
+            save_png(path, scaled(res.image, scale))
+            progress(1.0)
+        self._export(f"image at {scale}×", path, work)
+
+    def export_grid(self, path: str, scale: Optional[int] = None) -> None:
+        if not self.app.bookmarks:
+            self.ctx.report_error("Grid export: bookmark some images first", dialog=True)
+            return
+        scale = int(scale or self.scale.value())
+        renderer, states = self.ctx.renderer, [b.state for b in self.app.bookmarks]
+
+        def work(progress):
+            res = renderer.render_batch(states)
+            if res.image is None:
+                raise ValueError(res.error)
+            save_png(path, scaled(make_grid(res.image), scale))
+            progress(1.0)
+        self._export("bookmarks grid", path, work)
+
+    def export_animation(self, path: str, frames_per_leg: Optional[int] = None) -> None:
+        """GIF (pillow, always) or MP4 (needs imageio-ffmpeg) slerping through the bookmarks and back."""
+        if path.lower().endswith(".mp4") and not has_ffmpeg():
+            self.ctx.report_error("MP4 export needs the imageio-ffmpeg package (pip install imageio-ffmpeg); "
+                                  "GIF export works without it.", dialog=True)
+            return
+        stops = [b.state for b in self.app.bookmarks if b.state.model == self.state.model]
+        if len(stops) < 2:
+            self.ctx.report_error("Interpolation export: bookmark at least two images of this model", dialog=True)
+            return
+        n, scale = int(frames_per_leg or self.frames.value()), self.scale.value()
+        renderer, current = self.ctx.renderer, self.state
+
+        def work(progress):
+            import imageio.v3 as iio
+            states = interpolation_states(renderer, stops, n, current)
+            frames = []
+            for start in range(0, len(states), 8):
+                res = renderer.render_batch(states[start:start + 8])
+                if res.image is None:
+                    raise ValueError(res.error)
+                frames += [scaled(f, scale) for f in res.image]
+                progress(len(frames) / len(states))
+            video = np.stack(frames)
+            if video.shape[-1] == 1:
+                video = np.repeat(video, 3, axis=-1)
+            with atomic_path(path) as tmp:
+                if path.lower().endswith(".mp4"):
+                    iio.imwrite(tmp, video, extension=".mp4", fps=24)
+                else:
+                    iio.imwrite(tmp, video, extension=".gif", duration=1000 / 24, loop=0)
+        self._export(f"{Path(path).suffix[1:].upper()} animation", path, work)
+
+    def export_latents(self, path: str) -> None:
+        """The exact (z, c, ws) of the current image: .npy holds ws [num_ws, w_dim]; .json holds all and the state."""
+        renderer, state = self.ctx.renderer, self.state
+
+        def work(progress):
+            z, c, ws = renderer.latents(state)
+            if path.lower().endswith(".npy"):
+                with atomic_path(path) as tmp:
+                    with open(tmp, "wb") as f:
+                        np.save(f, ws[0].cpu().numpy())
+            else:
+                doc = {"state": state.to_dict(), "z": None if z is None else z[0].cpu().tolist(),
+                       "c": None if c is None else c[0].cpu().tolist(), "ws": ws[0].cpu().tolist()}
+                atomic_write_text(path, json.dumps(doc))
+            progress(1.0)
+        self._export("latents", path, work)
+
+    def model_changed(self, info: ModelInfo) -> None:
+        self._fill()

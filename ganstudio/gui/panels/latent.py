@@ -1,0 +1,234 @@
+"""Latent panel: seed stepping, sliders over PCA / SeFa directions and over raw z dimensions."""
+from __future__ import annotations
+
+import random
+
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.gui.panels._base import Panel
+from ganstudio.gui.widgets import SEED_MAX, FloatSlider
+
+N_DIRECTIONS = 10  # sliders shown for PCA / SeFa
+PAGE = 16  # raw z sliders per page
+METHODS = {"pca": "PCA (GANSpace)", "sefa": "SeFa"}
+
+
+def set_edit(edits: tuple, method: str, index: int, alpha: float, layers=None) -> tuple:
+    """``edits`` with the (method, index) entry set to alpha (dropped at 0), other entries kept in order."""
+    out = [e for e in edits if (e[0], e[1]) != (method, index)]
+    if alpha:
+        out.append((method, index, float(alpha), None if layers is None else tuple(layers)))
+    return tuple(out)
+
+
+def edit_alpha(edits: tuple, method: str, index: int) -> float:
+    return next((e[2] for e in edits if (e[0], e[1]) == (method, index)), 0.0)
+
+
+class LatentPanel(Panel):
+    title = "Latent"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+
+        # Seed: the main latent, stepped with the arrow buttons (and Left / Right / R in the window).
+        row = QHBoxLayout()
+        self.seed = QSpinBox()
+        self.seed.setRange(0, SEED_MAX)
+        self.seed.setKeyboardTracking(False)
+        self.prev_btn, self.next_btn, self.random_btn = QPushButton("◀"), QPushButton("▶"), QPushButton("Random")
+        for b in (self.prev_btn, self.next_btn):
+            b.setFixedWidth(34)
+        row.addWidget(QLabel("Seed"))
+        row.addWidget(self.seed, 1)
+        row.addWidget(self.prev_btn)
+        row.addWidget(self.next_btn)
+        row.addWidget(self.random_btn)
+        lay.addLayout(row)
+        self.explicit = QLabel()
+        self.explicit.setWordWrap(True)
+        self.back_to_seed = QPushButton("Back to seed latent")
+        erow = QHBoxLayout()
+        erow.addWidget(self.explicit, 1)
+        erow.addWidget(self.back_to_seed)
+        lay.addLayout(erow)
+
+        # Directions.
+        box = QGroupBox("Directions")
+        bl = QVBoxLayout(box)
+        top = QHBoxLayout()
+        self.method = QComboBox()
+        for key, label in METHODS.items():
+            self.method.addItem(label, key)
+        self.compute_btn = QPushButton("Compute")
+        self.reset_btn = QPushButton("Reset edits")
+        top.addWidget(self.method, 1)
+        top.addWidget(self.compute_btn)
+        top.addWidget(self.reset_btn)
+        bl.addLayout(top)
+        lr = QHBoxLayout()
+        self.layer_start, self.layer_end = QSpinBox(), QSpinBox()
+        self.layer_label = QLabel()
+        lr.addWidget(QLabel("w layers"))
+        lr.addWidget(self.layer_start)
+        lr.addWidget(QLabel("to"))
+        lr.addWidget(self.layer_end)
+        lr.addWidget(self.layer_label, 1)
+        self.layer_row = QWidget()
+        self.layer_row.setLayout(lr)
+        lr.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self.layer_row)
+        self.dir_status = QLabel("Press Compute to find directions.")
+        bl.addWidget(self.dir_status)
+        self.dir_sliders: list[FloatSlider] = []
+        for i in range(N_DIRECTIONS):
+            s = FloatSlider(f"#{i}", -5, 5, 0.0)
+            s.valueChanged.connect(lambda v, i=i: self._on_direction(i, v))
+            s.released.connect(self.app.end_gesture)
+            s.setEnabled(False)
+            bl.addWidget(s)
+            self.dir_sliders.append(s)
+        lay.addWidget(box)
+
+        # Raw z dimensions, a page at a time in a scroll area.
+        zbox = QGroupBox("Raw z dimensions")
+        zl = QVBoxLayout(zbox)
+        pr = QHBoxLayout()
+        self.page = QSpinBox()
+        self.page_label = QLabel()
+        pr.addWidget(QLabel("Page"))
+        pr.addWidget(self.page)
+        pr.addWidget(self.page_label, 1)
+        zl.addLayout(pr)
+        inner = QWidget()
+        il = QVBoxLayout(inner)
+        il.setContentsMargins(0, 0, 0, 0)
+        self.z_sliders: list[FloatSlider] = []
+        for j in range(PAGE):
+            s = FloatSlider(f"z[{j}]", -3, 3, 0.0, steps=120)
+            s.valueChanged.connect(lambda v, j=j: self._on_raw(j, v))
+            s.released.connect(self.app.end_gesture)
+            il.addWidget(s)
+            self.z_sliders.append(s)
+        self.z_scroll = QScrollArea()
+        self.z_scroll.setWidgetResizable(True)
+        self.z_scroll.setWidget(inner)
+        self.z_scroll.setMinimumHeight(160)
+        zl.addWidget(self.z_scroll)
+        lay.addWidget(zbox, 1)
+
+        self.seed.valueChanged.connect(lambda v: self.set_seed(v))
+        self.prev_btn.clicked.connect(lambda: self.step_seed(-1))
+        self.next_btn.clicked.connect(lambda: self.step_seed(+1))
+        self.random_btn.clicked.connect(self.random_seed)
+        self.back_to_seed.clicked.connect(lambda: self.edit("Back to seed", z=None, ws=None))
+        self.compute_btn.clicked.connect(self.compute_directions)
+        self.reset_btn.clicked.connect(lambda: self.edit("Reset edits", edits=()))
+        self.method.currentIndexChanged.connect(lambda _: self._show_directions(None))
+        self.page.valueChanged.connect(lambda _: self.sync(self.state))
+        self.layer_start.valueChanged.connect(self._on_layers)
+        self.layer_end.valueChanged.connect(self._on_layers)
+        self._directions_for: tuple = ()
+
+    # -- seed ---------------------------------------------------------------------------------
+    def set_seed(self, seed: int) -> None:
+        self.edit(f"Seed {seed}", seed=int(seed), z=None, ws=None)
+
+    def step_seed(self, delta: int) -> None:
+        self.set_seed(min(max(self.state.seed + delta, 0), SEED_MAX))
+
+    def random_seed(self) -> None:
+        self.set_seed(random.randrange(SEED_MAX))
+
+    # -- directions ---------------------------------------------------------------------------
+    def method_key(self) -> str:
+        return self.method.currentData()
+
+    def layers(self):
+        """The w-layer range [start, end) the direction edits apply to; None means all layers."""
+        if not self.info.capabilities.style_layers:
+            return None
+        start, end = self.layer_start.value(), self.layer_end.value()
+        return None if (start, end) == (0, self.info.num_ws) else (start, max(end, start + 1))
+
+    def compute_directions(self) -> None:
+        key, method, renderer = self.state.model, self.method_key(), self.ctx.renderer
+        self.dir_status.setText(f"Computing {METHODS[method]} directions…")
+        self.run_job("directions", lambda: renderer.directions(key, method, 20).shape[0],
+                     lambda n: self._show_directions((key, method, n)), busy=f"Computing {METHODS[method]} directions")
+
+    def _show_directions(self, done) -> None:
+        if done is not None:
+            self._directions_for = done
+        ready = bool(self._directions_for) and self._directions_for[:2] == (self.state.model, self.method_key())
+        n = self._directions_for[2] if ready else 0
+        for i, s in enumerate(self.dir_sliders):
+            s.setEnabled(i < n)
+        space = "w" if self.info.capabilities.style_layers else "z"
+        self.dir_status.setText(f"{METHODS[self.method_key()]}: top {min(n, N_DIRECTIONS)} directions in {space}"
+                                if ready else "Press Compute to find directions.")
+        was, self._syncing = self._syncing, True
+        try:
+            self.sync(self.state)
+        finally:
+            self._syncing = was
+
+    def _on_direction(self, i: int, alpha: float) -> None:
+        edits = set_edit(self.state.edits, self.method_key(), i, alpha, self.layers())
+        self.edit(f"{METHODS[self.method_key()]} #{i}", merge=f"dir{i}", edits=edits)
+
+    def _on_layers(self) -> None:
+        if self._syncing:
+            return
+        res = self.info.capabilities.layer_resolutions
+        s, e = self.layer_start.value(), max(self.layer_end.value(), self.layer_start.value() + 1)
+        if res:
+            self.layer_label.setText(f"{res[s]}–{res[e - 1]} px")
+        layers = self.layers()
+        edits = tuple((m, i, a, layers if m in METHODS else l) for m, i, a, l in self.state.edits)
+        self.edit("Direction layers", edits=edits)
+
+    # -- raw z ----------------------------------------------------------------------------------
+    def _on_raw(self, j: int, alpha: float) -> None:
+        index = self.page.value() * PAGE + j
+        self.edit(f"z[{index}]", merge=f"raw{index}", edits=set_edit(self.state.edits, "raw", index, alpha))
+
+    # -- hooks ----------------------------------------------------------------------------------
+    def model_changed(self, info: ModelInfo) -> None:
+        style = info.capabilities.style_layers and info.num_ws > 1
+        self.layer_row.setVisible(style)
+        self.layer_start.setRange(0, max(0, info.num_ws - 1))
+        self.layer_end.setRange(1, info.num_ws)
+        self.layer_start.setValue(0)
+        self.layer_end.setValue(info.num_ws)
+        self._on_layers_label()
+        pages = -(-info.z_dim // PAGE)
+        self.page.setRange(0, pages - 1)
+        self.page.setValue(0)
+        self._directions_for = ()
+        self._show_directions(None)
+
+    def _on_layers_label(self) -> None:
+        res = self.info.capabilities.layer_resolutions
+        if res:
+            self.layer_label.setText(f"{res[self.layer_start.value()]}–{res[self.layer_end.value() - 1]} px")
+
+    def sync(self, state: RenderState) -> None:
+        self.seed.setValue(min(state.seed, SEED_MAX))
+        explicit = "ws" if state.ws is not None else "z" if state.z is not None else ""
+        self.explicit.setText(f"Showing an explicit {explicit} (from the pad, interpolation or arithmetic); "
+                              f"edits still apply." if explicit else "")
+        self.explicit.setVisible(bool(explicit))
+        self.back_to_seed.setVisible(bool(explicit))
+        for i, s in enumerate(self.dir_sliders):
+            s.set_value(edit_alpha(state.edits, self.method_key(), i), quiet=True)
+        base = self.page.value() * PAGE
+        for j, s in enumerate(self.z_sliders):
+            index = base + j
+            s.setVisible(index < self.info.z_dim)
+            s.label.setText(f"z[{index}]")
+            s.set_value(edit_alpha(state.edits, "raw", index), quiet=True)
+        self.page_label.setText(f"dims {base}–{min(base + PAGE, self.info.z_dim) - 1} of {self.info.z_dim}")

@@ -1,0 +1,118 @@
+"""Truncation: psi with a cutoff layer (w truncation) or a z threshold, and a row of samples rendered as one batch."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout
+
+from ganstudio import latent
+from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.gui.panels._base import Panel
+from ganstudio.gui.widgets import FloatSlider, ThumbGrid
+
+DEFAULT_SEEDS = "0-7"
+
+
+class TruncationPanel(Panel):
+    title = "Truncation"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+        self.kind_label = QLabel()
+        self.kind_label.setWordWrap(True)
+        lay.addWidget(self.kind_label)
+        self.psi = FloatSlider("ψ (psi)", -1.0, 2.0, 1.0, steps=300)
+        lay.addWidget(self.psi)
+        crow = QHBoxLayout()
+        self.cutoff = QSpinBox()
+        self.cutoff.setSpecialValueText("all layers")
+        self.cutoff_label = QLabel("Cutoff: psi applies to layers below")
+        crow.addWidget(self.cutoff_label)
+        crow.addWidget(self.cutoff)
+        lay.addLayout(crow)
+        trow = QHBoxLayout()
+        self.threshold_on = QCheckBox("Truncate z")
+        self.threshold = FloatSlider("threshold", 0.05, 2.0, 0.5, steps=195)
+        trow.addWidget(self.threshold_on)
+        trow.addWidget(self.threshold, 1)
+        lay.addLayout(trow)
+        srow = QHBoxLayout()
+        srow.addWidget(QLabel("Samples: seeds"))
+        self.seeds_edit = QLineEdit(DEFAULT_SEEDS)
+        srow.addWidget(self.seeds_edit, 1)
+        lay.addLayout(srow)
+        self.samples = ThumbGrid(cols=4, cell=72)
+        lay.addWidget(self.samples)
+        self.samples_label = QLabel()
+        lay.addWidget(self.samples_label)
+        lay.addStretch(1)
+
+        self.psi.valueChanged.connect(lambda v: self.edit(f"ψ {v:.2f}", merge="psi", truncation_psi=v))
+        self.psi.released.connect(self.app.end_gesture)
+        self.cutoff.valueChanged.connect(
+            lambda v: self.edit("Truncation cutoff", truncation_cutoff=None if v == 0 else int(v)))
+        self.threshold.valueChanged.connect(self._on_threshold)
+        self.threshold.released.connect(self.app.end_gesture)
+        self.threshold_on.toggled.connect(lambda _: self._on_threshold(self.threshold.value()))
+        self.seeds_edit.editingFinished.connect(self.schedule_refresh)
+        self.samples.clicked.connect(self._pick_sample)
+
+    def unsupported(self, info: ModelInfo) -> str:
+        if info.capabilities.truncation not in ("w", "z"):
+            return "the model declares no truncation trick (capabilities().truncation is None)."
+        return ""
+
+    def _on_threshold(self, v: float) -> None:
+        value = float(v) if self.threshold_on.isChecked() else None
+        self.edit("z threshold", merge="threshold", z_threshold=value)
+
+    def sample_seeds(self) -> list[int]:
+        try:
+            seeds = latent.parse_seeds(self.seeds_edit.text())[:16]
+        except ValueError as e:
+            self.samples_label.setText(str(e))
+            return []
+        return seeds
+
+    def _pick_sample(self, i: int) -> None:
+        seeds = self.sample_seeds()
+        if i < len(seeds):
+            self.edit(f"Seed {seeds[i]}", seed=seeds[i], z=None, ws=None)
+
+    def model_changed(self, info: ModelInfo) -> None:
+        w = info.capabilities.truncation == "w"
+        for widget in (self.psi, self.cutoff, self.cutoff_label):
+            widget.setVisible(w)
+        for widget in (self.threshold, self.threshold_on):
+            widget.setVisible(not w)
+        self.cutoff.setRange(0, info.num_ws)
+        self.kind_label.setText(
+            "Truncation trick in w (StyleGAN): w = w_avg + ψ (w − w_avg). ψ = 0 gives the average image, "
+            "ψ = 1 the untruncated sample." if w else
+            "Truncated z (BigGAN): components of z beyond ± threshold are resampled; smaller thresholds trade "
+            "diversity for fidelity.")
+        self.samples.set_images(None)
+
+    def sync(self, state: RenderState) -> None:
+        self.psi.set_value(state.truncation_psi, quiet=True)
+        self.cutoff.setValue(state.truncation_cutoff or 0)
+        self.threshold_on.setChecked(state.z_threshold is not None)
+        if state.z_threshold is not None:
+            self.threshold.set_value(state.z_threshold, quiet=True)
+
+    def refresh(self) -> None:
+        seeds, renderer = self.sample_seeds(), self.ctx.renderer
+        if not seeds:
+            return
+        state = self.state
+
+        def done(res):
+            if res.image is None:
+                self.samples_label.setText(res.error)
+                return
+            self.samples.set_images(res.image, cols=min(len(seeds), 8 if len(seeds) > 8 else 4),
+                                    labels=[str(s) for s in seeds])
+            what = (f"ψ = {state.truncation_psi:.2f}" if self.info.capabilities.truncation == "w" else
+                    f"threshold = {state.z_threshold:.2f}" if state.z_threshold is not None else "no truncation")
+            self.samples_label.setText(f"{len(seeds)} samples at {what}, one batch, {res.render_ms:.0f} ms "
+                                       "(click one to open it)")
+        self.run_job("samples", lambda: renderer.render(state, seeds), done)

@@ -1,0 +1,161 @@
+"""Small reusable widgets: a labelled float slider and a clickable grid of thumbnails."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
+
+from ganstudio.gui.images import to_qimage
+
+SEED_MAX = 2**31 - 1  # QSpinBox holds a C int
+
+
+class FloatSlider(QWidget):
+    """A QSlider over [lo, hi] in `steps` steps with a name on the left and the value on the right.
+
+    ``valueChanged(float)`` fires for user and programmatic changes alike; ``set_value(v, quiet=True)``
+    moves the slider without emitting (used when a panel mirrors the state).  ``released`` ends a drag.
+    """
+
+    valueChanged = Signal(float)
+    released = Signal()
+
+    def __init__(self, name: str, lo: float, hi: float, value: float = 0.0, steps: int = 200,
+                 fmt: str = "{:+.2f}", parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.lo, self.hi, self.steps, self.fmt = float(lo), float(hi), int(steps), fmt
+        self.label = QLabel(name)
+        self.label.setMinimumWidth(72)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, self.steps)
+        self.slider.setMinimumWidth(90)
+        self.value_label = QLabel()
+        self.value_label.setMinimumWidth(44)
+        self.value_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.label)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.value_label)
+        self._value = float(value)
+        self.set_value(value, quiet=True)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.slider.sliderReleased.connect(self.released)
+
+    def _to_pos(self, v: float) -> int:
+        return round((min(max(v, self.lo), self.hi) - self.lo) / (self.hi - self.lo) * self.steps)
+
+    def _from_pos(self, pos: int) -> float:
+        return self.lo + (self.hi - self.lo) * pos / self.steps
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, v: float, quiet: bool = False) -> None:
+        self._value = float(v)
+        self.value_label.setText(self.fmt.format(self._value))
+        self.slider.blockSignals(True)
+        self.slider.setValue(self._to_pos(self._value))
+        self.slider.blockSignals(False)
+        if not quiet:
+            self.valueChanged.emit(self._value)
+
+    def _on_slider(self, pos: int) -> None:
+        # Exact grid values (0.0, 1.0 ...) rather than accumulated float error.
+        self._value = round(self._from_pos(pos), 6)
+        self.value_label.setText(self.fmt.format(self._value))
+        self.valueChanged.emit(self._value)
+
+
+class ThumbGrid(QWidget):
+    """Paints images in a grid (nearest-neighbour, square cells); emits ``clicked(index)``.
+
+    Cells listed in ``inactive`` (e.g. a blank header corner) are not clickable.
+    """
+
+    clicked = Signal(int)
+
+    def __init__(self, cols: int = 4, cell: int = 64, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.cols, self.cell = cols, cell
+        self._images: list[QImage] = []
+        self.labels: list[str] = []
+        self.inactive: set[int] = set()
+        self.selected: set[int] = set()
+        self.placeholder = "rendering…"
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        self.setMouseTracking(True)
+
+    def set_images(self, images: Optional[np.ndarray], cols: Optional[int] = None,
+                   labels: Sequence[str] = (), inactive: Sequence[int] = ()) -> None:
+        self._images = [] if images is None else [to_qimage(a) for a in images]
+        if cols:
+            self.cols = cols
+        self.labels, self.inactive = list(labels), set(inactive)
+        self.updateGeometry()
+        self.update()
+
+    def count(self) -> int:
+        return len(self._images)
+
+    def _cell_size(self) -> int:
+        return max(16, min(self.cell * 2, (self.width() - 2) // max(1, self.cols)))
+
+    def _rows(self) -> int:
+        return max(1, -(-len(self._images) // self.cols))
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.cols * self.cell, self._rows() * self.cell)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, w: int) -> int:
+        return self._rows() * max(16, min(self.cell * 2, (w - 2) // max(1, self.cols)))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.cols * 16, self._rows() * 16)
+
+    def cell_rect(self, i: int) -> QRect:
+        s = self._cell_size()
+        return QRect((i % self.cols) * s, (i // self.cols) * s, s, s)
+
+    def index_at(self, pos) -> int:
+        s = self._cell_size()
+        col, row = pos.x() // s, pos.y() // s
+        i = row * self.cols + col
+        return i if 0 <= col < self.cols and 0 <= i < len(self._images) else -1
+
+    def resizeEvent(self, e):
+        super().resizeEvent(e)
+        self.setMinimumHeight(self.heightForWidth(self.width()))
+
+    def paintEvent(self, _):
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(30, 30, 30))
+        if not self._images:
+            p.setPen(QColor(150, 150, 150))
+            p.drawText(self.rect(), Qt.AlignCenter, self.placeholder)
+            return
+        p.setRenderHint(QPainter.SmoothPixmapTransform, False)
+        for i, img in enumerate(self._images):
+            r = self.cell_rect(i).adjusted(1, 1, -1, -1)
+            p.drawImage(r, img)
+            if i in self.selected:
+                p.setPen(QPen(QColor(255, 190, 40), 3))
+                p.drawRect(r.adjusted(1, 1, -2, -2))
+            if i < len(self.labels) and self.labels[i]:
+                p.setPen(Qt.NoPen)
+                p.setBrush(QColor(0, 0, 0, 150))
+                tr = QRect(r.left(), r.bottom() - 14, r.width(), 15)
+                p.drawRect(tr)
+                p.setPen(QColor(235, 235, 235))
+                p.drawText(tr, Qt.AlignCenter, self.labels[i])
+
+    def mousePressEvent(self, e):
+        i = self.index_at(e.position().toPoint())
+        if i >= 0 and i not in self.inactive:
+            self.clicked.emit(i)
