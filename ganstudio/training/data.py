@@ -412,7 +412,7 @@ def _fit_pil(im, resolution: int) -> np.ndarray:
     if (nw, nh) != (w, h):
         im = im.resize((nw, nh), Image.BILINEAR, reducing_gap=None)
     left, top = (nw - resolution) // 2, (nh - resolution) // 2
-    return np.asarray(im.crop((left, top, left + resolution, top + resolution)))
+    return np.array(im.crop((left, top, left + resolution, top + resolution)))
 
 
 # -- tensor helpers -------------------------------------------------------------------------------
