@@ -243,7 +243,8 @@ def _meta_for(G, meta: dict, mod, src: Path) -> dict:
 
 
 def _imported(meta: dict, mod, src: Path) -> dict:
-    return {"from": src.name, "importer": mod.NAME, "details": meta.get("details", {})}
+    return {"from": src.name, "importer": mod.NAME, "details": meta.get("details", {}),
+            "notes": list(meta.get("notes") or [])}
 
 
 def open_any(path, device: str | torch.device = "cpu") -> Checkpoint:
