@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
                 first[area] = dock
             self.panels[cls.__name__] = panel
             self.docks[cls.__name__] = dock
+            dock.visibilityChanged.connect(panel.set_shown)
         for dock in first.values():
             dock.raise_()
 

@@ -55,6 +55,8 @@ class FloatSlider(QWidget):
         return self._value
 
     def set_value(self, v: float, quiet: bool = False) -> None:
+        if quiet and float(v) == self._value and self.value_label.text():
+            return  # mirroring an unchanged value: skip the widget updates
         self._value = float(v)
         self.value_label.setText(self.fmt.format(self._value))
         self.slider.blockSignals(True)

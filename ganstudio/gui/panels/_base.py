@@ -28,6 +28,8 @@ class Panel(QWidget):
         self.info: Optional[ModelInfo] = None
         self.supported = False
         self._syncing = False
+        self._stale = False  # the state changed while hidden: sync on show
+        self.shown = True  # False while the panel's dock is a background tab or closed (set by the window)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(60)
@@ -85,17 +87,35 @@ class Panel(QWidget):
     def _on_state_changed(self, state: RenderState) -> None:
         if not self.supported:
             return
-        self._syncing = True
-        try:
-            self.sync(state)
-        finally:
-            self._syncing = False
+        if not self.is_shown():  # a background tab: catch up when shown
+            self._stale = True
+            return
+        self._sync_now()
         self.schedule_refresh()
 
+    def _sync_now(self) -> None:
+        self._stale = False
+        self._syncing = True
+        try:
+            self.sync(self.app.state)
+        finally:
+            self._syncing = False
+
     def _do_refresh(self) -> None:
-        if self.supported and self.isVisible() and self.app.state.model:
+        if self.supported and self.is_shown() and self.app.state.model:
             self.refresh()
+
+    def is_shown(self) -> bool:
+        return self.shown and self.isVisible()
+
+    def set_shown(self, shown: bool) -> None:
+        """Called when the dock's tab becomes current (or leaves): hidden panels skip syncs and previews."""
+        self.shown = shown
+        if shown:
+            if self._stale and self.supported:
+                self._sync_now()
+            self.schedule_refresh()
 
     def showEvent(self, e):
         super().showEvent(e)
-        self.schedule_refresh()
+        self.set_shown(self.shown)

@@ -195,7 +195,8 @@ class GalleryPanel(Panel):
             self.export_status.setText(f"Wrote {path}")
             self.ctx.statusBar().showMessage(f"Exported {what}: {path}", 5000)
         self.export_status.setText(f"Exporting {what}…")
-        self.run_job("export", fn, done, busy=f"Exporting {what}", with_progress=True)
+        # One channel per file: exports run in turn, none replaces another.
+        self.run_job(f"export:{path}", fn, done, busy=f"Exporting {what}", with_progress=True)
 
     def export_png(self, path: str, scale: Optional[int] = None) -> None:
         scale = int(scale or self.scale.value())

@@ -185,6 +185,7 @@ class MixingPanel(Panel):
             self.layers_grid.addWidget(label, i % half, (i // half) * 2)
             self.layers_grid.addWidget(combo, i % half, (i // half) * 2 + 1)
             self.layer_combos.append(combo)
+        self._names = None
         self.grid.set_images(None)
 
     def sync(self, state: RenderState) -> None:
@@ -192,16 +193,15 @@ class MixingPanel(Panel):
         if state.mix_seeds:
             self.mix_seeds_edit.setText(", ".join(str(s) for s in state.mix_seeds))
         names = ["main"] + [f"seed {s}" for s in mix]
-        self.preset_source.blockSignals(True)
-        keep = self.preset_source.currentIndex()
-        self.preset_source.clear()
-        self.preset_source.addItems([f"seed {s}" for s in mix])
-        self.preset_source.setCurrentIndex(min(max(keep, 0), len(mix) - 1))
-        self.preset_source.blockSignals(False)
+        if names != getattr(self, "_names", None):  # rebuilding combos is slow: only when the seeds change
+            self._names = names
+            keep = self.preset_source.currentIndex()
+            self.preset_source.clear()
+            self.preset_source.addItems(names[1:])
+            self.preset_source.setCurrentIndex(min(max(keep, 0), len(mix) - 1))
+            for combo in self.layer_combos:
+                combo.clear()
+                combo.addItems(names)
         sources = state.mix_sources or (0,) * self.info.num_ws
         for combo, s in zip(self.layer_combos, sources):
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItems(names)
             combo.setCurrentIndex(min(s, len(names) - 1))
-            combo.blockSignals(False)

@@ -1,0 +1,203 @@
+"""The window: undo/redo, sessions, bad checkpoints, exports, shortcuts, settings, the slider storm."""
+import json
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QImage, QKeySequence
+
+from ganstudio.engine import RenderState
+from tests.gui.conftest import wait_rendered
+
+
+def shown(win):
+    return win.last_result.image
+
+
+def test_undo_restores_the_previous_image_exactly(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("stylegan2"))
+    first = shown(win).copy()
+    win.panels["LatentPanel"].next_btn.click()
+    wait_rendered(qtbot, win)
+    second = shown(win).copy()
+    assert not np.array_equal(first, second)
+    psi = win.panels["TruncationPanel"].psi
+    for v in (0.9, 0.7, 0.5):  # one drag: merges into one undo step
+        psi.slider.setValue(psi._to_pos(v))
+    psi.released.emit()
+    assert win.app.undo_stack.count() == 2
+    wait_rendered(qtbot, win)
+    win.actions_by_name["undo"].trigger()
+    assert win.app.state.truncation_psi == 1.0 and win.app.state.seed == 1
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), second)
+    win.actions_by_name["undo"].trigger()
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), first)
+    win.actions_by_name["redo"].trigger()
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), second)
+    # After a release the same slider starts a new step.
+    win.actions_by_name["redo"].trigger()
+    psi.slider.setValue(psi._to_pos(0.2))
+    assert win.app.undo_stack.count() == 3
+
+
+def test_session_round_trips_to_the_same_pixels(qtbot, open_window, checkpoint, tmp_path):
+    win = open_window(checkpoint("stylegan2"))
+    win.panels["LatentPanel"].seed.setValue(5)
+    win.panels["TruncationPanel"].psi.set_value(0.6)
+    win.panels["MixingPanel"].apply_preset("coarse")
+    win.panels["NoisePanel"].set_all("off")
+    win.panels["GalleryPanel"].bookmark_current()
+    wait_rendered(qtbot, win)
+    pixels, state = shown(win).copy(), win.app.state
+    path = tmp_path / "session.json"
+    win.save_session(str(path))
+    assert json.loads(path.read_text())["state"]["seed"] == 5
+    other = open_window(checkpoint("dcgan"))
+    other.open_session(str(path))
+    qtbot.waitUntil(lambda: other.app.state == state, timeout=10000)
+    wait_rendered(qtbot, other)
+    assert np.array_equal(shown(other), pixels)
+    assert len(other.app.bookmarks) == 1 and other.app.bookmarks[0].state == state
+    # A broken session file is a dialog, not a crash; the state stays.
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    other.open_session(str(bad))
+    assert other.error_box.isVisible() and "not a session file" in other.error_box.text()
+    assert other.app.state == state
+
+
+def test_bad_checkpoint_shows_the_reason_and_keeps_the_model(qtbot, open_window, checkpoint, tmp_path):
+    good = checkpoint("dcgan")
+    win = open_window(good)
+    pixels = shown(win).copy()
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 1")  # header promises more than the file has
+    win.open_path(str(bad))
+    qtbot.waitUntil(win.error_box.isVisible, timeout=10000)
+    assert "broken.safetensors" in win.error_box.text()
+    assert "not a" in win.error_box.text() and "checkpoint" in win.error_box.text()  # the loader's reason
+    assert win.app.state.model == good and win.app.info.key == good
+    assert win.picker.currentData() == good
+    win.panels["LatentPanel"].next_btn.click()  # still usable
+    wait_rendered(qtbot, win)
+    win.panels["LatentPanel"].prev_btn.click()
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), pixels)
+
+
+def test_slider_storm_keeps_one_in_flight_and_the_gui_responsive(qtbot, open_window, checkpoint, direct):
+    win = open_window(checkpoint("stylegan2"))
+    worker = win.bridge.worker
+    slider = win.panels["TruncationPanel"].psi.slider
+    gaps, last = [], [time.perf_counter()]
+    max_queued = [0]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+    ticker = QTimer()
+    ticker.timeout.connect(tick)
+    ticker.start(10)
+    changes = [0]
+
+    def storm():  # 10 value changes every 10 ms: 1,000 in about a second
+        for _ in range(10):
+            slider.setValue(changes[0] % (slider.maximum() + 1))
+            changes[0] += 1
+            max_queued[0] = max(max_queued[0], worker.queued)
+        if changes[0] >= 1000:
+            driver.stop()
+    driver = QTimer()
+    driver.timeout.connect(storm)
+    t0 = time.perf_counter()
+    driver.start(10)
+    qtbot.waitUntil(lambda: changes[0] >= 1000, timeout=20000)
+    storm_s = time.perf_counter() - t0
+    wait_rendered(qtbot, win)
+    ticker.stop()
+    assert changes[0] == 1000
+    print(f"storm: 1000 changes in {storm_s:.2f} s, {worker.completed} renders, max gap {max(gaps) * 1000:.0f} ms")
+    assert worker.max_in_flight == 1 and max_queued[0] <= 1
+    assert worker.completed < 1000  # stale requests were dropped, not rendered
+    assert win.app.undo_stack.count() == 1  # one drag, one undo step
+    assert np.array_equal(shown(win), direct(win.app.state))
+    assert max(gaps) < 0.100, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
+
+
+def test_exports(qtbot, open_window, checkpoint, tmp_path, monkeypatch):
+    win = open_window(checkpoint("dcgan"))
+    gallery = win.panels["GalleryPanel"]
+    h, w, _ = shown(win).shape
+    gallery.export_png(str(tmp_path / "x.png"), scale=3)
+    qtbot.waitUntil(lambda: (tmp_path / "x.png").exists() and win.jobs.idle(), timeout=10000)
+    img = np.asarray(Image.open(tmp_path / "x.png"))
+    assert img.shape[:2] == (3 * h, 3 * w) and np.array_equal(img[::3, ::3], shown(win))
+    gallery.bookmark_current()
+    win.panels["LatentPanel"].next_btn.click()
+    wait_rendered(qtbot, win)
+    gallery.bookmark_current()
+    assert gallery.list.count() == 2
+    gallery.export_grid(str(tmp_path / "grid.png"), scale=1)
+    gallery.export_latents(str(tmp_path / "lat.npy"))
+    qtbot.waitUntil(lambda: win.jobs.idle() and (tmp_path / "lat.npy").exists(), timeout=10000)
+    gallery.export_latents(str(tmp_path / "lat.json"))
+    qtbot.waitUntil(lambda: win.jobs.idle() and (tmp_path / "lat.json").exists(), timeout=10000)
+    gallery.export_animation(str(tmp_path / "a.gif"), frames_per_leg=3)
+    qtbot.waitUntil(lambda: win.jobs.idle() and (tmp_path / "a.gif").exists(), timeout=20000)
+    assert Image.open(tmp_path / "grid.png").size[0] > 2 * w
+    assert np.load(tmp_path / "lat.npy").shape == (win.app.info.num_ws, win.app.info.w_dim)
+    doc = json.loads((tmp_path / "lat.json").read_text())
+    assert RenderState.from_dict(doc["state"]) == win.app.state and len(doc["z"]) == win.app.info.z_dim
+    assert Image.open(tmp_path / "a.gif").n_frames == 6
+    # No ffmpeg: MP4 is a clear message, not a crash.
+    monkeypatch.setattr("ganstudio.gui.panels.gallery.has_ffmpeg", lambda: False)
+    gallery.export_animation(str(tmp_path / "a.mp4"))
+    assert win.error_box.isVisible() and "imageio-ffmpeg" in win.error_box.text()
+    # Copy to the clipboard.
+    win.actions_by_name["copy"].trigger()
+    from PySide6.QtGui import QGuiApplication
+    clip = QGuiApplication.clipboard().image()
+    assert clip.width() == w
+
+
+def test_shortcuts_settings_and_recent_files(qtbot, open_window, checkpoint, temp_settings):
+    path = checkpoint("dcgan")
+    win = open_window(path)
+    assert win.actions_by_name["undo"].shortcut() == QKeySequence.keyBindings(QKeySequence.Undo)[0]
+    assert win.actions_by_name["next_seed"].shortcut().toString() == "Right"
+    win.actions_by_name["next_seed"].trigger()
+    win.actions_by_name["random_seed"].trigger()
+    assert win.app.state.seed not in (0, 1)
+    win.show_shortcuts()
+    table = win.shortcuts_dialog.findChild(type(win.shortcuts_dialog.children()[-1]))
+    texts = " ".join(win.shortcuts_dialog.children()[-1].item(r, 1).text()
+                     for r in range(win.shortcuts_dialog.children()[-1].rowCount()))
+    for key in ("Ctrl+Z", "Ctrl+Shift+Z", "Ctrl+O", "Ctrl+S", "Ctrl+E", "Ctrl+C", "Right", "Left", "R", "F"):
+        assert key in texts.split(", ") or key in texts.replace(",", " ").split()
+    win.actions_by_name["zoom4"].trigger()
+    assert not win.view.fit and win.view.scale() == 4
+    win.actions_by_name["fit"].trigger()
+    assert win.view.fit and win.view.scale() == int(win.view.scale())  # pixel-exact integer scale
+    from ganstudio.gui.settings import recent_files
+    assert recent_files()[0].endswith("dcgan.safetensors")
+    assert list(temp_settings.rglob("*.ini"))  # written under the temp folder, not the user's
+
+
+def test_default_model_and_open_command(tmp_path, monkeypatch, capsys):
+    from ganstudio.cli import main
+    from ganstudio.gui.app import default_model
+    monkeypatch.setattr("ganstudio.pretrained.list_pretrained", lambda: [])
+    assert default_model() == "registry:stylegan2"
+    monkeypatch.setattr("ganstudio.pretrained.list_pretrained", lambda: [{"name": "a"}, {"name": "b", "default": True}])
+    assert default_model() == "b"
+    assert main(["open", str(tmp_path / "missing.safetensors")]) == 2
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"junk")
+    assert main(["open", str(bad)]) == 2
+    assert "bad.safetensors" in capsys.readouterr().err
