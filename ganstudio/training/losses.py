@@ -71,8 +71,10 @@ def _scores(D, x: torch.Tensor, c: Optional[torch.Tensor]) -> torch.Tensor:
 def _grad_norm(D, x: torch.Tensor, c: Optional[torch.Tensor]) -> torch.Tensor:
     x = x.detach().requires_grad_(True)
     scores = _scores(D, x, c)
-    (grad,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
-    return grad.flatten(1).float().norm(2, dim=1)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    if grad.dtype in (torch.float16, torch.bfloat16):
+        grad = grad.float()  # norms of half-precision gradients lose too much
+    return grad.flatten(1).norm(2, dim=1)
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, c: Optional[torch.Tensor] = None, *,
