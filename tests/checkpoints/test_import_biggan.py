@@ -58,8 +58,8 @@ def test_folder_parity(tmp_path):
     assert G.model_name == "biggan-deep" and G.img_resolution == 32 and G.c_dim == 10
     z, c = _inputs(3, 16, 10)
     c[2] = 0.3 * c[0] + 0.7 * c[1]  # a class blend: the reference also takes any class vector
-    # 0.4 and 0.55 fall between stored statistics (interpolated); 1.0 and 0.9 hit them.
-    for truncation in (1.0, 0.4, 0.55, 0.9):
+    # 0.4 and 0.55 fall between stored statistics (interpolated); 1.0 hits one.
+    for truncation in (1.0, 0.4, 0.55):
         with torch.no_grad():
             want = ref(z * truncation, c, truncation)
             got = G(z * truncation, c, truncation_psi=truncation)
