@@ -1,0 +1,152 @@
+"""The training loop: stats it yields, the run folder it writes, stopping and failing."""
+import json
+import math
+
+import pytest
+import torch
+from _train_helpers import TinyData, tiny_config
+
+from ganstudio.checkpoints import load_checkpoint
+from ganstudio.training.data import DatasetError
+from ganstudio.training.loop import TrainingError, progressive_schedule, train
+from ganstudio.training.presets import TrainConfig
+from ganstudio.training.run_dir import RunDir
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_stats_and_run_folder(tmp_path):
+    cfg = tiny_config("dcgan", steps=6, ema=0.9, log_every=2, sample_every=3, ckpt_every=3, keep=1)
+    run = RunDir(tmp_path / "run")
+    stats = list(train(cfg, run.path, dataset=TinyData()))
+    assert [s["step"] for s in stats] == [2, 3, 4, 6]
+    for s in stats:
+        assert s["kimg"] == s["step"] * 8 / 1000 and s["steps"] == 6
+        assert s["img_per_s"] > 0 and s["eta_s"] >= 0
+        assert {"loss_D", "loss_G", "D_real", "D_fake"} <= set(s["losses"])
+    assert stats[-1]["eta_s"] == 0
+    # Samples every 3 steps: a uint8 grid and its PNG.
+    assert "sample" not in stats[0] and stats[1]["sample"].dtype.name == "uint8"
+    assert stats[1]["sample"].shape == (2 * 16, 2 * 16, 3)  # 4 samples of 16 px in a 2x2 grid
+    assert [p.name for p in sorted(run.samples_dir.iterdir())] == ["step_000003.png", "step_000006.png"]
+    # Checkpoints every 3 steps, only the newest one kept.
+    assert [s for s, _ in run.checkpoints()] == [6]
+    assert stats[1]["checkpoint"].endswith("ckpt_000003.safetensors")
+    # config.json, log.jsonl, status.json
+    assert TrainConfig.from_dict(run.read_config()) == cfg
+    log = [json.loads(line) for line in run.log_path.read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 3, 4, 6] and "sample" not in log[1] and "sample_path" in log[1]
+    status = run.read_status()
+    assert status["state"] == "finished" and status["step"] == 6 and status["pid"] > 0
+    assert status["checkpoint"].endswith("ckpt_000006.safetensors")
+    # The checkpoint opens in the explorer, with the EMA generator as G and the raw one kept aside.
+    ckpt = load_checkpoint(status["checkpoint"], load_D=True)
+    assert ckpt.D is not None and ckpt.meta["training"]["ema"] == 0.9
+    raw = {k[6:]: v for k, v in ckpt.extra.items() if k.startswith("G_raw.")}
+    ema = ckpt.G.state_dict()
+    assert raw.keys() == ema.keys()
+    assert any(not torch.equal(raw[k], ema[k]) for k in ema if ema[k].is_floating_point())
+
+
+def test_sample_grid_shows_one_class_per_row(tmp_path):
+    cfg = tiny_config("cgan", steps=1, sample_count=9)
+    stats = list(train(cfg, tmp_path / "run", dataset=TinyData(classes=3)))
+    assert stats[-1]["sample"].shape == (3 * 16, 3 * 16, 3)
+
+
+def test_stop_saves_a_checkpoint_and_marks_the_run_stopped(tmp_path):
+    seen = []
+    cfg = tiny_config("dcgan", steps=50, ckpt_every=100, sample_every=100)
+    for s in train(cfg, tmp_path / "run", dataset=TinyData(), stop=lambda: len(seen) >= 3):
+        seen.append(s["step"])
+    run = RunDir(tmp_path / "run")
+    assert run.read_status()["state"] == "stopped" and run.read_status()["step"] == 3
+    assert [s for s, _ in run.checkpoints()] == [3]
+    load_checkpoint(run.checkpoint_path(3))
+
+
+def test_closing_the_generator_stops_cleanly(tmp_path):
+    cfg = tiny_config("dcgan", steps=50, ckpt_every=100, sample_every=100)
+    gen = train(cfg, tmp_path / "run", dataset=TinyData())
+    for s in gen:
+        if s["step"] == 2:
+            break
+    gen.close()
+    run = RunDir(tmp_path / "run")
+    assert run.read_status()["state"] == "stopped" and [s for s, _ in run.checkpoints()] == [2]
+
+
+class _PoisonedData(TinyData):
+    """Real images turn to NaN after ``good`` items, as a diverging run's would."""
+
+    def __init__(self, good):
+        super().__init__()
+        self.good, self.served = good, 0
+
+    def __getitem__(self, i):
+        img, label = super().__getitem__(i)
+        self.served += 1
+        return (img * float("nan") if self.served > self.good else img), label
+
+
+def test_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    cfg = tiny_config("dcgan", steps=10, log_every=5, ckpt_every=2, sample_every=100)
+    run = RunDir(tmp_path / "run")
+    with pytest.raises(TrainingError, match="loss became NaN at step 4"):
+        for _ in train(cfg, run.path, dataset=_PoisonedData(good=3 * 8)):
+            pass
+    status = run.read_status()
+    assert status["state"] == "failed" and status["reason"] == "loss became NaN at step 4"
+    assert [s for s, _ in run.checkpoints()] == [2]
+    ckpt = load_checkpoint(run.checkpoint_path(2), load_D=True)
+    assert all(torch.isfinite(p).all() for p in ckpt.D.parameters())
+
+
+def test_missing_data_fails_before_writing_anything(tmp_path):
+    cfg = tiny_config("dcgan", data=str(tmp_path / "nowhere"))
+    with pytest.raises(DatasetError, match="nowhere"):
+        next(train(cfg, tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_data_for_the_preset_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="needs a labelled data set"):
+        next(train(tiny_config("cgan"), tmp_path / "a", dataset=TinyData(classes=0)))
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        next(train(tiny_config("dcgan", batch=64), tmp_path / "b", dataset=TinyData(n=10)))
+
+
+def test_weight_clipping_in_the_loop(tmp_path):
+    cfg = tiny_config("wgan-clip", steps=2, k_disc=2, clip=0.02)
+    stats = list(train(cfg, tmp_path / "run", dataset=TinyData()))
+    D = load_checkpoint(stats[-1]["checkpoint"], load_D=True).D
+    ws = torch.cat([p.flatten() for p in D.parameters()])
+    assert ws.abs().max() <= 0.02 and (ws.abs() == 0.02).any()
+
+
+def test_progressive_schedule():
+    # 1 kimg per phase: stage 0 stable, then fade-in / stable per stage.
+    assert progressive_schedule(0, 1.0, 3) == (0, 1.0)
+    assert progressive_schedule(999, 1.0, 3) == (0, 1.0)
+    assert progressive_schedule(1000, 1.0, 3) == (1, 0.0)
+    assert progressive_schedule(1500, 1.0, 3) == (1, 0.5)
+    assert progressive_schedule(2500, 1.0, 3) == (1, 1.0)
+    assert progressive_schedule(3250, 1.0, 3) == (2, 0.25)
+    assert progressive_schedule(10 ** 6, 1.0, 3) == (2, 1.0)
+    assert progressive_schedule(0, 0.0, 3) == (2, 1.0)  # no growing: full size from the start
+
+
+def test_progan_grows_during_training(tmp_path):
+    from _train_helpers import model_registered
+    if not model_registered("progan"):
+        pytest.skip("model 'progan' is not registered yet")
+    cfg = tiny_config("progan", steps=6, phase_kimg=0.008)  # one step per phase
+    stats = list(train(cfg, tmp_path / "run", dataset=TinyData()))
+    assert [(s["stage"], s["alpha"]) for s in stats] == [(0, 1.0), (1, 0.0), (1, 1.0), (2, 0.0), (2, 1.0), (2, 1.0)]
+    assert all(math.isfinite(v) for s in stats for v in s["losses"].values())

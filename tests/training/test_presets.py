@@ -1,0 +1,96 @@
+"""Presets: each family's recipe is valid, overridable, and trains a few steps with its tiny model."""
+import math
+
+import pytest
+import torch
+from _train_helpers import TinyData, model_registered, tiny_config
+
+from ganstudio.checkpoints import load_checkpoint
+from ganstudio.training.loop import train
+from ganstudio.training.presets import PRESETS, TrainConfig, apply_overrides, get_preset, list_presets
+
+FAMILIES = ["dcgan", "wgan-clip", "wgan-gp", "lsgan", "cgan", "acgan", "sngan-projection", "sagan", "biggan",
+            "progan", "stylegan2", "vae", "mlp-gan", "infogan"]
+
+# Terms each recipe must report, beyond the adversarial losses.
+EXPECTED_TERMS = {"wgan-gp": {"gp"}, "acgan": {"class_D", "class_G"}, "infogan": {"info_D", "info_G"},
+                  "biggan": {"ortho"}, "progan": {"gp", "drift"}, "stylegan2": {"r1"},
+                  "vae": {"loss_vae", "vae_recon", "vae_kl"}}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_every_family_has_a_valid_preset():
+    assert sorted(FAMILIES) == list_presets()
+    for name in FAMILIES:
+        cfg = get_preset(name)
+        assert cfg.preset == name
+        cfg.validate()
+        assert TrainConfig.from_dict(cfg.to_dict()) == cfg  # survives config.json
+
+
+def test_recipes_follow_their_papers():
+    wc, gp = get_preset("wgan-clip"), get_preset("wgan-gp")
+    assert (wc.loss, wc.optimizer, wc.lr_d, wc.clip, wc.k_disc) == ("wgan", "rmsprop", 5e-5, 0.01, 5)
+    assert (gp.loss, gp.gp, gp.betas_d, gp.k_disc) == ("wgan", 10.0, (0.0, 0.9), 5)
+    assert get_preset("dcgan").betas_g == (0.5, 0.999) and get_preset("dcgan").lr_g == 2e-4
+    assert get_preset("sagan").lr_d == 4 * get_preset("sagan").lr_g  # TTUR
+    assert get_preset("sngan-projection").loss == "hinge"
+    assert get_preset("biggan").ortho > 0 and get_preset("biggan").ema > 0
+    assert get_preset("progan").phase_kimg > 0 and get_preset("stylegan2").style_mixing == 0.9
+    assert get_preset("infogan").model_config["info_cat"] == 10
+
+
+def test_get_preset_returns_a_copy():
+    a = get_preset("infogan")
+    a.model_config["z_dim"] = 1
+    assert PRESETS["infogan"].model_config["z_dim"] == 62
+
+
+def test_overrides_parse_by_field_type():
+    cfg = apply_overrides(get_preset("dcgan"), ["steps=7", "lr_g=1e-3", "betas_d=0.1,0.2", "flip=true",
+                                                 "loss=hinge", "model.ngf=16", "model.name=x", "k-disc=3"])
+    assert (cfg.steps, cfg.lr_g, cfg.betas_d, cfg.flip, cfg.loss, cfg.k_disc) == (7, 1e-3, (0.1, 0.2), True, "hinge", 3)
+    assert cfg.model_config == {"ngf": 16, "name": "x"}
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("nope=1", "unknown setting 'nope'"), ("steps=many", "expected int"), ("flip=maybe", "expected bool"),
+    ("loss=fancy", "unknown loss"), ("steps", "key=value"), ("batch=0", "batch must be >= 1"),
+    ("ema=1.5", "ema must be in"), ("betas_g=0.5", "betas_g must be two numbers"),
+])
+def test_bad_overrides_are_one_clear_error(setting, message):
+    with pytest.raises(ValueError, match=message):
+        apply_overrides(get_preset("dcgan"), [setting])
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_every_preset_trains_a_few_steps(name, tmp_path):
+    model = get_preset(name).model
+    if not model_registered(model):
+        pytest.skip(f"model {model!r} is not registered yet")
+    cfg = tiny_config(name)
+    data = TinyData(n=32, res=cfg.resolution, classes=3)
+    stats = list(train(cfg, tmp_path / "run", dataset=data))
+    assert [s["step"] for s in stats] == [1, 2, 3, 4]
+    terms = set().union(*(s["losses"] for s in stats))
+    assert EXPECTED_TERMS.get(name, set()) <= terms, terms
+    assert ({"loss_D", "loss_G"} <= terms) != (name == "vae")
+    assert all(math.isfinite(v) for s in stats for v in s["losses"].values())
+    grid = stats[-1]["sample"]
+    assert grid.dtype.name == "uint8" and grid.ndim == 3 and grid.shape[2] == 3
+    ckpt = load_checkpoint(stats[-1]["checkpoint"])  # opens directly in the explorer
+    assert ckpt.meta["training"]["preset"] == name and ckpt.meta["training"]["step"] == 4
+    if ckpt.G.c_dim:
+        assert ckpt.class_names == data.class_names
+    if name == "progan":
+        assert "stage" in stats[-1] and stats[-1]["stage"] > 0
+    if name == "wgan-clip":
+        D = load_checkpoint(stats[-1]["checkpoint"], load_D=True).D
+        assert all(p.abs().max() <= cfg.clip for p in D.parameters())
