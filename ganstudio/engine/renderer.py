@@ -262,6 +262,9 @@ class Renderer:
                 raise ValueError(f"noise has {len(state.noise)} entries, the model has {len(caps.noise_layers)} noise layers")
             layers = [latent.NoiseLayer(mode=m, seed=s, strength=st) for m, s, st in state.noise]
             kwargs["noise_inputs"] = latent.noise_inputs(G, layers, ws.shape[0], self.device)
+        if getattr(G, "synthesis_truncation", False) and state.z_threshold is not None:
+            # BigGAN-deep picks its BatchNorm statistics by the truncation value as well.
+            kwargs["truncation"] = state.z_threshold
         if caps.progressive and state.stage is not None:
             if not 0 <= state.stage < info.num_stages:
                 raise ValueError(f"stage {state.stage} out of range (0-{info.num_stages - 1})")

@@ -139,3 +139,16 @@ def test_async_newest_wins_and_coalesces():
     assert results[-1].state.seed == 499  # the newest request is always rendered last
     assert len(slow.rendered) < 50  # stale requests were dropped, not rendered
     assert ar.dropped + ar.completed == 500
+
+
+def test_biggan_deep_truncation_reaches_batchnorm_statistics(renderer):
+    from ganstudio.latent import class_vector, truncated_z
+    st = RenderState(model="registry:biggan-deep:tiny", seed=3, z_threshold=0.5)
+    res = renderer.render(st)
+    assert res.error == "", res.error
+    G = renderer.generator(st.model)
+    z = truncated_z([3], G.z_dim, 0.5)
+    with torch.no_grad():
+        ref = G(z, class_vector(0, G.c_dim)[None], truncation_psi=0.5)
+    from ganstudio.imaging import to_uint8
+    assert np.array_equal(res.image, to_uint8(ref)[0])
