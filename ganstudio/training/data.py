@@ -121,7 +121,11 @@ class ImageDataset(torch.utils.data.Dataset):
 
 
 class ShapesDataset(ImageDataset):
-    """The procedural shapes set: an ImageDataset with ``.factors`` [N, F] and ``.factor_names``."""
+    """The procedural shapes set: an ImageDataset with ``.factors`` [N, F] and ``.factor_names``.
+
+    With ``flip=True`` the factors describe the unflipped image (x and rotation change sign
+    under a mirror), so leave flips off when measuring disentanglement.
+    """
 
     def __init__(self, images, labels, factors: np.ndarray, factor_names: Sequence[str], **kw):
         super().__init__(images, labels, **kw)
@@ -296,8 +300,9 @@ def _looks_like_idx(path: Path) -> bool:
 
 
 def _idx_count(path: Path) -> int:
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    with (gzip.open if gz else open)(path, "rb") as f:
         head = f.read(8)
     return int.from_bytes(head[4:8], "big")
 
