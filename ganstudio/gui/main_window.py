@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
             dock.visibilityChanged.connect(panel.set_shown)
         for dock in first.values():
             dock.raise_()
+        self.resizeDocks(list(first.values()), [400, 560][:len(first)], Qt.Horizontal)
 
     def _action(self, menu, text: str, slot, shortcut=None, name: str = "") -> QAction:
         act = QAction(text, self)

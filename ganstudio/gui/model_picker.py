@@ -28,7 +28,7 @@ class ModelPicker(QComboBox):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setMinimumContentsLength(28)
+        self.setMinimumContentsLength(44)
         self.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self._current = ""
         self.rebuild()

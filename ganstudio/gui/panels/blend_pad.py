@@ -96,12 +96,12 @@ class BlendPadPanel(Panel):
         lay = QVBoxLayout(self)
         grid = QGridLayout()
         self.corner_seeds: list[QSpinBox] = []
-        for i, (r, c, name) in enumerate([(0, 0, "top-left"), (0, 1, "top-right"),
-                                          (1, 0, "bottom-left"), (1, 1, "bottom-right")]):
+        for i, (r, c, name) in enumerate([(0, 0, "↖"), (0, 1, "↗"),
+                                          (1, 0, "↙"), (1, 1, "↘")]):
             sb = QSpinBox()
             sb.setRange(0, SEED_MAX)
             sb.setValue(i + 1)
-            sb.setPrefix(f"{name}: seed ")
+            sb.setPrefix(f"{name} seed ")
             sb.setKeyboardTracking(False)
             sb.valueChanged.connect(lambda _: self._corners_changed())
             grid.addWidget(sb, r, c)
