@@ -20,6 +20,12 @@ def make_singletons_immortal() -> None:
     global _done
     if _done or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return
+    try:
+        import shiboken6
+        if not str(shiboken6.__version__).startswith("6.12"):
+            return  # only 6.12 has the bug; pyproject.toml keeps it off Python 3.11 installs
+    except (ImportError, AttributeError):
+        return
     _done = True
     for obj in (None, True, False):
         # ob_refcnt is the first field of every object in a release build of CPython 3.10/3.11.
