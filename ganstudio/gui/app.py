@@ -4,26 +4,14 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-# Untrained fallbacks, most capable first (style layers, noise, truncation light up the most panels).
-PREFERRED_UNTRAINED = ("stylegan2", "biggan", "progan", "sngan-projection", "dcgan")
+# Untrained fallback when nothing is shipped: small and quick to render on a CPU.
+UNTRAINED_FALLBACK = "registry:dcgan"
 
 
 def default_model() -> str:
-    """The shipped model marked default, else the first shipped one, else the best registered untrained model."""
-    from ganstudio.models import list_models
-    from ganstudio.pretrained import list_pretrained
-
-    shipped = list_pretrained()
-    for entry in shipped:
-        if entry.get("default"):
-            return entry["name"]
-    if shipped:
-        return shipped[0]["name"]
-    names = list_models()
-    for name in PREFERRED_UNTRAINED:
-        if name in names:
-            return f"registry:{name}"
-    return f"registry:{names[0]}"
+    """The shipped model marked default (else the first shipped one), else an untrained DCGAN."""
+    from ganstudio.pretrained import default_model as shipped_default
+    return shipped_default() or UNTRAINED_FALLBACK
 
 
 def make_application():

@@ -33,6 +33,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("GAN Studio")
         self.setAcceptDrops(True)
         self.renderer = renderer or Renderer(str(settings().value("device", "auto")))
+        if self.renderer.device.type == "cpu":
+            # Leave a core to the GUI thread so sliders stay smooth while torch renders.
+            import os
+
+            import torch
+            torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
         self.app = AppState(self)
         self.jobs = JobRunner(self)
         self.bridge = RenderBridge(self.renderer, self)

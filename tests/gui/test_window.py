@@ -193,7 +193,7 @@ def test_default_model_and_open_command(tmp_path, monkeypatch, capsys):
     from ganstudio.cli import main
     from ganstudio.gui.app import default_model
     monkeypatch.setattr("ganstudio.pretrained.list_pretrained", lambda: [])
-    assert default_model() == "registry:stylegan2"
+    assert default_model() == "registry:dcgan"
     monkeypatch.setattr("ganstudio.pretrained.list_pretrained", lambda: [{"name": "a"}, {"name": "b", "default": True}])
     assert default_model() == "b"
     assert main(["open", str(tmp_path / "missing.safetensors")]) == 2
