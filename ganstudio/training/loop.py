@@ -669,15 +669,18 @@ def train(config: TrainConfig, run_dir, *, resume: bool = False, dataset=None,
                 path = t.run.sample_path(step)
                 _save_png(path, grid)
                 stats["sample"], stats["sample_path"] = grid, str(path)
-            if do_ckpt:
-                if t.main:
-                    last_ckpt = t.save_checkpoint()
-                    stats["checkpoint"] = str(last_ckpt)
-                    t.write_status("running", checkpoint=last_ckpt)
-                t._barrier()
+            # The log line goes first: a crash between the two leaves a line that the resume
+            # (from the previous checkpoint) drops, never a checkpoint without its line.
+            if do_ckpt and t.main:
+                stats["checkpoint"] = str(t.run.checkpoint_path(step))
             if log_f is not None:
                 log_f.write(json.dumps({k: v for k, v in stats.items() if k != "sample"}) + "\n")
                 log_f.flush()
+            if do_ckpt:
+                if t.main:
+                    last_ckpt = t.save_checkpoint()
+                    t.write_status("running", checkpoint=last_ckpt)
+                t._barrier()
             yield stats
         else:
             state = "finished"

@@ -52,3 +52,26 @@ def write_image_folder(folder: Path, n=24, res=8, seed=0):
         sub.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 256, (res, res), dtype=np.uint8)).save(sub / f"{i:03d}.png")
     return folder
+
+
+def run_cli(argv):
+    """Process target: the `ganstudio` command line, exiting with its status."""
+    import sys
+
+    from ganstudio.cli import main
+    sys.exit(main(argv))
+
+
+def cli_forkserver():
+    """A multiprocessing context whose children fork from a server that already imported torch and
+    the package, so that starting (and killing) many training processes takes milliseconds each."""
+    import multiprocessing
+    import pkgutil
+
+    import ganstudio.models as models
+    ctx = multiprocessing.get_context("forkserver")
+    families = [f"ganstudio.models.{m.name}" for m in pkgutil.iter_modules(models.__path__) if not m.name.startswith("_")]
+    # torch._dynamo: the first optimizer imports it, which alone takes seconds.
+    ctx.set_forkserver_preload(["torch", "torch._dynamo", "ganstudio.cli", "ganstudio.commands.train",
+                                "ganstudio.training.loop", "ganstudio.training.data", "_train_helpers", *families])
+    return ctx
