@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 
 from ganstudio.engine import ModelInfo, Renderer, RenderResult, RenderState, load_session, save_session
 from ganstudio.gui.app_state import AppState, Bookmark
+from ganstudio.gui.device_menu import install_device_menu, preferred_renderer
 from ganstudio.gui.image_view import ImageView
 from ganstudio.gui.jobs import JobRunner
 from ganstudio.gui.model_picker import ModelPicker
@@ -32,7 +33,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("GAN Studio")
         self.setAcceptDrops(True)
-        self.renderer = renderer or Renderer(str(settings().value("device", "auto")))
+        self.renderer = renderer or preferred_renderer()
         if self.renderer.device.type == "cpu":
             # Leave a core to the GUI thread so sliders stay smooth while torch renders.
             import os
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         self._action(v, "&Fit", self.view.set_fit, QKeySequence("F"), "fit")
         for key, z in ZOOMS.items():
             self._action(v, f"Zoom {z}×", lambda _=False, z=z: self.view.set_zoom(z), QKeySequence(key), f"zoom{z}")
+        install_device_menu(self, v)
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())

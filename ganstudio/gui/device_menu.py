@@ -1,0 +1,104 @@
+"""The render device: auto / cpu / cuda / mps (those available), kept in QSettings "device".
+
+Switching builds a new Renderer on that device (the old one's cached nets go with it), a new
+render bridge, reloads the open model off the GUI thread and re-renders the current state.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import torch
+from PySide6.QtGui import QAction, QActionGroup
+
+from ganstudio.engine import Renderer, pick_device
+from ganstudio.gui.settings import settings
+
+CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def available_devices() -> list[str]:
+    """The choices this machine can honour: auto and cpu always, cuda / mps when present."""
+    out = []
+    for name in CHOICES:
+        try:
+            pick_device(name)
+        except ValueError:
+            continue
+        out.append(name)
+    return out
+
+
+def preferred_renderer() -> Renderer:
+    """A renderer on the device stored in the settings; an unavailable one falls back to auto."""
+    pref = str(settings().value("device", "auto"))
+    try:
+        return Renderer(pick_device(pref))
+    except ValueError:
+        return Renderer(pick_device("auto"))
+
+
+def _label(name: str) -> str:
+    if name == "auto":
+        return f"Auto ({pick_device('auto')})"
+    return {"cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple MPS"}[name]
+
+
+def install_device_menu(win, parent_menu) -> None:
+    """Add View > Device with one checkable entry per available device; the stored choice is checked."""
+    menu = parent_menu.addMenu("&Device")
+    group = QActionGroup(win)
+    group.setExclusive(True)
+    current = str(settings().value("device", "auto"))
+    win.device_actions = {}
+    for name in available_devices():
+        act = QAction(_label(name), win)
+        act.setCheckable(True)
+        act.setChecked(name == current)
+        act.triggered.connect(lambda _=False, n=name: set_device(win, n))
+        group.addAction(act)
+        menu.addAction(act)
+        win.device_actions[name] = act
+    if current not in win.device_actions and "auto" in win.device_actions:
+        win.device_actions["auto"].setChecked(True)
+    win.device_menu = menu
+
+
+def _limit_cpu_threads() -> None:
+    # As at start-up: leave a core to the GUI thread while torch renders on the CPU.
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
+
+
+def set_device(win, preference: str) -> Optional[torch.device]:
+    """Render on ``preference`` from now on (and remember it); None with an error shown if unavailable."""
+    from ganstudio.gui.render_bridge import RenderBridge
+    try:
+        device = pick_device(preference)
+    except ValueError as e:
+        win.report_error(str(e), dialog=True)
+        return None
+    settings().setValue("device", preference)
+    act = getattr(win, "device_actions", {}).get(preference)
+    if act is not None:
+        act.setChecked(True)
+    if device == win.renderer.device:
+        return device
+    if device.type == "cpu":
+        _limit_cpu_threads()
+    renderer = Renderer(device)
+    win.bridge.close()
+    win.renderer = renderer
+    win.bridge = RenderBridge(renderer, win)
+    win.bridge.rendered.connect(win._on_rendered)
+    win.device_label.setText(f"device: {device}")
+    win.displayed_state = None  # the shown frame came from the old device
+    win.statusBar().showMessage(f"Rendering on {device}", 4000)
+    key = win.app.state.model
+    if win.app.info is not None and key:
+        def loaded(_info):
+            win.app.state_changed.emit(win.app.state)  # the view and every panel re-render on the new device
+
+        def failed(msg: str):
+            win.report_error(f"Could not load {key} on {device}:\n{msg}", dialog=True)
+        win.jobs.submit("model", lambda: renderer.load(key), loaded, failed, busy=f"Moving the model to {device}")
+    return device
