@@ -1,0 +1,44 @@
+"""Distributed: `ganstudio train` under torchrun with 2 CPU processes (gloo) keeps the replicas identical."""
+import json
+import os
+import subprocess
+import sys
+
+from _train_helpers import write_image_folder
+from safetensors.torch import load_file
+
+from ganstudio.checkpoints import load_checkpoint
+from ganstudio.training.run_dir import RunDir
+
+
+def test_two_processes_train_identical_replicas_and_write_one_checkpoint_each_time(tmp_path):
+    data = write_image_folder(tmp_path / "data", n=32, res=16)
+    run = RunDir(tmp_path / "run")
+    hashes = tmp_path / "hashes"
+    hashes.mkdir()
+    # InfoGAN with R1 and EMA: BatchNorm, D.forward_aux, double backward, and a G_ema to keep in step.
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "ganstudio.cli", "train", "--preset", "infogan", "--data", str(data), "--out", str(run.path),
+           "--steps", "4", "--batch", "8", "--resolution", "16", "--device", "cpu", "--ema", "0.9",
+           "--set", "model.z_dim=8", "--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "r1=1",
+           "--ckpt-every", "2", "--sample-every", "2", "--log-every", "1", "--keep", "10"]
+    env = {**os.environ, "GANSTUDIO_TEST_HASH_DIR": str(hashes), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    h0 = json.loads((hashes / "rank0.json").read_text())
+    h1 = json.loads((hashes / "rank1.json").read_text())
+    assert set(h0) == {"G", "D", "G_ema"}
+    assert h0 == h1  # parameters and buffers identical on both ranks
+    # Rank 0 alone writes: one checkpoint per checkpoint step, one log line per logged step.
+    assert [s for s, _ in run.checkpoints()] == [2, 4]
+    assert sorted(p.name for p in run.checkpoints_dir.iterdir()) == ["ckpt_000002.safetensors",
+                                                                    "ckpt_000004.safetensors"]
+    assert [r["step"] for r in run.read_log()] == [1, 2, 3, 4]
+    assert run.read_status()["state"] == "finished"
+    assert proc.stderr.count("finished at step 4") == 1
+    ckpt = load_checkpoint(run.checkpoint_path(4), load_D=True)
+    assert ckpt.meta["training"]["kimg"] == 4 * 8 / 1000  # the global batch
+    # The two ranks saw different halves of each batch, so the replicas moved together for real.
+    first = load_file(str(run.checkpoint_path(2)))
+    last = load_file(str(run.checkpoint_path(4)))
+    assert any(not (first[k] == last[k]).all() for k in first if k.startswith("D."))
