@@ -77,12 +77,13 @@ def set_device(win, preference: str) -> Optional[torch.device]:
     except ValueError as e:
         win.report_error(str(e), dialog=True)
         return None
+    previous = str(settings().value("device", "auto"))
     settings().setValue("device", preference)
     act = getattr(win, "device_actions", {}).get(preference)
     if act is not None:
         act.setChecked(True)
-    if device == win.renderer.device:
-        return device
+    if device == win.renderer.device and preference == previous:
+        return device  # nothing changes; a changed preference on the same device still starts afresh
     if device.type == "cpu":
         _limit_cpu_threads()
     renderer = Renderer(device)

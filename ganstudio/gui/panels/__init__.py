@@ -2,13 +2,17 @@
 from PySide6.QtCore import Qt
 
 from ganstudio.gui.panels.arithmetic import ArithmeticPanel
+from ganstudio.gui.panels.attention import AttentionPanel
 from ganstudio.gui.panels.blend_pad import BlendPadPanel
 from ganstudio.gui.panels.classes import ClassPanel
+from ganstudio.gui.panels.encoder import EncoderPanel
 from ganstudio.gui.panels.gallery import GalleryPanel
 from ganstudio.gui.panels.interpolation import InterpolationPanel
 from ganstudio.gui.panels.latent import LatentPanel
 from ganstudio.gui.panels.mixing import MixingPanel
+from ganstudio.gui.panels.model_card import ModelCardPanel
 from ganstudio.gui.panels.noise import NoisePanel
+from ganstudio.gui.panels.stages import StagePanel
 from ganstudio.gui.panels.truncation import TruncationPanel
 
 LEFT, RIGHT = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
@@ -19,8 +23,12 @@ PANELS = [
     (ClassPanel, LEFT),
     (BlendPadPanel, LEFT),
     (InterpolationPanel, LEFT),
+    (StagePanel, LEFT),
+    (EncoderPanel, LEFT),
     (MixingPanel, RIGHT),
     (NoisePanel, RIGHT),
     (ArithmeticPanel, RIGHT),
     (GalleryPanel, RIGHT),
+    (AttentionPanel, RIGHT),
+    (ModelCardPanel, RIGHT),
 ]

@@ -1,0 +1,232 @@
+"""Self-attention maps: where one query location of the image looks when the attention layer runs.
+
+SAGAN-style attention keeps, after a forward, a map [N, HW, HW/4] per attention layer: for each
+query position of the HW feature map, softmax weights over the 2x2-max-pooled key positions.
+The panel renders the current state once (same renderer, cached generator, the state's exact
+latents) and keeps the maps, so picking another query is instant.  Click the image here or in
+the main view to move the query.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.gui.images import to_qimage
+from ganstudio.gui.panels._base import Panel
+
+
+def query_index(res: int, fx: float, fy: float) -> int:
+    """Row of the attention matrix for a query at image fractions (fx, fy) on a res x res feature map."""
+    col = min(res - 1, max(0, int(fx * res)))
+    row = min(res - 1, max(0, int(fy * res)))
+    return row * res + col
+
+
+def attention_for_query(att: np.ndarray, fx: float, fy: float) -> np.ndarray:
+    """att [HW, HW/4] of one image -> the query's weights over the key grid [h/2, w/2] (sums to 1)."""
+    hw, keys = att.shape
+    res = int(round(hw ** 0.5))
+    side = int(round(keys ** 0.5))
+    if res * res != hw or side * side != keys:
+        raise ValueError(f"attention map of shape {list(att.shape)} is not [HW, HW/4] of a square feature map")
+    return att[query_index(res, fx, fy)].reshape(side, side)
+
+
+def heat_rgb(m: np.ndarray) -> np.ndarray:
+    """A [h, w] map -> uint8 [h, w, 3] in a black-red-yellow-white ramp (scaled to its max)."""
+    t = m / max(float(m.max()), 1e-12)
+    rgb = np.stack([np.clip(3 * t, 0, 1), np.clip(3 * t - 1, 0, 1), np.clip(3 * t - 2, 0, 1)], -1)
+    return (rgb * 255).round().astype(np.uint8)
+
+
+def overlay(image: np.ndarray, m: np.ndarray, strength: float = 0.65) -> np.ndarray:
+    """The heat map of ``m`` nearest-upsampled onto ``image`` [H, W, C] (greyed so the colours read)."""
+    h, w = image.shape[:2]
+    heat = heat_rgb(m)
+    heat = heat[(np.arange(h) * heat.shape[0]) // h][:, (np.arange(w) * heat.shape[1]) // w]
+    grey = image.astype(np.float32).mean(-1, keepdims=True).repeat(3, -1) * 0.6
+    out = grey * (1 - strength) + heat.astype(np.float32) * strength
+    return out.round().clip(0, 255).astype(np.uint8)
+
+
+class ClickImage(QWidget):
+    """A square, nearest-scaled image; a click emits ``clicked(fx, fy)`` (fractions of the image); draws the query."""
+
+    clicked = Signal(float, float)
+
+    def __init__(self, caption: str, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.caption = caption
+        self.image: Optional[QImage] = None
+        self.marker: Optional[tuple[float, float]] = None
+        self.marker_cell = 0.0  # width of the query cell as a fraction of the image
+        self.setMinimumSize(120, 120)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        self.setCursor(Qt.CrossCursor)
+
+    def sizeHint(self) -> QSize:
+        return QSize(180, 200)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, w: int) -> int:
+        return w + 18
+
+    def set_image(self, image: Optional[np.ndarray]) -> None:
+        self.image = None if image is None else to_qimage(image)
+        self.update()
+
+    def area(self) -> QRectF:
+        s = min(self.width(), self.height() - 18)
+        return QRectF((self.width() - s) / 2, 0, s, s)
+
+    def paintEvent(self, _):
+        p = QPainter(self)
+        a = self.area()
+        p.fillRect(a, QColor(30, 30, 30))
+        if self.image is not None:
+            p.setRenderHint(QPainter.SmoothPixmapTransform, False)
+            p.drawImage(a, self.image)
+        if self.marker is not None:
+            x, y = a.left() + self.marker[0] * a.width(), a.top() + self.marker[1] * a.height()
+            cell = max(4.0, self.marker_cell * a.width())
+            p.setPen(QPen(QColor(40, 220, 255), 2))
+            p.drawRect(QRectF(x - cell / 2, y - cell / 2, cell, cell))
+            p.drawLine(QPointF(x - cell, y), QPointF(x - cell / 2, y))
+            p.drawLine(QPointF(x + cell / 2, y), QPointF(x + cell, y))
+        p.setPen(QColor(200, 200, 200))
+        p.drawText(QRectF(0, a.bottom() + 2, self.width(), 16), Qt.AlignCenter, self.caption)
+
+    def mousePressEvent(self, e):
+        a = self.area()
+        pos = e.position()
+        if e.button() == Qt.LeftButton and a.contains(pos):
+            self.clicked.emit((pos.x() - a.left()) / a.width(), (pos.y() - a.top()) / a.height())
+
+
+class AttentionPanel(Panel):
+    title = "Attention"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+        note = QLabel("Self-attention lets each location draw on distant ones. Click a point of the image "
+                      "(here or in the main view) to see which locations it attends to.")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Attention layer"))
+        self.layer = QComboBox()
+        row.addWidget(self.layer, 1)
+        lay.addLayout(row)
+        grid = QGridLayout()
+        self.query_view = ClickImage("image · query")
+        self.overlay_view = ClickImage("attention over image")
+        self.map_view = ClickImage("attention weights")
+        grid.addWidget(self.query_view, 0, 0)
+        grid.addWidget(self.overlay_view, 0, 1)
+        lay.addLayout(grid)
+        mrow = QHBoxLayout()
+        mrow.addWidget(self.map_view, 1)
+        self.stats = QLabel()
+        self.stats.setWordWrap(True)
+        self.stats.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        mrow.addWidget(self.stats, 1)
+        lay.addLayout(mrow)
+        lay.addStretch(1)
+
+        self.query = (0.5, 0.5)  # fractions of the image
+        self.maps: dict[int, np.ndarray] = {}  # resolution -> [HW, HW/4] of the current state
+        self.image: Optional[np.ndarray] = None
+        self.maps_state: Optional[RenderState] = None
+        self.current_map: Optional[np.ndarray] = None  # [h/2, w/2] for the query, sums to 1
+        for view in (self.query_view, self.overlay_view, self.map_view):
+            view.clicked.connect(self.set_query)
+        self.layer.currentIndexChanged.connect(lambda _: self._show())
+        ctx.view.installEventFilter(self)
+
+    def unsupported(self, info: ModelInfo) -> str:
+        return "" if info.capabilities.attention else \
+            "the model has no self-attention layer (capabilities().attention is False)."
+
+    def set_query(self, fx: float, fy: float) -> None:
+        """Move the query to (fx, fy), fractions of the image width and height."""
+        self.query = (min(max(fx, 0.0), 0.999999), min(max(fy, 0.0), 0.999999))
+        self._show()
+
+    def eventFilter(self, obj, e):
+        # A click on the main image moves the query while this panel is on screen; the view still gets it.
+        if (e.type() == QEvent.MouseButtonPress and e.button() == Qt.LeftButton and self.supported
+                and self.is_shown() and getattr(obj, "image", None) is not None):
+            r = obj.image_rect()
+            pos = e.position()
+            if r.contains(pos):
+                self.set_query((pos.x() - r.left()) / r.width(), (pos.y() - r.top()) / r.height())
+        return False
+
+    def model_changed(self, info: ModelInfo) -> None:
+        self.maps, self.image, self.maps_state, self.current_map = {}, None, None, None
+        self.layer.clear()
+        for view in (self.query_view, self.overlay_view, self.map_view):
+            view.set_image(None)
+        self.stats.setText("rendering…")
+
+    def refresh(self) -> None:
+        renderer, state = self.ctx.renderer, self.state
+
+        def work():
+            # Render and read the maps under the renderer's lock: no other forward can overwrite them.
+            lock = getattr(renderer, "_lock", None) or contextlib.nullcontext()
+            with lock:
+                res = renderer.render(state)
+                if res.image is None:
+                    raise ValueError(res.error)
+                maps = renderer.generator(state.model).attention_maps()
+                return res.image, {int(r): a[0].detach().float().cpu().numpy() for r, a in maps.items()}
+
+        def done(result):
+            self.image, self.maps = result
+            self.maps_state = state
+            keep = self.layer.currentText()
+            self.layer.blockSignals(True)
+            self.layer.clear()
+            for r in sorted(self.maps):
+                self.layer.addItem(f"{r}×{r} feature map", r)
+            i = self.layer.findText(keep)
+            self.layer.setCurrentIndex(max(i, 0))
+            self.layer.blockSignals(False)
+            if not self.maps:
+                self.stats.setText("The generator kept no attention maps for this render.")
+            self._show()
+        self.run_job("maps", work, done)
+
+    def _show(self) -> None:
+        if self.image is None or not self.maps or self.layer.currentData() is None:
+            return
+        res = int(self.layer.currentData())
+        att = self.maps[res]
+        fx, fy = self.query
+        m = attention_for_query(att, fx, fy)
+        self.current_map = m
+        col, row = min(res - 1, int(fx * res)), min(res - 1, int(fy * res))
+        self.query_view.set_image(self.image)
+        self.overlay_view.set_image(overlay(self.image, m))
+        self.map_view.set_image(heat_rgb(m))
+        for view in (self.query_view, self.overlay_view, self.map_view):
+            view.marker = (fx, fy)
+            view.marker_cell = 1.0 / res
+            view.update()
+        peak = np.unravel_index(int(m.argmax()), m.shape)
+        p = m.flatten()
+        entropy = float(-(p * np.log(np.clip(p, 1e-12, None))).sum())
+        self.stats.setText(f"Query cell ({col}, {row}) of the {res}×{res} map; keys on a {m.shape[1]}×{m.shape[0]} "
+                           f"grid.\nPeak weight {m.max():.3f} at ({peak[1]}, {peak[0]}); "
+                           f"sum {m.sum():.3f}.\nSpread: {np.exp(entropy):.1f} of {m.size} keys "
+                           "(exp entropy).")

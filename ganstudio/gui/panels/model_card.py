@@ -1,0 +1,192 @@
+"""Model card: what the open model is, what it was trained on, how well it does, how to retrain it.
+
+The facts come from the shipped-model manifest (pretrained/manifest.json) when the model is
+a shipped one (matched by name or by file), else from the checkpoint's own metadata
+(``training``, ``metrics``, ``class_names``, ``config``).  Registry models opened with
+``registry:<name>`` have random weights, and the card says so first.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from ganstudio.engine import ModelInfo
+from ganstudio.gui.panels._base import Panel
+
+# Known metric keys: label and how to print them; other keys are listed as they come.
+METRICS = {
+    "fcd": ("FCD (Fréchet classifier distance, lower is better)", "{:.2f}"),
+    "fcd_untrained": ("FCD of the same net untrained", "{:.2f}"),
+    "pixel_fd": ("Pixel Fréchet distance (lower is better)", "{:.2f}"),
+    "pixel_fd_untrained": ("Pixel FD of the same net untrained", "{:.2f}"),
+    "class_accuracy": ("Class accuracy (classifier agrees with the asked class)", "{:.1%}"),
+    "precision": ("Precision", "{:.3f}"),
+    "recall": ("Recall", "{:.3f}"),
+    "inception_score": ("Classifier score", "{:.2f}"),
+}
+UNTRAINED_NOTICE = "Untrained (random weights): images are noise-like, not samples of any data set."
+
+
+def manifest_entry(key: str) -> Optional[dict]:
+    """The shipped model's manifest entry for a model string: its name, or a path to its file."""
+    from ganstudio import pretrained
+    entries = pretrained.list_pretrained()
+    for e in entries:
+        if e["name"] == key:
+            return e
+    if key.startswith("registry:"):
+        return None
+    try:
+        path = Path(key).resolve()
+    except OSError:
+        return None
+    for e in entries:
+        try:
+            if (pretrained.PRETRAINED_DIR / e.get("file", "")).resolve() == path:
+                return e
+        except OSError:
+            continue
+    return None
+
+
+def _fmt_number(v) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return html.escape(str(v))
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def format_metric(key: str, value) -> tuple[str, str]:
+    label, fmt = METRICS.get(key, (key.replace("_", " "), ""))
+    if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return label, fmt.format(value)
+    return label, _fmt_number(value)
+
+
+def format_duration(seconds) -> str:
+    try:
+        s = int(round(float(seconds)))
+    except (TypeError, ValueError):
+        return str(seconds)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s" if m else f"{s} s"
+
+
+def card_fields(info: ModelInfo) -> tuple[list[tuple[str, str]], dict]:
+    """(rows of (label, text) for the card, the source dict it came from) for a loaded model."""
+    from ganstudio.models import get_spec
+    entry = manifest_entry(info.key)
+    meta = info.meta or {}
+    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    rows: list[tuple[str, str]] = []
+    try:
+        spec = get_spec(info.model_name)
+        paper, description = spec.paper, spec.description
+    except KeyError:
+        paper, description = "", ""
+    family = (entry or {}).get("family") or info.family
+    rows.append(("Family", f"{family} (registry model <code>{html.escape(info.model_name)}</code>)"))
+    if description:
+        rows.append(("About", html.escape(description)))
+    source = "shipped model (pretrained/manifest.json)" if entry else (
+        "untrained registry model" if info.untrained else "checkpoint metadata")
+    rows.append(("Card from", source))
+    data = (entry or {}).get("data") or training.get("data")
+    rows.append(("Data", html.escape(str(data)) if data else "—"))
+    rows.append(("Resolution", f"{info.resolution}×{info.resolution} px, {info.channels} channel"
+                               f"{'s' if info.channels != 1 else ''}"))
+    rows.append(("Latent", f"z {info.z_dim}-d" + (f", w {info.w_dim}-d × {info.num_ws}"
+                                                   if info.capabilities.style_layers else "")))
+    if info.c_dim:
+        names = info.class_names or [str(i) for i in range(info.c_dim)]
+        shown = ", ".join(html.escape(str(n)) for n in names[:20])
+        more = f" … (+{len(names) - 20})" if len(names) > 20 else ""
+        rows.append(("Classes", f"{info.c_dim}: {shown}{more}"))
+    else:
+        rows.append(("Classes", "unconditional"))
+    metrics = (entry or {}).get("metrics") or meta.get("metrics") or {}
+    if isinstance(metrics, dict) and metrics:
+        lines = [f"{html.escape(label)}: <b>{text}</b>" for label, text in
+                 (format_metric(k, v) for k, v in metrics.items() if not isinstance(v, (dict, list)))]
+        rows.append(("Metrics", "<br>".join(lines)))
+    elif not info.untrained:
+        rows.append(("Metrics", "none recorded"))
+    if entry and entry.get("command"):
+        rows.append(("Recipe", f"<code>{html.escape(str(entry['command']))}</code>"))
+    elif training:
+        parts = [f"{k} {training[k]}" for k in ("preset", "loss", "batch", "ema", "seed") if k in training]
+        if parts:
+            rows.append(("Recipe", html.escape(", ".join(str(p) for p in parts))))
+    steps = (entry or {}).get("steps") or training.get("step")
+    if steps:
+        total = training.get("steps")
+        rows.append(("Steps", f"{steps}" + (f" of {total}" if total and total != steps else "")
+                     + (f" ({training['kimg']:.0f} kimg)" if isinstance(training.get("kimg"), (int, float)) else "")))
+    wall = (entry or {}).get("wall_time_s")
+    if wall:
+        device = (entry or {}).get("device")
+        rows.append(("Wall time", format_duration(wall) + (f" on {html.escape(str(device))}" if device else "")))
+    if "stage" in training:
+        rows.append(("Saved at stage", f"{training['stage']} (fade-in α {training.get('alpha', 1.0):g})"))
+    paper = (entry or {}).get("paper") or paper
+    if paper:
+        rows.append(("Paper", html.escape(paper)))
+    config = meta.get("config")
+    if isinstance(config, dict) and config:
+        rows.append(("Config", "<br>".join(f"{html.escape(str(k))} = {html.escape(str(v))}"
+                                           for k, v in config.items())))
+    return rows, (entry or meta)
+
+
+class ModelCardPanel(Panel):
+    title = "Model card"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+        self.heading = QLabel()
+        self.heading.setWordWrap(True)
+        self.heading.setStyleSheet("font-size: 15px; font-weight: bold")
+        lay.addWidget(self.heading)
+        self.notice = QLabel(UNTRAINED_NOTICE)
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #1a1a1a; background: #f0a030; padding: 6px; border-radius: 3px;"
+                                  " font-weight: bold")
+        self.notice.hide()
+        lay.addWidget(self.notice)
+        self.body = QLabel()
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.RichText)
+        self.body.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.body.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        lay.addWidget(self.body)
+        row = QHBoxLayout()
+        self.copy_btn = QPushButton("Copy recipe")
+        self.copy_btn.setToolTip("Copy the `ganstudio train` command that made this model")
+        row.addWidget(self.copy_btn)
+        row.addStretch(1)
+        lay.addLayout(row)
+        lay.addStretch(1)
+        self.rows: list[tuple[str, str]] = []
+        self.recipe = ""
+        self.copy_btn.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.recipe))
+
+    def field(self, label: str) -> str:
+        """The card's text for a row label ("" if absent), for tests and tooltips."""
+        return next((text for l, text in self.rows if l == label), "")
+
+    def model_changed(self, info: ModelInfo) -> None:
+        self.rows, source = card_fields(info)
+        self.heading.setText(html.escape(info.label))
+        self.notice.setVisible(info.untrained)
+        self.recipe = str(source.get("command", "")) if isinstance(source, dict) else ""
+        self.copy_btn.setVisible(bool(self.recipe))
+        cells = "".join(f"<tr><td style='padding:2px 8px 6px 0; color:#999; white-space:nowrap' valign='top'>"
+                        f"{html.escape(label)}</td><td style='padding-bottom:6px'>{text}</td></tr>"
+                        for label, text in self.rows)
+        self.body.setText(f"<table>{cells}</table>")

@@ -1,0 +1,151 @@
+"""Progressive GAN stages: which resolution the generator runs at and how far the newest stage has faded in.
+
+The generator always returns full-size images (a low stage is nearest-upsampled), so the view
+shows the coarse image as big blocks.  A strip renders the current latent at every stage.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.gui.panels._base import Panel
+from ganstudio.gui.widgets import FloatSlider, ThumbGrid
+
+
+def stage_resolutions(info: ModelInfo) -> list[int]:
+    """Native resolution of each stage: the last one is the model's, each earlier one half of the next."""
+    n = info.num_stages
+    return [max(1, info.resolution >> (n - 1 - s)) for s in range(n)]
+
+
+def own_stage(info: ModelInfo) -> tuple[int, float]:
+    """The stage a checkpoint was saved at (mid-growth checkpoints record it), else the last one."""
+    training = (info.meta or {}).get("training")
+    if isinstance(training, dict) and isinstance(training.get("stage"), int):
+        return min(max(training["stage"], 0), info.num_stages - 1), float(training.get("alpha", 1.0))
+    return info.num_stages - 1, 1.0
+
+
+class StagePanel(Panel):
+    title = "Stages"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        lay = QVBoxLayout(self)
+        note = QLabel("Progressive GANs grow from 4 px by adding layers; each new stage fades in over the "
+                      "previous one (α from 0 to 1). Pick the stage the generator runs at.")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        self.heading = QLabel()
+        self.heading.setStyleSheet("font-weight: bold")
+        lay.addWidget(self.heading)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setTickPosition(QSlider.TicksBelow)
+        self.slider.setTickInterval(1)
+        self.slider.setPageStep(1)
+        lay.addWidget(self.slider)
+        self.ticks = QWidget()
+        self.ticks_lay = QGridLayout(self.ticks)
+        self.ticks_lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.ticks)
+        self.alpha = FloatSlider("Fade-in α", 0.0, 1.0, 1.0, steps=100, fmt="{:.2f}")
+        lay.addWidget(self.alpha)
+        row = QHBoxLayout()
+        self.own_btn = QPushButton("Model's own stage")
+        self.own_btn.setToolTip("Render at the stage stored in the checkpoint (the full resolution once trained)")
+        row.addWidget(self.own_btn)
+        row.addStretch(1)
+        lay.addLayout(row)
+        lay.addWidget(QLabel("Every stage of this latent (α = 1; click one to view it):"))
+        self.strip = ThumbGrid(cols=4, cell=72)
+        lay.addWidget(self.strip)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        lay.addStretch(1)
+        self.resolutions: list[int] = []
+
+        self.slider.valueChanged.connect(self._on_stage)
+        self.slider.sliderReleased.connect(self.app.end_gesture)
+        self.alpha.valueChanged.connect(self._on_alpha)
+        self.alpha.released.connect(self.app.end_gesture)
+        self.own_btn.clicked.connect(lambda: self.edit("Model's own stage", stage=None, stage_alpha=1.0))
+        self.strip.clicked.connect(lambda s: self.set_stage(s, 1.0))
+
+    def unsupported(self, info: ModelInfo) -> str:
+        if not info.capabilities.progressive:
+            return "the model does not grow progressively (capabilities().progressive is False)."
+        if info.num_stages < 1:
+            return "the model reports no stages (num_stages is 0)."
+        return ""
+
+    def set_stage(self, stage: int, alpha: float = 1.0) -> None:
+        """Run at ``stage`` (0 = the coarsest) with fade-in ``alpha``, as one undoable edit."""
+        self.edit(f"Stage {stage} ({self.resolutions[stage]} px)", stage=int(stage), stage_alpha=float(alpha))
+
+    def _on_stage(self, stage: int) -> None:
+        self.alpha.setEnabled(stage > 0)
+        self.edit(f"Stage {stage} ({self.resolutions[stage]} px)", merge="stage", stage=int(stage),
+                  stage_alpha=self.alpha.value())
+
+    def _on_alpha(self, alpha: float) -> None:
+        self.edit(f"Fade-in α {alpha:.2f}", merge="stage_alpha", stage=int(self.slider.value()),
+                  stage_alpha=float(alpha))
+
+    def model_changed(self, info: ModelInfo) -> None:
+        self.resolutions = stage_resolutions(info)
+        self.slider.setRange(0, info.num_stages - 1)
+        while self.ticks_lay.count():
+            self.ticks_lay.takeAt(0).widget().deleteLater()
+        for s, r in enumerate(self.resolutions):
+            label = QLabel(f"{r} px")
+            align = Qt.AlignLeft if s == 0 else Qt.AlignRight if s == info.num_stages - 1 else Qt.AlignHCenter
+            label.setAlignment(align)
+            self.ticks_lay.addWidget(label, 0, s)
+        self.strip.cols = info.num_stages
+        self.strip.set_images(None)
+
+    def sync(self, state: RenderState) -> None:
+        stage, alpha = (state.stage, state.stage_alpha) if state.stage is not None else own_stage(self.info)
+        self.slider.blockSignals(True)
+        self.slider.setValue(stage)
+        self.slider.blockSignals(False)
+        self.alpha.set_value(alpha, quiet=True)
+        self.alpha.setEnabled(stage > 0)
+        r = self.resolutions[stage]
+        fading = f", fading in from {self.resolutions[stage - 1]} px (α {alpha:.2f})" if stage and alpha < 1 else ""
+        own = " — the model's own" if state.stage is None else ""
+        self.heading.setText(f"Stage {stage} of {len(self.resolutions) - 1}: {r}×{r} px{fading}{own}")
+        self.strip.selected = {stage}
+        self.strip.update()
+
+    def refresh(self) -> None:
+        renderer, state, n = self.ctx.renderer, self.state, len(self.resolutions)
+
+        def work():
+            # One lock for the whole strip: the main view never sees a stage the strip set, and
+            # the generator goes back to the stage it had.
+            lock = getattr(renderer, "_lock", None) or contextlib.nullcontext()
+            with lock:
+                G = renderer.generator(state.model)
+                before = G.current_stage() if hasattr(G, "current_stage") else None
+                try:
+                    results = [renderer.render(state.replace(stage=s, stage_alpha=1.0)) for s in range(n)]
+                finally:
+                    if before is not None:
+                        G.set_stage(*before)
+            return results
+
+        def done(results):
+            bad = next((r.error for r in results if r.image is None), "")
+            if bad:
+                self.status.setText(bad)
+                return
+            import numpy as np
+            self.strip.set_images(np.stack([r.image for r in results]), cols=n,
+                                  labels=[f"{r} px" for r in self.resolutions])
+            self.status.setText("")
+        self.run_job("strip", work, done)
