@@ -94,8 +94,9 @@ def build_models(cfg: TrainConfig, num_classes: int):
     try:
         G = create_generator(cfg.model, **over)
         D = create_discriminator(cfg.model, **over)
-    except TypeError as e:
-        raise ValueError(f"model {cfg.model}: {e}") from None
+    except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError) as e:
+        # A bad model.FIELD override surfaces here; keep it to one line naming the model.
+        raise ValueError(f"model {cfg.model}: invalid config {over}: {str(e).splitlines()[0]}") from None
     return G, D
 
 

@@ -1,0 +1,96 @@
+"""`ganstudio train`: argument handling, one-line errors with exit status 2, a tiny run and its resume."""
+import pytest
+import torch
+from _train_helpers import write_image_folder
+
+from ganstudio.cli import main
+from ganstudio.training.presets import TrainConfig
+from ganstudio.training.run_dir import RunDir
+
+TINY = ["--batch", "8", "--resolution", "16", "--device", "cpu", "--set", "model.z_dim=8", "--set", "model.ngf=8",
+        "--set", "model.ndf=8", "--sample-every", "2", "--ckpt-every", "2", "--log-every", "1", "--set",
+        "sample_count=4"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def data(tmp_path):
+    return write_image_folder(tmp_path / "data", n=16, res=16)
+
+
+def _error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert err.startswith("ganstudio train: error: ") and "\n" not in err, err
+    return err
+
+
+def test_missing_or_empty_dataset_is_one_line_before_anything_is_written(capsys, tmp_path):
+    err = _error(capsys, ["train", "--preset", "dcgan", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r")])
+    assert "nope" in err and not (tmp_path / "r").exists()
+    (tmp_path / "empty").mkdir()
+    err = _error(capsys, ["train", "--preset", "dcgan", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "r")])
+    assert "empty" in err and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--preset", "stylegan9"], "unknown preset 'stylegan9'"),
+    (["--preset", "dcgan", "--set", "nope=1"], "unknown setting 'nope'"),
+    (["--preset", "dcgan", "--set", "batch=lots"], "expected int"),
+    (["--preset", "dcgan", "--set", "justakey"], "KEY=VALUE"),
+    (["--preset", "dcgan", "--loss", "fancy"], "unknown loss 'fancy'"),
+    (["--preset", "dcgan", "--steps", "0"], "steps must be >= 1"),
+    (["--preset", "dcgan", "--set", "model.ngf=-1"], "ngf"),
+    (["--preset", "dcgan", "--set", "model.bogus=1"], "bogus"),
+    (["--data", "shapes"], "--preset is required"),
+])
+def test_bad_arguments_are_one_line_errors(capsys, tmp_path, data, extra, message):
+    argv = ["train", "--data", str(data), "--out", str(tmp_path / "run")] + TINY + extra
+    err = _error(capsys, argv)
+    assert message in err, err
+
+
+def test_out_must_be_new_or_empty(capsys, tmp_path, data):
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    err = _error(capsys, ["train", "--preset", "dcgan", "--data", str(data), "--out", str(busy)] + TINY)
+    assert "not empty and is not a run folder" in err
+    assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+
+
+def test_train_then_resume(capsys, tmp_path, data):
+    run = RunDir(tmp_path / "run")
+    argv = ["train", "--preset", "dcgan", "--data", str(data), "--out", str(run.path), "--steps", "2",
+            "--loss", "wgan-gp", "--lr-g", "1e-3", "--k-disc", "2", "--ema", "0.5"] + TINY
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "step 2/2" in err and "kimg" in err and "img/s" in err and "ETA" in err
+    cfg = TrainConfig.from_dict(run.read_config())
+    assert (cfg.loss, cfg.gp, cfg.lr_g, cfg.k_disc, cfg.ema, cfg.data) == ("wgan", 10.0, 1e-3, 2, 0.5, str(data))
+    assert [s for s, _ in run.checkpoints()] == [2]
+    # The same --out again is refused; --resume continues, with a longer --steps.
+    err = _error(capsys, argv)
+    assert "existing run folder" in err and "--resume" in err
+    err = _error(capsys, ["train", "--resume", str(run.path), "--lr-g", "0.1"])
+    assert "cannot change 'lr_g' when resuming" in err
+    err = _error(capsys, ["train", "--resume", str(tmp_path / "nothing")])
+    assert "no such run folder" in err
+    assert main(["train", "--resume", str(run.path), "--steps", "4", "--quiet"]) == 0
+    assert "finished at step 4" in capsys.readouterr().err
+    assert run.read_status()["state"] == "finished" and [r["step"] for r in run.read_log()] == [1, 2, 3, 4]
+
+
+def test_list_presets(capsys):
+    assert main(["train", "--list-presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("dcgan", "wgan-gp", "stylegan2", "vae", "progan"):
+        assert name in out
