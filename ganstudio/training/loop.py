@@ -299,27 +299,58 @@ class _Trainer:
         self.z_fixed, self.c_fixed = z, c
 
     # -- data -----------------------------------------------------------------------------------
-    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _batch_indices(self, b: int) -> torch.Tensor:
+        """This rank's share of global batch ``b``: a slice of epoch ``b // batches_per_epoch``'s permutation."""
         cfg, ctx = self.cfg, self.ctx
-        epoch, pos = divmod(self.batches, self.batches_per_epoch)
+        epoch, pos = divmod(b, self.batches_per_epoch)
         if getattr(self, "_perm_epoch", None) != epoch:
             g = torch.Generator().manual_seed(cfg.seed + epoch)
             self._perm = torch.randperm(len(self.dataset), generator=g)
             self._perm_epoch = epoch
-            if hasattr(self.dataset, "set_epoch"):
-                self.dataset.set_epoch(epoch, cfg.seed)
         idx = self._perm[pos * cfg.batch:(pos + 1) * cfg.batch]
-        idx = idx[ctx.rank::ctx.world_size]  # this rank's share of the global batch
-        self.batches += 1
+        return idx[ctx.rank::ctx.world_size]  # the DistributedSampler split, within each global batch
+
+    def _loader(self):
+        """Worker processes for data sets read item by item (in-memory sets slice whole batches instead)."""
+        start = self.batches
+
+        def batches():
+            b = start
+            while True:
+                yield self._batch_indices(b).tolist()
+                b += 1
+
+        class _Sampler(torch.utils.data.Sampler):
+            def __iter__(self):
+                return batches()
+
+        loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=_Sampler(), num_workers=self.cfg.num_workers,
+                                             generator=torch.Generator().manual_seed(self.cfg.seed),
+                                             persistent_workers=False)
+        return iter(loader)
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.cfg
+        epoch = self.batches // self.batches_per_epoch
         if hasattr(self.dataset, "batch"):
+            idx = self._batch_indices(self.batches)
+            if hasattr(self.dataset, "set_epoch") and getattr(self, "_flip_epoch", None) != epoch:
+                self.dataset.set_epoch(epoch, cfg.seed)  # flips: a function of (seed, epoch, index)
+                self._flip_epoch = epoch
             img, labels = self.dataset.batch(idx)
+        elif cfg.num_workers > 0:
+            if getattr(self, "_loader_iter", None) is None:
+                self._loader_iter = self._loader()
+            img, labels = next(self._loader_iter)
+            labels = torch.as_tensor(labels, dtype=torch.long)
         else:
-            items = [self.dataset[int(i)] for i in idx]
+            items = [self.dataset[int(i)] for i in self._batch_indices(self.batches)]
             img = torch.stack([it[0] for it in items])
             labels = torch.as_tensor([int(it[1]) for it in items], dtype=torch.long)
-            if cfg.flip:
-                flips = torch.rand(len(idx), generator=self.gen) < 0.5
-                img[flips] = img[flips].flip(-1)
+        self.batches += 1
+        if cfg.flip and not hasattr(self.dataset, "flip_mask"):
+            flips = torch.rand(len(img), generator=self.gen) < 0.5
+            img[flips] = img[flips].flip(-1)
         return img.to(self.device, non_blocking=True), labels.to(self.device)
 
     def _prepare_real(self, real: torch.Tensor) -> torch.Tensor:

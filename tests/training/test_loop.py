@@ -150,3 +150,14 @@ def test_progan_grows_during_training(tmp_path):
     stats = list(train(cfg, tmp_path / "run", dataset=TinyData()))
     assert [(s["stage"], s["alpha"]) for s in stats] == [(0, 1.0), (1, 0.0), (1, 1.0), (2, 0.0), (2, 1.0), (2, 1.0)]
     assert all(math.isfinite(v) for s in stats for v in s["losses"].values())
+
+
+def test_worker_processes_load_the_same_batches(tmp_path):
+    """num_workers > 0 changes who reads the data, not which data: the weights come out identical."""
+    from safetensors.torch import load_file
+    outs = []
+    for workers in (0, 2):
+        cfg = tiny_config("dcgan", steps=3, ckpt_every=3, sample_every=3, num_workers=workers, flip=True)
+        list(train(cfg, tmp_path / f"w{workers}", dataset=TinyData(n=20)))
+        outs.append(load_file(str(tmp_path / f"w{workers}/checkpoints/ckpt_000003.safetensors")))
+    assert all(torch.equal(outs[0][k], outs[1][k]) for k in outs[0])
