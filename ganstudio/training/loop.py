@@ -450,7 +450,8 @@ class _Trainer:
         try:
             with self._autocast():
                 fake, ws = self._generate(z, c, mix=True)
-                scores, aux_out = self._D(fake, c if self.d_cond else None, aux)
+                # D sees the same noisy inputs as in its own step (Sønderby et al. 2017).
+                scores, aux_out = self._D(self._instance_noise(fake), c if self.d_cond else None, aux)
                 loss = L.g_loss(cfg.loss, scores)
                 total = loss
                 terms["loss_G"] = loss
