@@ -27,6 +27,7 @@ class DCGANConfig:
     ndf: int = 64  # D width at the first layer
     info_cat: int = 0  # InfoGAN: categories of one categorical code (0 = none)
     info_cont: int = 0  # InfoGAN: number of continuous codes, uniform in [-1, 1]
+    d_norm: str = "batch"  # D's normalization: "batch" (DCGAN), "layer" (WGAN-GP critics: no batch coupling), "none"
 
 
 def _num_hidden(res: int) -> int:
@@ -68,6 +69,17 @@ class DCGANGenerator(Generator):
         return self.main(ws[:, 0, :, None, None])
 
 
+def _d_norm(kind: str, ch: int) -> nn.Module:
+    # The gradient penalty is per sample, so WGAN-GP critics avoid BatchNorm (Gulrajani et al. 2017, sec. 4).
+    if kind == "batch":
+        return nn.BatchNorm2d(ch)
+    if kind == "layer":
+        return nn.GroupNorm(1, ch)  # LayerNorm over (C, H, W)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"d_norm must be 'batch', 'layer' or 'none', got {kind!r}")
+
+
 class DCGANDiscriminator(Discriminator):
     def __init__(self, cfg: DCGANConfig):
         super().__init__()
@@ -78,8 +90,8 @@ class DCGANDiscriminator(Discriminator):
         for i in range(n):
             ch = cfg.ndf * 2 ** i
             layers.append(nn.Conv2d(ch_in, ch, 4, 2, 1, bias=False))
-            if i > 0:  # no BatchNorm on D's input layer (paper, sec. 3)
-                layers.append(nn.BatchNorm2d(ch))
+            if i > 0:  # no normalization on D's input layer (paper, sec. 3)
+                layers.append(_d_norm(cfg.d_norm, ch))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             ch_in = ch
         self.main = nn.Sequential(*layers)
@@ -92,7 +104,7 @@ class DCGANDiscriminator(Discriminator):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, 0.0, 0.02)
-            elif isinstance(m, nn.BatchNorm2d):
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
                 nn.init.normal_(m.weight, 1.0, 0.02)
                 nn.init.zeros_(m.bias)
 

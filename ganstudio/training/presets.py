@@ -130,7 +130,8 @@ PRESETS: dict[str, TrainConfig] = {
                     lr_g=5e-5, lr_d=5e-5, k_disc=5, batch=64, steps=10000),
     # Gulrajani et al. 2017, Alg. 1: Adam lr 1e-4, betas (0, 0.9), lambda 10, n_critic 5.
     "wgan-gp": _p(preset="wgan-gp", model="dcgan", loss="wgan", gp=10.0, lr_g=1e-4, lr_d=1e-4,
-                  betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), k_disc=5, batch=64, steps=10000),
+                  betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), k_disc=5, batch=64, steps=10000,
+                  model_config={"d_norm": "layer"}),  # the paper's critic has no BatchNorm
     # Mao et al. 2017: least squares, Adam lr 2e-4, beta1 0.5.
     "lsgan": _p(preset="lsgan", model="dcgan", loss="lsgan", batch=64, steps=5000),
     # Mirza & Osindero 2014 on MNIST; DCGAN optimizer settings.

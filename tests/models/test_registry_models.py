@@ -81,3 +81,17 @@ def test_wrong_z_shape_is_a_clear_error(name):
     G = _tiny_G(name)
     with pytest.raises(ValueError, match="z"):
         G.mapping(torch.randn(2, G.z_dim + 1), None if not G.c_dim else torch.zeros(2, G.c_dim))
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
+def test_dcgan_critic_norm_options(norm):
+    from torch import nn
+    D = create_discriminator("dcgan", **get_spec("dcgan").tiny, d_norm=norm)
+    kinds = {type(m) for m in D.modules()}
+    assert (nn.BatchNorm2d in kinds) == (norm == "batch") and (nn.GroupNorm in kinds) == (norm == "layer")
+    # Without BatchNorm a sample's score does not depend on the rest of the batch (what GP assumes).
+    x = torch.randn(4, 3, 16, 16)
+    if norm != "batch":
+        assert torch.allclose(D(x)[:1], D(x[:1]), atol=1e-6)
+    with pytest.raises(ValueError, match="d_norm"):
+        create_discriminator("dcgan", **get_spec("dcgan").tiny, d_norm="weird")
