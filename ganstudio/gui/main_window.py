@@ -17,7 +17,7 @@ from ganstudio.gui.device_menu import install_device_menu, preferred_renderer
 from ganstudio.gui.image_view import ImageView
 from ganstudio.gui.jobs import JobRunner
 from ganstudio.gui.model_picker import ModelPicker
-from ganstudio.gui.panels import PANELS
+from ganstudio.gui.panels import PANELS, show_full_tab_titles
 from ganstudio.gui.render_bridge import RenderBridge
 from ganstudio.gui.settings import add_recent_file, recent_files, settings
 
@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.picker = ModelPicker()
         self._build_docks()
+        show_full_tab_titles(self)
         self._build_actions()
         self._build_status_bar()
 

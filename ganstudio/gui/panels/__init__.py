@@ -1,5 +1,6 @@
 """Dock panels, one file each; the window creates them in this order (docks tabify per area)."""
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTabBar
 
 from ganstudio.gui.panels.arithmetic import ArithmeticPanel
 from ganstudio.gui.panels.attention import AttentionPanel
@@ -32,3 +33,10 @@ PANELS = [
     (AttentionPanel, RIGHT),
     (ModelCardPanel, RIGHT),
 ]
+
+
+def show_full_tab_titles(window) -> None:
+    """Dock tab bars scroll rather than elide titles to "L…" when an area holds many panels."""
+    for bar in window.findChildren(QTabBar):
+        bar.setElideMode(Qt.ElideNone)
+        bar.setUsesScrollButtons(True)
