@@ -45,14 +45,18 @@ def heat_rgb(m: np.ndarray) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
-def overlay(image: np.ndarray, m: np.ndarray, strength: float = 0.65) -> np.ndarray:
-    """The heat map of ``m`` nearest-upsampled onto ``image`` [H, W, C] (greyed so the colours read)."""
+def overlay(image: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The heat map of ``m`` nearest-upsampled onto ``image`` [H, W, C] (in grey, so the colours read).
+
+    Each pixel's opacity follows its weight, so keys with no attention leave the image visible.
+    """
     h, w = image.shape[:2]
-    heat = heat_rgb(m)
-    heat = heat[(np.arange(h) * heat.shape[0]) // h][:, (np.arange(w) * heat.shape[1]) // w]
-    grey = image.astype(np.float32).mean(-1, keepdims=True).repeat(3, -1) * 0.6
-    out = grey * (1 - strength) + heat.astype(np.float32) * strength
-    return out.round().clip(0, 255).astype(np.uint8)
+    rows, cols = (np.arange(h) * m.shape[0]) // h, (np.arange(w) * m.shape[1]) // w
+    heat = heat_rgb(m)[rows][:, cols].astype(np.float32)
+    t = (m / max(float(m.max()), 1e-12))[rows][:, cols][..., None]
+    alpha = 0.15 + 0.8 * t
+    grey = image.astype(np.float32).mean(-1, keepdims=True).repeat(3, -1) * 0.8
+    return (grey * (1 - alpha) + heat * alpha).round().clip(0, 255).astype(np.uint8)
 
 
 class ClickImage(QWidget):

@@ -94,7 +94,8 @@ def card_fields(info: ModelInfo) -> tuple[list[tuple[str, str]], dict]:
     if description:
         rows.append(("About", html.escape(description)))
     source = "shipped model (pretrained/manifest.json)" if entry else (
-        "untrained registry model" if info.untrained else "checkpoint metadata")
+        "untrained registry model" if info.untrained else "checkpoint metadata" if training or meta.get("metrics")
+        else "checkpoint metadata (no training record: possibly untrained or imported)")
     rows.append(("Card from", source))
     data = (entry or {}).get("data") or training.get("data")
     rows.append(("Data", html.escape(str(data)) if data else "—"))

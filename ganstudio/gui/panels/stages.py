@@ -72,7 +72,8 @@ class StagePanel(Panel):
         self.slider.sliderReleased.connect(self.app.end_gesture)
         self.alpha.valueChanged.connect(self._on_alpha)
         self.alpha.released.connect(self.app.end_gesture)
-        self.own_btn.clicked.connect(lambda: self.edit("Model's own stage", stage=None, stage_alpha=1.0))
+        # Explicit, not stage=None: the engine keeps the last stage it was given for a None.
+        self.own_btn.clicked.connect(lambda: self.set_stage(*own_stage(self.info)))
         self.strip.clicked.connect(lambda s: self.set_stage(s, 1.0))
 
     def unsupported(self, info: ModelInfo) -> str:
