@@ -116,6 +116,10 @@ def test_stage_slider_renders_that_stage_and_undoes(qtbot, open_window, checkpoi
     assert panel.strip._images[0].width() == win.app.info.resolution
     qtbot.mouseClick(panel.strip, Qt.LeftButton, pos=panel.strip.cell_rect(1).center())
     assert (win.app.state.stage, win.app.state.stage_alpha) == (1, 1.0)
+    panel.own_btn.click()  # back to the checkpoint's own stage: the first image again
+    assert (win.app.state.stage, win.app.state.stage_alpha) == (n - 1, 1.0)
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), full)
 
 
 @pytest.mark.xfail(strict=True, reason="engine: Renderer._synthesize only calls set_stage when state.stage is set, so "
