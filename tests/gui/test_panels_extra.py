@@ -79,7 +79,7 @@ def test_stage_slider_renders_that_stage_and_undoes(qtbot, open_window, checkpoi
     panel = win.panels["StagePanel"]
     assert enabled(win, "StagePanel") and not enabled(win, "AttentionPanel") and not enabled(win, "EncoderPanel")
     n = win.app.info.num_stages
-    ticks = [panel.ticks_lay.itemAtPosition(0, s).widget().text() for s in range(n)]
+    ticks = panel.ticks.labels
     assert ticks == [f"{4 * 2 ** s} px" for s in range(n)]
     win.docks["StagePanel"].raise_()
     qtbot.waitUntil(panel.is_shown)

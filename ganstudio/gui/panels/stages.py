@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import contextlib
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QVBoxLayout, QWidget
 
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.gui.panels._base import Panel
@@ -29,6 +30,39 @@ def own_stage(info: ModelInfo) -> tuple[int, float]:
     return info.num_stages - 1, 1.0
 
 
+class StageTicks(QWidget):
+    """Resolution labels ("4 px", "8 px" ...) centred under the ticks of the slider above."""
+
+    def __init__(self, slider: QSlider, parent=None):
+        super().__init__(parent)
+        self.slider = slider
+        self.labels: list[str] = []
+
+    def set_labels(self, labels: list[str]) -> None:
+        self.labels = list(labels)
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(100, self.fontMetrics().height() + 2)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def tick_x(self, i: int) -> float:
+        # The handle's centre travels between half a handle length from either end.
+        half = self.slider.style().pixelMetric(QStyle.PM_SliderLength, None, self.slider) / 2
+        n = max(1, len(self.labels) - 1)
+        return half + i / n * (self.width() - 2 * half)
+
+    def paintEvent(self, _):
+        p = QPainter(self)
+        fm = self.fontMetrics()
+        for i, text in enumerate(self.labels):
+            w = fm.horizontalAdvance(text) + 2
+            x = min(max(self.tick_x(i) - w / 2, 0), self.width() - w)
+            p.drawText(QRectF(x, 0, w, self.height()), Qt.AlignCenter, text)
+
+
 class StagePanel(Panel):
     title = "Stages"
 
@@ -47,9 +81,7 @@ class StagePanel(Panel):
         self.slider.setTickInterval(1)
         self.slider.setPageStep(1)
         lay.addWidget(self.slider)
-        self.ticks = QWidget()
-        self.ticks_lay = QGridLayout(self.ticks)
-        self.ticks_lay.setContentsMargins(0, 0, 0, 0)
+        self.ticks = StageTicks(self.slider)
         lay.addWidget(self.ticks)
         self.alpha = FloatSlider("Fade-in α", 0.0, 1.0, 1.0, steps=100, fmt="{:.2f}")
         lay.addWidget(self.alpha)
@@ -99,13 +131,7 @@ class StagePanel(Panel):
     def model_changed(self, info: ModelInfo) -> None:
         self.resolutions = stage_resolutions(info)
         self.slider.setRange(0, info.num_stages - 1)
-        while self.ticks_lay.count():
-            self.ticks_lay.takeAt(0).widget().deleteLater()
-        for s, r in enumerate(self.resolutions):
-            label = QLabel(f"{r} px")
-            align = Qt.AlignLeft if s == 0 else Qt.AlignRight if s == info.num_stages - 1 else Qt.AlignHCenter
-            label.setAlignment(align)
-            self.ticks_lay.addWidget(label, 0, s)
+        self.ticks.set_labels([f"{r} px" for r in self.resolutions])
         self.strip.cols = info.num_stages
         self.strip.set_images(None)
 
