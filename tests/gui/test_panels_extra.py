@@ -192,9 +192,25 @@ def test_encoder_sets_z_to_the_encoders_mean(qtbot, open_window, checkpoint, dir
     # Colour images of another size are converted and resized to the model's.
     big = tmp_path / "big.jpg"
     Image.fromarray(rng.integers(0, 256, (30, 20, 3), dtype=np.uint8), "RGB").save(big)
-    panel.encode_file(str(big))
+    win.app.edit(before)
+    drop_file(panel, big)  # dropped on the panel rather than opened
     qtbot.waitUntil(lambda: win.app.state.z is not None and win.jobs.idle(), timeout=10000)
     assert panel.pixels.shape == (info.resolution, info.resolution, 1)
+    assert win.app.state.model == before.model  # the drop did not go to the window's open-model handler
+
+
+def drop_file(widget, path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    assert drop.isAccepted()
 
 
 def test_encoder_reports_an_unreadable_file(qtbot, open_window, checkpoint, tmp_path):
