@@ -1,0 +1,289 @@
+"""The training settings form, generated from the TrainConfig dataclass.
+
+Each field gets a widget chosen from its default's type (or a list of choices), a tooltip
+taken from the comment beside the field in ``ganstudio/training/presets.py`` (so the help
+stays in sync with the code), and its value from the chosen preset.  The form turns itself
+into ``ganstudio train`` arguments: the preset name, the data set and one ``KEY=VALUE`` per
+field that differs from the preset.
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ganstudio.training.losses import LOSSES
+from ganstudio.training.presets import DEVICES, OPTIMIZERS, TrainConfig, apply_overrides, get_preset, list_presets
+
+DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes:2000")
+CHOICES = {"loss": LOSSES, "optimizer": OPTIMIZERS, "device": DEVICES, "conditional": ("no", "auto", "yes")}
+FIRST_GROUP = "model and data"
+INT_MAX = 2**31 - 1
+
+# Longer help where the one-line comment in presets.py is terse.
+EXTRA_HELP = {
+    "model_config": "Model config overrides as KEY=VALUE pairs separated by spaces, e.g. 'ngf=8 ndf=8 z_dim=16' "
+                    "(the fields of the model family's config dataclass).",
+    "data": "Training images: an image folder (Browse…), an IDX file or folder, or a built-in set: "
+            "fashion-mnist, mnist, digits, shapes or shapes:N (N procedural images).",
+    "loss": "ns = non-saturating, minimax, lsgan = least squares, wgan = Wasserstein (add clip or gp), hinge.",
+}
+
+
+def field_help() -> tuple[dict[str, str], dict[str, str]]:
+    """({field: help}, {field: group}) read from the comments of TrainConfig's source."""
+    helps: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    try:
+        source = inspect.getsource(TrainConfig)
+    except (OSError, TypeError):  # no source (a frozen build): names only
+        source = ""
+    group = FIRST_GROUP
+    for line in source.splitlines():
+        section = re.match(r"^ {4}# (.+)$", line)
+        if section:
+            group = section.group(1).strip()
+            continue
+        m = re.match(r"^ {4}(\w+)\s*:[^#]*#\s*(.+)$", line)
+        if m:
+            helps[m.group(1)] = m.group(2).strip()
+            groups[m.group(1)] = group
+    for f in dataclasses.fields(TrainConfig):
+        groups.setdefault(f.name, FIRST_GROUP)
+        helps.setdefault(f.name, f.name.replace("_", " "))
+    for name, text in EXTRA_HELP.items():
+        helps[name] = f"{helps[name]}\n{text}" if helps.get(name) and helps[name] != text else text
+    return helps, groups
+
+
+def format_value(v: Any) -> str:
+    """A TrainConfig value as ``--set`` reads it back."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, tuple):
+        return ",".join(format_value(x) for x in v)
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def parse_model_config(text: str) -> dict:
+    """'ngf=8 ndf=8 z_dim=16' -> {"ngf": 8, "ndf": 8, "z_dim": 16}; ValueError on a malformed pair."""
+    out = {}
+    for item in text.split():
+        if "=" not in item or not item.split("=", 1)[0]:
+            raise ValueError(f"model config: expected KEY=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except ValueError:
+            out[k] = v
+    return out
+
+
+def format_model_config(d: dict) -> str:
+    return " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in d.items())
+
+
+class DataPicker(QWidget):
+    """Editable choice of a built-in data set, or a folder from a dialog."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.combo = QComboBox()
+        self.combo.setEditable(True)
+        self.combo.addItems(DATA_CHOICES)
+        self.combo.setMinimumContentsLength(12)
+        self.browse = QPushButton("Folder…")
+        self.browse.setToolTip("Choose a folder of images (PNG/JPEG…, or IDX files)")
+        self.browse.clicked.connect(self._browse)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.combo, 1)
+        lay.addWidget(self.browse)
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Training images", self.text())
+        if path:
+            self.set_text(path)
+
+    def text(self) -> str:
+        return self.combo.currentText().strip()
+
+    def set_text(self, text: str) -> None:
+        self.combo.setCurrentText(text)
+
+
+class ConfigForm(QWidget):
+    """Every TrainConfig field, grouped as in presets.py; defaults from the chosen preset."""
+
+    preset_changed = Signal(str)
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.helps, groups = field_help()
+        self.widgets: dict[str, QWidget] = {}
+        self.preset = QComboBox()
+        for name in list_presets():
+            p = get_preset(name)
+            self.preset.addItem(f"{name}   ({p.model}, {p.loss})", name)
+        self.preset.setToolTip("Family and training recipe; every field below starts from it")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        top = QFormLayout()
+        top.addRow("Preset", self.preset)
+        lay.addLayout(top)
+        boxes: dict[str, QFormLayout] = {}
+        for f in dataclasses.fields(TrainConfig):
+            if f.name == "preset":
+                continue
+            group = groups[f.name]
+            if group not in boxes:
+                box = QGroupBox(group[:1].upper() + group[1:])
+                form = QFormLayout(box)
+                form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+                form.setLabelAlignment(Qt.AlignRight)
+                boxes[group] = form
+                lay.addWidget(box)
+            w = self._make_widget(f.name)
+            w.setToolTip(self.helps[f.name])
+            label = QLabel(f.name)
+            label.setToolTip(self.helps[f.name])
+            boxes[group].addRow(label, w)
+            self.widgets[f.name] = w
+        lay.addStretch(1)
+        self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
+        self._preset_chosen()
+
+    # -- widgets ---------------------------------------------------------------------------------
+    def _make_widget(self, name: str) -> QWidget:
+        default = getattr(TrainConfig(), name)
+        if name == "data":
+            return DataPicker()
+        if name == "model":
+            from ganstudio.models import list_models
+            w = QComboBox()
+            w.addItems(list_models())
+            return w
+        if name in CHOICES:
+            w = QComboBox()
+            w.addItems(list(CHOICES[name]))
+            return w
+        if isinstance(default, bool):
+            return QCheckBox()
+        if isinstance(default, int):
+            w = QSpinBox()
+            w.setRange(0, INT_MAX)
+            w.setAccelerated(True)
+            return w
+        w = QLineEdit()
+        if name == "model_config":
+            w.setPlaceholderText("e.g. ngf=8 ndf=8")
+        return w
+
+    def value(self, name: str) -> Any:
+        """The widget's value, typed like the TrainConfig field; ValueError when it does not parse."""
+        w = self.widgets[name]
+        default = getattr(TrainConfig(), name)
+        if isinstance(w, DataPicker):
+            return w.text()
+        if isinstance(w, QComboBox):
+            return w.currentText()
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QSpinBox):
+            return int(w.value())
+        text = w.text().strip()
+        if name == "model_config":
+            return parse_model_config(text)
+        try:
+            if isinstance(default, tuple):
+                return tuple(float(x) for x in text.strip("()[]").split(",") if x.strip())
+            if isinstance(default, float):
+                return float(text)
+        except ValueError:
+            raise ValueError(f"{name}: not a number: {text!r}") from None
+        return text
+
+    def set_value(self, name: str, v: Any) -> None:
+        w = self.widgets[name]
+        if isinstance(w, DataPicker):
+            w.set_text(str(v))
+        elif isinstance(w, QComboBox):
+            if w.findText(str(v)) < 0:
+                w.addItem(str(v))
+            w.setCurrentText(str(v))
+        elif isinstance(w, QCheckBox):
+            w.setChecked(bool(v))
+        elif isinstance(w, QSpinBox):
+            w.setValue(int(v))
+        elif name == "model_config":
+            w.setText(format_model_config(dict(v)))
+        elif isinstance(v, tuple | list):
+            w.setText(", ".join(repr(float(x)) for x in v))
+        elif isinstance(v, float):
+            w.setText(repr(v))
+        else:
+            w.setText(str(v))
+
+    # -- whole form ------------------------------------------------------------------------------
+    def preset_name(self) -> str:
+        return str(self.preset.currentData())
+
+    def set_preset(self, name: str) -> None:
+        i = self.preset.findData(name)
+        if i < 0:
+            raise ValueError(f"unknown preset {name!r}")
+        if i == self.preset.currentIndex():
+            self._preset_chosen()
+        else:
+            self.preset.setCurrentIndex(i)
+
+    def _preset_chosen(self) -> None:
+        self.set_config(get_preset(self.preset_name()), preset=False)
+        self.preset_changed.emit(self.preset_name())
+
+    def set_config(self, cfg: TrainConfig, preset: bool = True) -> None:
+        """Show ``cfg`` (e.g. a run's config, to start another like it)."""
+        if preset and self.preset.findData(cfg.preset) >= 0 and cfg.preset != self.preset_name():
+            self.preset.blockSignals(True)
+            self.preset.setCurrentIndex(self.preset.findData(cfg.preset))
+            self.preset.blockSignals(False)
+        for name in self.widgets:
+            self.set_value(name, getattr(cfg, name))
+
+    def settings(self) -> list[str]:
+        """``KEY=VALUE`` for every field that differs from the preset (data excluded: it is --data)."""
+        base = get_preset(self.preset_name())
+        out = []
+        for name in self.widgets:
+            if name == "data":
+                continue
+            v = self.value(name)
+            if name == "model_config":
+                for k, mv in v.items():
+                    if base.model_config.get(k, object()) != mv:
+                        out.append(f"model.{k}={mv if isinstance(mv, str) else json.dumps(mv)}")
+                continue
+            if v != getattr(base, name):
+                out.append(f"{name}={format_value(v)}")
+        return out
+
+    def config(self) -> TrainConfig:
+        """The resolved config the trainer will use; ValueError naming the first bad field."""
+        cfg = get_preset(self.preset_name())
+        cfg.data = self.value("data")
+        if not cfg.data:
+            raise ValueError("data: choose a data set or an image folder")
+        return apply_overrides(cfg, self.settings())
+
+    def data(self) -> str:
+        d = self.value("data")
+        return str(Path(d).expanduser()) if d and ("/" in d or "\\" in d or d.startswith("~")) else d

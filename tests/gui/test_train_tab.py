@@ -1,0 +1,310 @@
+"""The Train tab: real tiny training processes started, watched, paused, stopped, killed and resumed from the tab.
+
+Set GANSTUDIO_TRAIN_SCREENSHOT=path to save a screenshot of the tab mid-training (docs/screenshots/train_tab.png
+is made that way under xvfb-run).
+"""
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from ganstudio.gui.train_form import ConfigForm, field_help
+from ganstudio.gui.train_process import ProcessManager
+from ganstudio.gui.train_tab import SETTINGS_KEY, TrainTab, install_train_tab
+from ganstudio.training import monitor as M
+from ganstudio.training.presets import TrainConfig, get_preset, list_presets
+from ganstudio.training.run_dir import RunDir
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="pause/kill use POSIX signals")
+CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # the test machine's cores are shared
+
+
+def tiny(form: ConfigForm, steps=2000, data="digits"):
+    """A run that takes well under a second per step on one CPU thread."""
+    form.set_preset("dcgan")
+    for name, v in dict(data=data, resolution=16, batch=8, steps=steps, sample_every=6, ckpt_every=6, log_every=2,
+                        sample_count=16, keep=3, device="cpu", model_config={"ngf": 8, "ndf": 8, "z_dim": 8}).items():
+        form.set_value(name, v)
+
+
+def make_tab(qtbot, root, **kw):
+    tab = TrainTab(runs_root=root, manager=ProcessManager(env=CHILD_ENV, stop_timeout=30), **kw)
+    qtbot.addWidget(tab)
+    tab.resize(1500, 950)
+    tab.show()
+    return tab
+
+
+def cleanup(tab):
+    mgr = tab.manager
+    for run in mgr.running_runs():
+        mgr.kill(run)
+    for p in mgr.procs.values():
+        if p.popen is not None:
+            p.popen.wait(20)
+    tab.shutdown()
+
+
+class GapMeter:
+    """The GUI event loop's longest gap between 10 ms timer ticks."""
+
+    def __init__(self):
+        self.gaps, self.last = [], time.perf_counter()
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(10)
+
+    def _tick(self):
+        now = time.perf_counter()
+        self.gaps.append(now - self.last)
+        self.last = now
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return max(self.gaps)
+
+
+def log_steps(run: Path) -> list[int]:
+    return [r["step"] for r in RunDir(run).read_log()]
+
+
+# -- the form ---------------------------------------------------------------------------------------
+
+def test_form_is_generated_from_the_config_with_help_and_preset_defaults(qtbot):
+    form = ConfigForm()
+    qtbot.addWidget(form)
+    helps, _ = field_help()
+    names = {f for f in TrainConfig.__dataclass_fields__ if f != "preset"}
+    assert set(form.widgets) == names
+    for name, w in form.widgets.items():
+        assert w.toolTip() == helps[name] and len(helps[name]) > 8, name
+    assert "generator learning rate" in form.widgets["lr_g"].toolTip()
+    assert "EMA" in form.widgets["ema"].toolTip()
+    for preset in list_presets():
+        form.set_preset(preset)
+        cfg = get_preset(preset)
+        assert form.settings() == [], preset  # untouched form = the preset exactly
+        assert form.value("lr_g") == cfg.lr_g and form.value("betas_d") == cfg.betas_d
+        assert form.value("loss") == cfg.loss and form.value("k_disc") == cfg.k_disc
+    form.set_preset("biggan")
+    assert form.value("ema") == 0.999 and form.value("ortho") == 1e-4
+    form.set_preset("dcgan")
+    tiny(form)
+    s = form.settings()
+    assert "batch=8" in s and "resolution=16" in s and "model.ngf=8" in s and not any(x.startswith("data=") for x in s)
+    cfg = form.config()
+    assert (cfg.batch, cfg.resolution, cfg.model_config["ngf"], cfg.data) == (8, 16, 8, "digits")
+    form.widgets["lr_g"].setText("fast")
+    with pytest.raises(ValueError, match="lr_g"):
+        form.config()
+    form.set_value("lr_g", 2e-4)
+    form.widgets["betas_g"].setText("0.5, 1.5")
+    with pytest.raises(ValueError, match="betas_g"):
+        form.config()
+
+
+def test_bad_form_values_are_reported_without_starting(qtbot, tmp_path):
+    tab = make_tab(qtbot, tmp_path / "runs")
+    try:
+        tiny(tab.form)
+        tab.form.set_value("batch", 0)
+        assert tab.start_new_run() is None
+        assert tab.form_error.isVisible() and "batch must be >= 1" in tab.form_error.text()
+        assert not tab.manager.procs and not (tmp_path / "runs").exists()
+    finally:
+        cleanup(tab)
+
+
+# -- past runs ------------------------------------------------------------------------------------------
+
+def fake_run(root: Path, name: str, state: str, pid: int, steps=(2, 4, 6)) -> Path:
+    run = RunDir(root / name)
+    run.write_config(get_preset("dcgan").to_dict())
+    with open(run.log_path, "w") as f:
+        for s in steps:
+            f.write(json.dumps({"step": s, "steps": 10, "kimg": s * 0.008, "img_per_s": 100.0, "eta_s": 5.0,
+                                "losses": {"loss_D": 1.0 + s, "loss_G": 2.0 - s * 0.1}}) + "\n")
+        f.write('{"step": 8, "lo')  # killed mid-line
+    run.write_status(state, step=steps[-1], steps=10, kimg=0.05, reason="")
+    doc = json.loads(run.status_path.read_text())
+    doc["pid"] = pid
+    run.status_path.write_text(json.dumps(doc))
+    return run.path
+
+
+def test_reopening_shows_past_runs_with_their_curves(qtbot, tmp_path):
+    import subprocess
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    root = tmp_path / "runs"
+    done = fake_run(root, "done", "finished", dead.pid)
+    killed = fake_run(root, "killed", "running", dead.pid, steps=(2, 4))
+    failed = root / "nodata"
+    failed.mkdir()
+    (failed / M.PROCESS_LOG).write_text("ganstudio train: error: no such data set: /nope\n")
+    from ganstudio.gui.settings import settings
+    settings().setValue(SETTINGS_KEY, str(root))
+    tab = TrainTab()  # runs root from the settings
+    qtbot.addWidget(tab)
+    tab.show()
+    try:
+        assert tab.runs_root == root
+        texts = {Path(tab.run_list.item(i).data(0x0100)).name: tab.run_list.item(i).text()
+                 for i in range(tab.run_list.count())}
+        assert set(texts) == {"done", "killed", "nodata"}
+        assert "finished" in texts["done"] and M.UNEXPECTED in texts["killed"] and "failed" in texts["nodata"]
+        tab.select_run(done)
+        assert tab.plot.points("loss_D") == 3 and tab.plot.points("loss_G") == 3
+        assert tab.progress.value() == 6 and tab.progress.maximum() == 10
+        assert not tab.error_box.isVisible() and tab.resume_btn.isEnabled() is False  # no checkpoint
+        tab.select_run(killed)
+        assert tab.plot.points("loss_D") == 2
+        assert tab.error_box.isVisible() and "Stopped unexpectedly" in tab.error_box.toPlainText()
+        tab.select_run(failed)
+        assert tab.status.state == "failed"
+        assert "no such data set: /nope" in tab.error_box.toPlainText()
+    finally:
+        tab.shutdown()
+
+
+# -- real runs ------------------------------------------------------------------------------------------
+
+@posix_only
+def test_train_pause_resume_stop_and_open_in_explorer(qtbot, tmp_path, temp_settings):
+    import torch
+
+    from ganstudio.checkpoints import load_checkpoint
+    from ganstudio.engine import Renderer
+    from ganstudio.gui.main_window import MainWindow
+    from tests.gui.conftest import wait_rendered
+
+    torch.set_num_threads(1)
+    root = tmp_path / "runs"
+    from ganstudio.gui.settings import settings
+    settings().setValue(SETTINGS_KEY, str(root))
+    win = MainWindow(renderer=Renderer("cpu"))
+    qtbot.addWidget(win)
+    if getattr(win, "show_train_tab", None) is None:  # the main window did not install the tab itself
+        install_train_tab(win)
+    tab = win.show_train_tab()
+    tab.manager.env.update(CHILD_ENV)
+    tab.resize(1500, 950)
+    assert tab.runs_root == root
+    try:
+        tiny(tab.form)
+        qtbot.waitExposed(tab)
+        qtbot.wait(200)  # the first layout and paint of the window are not training
+        meter = GapMeter()
+        run = tab.start_new_run()
+        assert run is not None and run.parent == root and run.name.startswith("dcgan-")
+        proc = tab.manager.process(run)
+        assert proc.argv[:4] == [sys.executable, "-m", "ganstudio", "train"] and "--out" in proc.argv
+        # Curves gain points, the sample grid appears and changes.
+        qtbot.waitUntil(lambda: tab.plot.points("loss_G") >= 2, timeout=60000)
+        assert {"loss_D", "loss_G"} <= set(tab.plot.curves)
+        qtbot.waitUntil(lambda: tab.sample_image is not None, timeout=30000)
+        first_path, first = tab.sample_path, tab.sample_image.copy()
+        qtbot.waitUntil(lambda: tab.sample_path != first_path, timeout=30000)
+        assert tab.sample_image != first  # new pixels on the same latents
+        shot = os.environ.get("GANSTUDIO_TRAIN_SCREENSHOT")
+        if shot:
+            qtbot.waitUntil(lambda: tab.plot.points("loss_G") >= 12, timeout=60000)
+            qtbot.wait(300)
+            Path(shot).parent.mkdir(parents=True, exist_ok=True)
+            assert tab.grab().save(shot)
+        assert tab.status.state == "running" and tab.progress.value() > 0
+        assert "img/s" in tab.speed_label.text() and tab.speed_label.text() != "— img/s"
+        assert (run / M.PROCESS_LOG).exists() and not (root / ".logs" / f"{run.name}.log").exists()
+
+        # Pause: the process is stopped, no new log lines while paused.
+        tab.pause_run()
+        qtbot.waitUntil(lambda: tab.status.state == "paused", timeout=5000)
+        assert M.process_state(proc.pid) == "paused"
+        qtbot.wait(300)  # a line being written when the signal arrived
+        before, points = log_steps(run), tab.plot.points("loss_G")
+        qtbot.wait(2000)
+        assert log_steps(run) == before and tab.plot.points("loss_G") == points
+        assert tab.resume_btn.isEnabled() and not tab.pause_btn.isEnabled()
+        tab.resume_run()
+        qtbot.waitUntil(lambda: tab.status.state == "running" and len(log_steps(run)) > len(before), timeout=30000)
+        qtbot.waitUntil(lambda: tab.plot.points("loss_G") > points, timeout=5000)
+
+        # Stop: a checkpoint at the stop step, state "stopped".
+        tab.stop_run()
+        qtbot.waitUntil(lambda: tab.status.state == "stopped", timeout=40000)
+        gap = meter.stop()
+        qtbot.waitUntil(lambda: not proc.running, timeout=10000)
+        assert proc.returncode == 0 and not tab.error_box.isVisible()
+        status = json.loads((run / "status.json").read_text())
+        assert status["reason"] == "stop requested"
+        newest = tab.ckpt_combo.currentData()
+        assert newest == status["checkpoint"] and Path(newest).name == f"ckpt_{status['step']:06d}.safetensors"
+        assert tab.resume_btn.isEnabled() and not tab.stop_btn.isEnabled()
+
+        # Open in the explorer: the signal carries a loadable checkpoint and the main window renders it.
+        with qtbot.waitSignal(tab.open_checkpoint, timeout=2000) as sig:
+            tab.open_btn.click()
+        ck = load_checkpoint(sig.args[0])
+        assert ck.G.img_resolution == 16 and ck.G.img_channels == 1
+        qtbot.waitUntil(lambda: win.app.info is not None, timeout=20000)
+        wait_rendered(qtbot, win, timeout=20000)
+        assert win.last_result is not None and win.last_result.image.shape[:2] == (16, 16)
+        assert Path(win.app.state.model).resolve() == Path(sig.args[0]).resolve()
+        print(f"event loop max gap while training: {gap * 1000:.0f} ms")
+        assert gap < 0.100, f"event loop stalled for {gap * 1000:.0f} ms while training"
+    finally:
+        cleanup(tab)
+        win.shutdown()
+
+
+@posix_only
+def test_killed_run_shows_stopped_unexpectedly_and_resumes(qtbot, tmp_path):
+    from ganstudio.checkpoints import load_checkpoint
+
+    tab = make_tab(qtbot, tmp_path / "runs")
+    try:
+        tiny(tab.form)
+        run = tab.start_new_run()
+        qtbot.waitUntil(lambda: tab.ckpt_combo.count() >= 1 and tab.status.state == "running", timeout=60000)
+        pid = json.loads((run / "status.json").read_text())["pid"]
+        assert pid == tab.manager.process(run).pid
+        os.kill(pid, signal.SIGKILL)
+        qtbot.waitUntil(lambda: tab.status.state == M.UNEXPECTED, timeout=10000)
+        text = tab.error_box.toPlainText()
+        assert tab.error_box.isVisible() and "Stopped unexpectedly" in text and "SIGKILL" in text
+        ckpt_step, ckpt = RunDir(run).checkpoints()[-1]
+        assert ckpt.name in text
+        assert load_checkpoint(ckpt).G.img_resolution == 16  # the last checkpoint is intact
+        assert tab.resume_btn.isEnabled()
+        tab.resume_run()
+        proc = tab.manager.process(run)
+        assert proc.pid != pid and "--resume" in proc.argv
+        qtbot.waitUntil(lambda: tab.status.state == "running" and not tab.error_box.isVisible(), timeout=30000)
+        qtbot.waitUntil(lambda: tab.last_record is not None and tab.last_record["step"] > ckpt_step, timeout=60000)
+        # The log was cut back to the checkpoint on resume, then continued: steps increase monotonically.
+        steps = log_steps(run)
+        assert steps == sorted(steps) and len(set(steps)) == len(steps) and steps[-1] > ckpt_step
+    finally:
+        cleanup(tab)
+
+
+def test_bad_dataset_path_shows_the_reason(qtbot, tmp_path):
+    tab = make_tab(qtbot, tmp_path / "runs")
+    try:
+        tiny(tab.form, data=str(tmp_path / "no-such-folder"))
+        run = tab.start_new_run()
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "failed", timeout=60000)
+        assert tab.manager.process(run).returncode == 2
+        text = tab.error_box.toPlainText()
+        assert tab.error_box.isVisible() and "no-such-folder" in text and "error" in text
+        assert (run / M.PROCESS_LOG).exists() and not (run / "config.json").exists()
+        item_texts = [tab.run_list.item(i).text() for i in range(tab.run_list.count())]
+        assert any(run.name in t and "failed" in t for t in item_texts)
+    finally:
+        cleanup(tab)
