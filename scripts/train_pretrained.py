@@ -1,0 +1,465 @@
+"""Train, measure and ship the models in pretrained/, each from its recorded `ganstudio train` recipe.
+
+    python scripts/train_pretrained.py list
+    python scripts/train_pretrained.py train NAME [--runs /work/runs/pretrained]   # run the recipe
+    python scripts/train_pretrained.py ship NAME  [--runs ...] [--ckpt FILE]       # eval, convert, grid, manifest
+    python scripts/train_pretrained.py all NAME   [--runs ...]                     # train, then ship
+    python scripts/train_pretrained.py set-default NAME
+    python scripts/train_pretrained.py docs                                          # docs/MODELS.md
+
+``train`` runs exactly the command recorded in the manifest (``command``, with RUN_DIR standing
+for the run folder) on the CPU with one thread, and stores the wall time in RUN_DIR/recipe.json.
+``ship`` loads the final checkpoint, keeps G only (fp16, class names, training metadata),
+evaluates it (FCD etc. with the Fashion-MNIST classifier for Fashion-MNIST models; a pixel
+Fréchet distance for the shapes models), evaluates the same config untrained (the step-0
+weights: the loop seeds torch with the recipe's seed before building the models), records a
+small fixed-seed "check" metric that tests/test_pretrained.py reproduces, renders the sample
+grid with `ganstudio sample` and updates pretrained/manifest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PRETRAINED = ROOT / "pretrained"
+MANIFEST = PRETRAINED / "manifest.json"
+DOCS_MODELS = ROOT / "docs" / "models"
+DEFAULT_RUNS = Path(os.environ.get("GANSTUDIO_RUNS", "/work/runs/pretrained"))
+MAX_BYTES = 8 * 1024 * 1024
+
+# The check metric the test reproduces: FCD (or pixel FD for shapes) on a small fixed-seed sample.
+CHECK_N = 500
+CHECK_SEED = 0
+CHECK_RTOL = 0.02
+EVAL_N = 5000  # samples for the reported metrics
+SHAPES_REAL_N = 2000  # real shapes images for the pixel Fréchet distance
+SHAPES_EVAL_N = 2000  # generated images for the shapes models' pixel Fréchet distance
+
+FMNIST = dict(data="fashion-mnist", resolution=32, channels=1)
+SHAPES = dict(data="shapes", resolution=32, channels=3)
+
+PAPERS = {
+    "mlp-gan": "Goodfellow et al. 2014, Generative Adversarial Nets",
+    "dcgan": "Radford et al. 2016, Unsupervised Representation Learning with Deep Convolutional GANs",
+    "wgan-gp": "Gulrajani et al. 2017, Improved Training of Wasserstein GANs",
+    "cgan": "Mirza & Osindero 2014, Conditional Generative Adversarial Nets",
+    "acgan": "Odena et al. 2017, Conditional Image Synthesis with Auxiliary Classifier GANs",
+    "sngan-projection": "Miyato & Koyama 2018, cGANs with Projection Discriminator (SN-GAN: Miyato et al. 2018)",
+    "sagan": "Zhang et al. 2019, Self-Attention Generative Adversarial Networks",
+    "biggan": "Brock et al. 2019, Large Scale GAN Training for High Fidelity Natural Image Synthesis",
+    "progan": "Karras et al. 2018, Progressive Growing of GANs for Improved Quality, Stability, and Variation",
+    "vae": "Kingma & Welling 2014, Auto-Encoding Variational Bayes",
+    "stylegan2": "Karras et al. 2020, Analyzing and Improving the Image Quality of StyleGAN",
+}
+
+# name -> recipe.  "args" are the `ganstudio train` arguments after --out; everything else is
+# manifest information.  Widths are scaled down so that each trains in minutes on one CPU thread.
+RECIPES: dict[str, dict] = {
+    "fmnist-dcgan": dict(
+        family="DCGAN", model="dcgan", paper=PAPERS["dcgan"], **FMNIST,
+        args="--preset dcgan --data fashion-mnist --steps 1200 --batch 64 --seed 0 "
+             "--set model.ngf=32 --set model.ndf=32"),
+    "fmnist-cgan": dict(
+        family="Conditional GAN", model="cgan", paper=PAPERS["cgan"], **FMNIST,
+        args="--preset cgan --data fashion-mnist --steps 1200 --batch 64 --seed 0 "
+             "--set model.ngf=32 --set model.ndf=32"),
+    "fmnist-acgan": dict(
+        family="AC-GAN", model="acgan", paper=PAPERS["acgan"], **FMNIST,
+        args="--preset acgan --data fashion-mnist --steps 1200 --batch 64 --seed 0 "
+             "--set model.ngf=32 --set model.ndf=16"),
+    "fmnist-vae": dict(
+        family="VAE", model="vae", paper=PAPERS["vae"], **FMNIST,
+        args="--preset vae --data fashion-mnist --steps 4000 --batch 128 --seed 0 "
+             "--set model.z_dim=16 --set model.hidden=[512]"),
+    "fmnist-mlp-gan": dict(
+        family="MLP GAN", model="mlp-gan", paper=PAPERS["mlp-gan"], **FMNIST,
+        args="--preset mlp-gan --data fashion-mnist --resolution 32 --steps 5000 --batch 64 --seed 0 "
+             "--set model.g_hidden=[256,512] --set model.d_hidden=[512,256]"),
+    "fmnist-wgan-gp": dict(
+        family="WGAN-GP", model="dcgan", paper=PAPERS["wgan-gp"], **FMNIST,
+        args="--preset wgan-gp --data fashion-mnist --steps 500 --batch 64 --seed 0 --lr-g 2e-4 --lr-d 2e-4 "
+             "--set model.ngf=32 --set model.ndf=16"),
+    "fmnist-sngan-projection": dict(
+        family="SN-GAN (projection)", model="sngan-projection", paper=PAPERS["sngan-projection"], **FMNIST,
+        args="--preset sngan-projection --data fashion-mnist --steps 600 --batch 64 --seed 0 --k-disc 2 "
+             "--set model.g_ch=32 --set model.d_ch=32 --set model.d_extra_blocks=0"),
+    "fmnist-biggan": dict(
+        family="BigGAN", model="biggan", paper=PAPERS["biggan"], **FMNIST,
+        args="--preset biggan --data fashion-mnist --steps 800 --batch 64 --seed 0 --k-disc 1 "
+             "--lr-g 2e-4 --lr-d 2e-4 --ema 0.99 "
+             "--set model.g_ch=8 --set model.d_ch=8 --set model.shared_dim=32 --set model.z_dim=64"),
+    "fmnist-progan": dict(
+        family="Progressive GAN", model="progan", paper=PAPERS["progan"], **FMNIST,
+        args="--preset progan --data fashion-mnist --steps 2000 --batch 32 --seed 0 --ema 0.99 "
+             "--set phase_kimg=6 --set model.z_dim=128 --set model.channel_base=1024 "
+             "--set model.channel_max=64"),
+    "shapes-stylegan2": dict(
+        family="StyleGAN2", model="stylegan2", paper=PAPERS["stylegan2"], **SHAPES,
+        args="--preset stylegan2 --data shapes --channels 3 --steps 800 --batch 32 --seed 0 --ema 0.99 "
+             "--set model.z_dim=64 --set model.w_dim=64 --set model.mapping_layers=2 "
+             "--set model.channel_base=1024 --set model.channel_max=64",
+        check_n=200),  # the slowest generator on the CPU: a smaller check sample keeps the test short
+    "shapes-dcgan": dict(
+        family="DCGAN", model="dcgan", paper=PAPERS["dcgan"], **SHAPES,
+        args="--preset dcgan --data shapes --channels 3 --steps 1200 --batch 64 --seed 0 "
+             "--set model.ngf=32 --set model.ndf=32 --set model.z_dim=64"),
+}
+
+FMNIST_CLASSES = None  # filled lazily from ganstudio.training.data
+
+
+def command_for(name: str, run_dir: str = "RUN_DIR") -> str:
+    r = RECIPES[name]
+    common = "--device cpu --sample-every 200 --ckpt-every 200 --keep 3 --log-every 20 --quiet"
+    return f"ganstudio train --out {run_dir} {r['args']} {common}"
+
+
+def run_dir_of(name: str, runs: Path) -> Path:
+    return runs / name
+
+
+# -- train ---------------------------------------------------------------------------------------
+
+def train(name: str, runs: Path) -> Path:
+    run = run_dir_of(name, runs)
+    cmd = command_for(name, str(run))
+    argv = [sys.executable, "-m", "ganstudio.cli"] + shlex.split(cmd)[1:]
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    print(f"[{name}] {cmd}", flush=True)
+    t0 = time.time()
+    rc = subprocess.call(argv, cwd=ROOT, env=env)
+    wall = time.time() - t0
+    if rc != 0:
+        raise SystemExit(f"[{name}] training failed with status {rc} after {wall:.0f} s")
+    info = {"name": name, "command": command_for(name), "wall_time_s": round(wall, 1),
+            "threads": int(env["OMP_NUM_THREADS"]), "finished": time.time()}
+    (run / "recipe.json").write_text(json.dumps(info, indent=2))
+    print(f"[{name}] trained in {wall:.0f} s", flush=True)
+    return run
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+def _real_shapes(n: int):
+    import torch
+
+    from ganstudio.training.data import make_dataset
+    ds = make_dataset("shapes", 32, 3, split="test") if _accepts_split() else make_dataset("shapes", 32, 3)
+    loader = torch.utils.data.DataLoader(ds, batch_size=500, shuffle=False)
+    imgs = []
+    for batch in loader:
+        x = batch[0] if isinstance(batch, (list, tuple)) else batch
+        imgs.append(x.float())
+        if sum(len(i) for i in imgs) >= n:
+            break
+    return torch.cat(imgs)[:n]
+
+
+def _accepts_split() -> bool:
+    import inspect
+
+    from ganstudio.training.data import make_dataset
+    return "split" in inspect.signature(make_dataset).parameters
+
+
+def _pixel_features(x):
+    import torch.nn.functional as F
+    return F.adaptive_avg_pool2d(x.float(), 8).flatten(1)
+
+
+_SHAPES_STATS = {}
+
+
+def pixel_fd(G, n: int, seed: int = 0, batch: int = 250) -> float:
+    """Fréchet distance of 8x8 average-pooled RGB pixels (192-d) between G's samples and real shapes."""
+    import torch
+
+    from ganstudio.training import metrics
+    if "real" not in _SHAPES_STATS:
+        _SHAPES_STATS["real"] = metrics.feature_stats(_pixel_features(_real_shapes(SHAPES_REAL_N)))
+    gen = torch.Generator().manual_seed(seed)
+    feats = []
+    with torch.no_grad():
+        for i in range(0, n, batch):
+            m = min(batch, n - i)
+            z = torch.randn(m, G.z_dim, generator=gen)
+            feats.append(_pixel_features(G(z, None)))
+    mu, sigma = metrics.feature_stats(torch.cat(feats))
+    return metrics.frechet_distance(mu, sigma, *_SHAPES_STATS["real"])
+
+
+def evaluate(G, fmnist: bool, class_names, n: int, seed: int = 0) -> dict:
+    import torch
+
+    from ganstudio.training import metrics
+    G.eval()
+    with torch.no_grad():
+        if fmnist:
+            r = metrics.evaluate_generator(G, n=n, batch=250, seed=seed, class_names=class_names)
+            out = {"fcd": r["fcd"], "is": r["is"], "precision": r["precision"], "recall": r["recall"]}
+            if r.get("class_accuracy") is not None:
+                out["class_accuracy"] = r["class_accuracy"]
+            return out
+        return {"pixel_fd": pixel_fd(G, n, seed)}
+
+
+def untrained_generator(meta: dict):
+    """The step-0 generator of the recipe: the loop seeds torch with cfg.seed, then builds G and D."""
+    import torch
+
+    from ganstudio.training.loop import build_models
+    from ganstudio.training.presets import TrainConfig
+    cfg = TrainConfig.from_dict(meta["training"]["config"])
+    torch.manual_seed(cfg.seed)
+    G, _ = build_models(cfg, len(meta.get("class_names") or []))
+    if "stage" in meta["training"] and hasattr(G, "set_stage"):
+        G.set_stage(int(meta["training"]["stage"]), float(meta["training"]["alpha"]))
+    return G.eval()
+
+
+# -- ship ----------------------------------------------------------------------------------------
+
+def final_checkpoint(run: Path) -> Path:
+    ckpts = sorted((run / "checkpoints").glob("ckpt_*.safetensors"))
+    if not ckpts:
+        raise SystemExit(f"no checkpoints in {run}/checkpoints")
+    return ckpts[-1]
+
+
+def render_grid(name: str, shipped: Path, G, class_names) -> Path:
+    """docs/models/<name>.png with `ganstudio sample`: one row per class for conditional models."""
+    import numpy as np
+
+    from ganstudio.cli import main as cli
+    from ganstudio.imaging import make_grid, save_png
+    DOCS_MODELS.mkdir(parents=True, exist_ok=True)
+    out = DOCS_MODELS / f"{name}.png"
+    if not G.c_dim:
+        rc = cli(["sample", str(shipped), "--seeds", "0-63", "--cols", "8", "--scale", "2",
+                  "--device", "cpu", "--out", str(out)])
+        if rc:
+            raise SystemExit(f"ganstudio sample failed ({rc})")
+        return out
+    tmp = DOCS_MODELS / f".{name}_rows"
+    tmp.mkdir(exist_ok=True)
+    rows = []
+    for k in range(G.c_dim):
+        npy = tmp / f"row{k}.npy"
+        rc = cli(["sample", str(shipped), "--seeds", "0-9", "--class", str(k), "--device", "cpu",
+                  "--npy", str(npy)])
+        if rc:
+            raise SystemExit(f"ganstudio sample --class {k} failed ({rc})")
+        rows.append(np.load(npy))
+        npy.unlink()
+    tmp.rmdir()
+    imgs = np.concatenate(rows)  # [C*10, ch, H, W] in [-1, 1], row k = class k
+    u8 = ((np.clip(imgs, -1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(0, 2, 3, 1)
+    if u8.shape[-1] == 1:
+        u8 = np.repeat(u8, 3, -1)
+    u8 = np.repeat(np.repeat(u8, 2, 1), 2, 2)
+    save_png(out, make_grid(u8, cols=10))
+    return out
+
+
+def read_manifest() -> dict:
+    if MANIFEST.is_file():
+        return json.loads(MANIFEST.read_text())
+    return {"format": "ganstudio-pretrained", "version": 1, "models": []}
+
+
+def write_manifest(m: dict) -> None:
+    from ganstudio._io import atomic_write_text
+    atomic_write_text(MANIFEST, json.dumps(m, indent=2) + "\n")
+
+
+def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
+    import torch
+
+    from ganstudio.checkpoints import load_checkpoint, save_checkpoint
+    torch.set_num_threads(1)
+    r = RECIPES[name]
+    run = run_dir_of(name, runs)
+    recipe_info = json.loads((run / "recipe.json").read_text()) if (run / "recipe.json").is_file() else {}
+    src = ckpt or final_checkpoint(run)
+    ck = load_checkpoint(src)
+    meta = ck.meta
+    training = dict(meta.get("training") or {})
+    fmnist = r["data"] == "fashion-mnist"
+    class_names = ck.class_names or None
+    G = ck.G.float().eval()
+    t0 = time.time()
+    eval_n = EVAL_N if fmnist else SHAPES_EVAL_N
+    full = evaluate(G, fmnist, class_names, eval_n)
+    G0 = untrained_generator(meta)
+    untrained = evaluate(G0, fmnist, class_names, eval_n)
+    key = "fcd" if fmnist else "pixel_fd"
+    metrics = dict(full)
+    metrics[f"{key}_untrained"] = untrained[key]
+    metrics["eval_n"] = eval_n
+    if not fmnist:
+        metrics["note"] = ("pixel_fd: Fréchet distance of 8x8 average-pooled RGB pixels against "
+                           f"{SHAPES_REAL_N} real shapes images (the Fashion-MNIST classifier's FCD does not apply)")
+    print(f"[{name}] metrics {json.dumps(metrics)} ({time.time() - t0:.0f} s)", flush=True)
+
+    file = f"{name}.safetensors"
+    shipped = PRETRAINED / file
+    training.pop("time", None)
+    training["source_checkpoint"] = src.name
+    training["command"] = command_for(name)
+    save_checkpoint(shipped, ck.G, class_names=class_names, training=training, metrics=metrics,
+                    dtype=torch.float16)
+    size = shipped.stat().st_size
+    if size > MAX_BYTES:
+        raise SystemExit(f"[{name}] {shipped} is {size / 2**20:.1f} MB, over the 8 MB limit")
+    # The check metric is computed on the shipped (fp16) file, exactly as the test will.
+    Gs = load_checkpoint(shipped).G.eval()
+    check_n = r.get("check_n", CHECK_N)
+    check_value = evaluate(Gs, fmnist, class_names, check_n, CHECK_SEED)[key]
+    grid = render_grid(name, shipped, Gs, class_names)
+
+    entry = {
+        "name": name, "family": r["family"], "model": meta["model"], "file": file,
+        "data": r["data"], "classes": list(class_names or []),
+        "resolution": r["resolution"], "channels": r["channels"],
+        "command": command_for(name), "steps": int(training.get("step", 0)),
+        "batch": int(training.get("batch", 0)),
+        "wall_time_s": recipe_info.get("wall_time_s"),
+        "device": f"cpu, {recipe_info.get('threads', 1)} thread(s), 2-core VM shared with other jobs",
+        "metrics": metrics,
+        "check": {"metric": key, "n": check_n, "seed": CHECK_SEED, "value": check_value, "rtol": CHECK_RTOL},
+        "paper": r["paper"], "grid": str(grid.relative_to(ROOT)), "size_bytes": size,
+        "default": False,
+    }
+    m = read_manifest()
+    models = [e for e in m.get("models", []) if e.get("name") != name]
+    order = list(RECIPES)
+    models.append(entry)
+    models.sort(key=lambda e: order.index(e["name"]) if e["name"] in order else len(order))
+    old_default = next((e["name"] for e in m.get("models", []) if e.get("default")), None)
+    for e in models:
+        e["default"] = e["name"] == old_default
+    m["models"] = models
+    m["classifier"] = classifier_entry()
+    write_manifest(m)
+    print(f"[{name}] shipped {shipped} ({size / 2**20:.2f} MB), check {key}={check_value:.4f}, grid {grid}",
+          flush=True)
+    return entry
+
+
+def classifier_entry() -> dict | None:
+    """The metric classifier, kept out of "models" (the app's readers take every model entry for a generator)."""
+    from ganstudio.training.classifier import DEFAULT_PATH, load_classifier
+    if not DEFAULT_PATH.is_file():
+        return None
+    clf = load_classifier(DEFAULT_PATH)
+    return {"kind": "classifier", "file": DEFAULT_PATH.name, "data": "fashion-mnist",
+            "classes": clf.class_names, "test_accuracy": clf.test_accuracy,
+            "reference": dict(clf.meta.get("reference") or {}),
+            "command": "python -m ganstudio.training.classifier --out pretrained/fmnist_classifier.safetensors",
+            "note": "the Fashion-MNIST classifier whose features define FCD, the IS analogue, precision/recall "
+                    "and class accuracy (trained by ganstudio.training.classifier)"}
+
+
+def set_default(name: str) -> None:
+    m = read_manifest()
+    if not any(e["name"] == name for e in m["models"]):
+        raise SystemExit(f"{name} is not in the manifest")
+    for e in m["models"]:
+        e["default"] = e["name"] == name
+    write_manifest(m)
+
+
+def _fmt(v, digits=2):
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def write_docs() -> Path:
+    """docs/MODELS.md: the table of shipped models, generated from the manifest."""
+    m = read_manifest()
+    lines = [
+        "# Shipped models",
+        "",
+        "Every model in `pretrained/` was trained by `ganstudio train` from the recipe recorded in",
+        "`pretrained/manifest.json` (`command`; `RUN_DIR` is any new folder), on the CPU with one thread",
+        "of a 2-core machine shared with other jobs, so the wall times are upper bounds.",
+        "`python scripts/train_pretrained.py all NAME` reruns a recipe, evaluates the result, converts it",
+        "(generator only, fp16) and updates the manifest; `tests/test_pretrained.py` loads every model and",
+        "reproduces its recorded check metric.",
+        "",
+        "**FCD** is the Fréchet distance between features of our Fashion-MNIST classifier",
+        "(`pretrained/fmnist_classifier.safetensors`) on 5,000 generated images (seed 0) and on the real",
+        "Fashion-MNIST test set (FID's formula with our small classifier instead of Inception, so the numbers",
+        "are not comparable with published FIDs; lower is better). **Untrained** is the same configuration",
+        "at step 0 (the recipe's seed, before any training step). **Class acc.** is the share of",
+        "class-conditional samples the classifier assigns to the class they were generated for.",
+        "The shapes models are RGB and not Fashion-MNIST-like, so instead of FCD they report **pixel FD**:",
+        "the Fréchet distance of 8x8 average-pooled RGB pixels against 2,000 real shapes images.",
+        "",
+        "| model | family | data | steps (batch) | CPU wall time | FCD | FCD untrained | class acc. | size |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in m.get("models", []):
+        mt = e["metrics"]
+        if "fcd" in mt:
+            fcd, fcd0 = _fmt(mt["fcd"]), _fmt(mt["fcd_untrained"])
+        else:
+            fcd, fcd0 = f"pixel FD {_fmt(mt['pixel_fd'], 3)}", f"pixel FD {_fmt(mt['pixel_fd_untrained'], 3)}"
+        acc = _fmt(mt.get("class_accuracy"), 3) if e["classes"] else "–"
+        wall = e.get("wall_time_s") or 0
+        name = f"**{e['name']}** (default)" if e.get("default") else e["name"]
+        lines.append(f"| {name} | {e['family']} | {e['data']} | {e['steps']} ({e.get('batch', '?')}) | "
+                     f"{wall / 60:.1f} min | {fcd} | {fcd0} | {acc} | {e['size_bytes'] / 2**20:.2f} MB |")
+    lines += ["", "## Recipes and samples", ""]
+    for e in m.get("models", []):
+        rows = "one row per class, seeds 0-9" if e["classes"] else "seeds 0-63"
+        lines += [f"### {e['name']}", "", f"{e['family']} ({e['paper']}), `{e['model']}` in the registry, "
+                  f"{e['resolution']} px, {'grey' if e['channels'] == 1 else 'RGB'}"
+                  + (f", classes: {', '.join(e['classes'])}" if e["classes"] else "") + ".", "",
+                  "```", e["command"], "```", "",
+                  f"![{e['name']} samples]({Path(e['grid']).relative_to('docs')})  ", f"*{rows}*", ""]
+    clf = m.get("classifier")
+    if clf:
+        lines += ["## The metric classifier", "", f"`pretrained/{clf['file']}`: {clf.get('note', '')}", ""]
+    out = ROOT / "docs" / "MODELS.md"
+    out.write_text("\n".join(lines))
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("action", choices=("list", "train", "ship", "all", "set-default", "command", "docs"))
+    p.add_argument("name", nargs="?")
+    p.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="folder holding the run folders")
+    p.add_argument("--ckpt", type=Path, default=None, help="ship this checkpoint instead of the run's newest")
+    a = p.parse_args(argv)
+    if a.action == "docs":
+        print(write_docs())
+        return 0
+    if a.action == "list":
+        for n in RECIPES:
+            print(f"{n:<26} {command_for(n)}")
+        return 0
+    if a.name not in RECIPES:
+        p.error(f"unknown model {a.name!r}; known: {', '.join(RECIPES)}")
+    if a.action == "command":
+        print(command_for(a.name, str(run_dir_of(a.name, a.runs))))
+    if a.action in ("train", "all"):
+        train(a.name, a.runs)
+    if a.action in ("ship", "all"):
+        ship(a.name, a.runs, a.ckpt)
+    if a.action == "set-default":
+        set_default(a.name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
