@@ -19,6 +19,7 @@ grid with `ganstudio sample` and updates pretrained/manifest.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -339,6 +340,28 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
         "paper": r["paper"], "grid": str(grid.relative_to(ROOT)), "size_bytes": size,
         "default": False,
     }
+    with _manifest_lock():
+        _update_manifest(entry)
+    print(f"[{name}] shipped {shipped} ({size / 2**20:.2f} MB), check {key}={check_value:.4f}, grid {grid}",
+          flush=True)
+    return entry
+
+
+@contextlib.contextmanager
+def _manifest_lock():
+    # Two trainings may finish at once: serialize the manifest's read-modify-write.
+    import fcntl
+    import tempfile
+    with open(Path(tempfile.gettempdir()) / "ganstudio-pretrained-manifest.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _update_manifest(entry: dict) -> None:
+    name = entry["name"]
     m = read_manifest()
     models = [e for e in m.get("models", []) if e.get("name") != name]
     order = list(RECIPES)
@@ -350,9 +373,6 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
     m["models"] = models
     m["classifier"] = classifier_entry()
     write_manifest(m)
-    print(f"[{name}] shipped {shipped} ({size / 2**20:.2f} MB), check {key}={check_value:.4f}, grid {grid}",
-          flush=True)
-    return entry
 
 
 def classifier_entry() -> dict | None:
