@@ -17,7 +17,7 @@ from typing import Optional
 from PySide6.QtCore import QEvent, QObject, QProcess, QProcessEnvironment, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
+                               QMenu, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from ganstudio.gui.settings import settings
@@ -650,7 +650,13 @@ def install_train_tab(window) -> QAction:
         window.train_tab.activateWindow()
         return window.train_tab
 
-    menu = window.menuBar().addMenu("&Train")
+    bar = window.menuBar()
+    help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+    menu = QMenu("&Train", bar)
+    if help_menu is not None:  # Help stays the last menu
+        bar.insertMenu(help_menu, menu)
+    else:
+        bar.addMenu(menu)
     act = QAction("&Training…", window)
     act.setShortcut(QKeySequence("Ctrl+T"))
     act.setToolTip("Train a model from a preset and watch it live")
