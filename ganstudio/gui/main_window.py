@@ -53,6 +53,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         show_full_tab_titles(self)
         self._build_actions()
+        from ganstudio.gui.train_tab import install_train_tab  # Train menu; its window opens on demand
+        install_train_tab(self)
         self._build_status_bar()
 
         # Not modal, so tests (and users) can keep working while it shows; tests read its text.
