@@ -287,7 +287,10 @@ class TrainTab(QWidget):
 
     def _describe_item(self, item: QListWidgetItem, path: Path, status: RunStatus) -> None:
         state = "paused" if path in self._soft_paused and status.state == "stopped" else status.state
-        steps = f" · {status.step}/{status.steps}" if status.steps else ""
+        step = status.step  # status.json is rewritten at checkpoints only; the log is newer
+        if path == self.current and self.last_record:
+            step = max(step, int(self.last_record.get("step") or 0))
+        steps = f" · {step}/{status.steps}" if status.steps else ""
         item.setText(f"{path.name}\n   {state}{steps}")
         item.setForeground(QColor(STATE_COLORS.get(state, "#777777")))
         item.setToolTip(f"{path}\n{state}: {status.reason}" if status.reason else f"{path}\n{state}")
@@ -467,7 +470,10 @@ class TrainTab(QWidget):
             if isinstance(m.get(key), (int, float)):
                 parts.append(f"{label} {m[key]:.3f}")
         where = f" at step {m['step']}" if m.get("step") is not None else ""
-        self.metrics_label.setText((", ".join(parts) + where) if parts else str(m.get("note", m)))
+        caveat = ""
+        if m.get("fashion_mnist_like") is False:  # the classifier's features only mean much on such data
+            caveat = f" (indicative only: {m.get('data_note', 'not Fashion-MNIST-like data')})"
+        self.metrics_label.setText((", ".join(parts) + where + caveat) if parts else str(m.get("note", m)))
 
     # -- actions ---------------------------------------------------------------------------------
     def confirm(self, text: str) -> bool:
