@@ -75,7 +75,7 @@ RECIPES: dict[str, dict] = {
              "--set model.ngf=32 --set model.ndf=32"),
     "fmnist-acgan": dict(
         family="AC-GAN", model="acgan", paper=PAPERS["acgan"], **FMNIST,
-        args="--preset acgan --data fashion-mnist --steps 1200 --batch 64 --seed 0 "
+        args="--preset acgan --data fashion-mnist --steps 700 --batch 64 --seed 0 "
              "--set model.ngf=32 --set model.ndf=16"),
     "fmnist-vae": dict(
         family="VAE", model="vae", paper=PAPERS["vae"], **FMNIST,
@@ -405,6 +405,7 @@ def _fmt(v, digits=2):
 def write_docs() -> Path:
     """docs/MODELS.md: the table of shipped models, generated from the manifest."""
     m = read_manifest()
+    ref = (m.get("classifier") or {}).get("reference") or {}
     lines = [
         "# Shipped models",
         "",
@@ -421,11 +422,16 @@ def write_docs() -> Path:
         "are not comparable with published FIDs; lower is better). **Untrained** is the same configuration",
         "at step 0 (the recipe's seed, before any training step). **Class acc.** is the share of",
         "class-conditional samples the classifier assigns to the class they were generated for.",
+        f"**IS analogue** is exp(E KL(p(y|x) || p(y))) with the same classifier (real test images: "
+        f"{ref.get('is_test', float('nan')):.2f}), and",
+        "**precision / recall** are Kynkäänniemi et al.'s (k=3) in its feature space. For scale, 10,000 real",
+        f"training images score FCD {ref.get('fcd_train10k_vs_test', float('nan')):.2f} against the test set.",
         "The shapes models are RGB and not Fashion-MNIST-like, so instead of FCD they report **pixel FD**:",
         "the Fréchet distance of 8x8 average-pooled RGB pixels against 2,000 real shapes images.",
         "",
-        "| model | family | data | steps (batch) | CPU wall time | FCD | FCD untrained | class acc. | size |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | family | data | steps (batch) | CPU wall time | FCD | FCD untrained | class acc. "
+        "| IS analogue | precision / recall | size |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in m.get("models", []):
         mt = e["metrics"]
@@ -434,10 +440,12 @@ def write_docs() -> Path:
         else:
             fcd, fcd0 = f"pixel FD {_fmt(mt['pixel_fd'], 3)}", f"pixel FD {_fmt(mt['pixel_fd_untrained'], 3)}"
         acc = _fmt(mt.get("class_accuracy"), 3) if e["classes"] else "–"
+        pr = f"{mt['precision']:.2f} / {mt['recall']:.2f}" if "precision" in mt else "–"
         wall = e.get("wall_time_s") or 0
         name = f"**{e['name']}** (default)" if e.get("default") else e["name"]
         lines.append(f"| {name} | {e['family']} | {e['data']} | {e['steps']} ({e.get('batch', '?')}) | "
-                     f"{wall / 60:.1f} min | {fcd} | {fcd0} | {acc} | {e['size_bytes'] / 2**20:.2f} MB |")
+                     f"{wall / 60:.1f} min | {fcd} | {fcd0} | {acc} | {_fmt(mt.get('is'))} | {pr} | "
+                     f"{e['size_bytes'] / 2**20:.2f} MB |")
     lines += ["", "## Recipes and samples", ""]
     for e in m.get("models", []):
         rows = "one row per class, seeds 0-9" if e["classes"] else "seeds 0-63"
