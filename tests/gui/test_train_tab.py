@@ -344,3 +344,45 @@ def test_bad_dataset_path_shows_the_reason(qtbot, tmp_path):
         assert any(run.name in t and "failed" in t for t in item_texts)
     finally:
         cleanup(tab)
+
+
+# -- the process manager, with stand-in children (fast) --------------------------------------------------
+
+STUBBORN = """
+import json, os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a trainer stuck where it cannot checkpoint
+run = sys.argv[1]
+os.makedirs(run, exist_ok=True)
+print("before the run folder", flush=True)
+open(os.path.join(run, "config.json"), "w").write(json.dumps({"format": "ganstudio-run", "config": {}}))
+time.sleep(1.0)
+print("after the run folder", flush=True)
+time.sleep(60)
+"""
+
+
+@posix_only
+def test_stop_escalates_to_kill_and_the_log_follows_the_run(qtbot, tmp_path):
+    root = tmp_path / "runs"
+    root.mkdir()
+    tab = make_tab(qtbot, root)
+    tab.manager.stop_timeout = 0.5
+    try:
+        run = root / "stubborn"
+        logs = root / ".logs"
+        logs.mkdir()
+        proc = tab.manager._spawn(run, [sys.executable, "-c", STUBBORN, str(run)], logs / "stubborn.log",
+                                  logs / "stubborn.log")
+        qtbot.waitUntil(lambda: (run / M.PROCESS_LOG).exists(), timeout=20000)  # hard-linked once config.json exists
+        qtbot.waitUntil(lambda: "after the run folder" in (run / M.PROCESS_LOG).read_text(), timeout=10000)
+        assert "before the run folder" in (run / M.PROCESS_LOG).read_text() and not (logs / "stubborn.log").exists()
+        # One run at a time unless the user agrees to another.
+        asked = []
+        tab.confirm = lambda text: asked.append(text) or False
+        tiny(tab.form)
+        assert tab.start_new_run() is None and "stubborn" in asked[0] and len(tab.manager.procs) == 1
+        tab.manager.stop(run)
+        qtbot.waitUntil(lambda: not proc.running, timeout=10000)
+        assert proc.returncode == -signal.SIGKILL and proc.exit_text() == "killed by SIGKILL"
+    finally:
+        cleanup(tab)
