@@ -105,7 +105,11 @@ def _resolve(args):
         bad = [k for k, _ in items if k not in RESUMABLE_CHANGES]
         if bad:
             raise UsageError(f"cannot change {bad[0]!r} when resuming (allowed: {', '.join(RESUMABLE_CHANGES)})")
-        return apply_overrides(cfg, dict(items)), run, True
+        cfg = apply_overrides(cfg, dict(items))
+        done = (run.read_status() or {}).get("step", 0) or 0
+        if args.steps is not None and args.steps <= done:
+            raise UsageError(f"the run is already at step {done}; --steps is the new total and must be larger")
+        return cfg, run, True
     if not args.preset:
         raise UsageError("--preset is required (or --resume RUN_DIR); presets: " + ", ".join(_preset_names()))
     if not args.out:
@@ -164,7 +168,9 @@ def run(args) -> int:
             print(f"\nganstudio train: {signal.Signals(signum).name}: saving a checkpoint and stopping "
                   f"(Ctrl+C again to abort)", file=sys.stderr, flush=True)
 
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # SIGBREAK is what the GUI's Stop sends on Windows.
+    stop_signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])
+    old = {s: signal.signal(s, on_signal) for s in stop_signals}
     tty = sys.stderr.isatty()
     show = main_rank and not args.quiet
     last = None

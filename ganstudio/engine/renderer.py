@@ -55,6 +55,7 @@ class ModelInfo:
     untrained: bool = False
     meta: dict = field(default_factory=dict)
     num_stages: int = 0  # Progressive GAN
+    own_stage: tuple = (0, 1.0)  # Progressive GAN: the (stage, alpha) the checkpoint was saved at
 
 
 @dataclass
@@ -99,7 +100,8 @@ def load_model(key: str, device: torch.device):
     info = ModelInfo(key=key, label=label, model_name=G.model_name, family=get_spec(G.model_name).family,
                      capabilities=G.capabilities(), class_names=class_names, z_dim=G.z_dim, w_dim=G.w_dim,
                      num_ws=G.num_ws, c_dim=G.c_dim, resolution=G.img_resolution, channels=G.img_channels,
-                     untrained=untrained, meta=meta, num_stages=int(getattr(G, "num_stages", 0) or 0))
+                     untrained=untrained, meta=meta, num_stages=int(getattr(G, "num_stages", 0) or 0),
+                     own_stage=G.current_stage() if hasattr(G, "current_stage") else (0, 1.0))
     return G, info
 
 
@@ -265,10 +267,12 @@ class Renderer:
         if getattr(G, "synthesis_truncation", False) and state.z_threshold is not None:
             # BigGAN-deep picks its BatchNorm statistics by the truncation value as well.
             kwargs["truncation"] = state.z_threshold
-        if caps.progressive and state.stage is not None:
-            if not 0 <= state.stage < info.num_stages:
-                raise ValueError(f"stage {state.stage} out of range (0-{info.num_stages - 1})")
-            G.set_stage(state.stage, state.stage_alpha)
+        if caps.progressive:
+            # The cached net is shared by every state: always set the stage, the model's own when unset.
+            stage, alpha = (state.stage, state.stage_alpha) if state.stage is not None else info.own_stage
+            if not 0 <= stage < info.num_stages:
+                raise ValueError(f"stage {stage} out of range (0-{info.num_stages - 1})")
+            G.set_stage(stage, alpha)
         if self.device.type == "cuda":
             ws = ws.contiguous()
         return G.synthesis(ws, c, **kwargs).float()

@@ -122,13 +122,14 @@ def test_stage_slider_renders_that_stage_and_undoes(qtbot, open_window, checkpoi
     assert np.array_equal(shown(win), full)
 
 
-@pytest.mark.xfail(strict=True, reason="engine: Renderer._synthesize only calls set_stage when state.stage is set, so "
-                                       "a state with stage None renders at the last stage set (fix requested)")
 def test_undo_to_the_models_own_stage_restores_its_pixels(qtbot, open_window, checkpoint):
     win = open_window(checkpoint("progan"))
     panel = win.panels["StagePanel"]
+    win.docks["StagePanel"].raise_()
+    qtbot.waitUntil(panel.is_shown)
     first = shown(win).copy()
     panel.slider.setValue(0)
+    panel.slider.sliderReleased.emit()
     wait_rendered(qtbot, win)
     assert not np.array_equal(shown(win), first)
     win.actions_by_name["undo"].trigger()

@@ -94,3 +94,16 @@ def test_list_presets(capsys):
     out = capsys.readouterr().out
     for name in ("dcgan", "wgan-gp", "stylegan2", "vae", "progan"):
         assert name in out
+
+
+def test_resume_with_steps_not_beyond_the_run_is_an_error(tmp_path, capsys):
+    from ganstudio.cli import main
+    from ganstudio.training.run_dir import RunDir
+    run = tmp_path / "run"
+    run.mkdir()
+    import json
+    (run / "config.json").write_text(json.dumps({"format": "ganstudio-run", "version": 1,
+                                                  "config": {"preset": "dcgan", "model": "dcgan", "data": "digits"}}))
+    RunDir(run).write_status("stopped", step=6, steps=10, kimg=0.1)
+    assert main(["train", "--resume", str(run), "--steps", "6"]) == 2
+    assert "already at step 6" in capsys.readouterr().err
