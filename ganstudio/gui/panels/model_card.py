@@ -27,7 +27,9 @@ METRICS = {
     "class_accuracy": ("Class accuracy (classifier agrees with the asked class)", "{:.1%}"),
     "precision": ("Precision", "{:.3f}"),
     "recall": ("Recall", "{:.3f}"),
-    "inception_score": ("Classifier score", "{:.2f}"),
+    "is": ("Inception-style score with the data set's classifier (higher is better)", "{:.2f}"),
+    "inception_score": ("Inception-style score (higher is better)", "{:.2f}"),
+    "eval_n": ("Samples evaluated", "{:d}"),
 }
 UNTRAINED_NOTICE = "Untrained (random weights): images are noise-like, not samples of any data set."
 
@@ -63,7 +65,10 @@ def _fmt_number(v) -> str:
 def format_metric(key: str, value) -> tuple[str, str]:
     label, fmt = METRICS.get(key, (key.replace("_", " "), ""))
     if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return label, fmt.format(value)
+        try:
+            return label, fmt.format(value)
+        except ValueError:  # e.g. a count written as a float
+            pass
     return label, _fmt_number(value)
 
 
@@ -112,8 +117,10 @@ def card_fields(info: ModelInfo) -> tuple[list[tuple[str, str]], dict]:
         rows.append(("Classes", "unconditional"))
     metrics = (entry or {}).get("metrics") or meta.get("metrics") or {}
     if isinstance(metrics, dict) and metrics:
-        lines = [f"{html.escape(label)}: <b>{text}</b>" for label, text in
-                 (format_metric(k, v) for k, v in metrics.items() if not isinstance(v, (dict, list)))]
+        order = list(METRICS)
+        keys = sorted((k for k, v in metrics.items() if not isinstance(v, (dict, list))),
+                      key=lambda k: order.index(k) if k in order else len(order))
+        lines = [f"{html.escape(label)}: <b>{text}</b>" for label, text in (format_metric(k, metrics[k]) for k in keys)]
         rows.append(("Metrics", "<br>".join(lines)))
     elif not info.untrained:
         rows.append(("Metrics", "none recorded"))
@@ -134,9 +141,12 @@ def card_fields(info: ModelInfo) -> tuple[list[tuple[str, str]], dict]:
         rows.append(("Wall time", format_duration(wall) + (f" on {html.escape(str(device))}" if device else "")))
     if "stage" in training:
         rows.append(("Saved at stage", f"{training['stage']} (fade-in α {training.get('alpha', 1.0):g})"))
-    paper = (entry or {}).get("paper") or paper
     if paper:
         rows.append(("Paper", html.escape(paper)))
+    recipe_paper = str((entry or {}).get("paper") or "")
+    # A recipe may follow another paper than the architecture's (WGAN-GP training of a DCGAN).
+    if recipe_paper and (not paper or recipe_paper.split()[0].strip(",.") not in paper):
+        rows.append(("Paper" if not paper else "Training", html.escape(recipe_paper)))
     config = meta.get("config")
     if isinstance(config, dict) and config:
         rows.append(("Config", "<br>".join(f"{html.escape(str(k))} = {html.escape(str(v))}"
@@ -183,7 +193,8 @@ class ModelCardPanel(Panel):
 
     def model_changed(self, info: ModelInfo) -> None:
         self.rows, source = card_fields(info)
-        self.heading.setText(html.escape(info.label))
+        name = source.get("name") if isinstance(source, dict) and source.get("name") else info.label
+        self.heading.setText(html.escape(str(name)))
         self.notice.setVisible(info.untrained)
         self.recipe = str(source.get("command", "")) if isinstance(source, dict) else ""
         self.copy_btn.setVisible(bool(self.recipe))
