@@ -5,8 +5,6 @@ shows the coarse image as big blocks.  A strip renders the current latent at eve
 """
 from __future__ import annotations
 
-import contextlib
-
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QVBoxLayout, QWidget
@@ -23,7 +21,10 @@ def stage_resolutions(info: ModelInfo) -> list[int]:
 
 
 def own_stage(info: ModelInfo) -> tuple[int, float]:
-    """The stage a checkpoint was saved at (mid-growth checkpoints record it), else the last one."""
+    """The (stage, alpha) a checkpoint was saved at: what the engine renders when the state sets none."""
+    own = getattr(info, "own_stage", None)
+    if own is not None:
+        return int(own[0]), float(own[1])
     training = (info.meta or {}).get("training")
     if isinstance(training, dict) and isinstance(training.get("stage"), int):
         return min(max(training["stage"], 0), info.num_stages - 1), float(training.get("alpha", 1.0))
@@ -104,8 +105,7 @@ class StagePanel(Panel):
         self.slider.sliderReleased.connect(self.app.end_gesture)
         self.alpha.valueChanged.connect(self._on_alpha)
         self.alpha.released.connect(self.app.end_gesture)
-        # Explicit, not stage=None: the engine keeps the last stage it was given for a None.
-        self.own_btn.clicked.connect(lambda: self.set_stage(*own_stage(self.info)))
+        self.own_btn.clicked.connect(lambda: self.edit("Model's own stage", stage=None, stage_alpha=1.0))
         self.strip.clicked.connect(lambda s: self.set_stage(s, 1.0))
 
     def unsupported(self, info: ModelInfo) -> str:
@@ -153,18 +153,8 @@ class StagePanel(Panel):
         renderer, state, n = self.ctx.renderer, self.state, len(self.resolutions)
 
         def work():
-            # One lock for the whole strip: the main view never sees a stage the strip set, and
-            # the generator goes back to the stage it had.
-            lock = getattr(renderer, "_lock", None) or contextlib.nullcontext()
-            with lock:
-                G = renderer.generator(state.model)
-                before = G.current_stage() if hasattr(G, "current_stage") else None
-                try:
-                    results = [renderer.render(state.replace(stage=s, stage_alpha=1.0)) for s in range(n)]
-                finally:
-                    if before is not None:
-                        G.set_stage(*before)
-            return results
+            # The engine sets the stage on every render, so the strip leaves no trace on the shared net.
+            return [renderer.render(state.replace(stage=s, stage_alpha=1.0)) for s in range(n)]
 
         def done(results):
             bad = next((r.error for r in results if r.image is None), "")
