@@ -77,6 +77,7 @@ class ImageView(QWidget):
             p.setPen(QColor(255, 120, 100))
             p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignBottom | Qt.AlignLeft | Qt.TextWordWrap,
                        self.message)
+        p.end()  # explicitly: a painter still alive when the paint event ends warns and can stall
 
     def resizeEvent(self, e):
         super().resizeEvent(e)

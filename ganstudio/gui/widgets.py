@@ -141,6 +141,7 @@ class ThumbGrid(QWidget):
         if not self._images:
             p.setPen(QColor(150, 150, 150))
             p.drawText(self.rect(), Qt.AlignCenter, self.placeholder)
+            p.end()
             return
         p.setRenderHint(QPainter.SmoothPixmapTransform, False)
         for i, img in enumerate(self._images):
@@ -156,6 +157,7 @@ class ThumbGrid(QWidget):
                 p.drawRect(tr)
                 p.setPen(QColor(235, 235, 235))
                 p.drawText(tr, Qt.AlignCenter, self.labels[i])
+        p.end()
 
     def mousePressEvent(self, e):
         i = self.index_at(e.position().toPoint())

@@ -69,6 +69,7 @@ class Pad(QWidget):
         p.setPen(QPen(QColor(20, 20, 20), 2))
         p.setBrush(QColor(255, 190, 40))
         p.drawEllipse(c, 8, 8)
+        p.end()
 
     def _emit_at(self, pos) -> None:
         a = self.area()
