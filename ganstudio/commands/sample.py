@@ -41,32 +41,29 @@ def _device(name: str):
 
 
 def _open(arg: str, device):
-    """(G, class_names) from a checkpoint path, a shipped model name, or a registry name."""
+    """(G, class_names) from a checkpoint path, a shipped model name, or a registry name (untrained)."""
     import sys
 
-    import torch
-
-    from ganstudio.checkpoints import load_checkpoint
     from ganstudio.cli import UsageError
-    from ganstudio.models import create_generator, list_models
+    from ganstudio.engine import load_model
+    from ganstudio.models import list_models
     from ganstudio.pretrained import resolve
 
-    path = resolve(arg)
-    if path.is_file():
-        try:
-            from ganstudio.checkpoints.importers import open_any  # optional: foreign formats
-        except ImportError:
-            open_any = load_checkpoint
-        ckpt = open_any(path)
-        return ckpt.G.to(device).eval(), ckpt.class_names
-    if path.is_dir():
-        raise UsageError(f"{arg}: is a folder, not a checkpoint file")
-    if arg in list_models():
-        print(f"warning: {arg!r} is a registry name: sampling an untrained model (seeded with 0)", file=sys.stderr)
-        torch.manual_seed(0)
-        return create_generator(arg).to(device).eval(), []
-    raise UsageError(f"{arg}: no such checkpoint file, shipped model or registry model "
-                     "(see `ganstudio models`)")
+    key = arg
+    if not resolve(arg).exists():
+        name = arg[len("registry:"):] if arg.startswith("registry:") else arg
+        if name.partition(":")[0] in list_models():
+            key = f"registry:{name}"
+            print(f"warning: {name!r} is a registry name: sampling an untrained model (seeded with 0)",
+                  file=sys.stderr)
+        else:
+            raise UsageError(f"{arg}: no such checkpoint file, shipped model or registry model "
+                             "(see `ganstudio models`)")
+    try:
+        G, info = load_model(key, device)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return G, info.class_names if not info.untrained else []
 
 
 def _load_z(path: str, z_dim: int):
