@@ -6,6 +6,7 @@
     python scripts/train_pretrained.py all NAME   [--runs ...]                     # train, then ship
     python scripts/train_pretrained.py set-default NAME
     python scripts/train_pretrained.py docs                                          # docs/MODELS.md
+    python scripts/train_pretrained.py compare NAME --runs OTHER_RUNS   # a retrained run vs the shipped file
 
 ``train`` runs exactly the command recorded in the manifest (``command``, with RUN_DIR standing
 for the run folder) on the CPU with one thread, and stores the wall time in RUN_DIR/recipe.json.
@@ -398,6 +399,28 @@ def set_default(name: str) -> None:
     write_manifest(m)
 
 
+def compare(name: str, runs: Path) -> dict:
+    """Retrained-from-the-recipe run vs the shipped file: weight differences (at fp16) and the check metric."""
+    import torch
+
+    from ganstudio.checkpoints import load_checkpoint
+    torch.set_num_threads(1)
+    entry = next(e for e in read_manifest()["models"] if e["name"] == name)
+    shipped = load_checkpoint(PRETRAINED / entry["file"])
+    ck = load_checkpoint(final_checkpoint(run_dir_of(name, runs)))
+    a, b = shipped.G.state_dict(), ck.G.state_dict()
+    diffs = {k: float((a[k].float() - b[k].to(torch.float16).float()).abs().max()) for k in a if a[k].numel()}
+    chk = entry["check"]
+    value = evaluate(ck.G.float().eval(), entry["data"] == "fashion-mnist", ck.class_names or None,
+                     chk["n"], chk["seed"])[chk["metric"]]
+    out = {"name": name, "tensors": len(diffs), "max_abs_weight_diff_fp16": max(diffs.values()),
+           "identical_tensors": sum(v == 0 for v in diffs.values()), "check_metric": chk["metric"],
+           "check_recorded": chk["value"], "check_retrained": value,
+           "relative_difference": abs(value - chk["value"]) / chk["value"]}
+    print(json.dumps(out, indent=2))
+    return out
+
+
 def _fmt(v, digits=2):
     return "–" if v is None else f"{v:.{digits}f}"
 
@@ -464,7 +487,7 @@ def write_docs() -> Path:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("action", choices=("list", "train", "ship", "all", "set-default", "command", "docs"))
+    p.add_argument("action", choices=("list", "train", "ship", "all", "set-default", "command", "docs", "compare"))
     p.add_argument("name", nargs="?")
     p.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="folder holding the run folders")
     p.add_argument("--ckpt", type=Path, default=None, help="ship this checkpoint instead of the run's newest")
@@ -484,6 +507,8 @@ def main(argv=None) -> int:
         train(a.name, a.runs)
     if a.action in ("ship", "all"):
         ship(a.name, a.runs, a.ckpt)
+    if a.action == "compare":
+        compare(a.name, a.runs)
     if a.action == "set-default":
         set_default(a.name)
     return 0
