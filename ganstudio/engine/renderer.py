@@ -70,7 +70,6 @@ class RenderResult:
 
 def load_model(key: str, device: torch.device):
     """Model string -> (G on device in eval mode, ModelInfo).  Raises CheckpointError / ValueError."""
-    from ganstudio.checkpoints import CheckpointError
     from ganstudio.models import create_generator, get_spec
 
     if key.startswith("registry:"):

@@ -7,7 +7,7 @@ trip exactly (Python writes shortest-repr doubles; float32 values are exact doub
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 

@@ -8,7 +8,7 @@ treat every family the same way and enable features from ``capabilities()`` alon
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
-
-import torch
 from torch import nn
 
 from ganstudio.models._base import Capabilities, Discriminator, Generator, check_shape

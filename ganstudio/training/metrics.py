@@ -20,7 +20,6 @@ import math
 from typing import Callable, Optional
 
 import torch
-import torch.nn.functional as F
 
 FID_UNAVAILABLE = "FID/IS: needs torch-fidelity with Inception weights (not available offline)"
 

@@ -13,13 +13,6 @@ from ganstudio.training.presets import TrainConfig
 from ganstudio.training.run_dir import RunDir
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def test_stats_and_run_folder(tmp_path):
     cfg = tiny_config("dcgan", steps=6, ema=0.9, log_every=2, sample_every=3, ckpt_every=3, keep=1)

@@ -232,11 +232,3 @@ def test_style_mixing_takes_late_layers_from_the_second_latent():
     none = L.style_mix(G, z1, z2, None, 0.0, generator=torch.Generator().manual_seed(0))
     assert (none == 0).all()
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny networks run faster on one thread than on a contended pool.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)

@@ -2,7 +2,6 @@
 import math
 
 import pytest
-import torch
 from _train_helpers import TinyData, model_registered, tiny_config
 
 from ganstudio.checkpoints import load_checkpoint
@@ -17,13 +16,6 @@ EXPECTED_TERMS = {"wgan-gp": {"gp"}, "acgan": {"class_D", "class_G"}, "infogan":
                   "biggan": {"ortho"}, "progan": {"gp", "drift"}, "stylegan2": {"r1"},
                   "vae": {"loss_vae", "vae_recon", "vae_kl"}}
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_every_family_has_a_valid_preset():

@@ -12,13 +12,6 @@ from ganstudio.training.loop import train
 from ganstudio.training.run_dir import RunDir
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _run(cfg, folder, data, *, stop_at=None, resume=False):
     seen = []

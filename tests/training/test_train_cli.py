@@ -1,6 +1,5 @@
 """`ganstudio train`: argument handling, one-line errors with exit status 2, a tiny run and its resume."""
 import pytest
-import torch
 from _train_helpers import write_image_folder
 
 from ganstudio.cli import main
@@ -11,13 +10,6 @@ TINY = ["--batch", "8", "--resolution", "16", "--device", "cpu", "--set", "model
         "--set", "model.ndf=8", "--sample-every", "2", "--ckpt-every", "2", "--log-every", "1", "--set",
         "sample_count=4"]
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture

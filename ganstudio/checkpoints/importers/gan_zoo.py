@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import torch
 
