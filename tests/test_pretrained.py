@@ -9,6 +9,7 @@ metric changed.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -29,6 +30,7 @@ ENTRIES = MANIFEST.get("models", [])
 IDS = [e.get("name", "?") for e in ENTRIES]
 
 
+@functools.lru_cache(maxsize=None)
 def _script():
     spec = importlib.util.spec_from_file_location("train_pretrained", ROOT / "scripts" / "train_pretrained.py")
     mod = importlib.util.module_from_spec(spec)
