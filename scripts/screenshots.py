@@ -2,12 +2,14 @@
 
 Run under a virtual X server:
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py
-Uses a shipped model when pretrained/ has one; otherwise small UNTRAINED models built here
-(the captions in docs/screenshots/README.md say so).
+Each shot uses a shipped model (pretrained/) whose capabilities fit the panel; where none
+fits, a small UNTRAINED model built here (the script prints which model each shot used, and
+the captions in docs/screenshots/README.md say so).
 """
 from __future__ import annotations
 
 import io
+import os
 import sys
 import tempfile
 import time
@@ -17,7 +19,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-OUT = ROOT / "docs" / "screenshots"
+OUT = Path(os.environ.get("GANSTUDIO_SHOTS_OUT", ROOT / "docs" / "screenshots"))
 MAX_BYTES = 500_000
 
 torch.set_num_threads(2)
@@ -38,6 +40,22 @@ def untrained_checkpoint(folder: Path, name: str, **config) -> str:
     return str(path)
 
 
+def write_real_image(path: Path, info) -> bool:
+    """A Fashion-MNIST test image as the encoder's input, if the data set is on this machine."""
+    if info.channels != 1:
+        return False
+    try:
+        from ganstudio.training.data import SYSTEM_DATA_DIRS, load_idx_pair
+        images, _ = load_idx_pair(SYSTEM_DATA_DIRS["fashion-mnist"], "test", limit=8)
+    except Exception:  # no data set here: the caller renders a stand-in
+        return False
+    import numpy as np
+    from PIL import Image
+    img = np.pad(images[1, 0].numpy(), 2)  # a pullover, padded 28 -> 32 as in training
+    Image.fromarray(img, "L").save(path)
+    return True
+
+
 def main() -> int:
     from PySide6.QtCore import QSettings
     settings_dir = tempfile.mkdtemp(prefix="ganstudio-shots-")
@@ -47,9 +65,9 @@ def main() -> int:
     app = make_application()
     from PIL import Image
 
-    from ganstudio.engine import Renderer
+    from ganstudio.engine import Renderer, RenderState
     from ganstudio.gui.main_window import MainWindow
-    from ganstudio.pretrained import list_pretrained
+    from ganstudio.pretrained import default_model, list_pretrained
 
     def settle(win, extra: float = 0.4, timeout: float = 60) -> None:
         t0 = time.time()
@@ -86,11 +104,31 @@ def main() -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="ganstudio-models-"))
-    shipped = list_pretrained()
-    style_model = shipped[0]["name"] if shipped else untrained_checkpoint(
-        tmp, "stylegan2", z_dim=128, w_dim=128, img_resolution=64, mapping_layers=4, channel_base=4096,
-        channel_max=64)
-    class_model = untrained_checkpoint(tmp, "biggan", **{"img_resolution": 32})
+    probe = Renderer("cpu")
+    shipped = [(e["name"], probe.load(e["name"])) for e in list_pretrained()]
+
+    def pick(want, make_untrained) -> str:
+        """The first shipped model whose capabilities pass ``want``, else an untrained one."""
+        for name, info in shipped:
+            if want(info):
+                return name
+        return make_untrained()
+
+    style_model = pick(lambda i: i.capabilities.style_layers and i.capabilities.noise_layers,
+                       lambda: untrained_checkpoint(tmp, "stylegan2", z_dim=128, w_dim=128, img_resolution=64,
+                                                    mapping_layers=4, channel_base=4096, channel_max=64))
+    class_model = pick(lambda i: i.capabilities.classes and i.c_dim > 1,
+                       lambda: untrained_checkpoint(tmp, "biggan", img_resolution=32))
+    card_model = general_model = default_model() or style_model
+    stage_model = pick(lambda i: i.capabilities.progressive,
+                       lambda: untrained_checkpoint(tmp, "progan", img_resolution=32, channel_base=2048,
+                                                    channel_max=128))
+    attention_model = pick(lambda i: i.capabilities.attention,
+                           lambda: untrained_checkpoint(tmp, "sagan", img_resolution=32))
+    encoder_model = pick(lambda i: i.capabilities.encoder, lambda: untrained_checkpoint(tmp, "vae"))
+    for what, m in (("style", style_model), ("general", general_model), ("class", class_model), ("card", card_model),
+                    ("stages", stage_model), ("attention", attention_model), ("encoder", encoder_model)):
+        print(f"{what:10s} {m}")
 
     win = MainWindow(renderer=Renderer("cpu"), model=style_model)
     win.resize(1600, 1000)
@@ -133,6 +171,12 @@ def main() -> int:
     noise.set_mode(1, "random")
     noise.strength.set_value(1.8)
     shot(win, "04_noise")
+
+    # The panels that work with any model show a trained one when one is shipped.
+    if general_model != style_model:
+        win.open_model(general_model)
+        settle(win, 1.0)
+        raise_dock(win, "ModelCardPanel")
 
     # Blend pad.
     raise_dock(win, "BlendPadPanel")
@@ -178,7 +222,51 @@ def main() -> int:
     raise_dock(win, "MixingPanel")
     shot(win, "08_class_blend_and_gating")
 
-    # Help > Keyboard shortcuts.
+    # Model card of the default model.
+    win.open_model(card_model)
+    settle(win, 1.0)
+    raise_dock(win, "ModelCardPanel")
+    raise_dock(win, "LatentPanel")
+    shot(win, "10_model_card")
+
+    # Progressive GAN: the previous stage, and the strip of every stage.
+    win.open_model(stage_model)
+    settle(win, 1.0)
+    raise_dock(win, "StagePanel")
+    stages = win.panels["StagePanel"]
+    win.panels["LatentPanel"].seed.setValue(4)
+    settle(win)
+    stages.set_stage(win.app.info.num_stages - 2, 1.0)
+    stages.refresh()
+    raise_dock(win, "ModelCardPanel")
+    shot(win, "11_progan_stages")
+
+    # Attention: a query on the image and where it looks.
+    win.open_model(attention_model)
+    settle(win, 1.0)
+    raise_dock(win, "AttentionPanel")
+    att = win.panels["AttentionPanel"]
+    att.refresh()
+    settle(win)
+    att.set_query(0.4, 0.3)
+    raise_dock(win, "ClassPanel")
+    shot(win, "12_attention")
+
+    # Encoder: a real Fashion-MNIST test image (padded to 32 px like the training data), else a rendered one.
+    win.open_model(encoder_model)
+    settle(win, 1.0)
+    raise_dock(win, "EncoderPanel")
+    real = tmp / "real.png"
+    if not write_real_image(real, win.app.info):
+        Image.fromarray(probe.render(RenderState(model=class_model, seed=3)).image.squeeze()).save(real)
+    win.panels["EncoderPanel"].encode_file(str(real))
+    settle(win)
+    win.panels["EncoderPanel"].refresh()
+    raise_dock(win, "ModelCardPanel")
+    shot(win, "13_encoder")
+
+    # Help > Keyboard shortcuts (with an empty undo stack the entry reads "Undo", not "Undo <last edit>").
+    win.app.undo_stack.clear()
     win.show_shortcuts()
     win.shortcuts_dialog.move(win.geometry().center() - win.shortcuts_dialog.rect().center())
     settle(win, 0.3)
