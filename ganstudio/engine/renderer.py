@@ -114,6 +114,11 @@ class Renderer:
         self._directions: dict[tuple, torch.Tensor] = {}
         self._lock = threading.RLock()
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Hold it to run a cached generator yourself (e.g. read attention maps after a forward)."""
+        return self._lock
+
     # -- models ------------------------------------------------------------------------------
     def load(self, key: str) -> ModelInfo:
         """Load (or fetch from cache) a model; errors propagate so the GUI can keep the old one."""

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
 
 from ganstudio.gui.settings import settings
 from ganstudio.gui.train_form import ConfigForm
-from ganstudio.gui.train_process import POSIX, ProcessManager, TrainProcess, _package_root
+from ganstudio.gui.train_process import POSIX, ProcessManager, _package_root
 from ganstudio.training.monitor import (UNEXPECTED, RunMonitor, RunStatus, RunUpdate, append_metrics, list_runs,
-                                        new_run_name, read_run_status, tail_lines, PROCESS_LOG)
+                                        new_run_name, read_run_status, PROCESS_LOG)
 from ganstudio.training.presets import TrainConfig
 
 DEFAULT_RUNS_ROOT = Path.home() / "GANStudio" / "runs"

@@ -8,7 +8,6 @@ the main view to move the query.
 """
 from __future__ import annotations
 
-import contextlib
 from typing import Optional
 
 import numpy as np
@@ -187,7 +186,7 @@ class AttentionPanel(Panel):
 
         def work():
             # Render and read the maps under the renderer's lock: no other forward can overwrite them.
-            lock = getattr(renderer, "_lock", None) or contextlib.nullcontext()
+            lock = renderer.lock
             with lock:
                 res = renderer.render(state)
                 if res.image is None:

@@ -6,7 +6,6 @@ around the real image.  Load with the button or drop a file on the panel.
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Optional
 
@@ -49,7 +48,7 @@ def image_tensor(pixels: np.ndarray) -> torch.Tensor:
 
 def encode_image(renderer, model: str, pixels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """(mu, logvar) [z_dim] of an image under the renderer's cached encoder."""
-    lock = getattr(renderer, "_lock", None) or contextlib.nullcontext()
+    lock = renderer.lock
     with lock, torch.no_grad():
         G = renderer.generator(model)
         x = image_tensor(pixels).to(renderer.device)

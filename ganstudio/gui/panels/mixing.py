@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QVBoxLayout)
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
-from ganstudio.gui.images import grid_with_headers
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import ThumbGrid
 
