@@ -25,6 +25,8 @@ class AsyncRenderer:
         self.dropped = 0  # requests replaced before they ran
         self.completed = 0
         self._closed = False
+        import torch
+        self._threads = torch.get_num_threads()
         self._thread = threading.Thread(target=self._run, name="ganstudio-render", daemon=True)
         self._thread.start()
 
@@ -62,6 +64,10 @@ class AsyncRenderer:
             return self._cond.wait_for(lambda: self._queued is None and self.in_flight == 0, timeout)
 
     def _run(self) -> None:
+        import torch
+        # OpenMP's thread count is per calling thread: without this the worker's GEMMs use every
+        # core, and on a busy CPU their barrier waits cost milliseconds per render.
+        torch.set_num_threads(self._threads)
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._queued is not None or self._closed)

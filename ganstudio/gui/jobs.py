@@ -29,6 +29,8 @@ class JobRunner(QObject):
         self._running = 0
         self._closed = False
         self._finished.connect(self._deliver, Qt.QueuedConnection)
+        import torch
+        self._threads = torch.get_num_threads()
         self._thread = threading.Thread(target=self._run, name="ganstudio-jobs", daemon=True)
         self._thread.start()
 
@@ -53,6 +55,8 @@ class JobRunner(QObject):
             return not self._pending and not self._running and not self._callbacks
 
     def _run(self) -> None:
+        import torch
+        torch.set_num_threads(self._threads)  # OpenMP's thread count is per thread (see engine/worker.py)
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._pending or self._closed)
