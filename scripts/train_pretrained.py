@@ -137,9 +137,11 @@ NOT_SHIPPED = {
     "shapes-stylegan2": "three runs (800 steps with R1 gamma 1, pixel FD 2.85; 1300 steps with gamma 0.01, "
                         "pixel FD 8.18; a 1800-step run stopped at step 750): soft coloured blobs on coloured "
                         "backgrounds, no recognisable square, circle, triangle or heart.  Needs far more "
-                        "than the ~40k images a shared 2-core CPU gave it in 20 minutes.",
-    "shapes-dcgan": "800 steps (pixel FD 3.48) and 1100 steps (pixel FD 2.16, 4 min): right colours and "
-                    "backgrounds, improving steadily, but still blobs rather than shapes.",
+                        "than the ~40k images a shared 2-core CPU gave it in 20 minutes.  A fourth try resumed the "
+                        "800-step run to step 1796 (57 kimg): solid blobs of the right colours, still no shapes.",
+    "shapes-dcgan": "800 steps (pixel FD 3.48), 1100 steps (pixel FD 2.16, 4 min) and 4000 steps (256 kimg, "
+                    "16 min): right colours, backgrounds, positions and sizes, but rounded blobs rather than "
+                    "recognisable squares, circles, triangles and hearts.",
     "fmnist-biggan": "400 steps (7.5 min; FCD 492 vs 592 untrained, class accuracy 0.10 = chance): textured "
                      "boxes, the class input had no visible effect yet (every row of the per-class grid alike).",
     "fmnist-sngan-projection": "not trained: ResNet G and D at 32 px measured 3.5 img/s (g_ch 64) on the shared "
