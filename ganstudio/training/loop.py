@@ -401,8 +401,14 @@ class _Trainer:
         dc_real, dc_fake = (c_real, c_fake) if self.d_cond else (None, None)
         aux = self.use_aux_class or self.use_info
         with self._autocast():
-            with torch.no_grad():
-                fake, _ = self._generate(z, c_fake, mix=True)
+            if self._reusing():
+                # Keep G's graph: the G step that follows trains on these same fakes.
+                fake_g, ws = self._generate(z, c_fake, mix=True)
+                self._fakes = (fake_g, ws, c_fake, fake_labels, cat, cont)
+                fake = fake_g.detach()
+            else:
+                with torch.no_grad():
+                    fake, _ = self._generate(z, c_fake, mix=True)
             s_real, aux_real = self._D(self._instance_noise(real), dc_real, aux)
             s_fake, aux_fake = self._D(self._instance_noise(fake), dc_fake, aux)
             loss = L.d_loss(cfg.loss, s_real, s_fake, real_target=1.0 - cfg.label_smoothing)
@@ -441,15 +447,23 @@ class _Trainer:
             L.clip_weights_(self.D, cfg.clip)
         self.d_iters += 1
 
+    def _reusing(self) -> bool:
+        return self.cfg.reuse_fakes and self.cfg.k_disc == 1
+
     def _g_step(self, terms: dict) -> None:
         cfg = self.cfg
-        n = cfg.batch // self.ctx.world_size
-        z, c, labels, cat, cont = self._latents(n, self.gen)
+        fakes, self._fakes = getattr(self, "_fakes", None), None
+        if fakes is None:
+            n = cfg.batch // self.ctx.world_size
+            z, c, labels, cat, cont = self._latents(n, self.gen)
         aux = self.use_aux_class or self.use_info
         self.D.requires_grad_(False)
         try:
             with self._autocast():
-                fake, ws = self._generate(z, c, mix=True)
+                if fakes is None:
+                    fake, ws = self._generate(z, c, mix=True)
+                else:
+                    fake, ws, c, labels, cat, cont = fakes
                 # D sees the same noisy inputs as in its own step (Sønderby et al. 2017).
                 scores, aux_out = self._D(self._instance_noise(fake), c if self.d_cond else None, aux)
                 loss = L.g_loss(cfg.loss, scores)

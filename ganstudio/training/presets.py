@@ -38,6 +38,7 @@ class TrainConfig:
     betas_d: tuple = (0.5, 0.999)  # Adam betas of D
     loss: str = "ns"  # ns | minimax | lsgan | wgan | hinge
     k_disc: int = 1  # discriminator steps per generator step
+    reuse_fakes: bool = False  # G step trains on the D step's fakes (DCGAN reference): one G forward per step; k_disc 1 only
     # regularizers and tricks (0 = off)
     clip: float = 0.0  # WGAN weight clipping bound c
     gp: float = 0.0  # WGAN-GP gradient penalty weight lambda
@@ -124,7 +125,7 @@ def _p(**kw) -> TrainConfig:
 # Each recipe cites its paper; "small scale" means 32 px grayscale data and short runs.
 PRESETS: dict[str, TrainConfig] = {
     # Radford et al. 2016: Adam lr 2e-4, beta1 0.5, batch 128, N(0, 0.02) init.
-    "dcgan": _p(preset="dcgan", model="dcgan", batch=128, steps=5000),
+    "dcgan": _p(preset="dcgan", model="dcgan", batch=128, steps=5000, reuse_fakes=True),
     # Arjovsky et al. 2017, Alg. 1: RMSProp lr 5e-5, c = 0.01, n_critic = 5, batch 64.
     "wgan-clip": _p(preset="wgan-clip", model="dcgan", loss="wgan", clip=0.01, optimizer="rmsprop",
                     lr_g=5e-5, lr_d=5e-5, k_disc=5, batch=64, steps=10000),

@@ -154,3 +154,24 @@ def test_worker_processes_load_the_same_batches(tmp_path):
         list(train(cfg, tmp_path / f"w{workers}", dataset=TinyData(n=20)))
         outs.append(load_file(str(tmp_path / f"w{workers}/checkpoints/ckpt_000003.safetensors")))
     assert all(torch.equal(outs[0][k], outs[1][k]) for k in outs[0])
+
+
+def test_reuse_fakes_runs_one_generator_forward_per_step(tmp_path, monkeypatch):
+    """The DCGAN recipe's G step trains on the D step's fakes: G runs once per step, not twice."""
+    from ganstudio.models.dcgan import DCGANGenerator
+    from ganstudio.training.presets import apply_overrides, get_preset
+    calls = []
+    orig = DCGANGenerator.synthesis
+    monkeypatch.setattr(DCGANGenerator, "synthesis", lambda self, *a, **k: calls.append(1) or orig(self, *a, **k))
+    imgs = torch.rand(32, 1, 16, 16) * 2 - 1
+    ds = torch.utils.data.TensorDataset(imgs, torch.zeros(32, dtype=torch.long))
+    counts = {}
+    for reuse in (True, False):
+        cfg = apply_overrides(get_preset("dcgan"), {
+            "resolution": 16, "channels": 1, "batch": 8, "steps": 3, "sample_every": 0, "ckpt_every": 0,
+            "log_every": 3, "reuse_fakes": reuse, "model.ngf": 8, "model.ndf": 8, "model.z_dim": 8})
+        calls.clear()
+        stats = list(train(cfg, tmp_path / f"run{reuse}", dataset=ds))
+        assert torch.isfinite(torch.tensor(stats[-1]["losses"]["loss_G"]))
+        counts[reuse] = len(calls)
+    assert counts[True] < counts[False]
