@@ -103,7 +103,7 @@ RECIPES: dict[str, dict] = {
              "--set model.ngf=32 --set model.ndf=16"),
     "fmnist-sngan-projection": dict(
         family="SN-GAN (projection)", model="sngan-projection", paper=PAPERS["sngan-projection"], **FMNIST,
-        args="--preset sngan-projection --data fashion-mnist --steps 600 --batch 64 --seed 0 --k-disc 2 "
+        args="--preset sngan-projection --data fashion-mnist --steps 3000 --batch 64 --seed 0 --k-disc 2 "
              "--set model.g_ch=32 --set model.d_ch=32 --set model.d_extra_blocks=0"),
     "fmnist-biggan": dict(
         family="BigGAN", model="biggan", paper=PAPERS["biggan"], **FMNIST,

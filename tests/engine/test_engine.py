@@ -152,3 +152,36 @@ def test_biggan_deep_truncation_reaches_batchnorm_statistics(renderer):
         ref = G(z, class_vector(0, G.c_dim)[None], truncation_psi=0.5)
     from ganstudio.imaging import to_uint8
     assert np.array_equal(res.image, to_uint8(ref)[0])
+
+
+def test_cached_seed_z_is_never_changed_by_edits_or_callers():
+    # The renderer keeps the z of recent seeds; an edit, or a caller writing into latents()' z,
+    # must not leak into a later render of the same seed.
+    r = Renderer("cpu")
+    before = r.render(RenderState(model=DC, seed=3)).image
+    assert r.render(RenderState(model=DC, seed=3, edits=(("raw", 0, 5.0, None),))).error == ""
+    z, _, _ = r.latents(RenderState(model=DC, seed=3))
+    z.fill_(9.0)
+    assert np.array_equal(r.render(RenderState(model=DC, seed=3)).image, before)
+    for s in range(300):  # past the cache's size: old entries go, renders stay right
+        r.render(RenderState(model=DC, seed=s))
+    assert np.array_equal(r.render(RenderState(model=DC, seed=3)).image, before)
+    assert np.array_equal(Renderer("cpu").render(RenderState(model=DC, seed=3)).image, before)
+
+
+def test_to_uint8_matches_the_plain_torch_conversion():
+    from ganstudio.imaging import to_uint8
+
+    def reference(x):  # NaN -> 0, (x + 1) * 127.5, round half to even, clamp
+        x = torch.nan_to_num(x.to(torch.float32), nan=0.0)
+        return ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    g = torch.Generator().manual_seed(0)
+    steps = torch.arange(-300, 600, dtype=torch.float32) / 255 - 1  # every rounding boundary and beyond
+    for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        x = (torch.randn(2, 3, 7, 5, generator=g) * 1.5).to(dtype)
+        flat = x.view(-1)
+        flat[::7], flat[::11], flat[::13] = float("nan"), float("inf"), float("-inf")
+        for img in (x, steps.to(dtype).view(1, 1, 30, 30)):
+            out = to_uint8(img)
+            assert out.dtype == np.uint8 and out.flags.c_contiguous
+            assert np.array_equal(out, reference(img)), dtype
