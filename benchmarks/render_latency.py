@@ -4,7 +4,7 @@ For each registry model (tiny and default configs, batch 1) and each shipped mod
   bare:   G.synthesis(G.mapping(z, c), c) under no_grad, as the engine would call it
   engine: AsyncRenderer.submit(state) -> on_result -> QImage conversion (the GUI's path)
 and prints both medians and their ratio (target <= 1.25 for the small models on CPU).
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/render_latency.py [--quick]
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/render_latency.py [--quick] [NAME_FILTER ...]
 """
 from __future__ import annotations
 
@@ -65,6 +65,28 @@ def engine_ms(renderer, key: str, reps: int) -> float:
     return statistics.median(times[1:])
 
 
+def handoff_floor_ms(reps: int = 2000) -> float:
+    """Median round trip of an empty job to a worker thread and back: the part of the engine's
+    overhead that rendering off the GUI thread costs whatever the engine does."""
+    import queue
+    jobs, results = queue.SimpleQueue(), queue.SimpleQueue()
+
+    def worker():
+        while (item := jobs.get()) is not None:
+            results.put(item)
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
+    times = []
+    for i in range(reps):
+        t0 = time.perf_counter()
+        jobs.put(i)
+        results.get()
+        times.append((time.perf_counter() - t0) * 1000)
+    jobs.put(None)
+    t.join()
+    return statistics.median(times)
+
+
 def main() -> int:
     from PySide6.QtGui import QGuiApplication
 
@@ -80,15 +102,19 @@ def main() -> int:
         if not quick:
             keys.append(f"registry:{name}")
     keys += [e["name"] for e in list_pretrained()]
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]  # optional name filters
+    if only:
+        keys = [k for k in keys if any(o in k for o in only)]
     print(f"device: {renderer.device}, torch threads: {torch.get_num_threads()}")
-    print(f"{'model':<34} {'res':>4} {'bare ms':>9} {'engine ms':>10} {'ratio':>6}")
+    print(f"thread hand-off floor (empty job to a worker thread and back): {handoff_floor_ms():.3f} ms")
+    print(f"{'model':<34} {'res':>4} {'bare ms':>9} {'engine ms':>10} {'added ms':>9} {'ratio':>6}")
     for key in keys:
         try:
             info = renderer.load(key)
             bare_ms(renderer, key, 1)  # warm-up
-            reps = 10 if info.resolution <= 64 else 3
+            reps = 50 if info.resolution <= 64 else 5
             b, e = bare_ms(renderer, key, reps), engine_ms(renderer, key, reps)
-            print(f"{key:<34} {info.resolution:>4} {b:>9.2f} {e:>10.2f} {e / b:>6.2f}")
+            print(f"{key:<34} {info.resolution:>4} {b:>9.3f} {e:>10.3f} {e - b:>9.3f} {e / b:>6.2f}")
         except Exception as exc:  # one broken model must not hide the others
             print(f"{key:<34} error: {exc}")
     return 0
