@@ -47,7 +47,7 @@ SHAPES_REAL_N = 2000  # real shapes images for the pixel Fréchet distance
 SHAPES_EVAL_N = 2000  # generated images for the shapes models' pixel Fréchet distance
 
 FMNIST = dict(data="fashion-mnist", resolution=32, channels=1)
-SHAPES = dict(data="shapes", resolution=32, channels=3)
+SHAPES = dict(data="shapes-upright", resolution=32, channels=3)
 
 PAPERS = {
     "mlp-gan": "Goodfellow et al. 2014, Generative Adversarial Nets",
@@ -130,31 +130,23 @@ RECIPES: dict[str, dict] = {
         check_n=200),
     "shapes-stylegan2": dict(
         family="StyleGAN2", model="stylegan2", paper=PAPERS["stylegan2"], **SHAPES,
-        # With the preset's R1 gamma 1, 800 steps gave soft coloured blobs with the right colours but no
-        # recognisable shapes (still so at step 600 of a longer rerun): gamma 0.01 as in StyleGAN2-ADA's
-        # CIFAR-10 (32 px) configuration lets D see edges.
-        args="--preset stylegan2 --data shapes --channels 3 --steps 1300 --batch 32 --seed 0 --ema 0.99 "
-             "--set r1=0.01 "
+        # On the rotated, smaller `shapes` variant four runs (up to 57 kimg, R1 gamma 1 and 0.01) drew
+        # coloured blobs; the upright variant, the Fashion-MNIST recipe's R1 gamma, longer.
+        args="--preset stylegan2 --data shapes-upright --channels 3 --steps 7000 --batch 32 --seed 0 --ema 0.99 "
+             "--set r1=0.1 "
              "--set model.z_dim=64 --set model.w_dim=64 --set model.mapping_layers=2 "
              "--set model.channel_base=1024 --set model.channel_max=64",
         check_n=200),  # the slowest generator on the CPU: a smaller check sample keeps the test short
     "shapes-dcgan": dict(
         family="DCGAN", model="dcgan", paper=PAPERS["dcgan"], **SHAPES,
-        # 800 steps: soft multicoloured blobs, improving steadily from step 400: longer.
-        args="--preset dcgan --data shapes --channels 3 --steps 1100 --batch 64 --seed 0 "
-             "--set model.ngf=32 --set model.ndf=32 --set model.z_dim=64"),
+        # On the rotated, smaller `shapes` variant runs of up to 256 kimg (ngf 32, also ngf 64 with and
+        # without R1) drew blobs; on the upright variant squares, circles and triangles appeared by 112 kimg.
+        args="--preset dcgan --data shapes-upright --channels 3 --steps 5000 --batch 64 --seed 0 "
+             "--set model.ngf=64 --set model.ndf=64 --set model.z_dim=64"),
 }
 
 # Recipes that ran but whose samples were not recognisably of their data, so nothing was shipped.
 NOT_SHIPPED = {
-    "shapes-stylegan2": "three runs (800 steps with R1 gamma 1, pixel FD 2.85; 1300 steps with gamma 0.01, "
-                        "pixel FD 8.18; a 1800-step run stopped at step 750): soft coloured blobs on coloured "
-                        "backgrounds, no recognisable square, circle, triangle or heart.  Needs far more "
-                        "than the ~40k images a shared 2-core CPU gave it in 20 minutes.  A fourth try resumed the "
-                        "800-step run to step 1796 (57 kimg): solid blobs of the right colours, still no shapes.",
-    "shapes-dcgan": "800 steps (pixel FD 3.48), 1100 steps (pixel FD 2.16, 4 min) and 4000 steps (256 kimg, "
-                    "16 min): right colours, backgrounds, positions and sizes, but rounded blobs rather than "
-                    "recognisable squares, circles, triangles and hearts.",
     "fmnist-biggan": "400 steps (7.5 min; FCD 492 vs 592 untrained, class accuracy 0.10 = chance): textured "
                      "boxes, the class input had no visible effect yet (every row of the per-class grid alike).",
     "fmnist-progan": "not trained: no time left in the session (lowest priority).",
@@ -193,11 +185,11 @@ def train(name: str, runs: Path) -> Path:
 
 # -- metrics -------------------------------------------------------------------------------------
 
-def _real_shapes(n: int):
+def _real_shapes(n: int, data: str = "shapes"):
     import torch
 
     from ganstudio.training.data import make_dataset
-    ds = make_dataset("shapes", 32, 3, split="test") if _accepts_split() else make_dataset("shapes", 32, 3)
+    ds = make_dataset(data, 32, 3, split="test") if _accepts_split() else make_dataset(data, 32, 3)
     loader = torch.utils.data.DataLoader(ds, batch_size=500, shuffle=False)
     imgs = []
     for batch in loader:
@@ -223,13 +215,13 @@ def _pixel_features(x):
 _SHAPES_STATS = {}
 
 
-def pixel_fd(G, n: int, seed: int = 0, batch: int = 250) -> float:
+def pixel_fd(G, n: int, seed: int = 0, batch: int = 250, data: str = "shapes") -> float:
     """Fréchet distance of 8x8 average-pooled RGB pixels (192-d) between G's samples and real shapes."""
     import torch
 
     from ganstudio.training import metrics
-    if "real" not in _SHAPES_STATS:
-        _SHAPES_STATS["real"] = metrics.feature_stats(_pixel_features(_real_shapes(SHAPES_REAL_N)))
+    if data not in _SHAPES_STATS:
+        _SHAPES_STATS[data] = metrics.feature_stats(_pixel_features(_real_shapes(SHAPES_REAL_N, data)))
     gen = torch.Generator().manual_seed(seed)
     feats = []
     with torch.no_grad():
@@ -238,11 +230,14 @@ def pixel_fd(G, n: int, seed: int = 0, batch: int = 250) -> float:
             z = torch.randn(m, G.z_dim, generator=gen)
             feats.append(_pixel_features(G(z, None)))
     mu, sigma = metrics.feature_stats(torch.cat(feats))
-    return metrics.frechet_distance(mu, sigma, *_SHAPES_STATS["real"])
+    return metrics.frechet_distance(mu, sigma, *_SHAPES_STATS[data])
 
 
-def evaluate(G, fmnist: bool, class_names, n: int, seed: int = 0) -> dict:
+def evaluate(G, fmnist, class_names, n: int, seed: int = 0) -> dict:
+    """``fmnist``: True, or the data spec ("fashion-mnist", "shapes-upright", ...); False means "shapes"."""
     import torch
+    data = fmnist if isinstance(fmnist, str) else ("fashion-mnist" if fmnist else "shapes")
+    fmnist = data == "fashion-mnist"
 
     from ganstudio.training import metrics
     G.eval()
@@ -253,7 +248,7 @@ def evaluate(G, fmnist: bool, class_names, n: int, seed: int = 0) -> dict:
             if r.get("class_accuracy") is not None:
                 out["class_accuracy"] = r["class_accuracy"]
             return out
-        return {"pixel_fd": pixel_fd(G, n, seed)}
+        return {"pixel_fd": pixel_fd(G, n, seed, data=data)}
 
 
 def untrained_generator(meta: dict):
@@ -342,16 +337,16 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
     G = ck.G.float().eval()
     t0 = time.time()
     eval_n = EVAL_N if fmnist else SHAPES_EVAL_N
-    full = evaluate(G, fmnist, class_names, eval_n)
+    full = evaluate(G, r["data"], class_names, eval_n)
     G0 = untrained_generator(meta)
-    untrained = evaluate(G0, fmnist, class_names, eval_n)
+    untrained = evaluate(G0, r["data"], class_names, eval_n)
     key = "fcd" if fmnist else "pixel_fd"
     metrics = dict(full)
     metrics[f"{key}_untrained"] = untrained[key]
     metrics["eval_n"] = eval_n
     if not fmnist:
         metrics["note"] = ("pixel_fd: Fréchet distance of 8x8 average-pooled RGB pixels against "
-                           f"{SHAPES_REAL_N} real shapes images (the Fashion-MNIST classifier's FCD does not apply)")
+                           f"{SHAPES_REAL_N} real {r['data']} test images (the Fashion-MNIST classifier's FCD does not apply)")
     print(f"[{name}] metrics {json.dumps(metrics)} ({time.time() - t0:.0f} s)", flush=True)
 
     file = f"{name}.safetensors"
@@ -367,7 +362,7 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
     # The check metric is computed on the shipped (fp16) file, exactly as the test will.
     Gs = load_checkpoint(shipped).G.eval()
     check_n = r.get("check_n", CHECK_N)
-    check_value = evaluate(Gs, fmnist, class_names, check_n, CHECK_SEED)[key]
+    check_value = evaluate(Gs, r["data"], class_names, check_n, CHECK_SEED)[key]
     grid = render_grid(name, shipped, Gs, class_names)
 
     entry = {
@@ -454,7 +449,7 @@ def compare(name: str, runs: Path) -> dict:
     a, b = shipped.G.state_dict(), ck.G.state_dict()
     diffs = {k: float((a[k].float() - b[k].to(torch.float16).float()).abs().max()) for k in a if a[k].numel()}
     chk = entry["check"]
-    value = evaluate(ck.G.float().eval(), entry["data"] == "fashion-mnist", ck.class_names or None,
+    value = evaluate(ck.G.float().eval(), entry["data"], ck.class_names or None,
                      chk["n"], chk["seed"])[chk["metric"]]
     out = {"name": name, "tensors": len(diffs), "max_abs_weight_diff_fp16": max(diffs.values()),
            "identical_tensors": sum(v == 0 for v in diffs.values()), "check_metric": chk["metric"],

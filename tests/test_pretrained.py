@@ -98,6 +98,6 @@ def test_entry_loads_renders_and_reproduces_its_check_metric(entry):
         from ganstudio.training.classifier import DEFAULT_PATH
         if not DEFAULT_PATH.is_file():
             pytest.skip("the Fashion-MNIST classifier is not shipped")
-    value = _script().evaluate(G, fmnist, ckpt.class_names or None, chk["n"], chk["seed"])[chk["metric"]]
+    value = _script().evaluate(G, entry["data"], ckpt.class_names or None, chk["n"], chk["seed"])[chk["metric"]]
     assert value == pytest.approx(chk["value"], rel=chk["rtol"]), (
         f"{entry['name']}: {chk['metric']} on n={chk['n']} is {value:.4f}, recorded {chk['value']:.4f}")

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from ganstudio.training.losses import LOSSES
 from ganstudio.training.presets import DEVICES, OPTIMIZERS, TrainConfig, apply_overrides, get_preset, list_presets
 
-DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes:2000")
+DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes-upright", "shapes:2000")
 CHOICES = {"loss": LOSSES, "optimizer": OPTIMIZERS, "device": DEVICES, "conditional": ("no", "auto", "yes")}
 FIRST_GROUP = "model and data"
 INT_MAX = 2**31 - 1

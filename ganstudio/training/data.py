@@ -34,7 +34,7 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
                          "Bag", "Ankle boot"]
 MNIST_CLASSES = [str(i) for i in range(10)]
 SYSTEM_DATA_DIRS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist"), "mnist": Path("/usr/share/datasets/mnist")}
-NAMED = ("fashion-mnist", "mnist", "digits", "shapes", "shapes:N")
+NAMED = ("fashion-mnist", "mnist", "digits", "shapes", "shapes:N", "shapes-upright")
 # Above this many bytes the resized copy is not kept; images are resized per item instead.
 MAX_CACHE_BYTES = 768 * 2 ** 20
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -164,7 +164,8 @@ def make_dataset(spec: str, resolution: int, channels: int, *, split: str = "tra
         images, labels = _load_digits(split, limit)
         return ImageDataset(images, labels, class_names=MNIST_CLASSES, name="digits",
                             source="scikit-learn digits", **kw)
-    if key == "shapes" or key.startswith("shapes:"):
+    from ganstudio.training.shapes import is_shapes_spec
+    if is_shapes_spec(key):
         from ganstudio.training.shapes import make_shapes_dataset
         return make_shapes_dataset(spec, resolution, channels, split=split, flip=flip, limit=limit)
     path = Path(spec).expanduser()
@@ -192,11 +193,11 @@ def describe_dataset(spec: str) -> str:
             return f"{name}: {n} training images of 28x28 grey (padded to 32), 10 classes, in {folder}"
         if key == "digits":
             return "digits: 1797 images of 8x8 grey from scikit-learn, 10 classes"
-        if key == "shapes" or key.startswith("shapes:"):
-            from ganstudio.training.shapes import parse_shapes_spec, SHAPE_NAMES
-            n = parse_shapes_spec(spec)
-            return (f"shapes: {n} procedural RGB images, {len(SHAPE_NAMES)} shapes "
-                    f"({', '.join(SHAPE_NAMES)}), known factors")
+        from ganstudio.training.shapes import SHAPE_NAMES, is_shapes_spec, parse_shapes_spec, shapes_variant
+        if is_shapes_spec(key):
+            n, variant = parse_shapes_spec(spec), shapes_variant(spec)
+            return (f"{variant}: {n} procedural RGB images, {len(SHAPE_NAMES)} shapes "
+                    f"({', '.join(SHAPE_NAMES)}), known factors{', upright' if variant != 'shapes' else ''}")
         path = Path(str(spec)).expanduser()
         if not path.exists():
             return f"{spec}: not found"

@@ -16,6 +16,11 @@ Rendering is analytic: a signed distance per pixel centre, turned into coverage 
 one-pixel ramp (antialiasing without supersampling), so any resolution works.  Only IEEE
 arithmetic (plus one sin/cos per image) is involved, so a seed gives the same bytes on any
 machine.  Spec strings: ``shapes`` (10,000 images), ``shapes:N`` or ``shapes:N:SEED``.
+
+``shapes-upright`` (same spec forms) is the variant the shipped shapes models learn: no rotation,
+larger shapes (scale [0.22, 0.36]) nearer the centre (x, y in [0.4, 0.6]).  At 32 px and the
+compute of a CPU, GANs drew the rotated, smaller shapes as blobs; these they learn.  The random
+stream is the same, so image i of both variants shares its shape, hues and relative position.
 """
 from __future__ import annotations
 
@@ -30,6 +35,11 @@ SHAPE_NAMES = ["square", "circle", "triangle", "heart"]
 FACTOR_NAMES = ["shape", "object_hue", "background_hue", "scale", "rotation", "x", "y"]
 FACTOR_RANGES = {"shape": (0, len(SHAPE_NAMES) - 1), "object_hue": (0.0, 1.0), "background_hue": (0.0, 1.0),
                  "scale": (0.15, 0.28), "rotation": (-45.0, 45.0), "x": (0.35, 0.65), "y": (0.35, 0.65)}
+# Per-variant ranges; factors keep their columns (an unvaried factor is a constant column).
+VARIANT_RANGES = {
+    "shapes": FACTOR_RANGES,
+    "shapes-upright": dict(FACTOR_RANGES, scale=(0.22, 0.36), rotation=(0.0, 0.0), x=(0.4, 0.6), y=(0.4, 0.6)),
+}
 DEFAULT_COUNT = 10_000
 OBJECT_SV = (0.85, 0.95)
 BACKGROUND_SV = (0.55, 0.40)
@@ -37,16 +47,26 @@ _SPLIT_STREAM = {"train": 0, "test": 1}
 _SQRT_HALF = math.sqrt(0.5)
 
 
+def is_shapes_spec(spec) -> bool:
+    return str(spec).strip().lower().split(":")[0] in VARIANT_RANGES
+
+
 def parse_shapes_spec(spec: str) -> int:
-    """``shapes`` / ``shapes:N`` / ``shapes:N:SEED`` -> N."""
+    """``shapes`` / ``shapes:N`` / ``shapes:N:SEED`` (or ``shapes-upright...``) -> N."""
     return _parse(spec)[0]
 
 
-def _parse(spec: str) -> tuple[int, int]:
+def shapes_variant(spec: str) -> str:
+    """The variant a spec names: ``shapes`` or ``shapes-upright``."""
+    return _parse(spec)[2]
+
+
+def _parse(spec: str) -> tuple[int, int, str]:
     from ganstudio.training.data import DatasetError
     parts = str(spec).strip().lower().split(":")
-    if parts[0] != "shapes" or len(parts) > 3:
-        raise DatasetError(f"{spec}: expected shapes, shapes:N or shapes:N:SEED")
+    if parts[0] not in VARIANT_RANGES or len(parts) > 3:
+        raise DatasetError(f"{spec}: expected shapes, shapes:N or shapes:N:SEED "
+                           f"(or the same with {', '.join(v for v in VARIANT_RANGES if v != 'shapes')})")
     try:
         n = int(parts[1]) if len(parts) > 1 and parts[1] else DEFAULT_COUNT
         seed = int(parts[2]) if len(parts) > 2 else 0
@@ -56,16 +76,17 @@ def _parse(spec: str) -> tuple[int, int]:
         raise DatasetError(f"{spec}: N must be in [1, 10000000], got {n}")
     if seed < 0:
         raise DatasetError(f"{spec}: SEED must be >= 0, got {seed}")
-    return n, seed
+    return n, seed, parts[0]
 
 
-def sample_factors(n: int, seed: int = 0, split: str = "train") -> np.ndarray:
+def sample_factors(n: int, seed: int = 0, split: str = "train", variant: str = "shapes") -> np.ndarray:
     """Factors [n, 7] (float64, columns ``FACTOR_NAMES``) from (seed, split)."""
+    ranges = VARIANT_RANGES[variant]
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, _SPLIT_STREAM[split]])))
     out = np.empty((n, len(FACTOR_NAMES)), dtype=np.float64)
     out[:, 0] = rng.integers(0, len(SHAPE_NAMES), n)
     for j, name in enumerate(FACTOR_NAMES[1:], start=1):
-        lo, hi = FACTOR_RANGES[name]
+        lo, hi = ranges[name]
         out[:, j] = lo + (hi - lo) * rng.random(n)
     return out
 
@@ -130,11 +151,11 @@ def make_shapes_dataset(spec: str, resolution: int, channels: int, *, split: str
                         limit: Optional[int] = None):
     """The ``shapes`` data set at the model's geometry; labels are the shape index."""
     from ganstudio.training.data import ShapesDataset
-    n, seed = _parse(spec)
+    n, seed, variant = _parse(spec)
     if limit is not None:
         n = min(n, limit)
-    factors = sample_factors(n, seed, split)
+    factors = sample_factors(n, seed, split, variant)
     images = torch.from_numpy(render_shapes(factors, resolution))
     labels = torch.from_numpy(factors[:, 0].astype(np.int64))
     return ShapesDataset(images, labels, factors, FACTOR_NAMES, resolution=resolution, channels=channels,
-                         class_names=SHAPE_NAMES, flip=flip, name=f"shapes:{n}:{seed}", source="procedural")
+                         class_names=SHAPE_NAMES, flip=flip, name=f"{variant}:{n}:{seed}", source="procedural")

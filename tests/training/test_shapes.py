@@ -4,7 +4,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from ganstudio.training.data import DatasetError, make_dataset
+from ganstudio.training.data import DatasetError, describe_dataset, make_dataset
 from ganstudio.training.shapes import (FACTOR_NAMES, FACTOR_RANGES, SHAPE_NAMES, render_shapes,
                                        sample_factors)
 
@@ -77,3 +77,21 @@ def test_any_resolution_and_grey():
 def test_bad_specs(spec):
     with pytest.raises(DatasetError):
         make_dataset(spec, 16, 3)
+
+
+def test_upright_variant_shares_the_stream_and_keeps_its_ranges():
+    from ganstudio.training.shapes import VARIANT_RANGES, sample_factors
+    base = sample_factors(500, 3, "train")
+    up = sample_factors(500, 3, "train", "shapes-upright")
+    # Same draws: shape and hues identical; scale and position mapped into the narrower ranges.
+    assert np.array_equal(base[:, :3], up[:, :3])
+    assert (up[:, 4] == 0).all()  # no rotation
+    for j, name in enumerate(FACTOR_NAMES[1:], start=1):
+        lo, hi = VARIANT_RANGES["shapes-upright"][name]
+        assert (up[:, j] >= lo).all() and (up[:, j] <= hi).all(), name
+    ds = make_dataset("shapes-upright:64:3", 32, 3)
+    assert len(ds) == 64 and ds.factors[:, 4].max() == 0 and ds.class_names == SHAPE_NAMES
+    assert np.array_equal(ds.factors, sample_factors(64, 3, "train", "shapes-upright"))
+    assert "upright" in describe_dataset("shapes-upright:64")
+    with pytest.raises(DatasetError):
+        make_dataset("shapes-sideways:10", 32, 3)
