@@ -107,18 +107,20 @@ def main() -> int:
     probe = Renderer("cpu")
     shipped = [(e["name"], probe.load(e["name"])) for e in list_pretrained()]
 
-    def pick(want, make_untrained) -> str:
-        """The first shipped model whose capabilities pass ``want``, else an untrained one."""
-        for name, info in shipped:
+    def pick(want, make_untrained, prefer: str = "") -> str:
+        """The first shipped model whose capabilities pass ``want`` (names containing ``prefer``
+        first), else an untrained one."""
+        for name, info in sorted(shipped, key=lambda e: prefer not in e[0] if prefer else 0):
             if want(info):
                 return name
         return make_untrained()
 
     style_model = pick(lambda i: i.capabilities.style_layers and i.capabilities.noise_layers,
                        lambda: untrained_checkpoint(tmp, "stylegan2", z_dim=128, w_dim=128, img_resolution=64,
-                                                    mapping_layers=4, channel_base=4096, channel_max=64))
+                                                    mapping_layers=4, channel_base=4096, channel_max=64),
+                       prefer="shapes-")  # colour shows what each layer range controls
     class_model = pick(lambda i: i.capabilities.classes and i.c_dim > 1,
-                       lambda: untrained_checkpoint(tmp, "biggan", img_resolution=32))
+                       lambda: untrained_checkpoint(tmp, "biggan", img_resolution=32), prefer="sngan")
     card_model = general_model = default_model() or style_model
     stage_model = pick(lambda i: i.capabilities.progressive,
                        lambda: untrained_checkpoint(tmp, "progan", img_resolution=32, channel_base=2048,
