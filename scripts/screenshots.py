@@ -121,7 +121,9 @@ def main() -> int:
                        prefer="shapes-")  # colour shows what each layer range controls
     class_model = pick(lambda i: i.capabilities.classes and i.c_dim > 1,
                        lambda: untrained_checkpoint(tmp, "biggan", img_resolution=32), prefer="sngan")
-    card_model = general_model = default_model() or style_model
+    card_model = default_model() or style_model
+    # Blend pad, vector arithmetic and gallery: an unconditional DCGAN, as in Radford et al.'s figures.
+    general_model = pick(lambda i: i.model_name == "dcgan" and not i.c_dim, lambda: card_model, prefer="fmnist-")
     stage_model = pick(lambda i: i.capabilities.progressive,
                        lambda: untrained_checkpoint(tmp, "progan", img_resolution=32, channel_base=2048,
                                                     channel_max=128))

@@ -137,12 +137,14 @@ RECIPES: dict[str, dict] = {
     "shapes-stylegan2": dict(
         family="StyleGAN2", model="stylegan2", paper=PAPERS["stylegan2"], **SHAPES,
         # On the rotated, smaller `shapes` variant four runs (up to 57 kimg, R1 gamma 1 and 0.01) drew
-        # coloured blobs; the upright variant, the Fashion-MNIST recipe's R1 gamma, longer.
-        args="--preset stylegan2 --data shapes-upright --channels 3 --steps 7000 --batch 32 --seed 0 --ema 0.99 "
+        # coloured blobs; the upright variant, the Fashion-MNIST recipe's R1 gamma, longer.  Run as 7000
+        # steps (still blobs at 7000), then `ganstudio train --resume RUN --steps 13000` (resume is bit-exact).
+        args="--preset stylegan2 --data shapes-upright --channels 3 --steps 13000 --batch 32 --seed 0 --ema 0.99 "
              "--set r1=0.1 "
              "--set model.z_dim=64 --set model.w_dim=64 --set model.mapping_layers=2 "
              "--set model.channel_base=1024 --set model.channel_max=64",
-        check_n=200),  # the slowest generator on the CPU: a smaller check sample keeps the test short
+        check_n=200,  # the slowest generator on the CPU: a smaller check sample keeps the test short
+        notes="Squares, circles, triangles and hearts, some misshapen; the style-mixing, noise and psi panels have a trained colour model to work on."),
     "shapes-dcgan": dict(
         family="DCGAN", model="dcgan", paper=PAPERS["dcgan"], **SHAPES,
         # On the rotated, smaller `shapes` variant runs of up to 256 kimg (ngf 32, also ngf 64 with and
