@@ -64,6 +64,11 @@ PAPERS = {
     "stylegan2": "Karras et al. 2020, Analyzing and Improving the Image Quality of StyleGAN",
 }
 
+# The CPU-sized StyleGAN2 both StyleGAN2 recipes use: narrow (64 channels at 4-16 px, 32 at 32 px),
+# a 2-layer mapping, R1 gamma between StyleGAN2-ADA's CIFAR value (0.01) and the preset's 1.
+STYLEGAN2_SMALL = ("--set r1=0.1 --set model.z_dim=64 --set model.w_dim=64 --set model.mapping_layers=2 "
+                   "--set model.channel_base=1024 --set model.channel_max=64")
+
 # name -> recipe.  "args" are the `ganstudio train` arguments after --out; everything else is
 # manifest information.  Widths are scaled down so that each trains in minutes on one CPU thread.
 RECIPES: dict[str, dict] = {
@@ -126,12 +131,8 @@ RECIPES: dict[str, dict] = {
         notes='Recognisable garments, trousers, bags and shoes, with blotchy texture on some samples (sandals and sneakers worst); every stage (4-32 px) is kept and renders in the Stages panel.'),
     "fmnist-stylegan2": dict(
         family="StyleGAN2", model="stylegan2", paper=PAPERS["stylegan2"], **FMNIST,
-        # Narrow (64 channels at 4-16 px, 32 at 32 px) with a 2-layer mapping so that it trains on one
-        # CPU thread; R1 gamma between StyleGAN2-ADA's CIFAR value (0.01) and the preset's 1.
         args="--preset stylegan2 --data fashion-mnist --steps 6000 --batch 32 --seed 0 --ema 0.99 "
-             "--set r1=0.1 "
-             "--set model.z_dim=64 --set model.w_dim=64 --set model.mapping_layers=2 "
-             "--set model.channel_base=1024 --set model.channel_max=64",
+             + STYLEGAN2_SMALL,
         check_n=200,
         notes='Every Fashion-MNIST category appears; among the sharpest of the shipped models (FCD 53.3, next to the DCGAN at 52.7).  Trained with style-mixing regularization (0.9), so the style-mixing, noise and psi panels have a trained model to work on.'),
     "shapes-stylegan2": dict(
@@ -140,9 +141,7 @@ RECIPES: dict[str, dict] = {
         # coloured blobs; the upright variant, the Fashion-MNIST recipe's R1 gamma, longer.  Run as 7000
         # steps (still blobs at 7000), then `ganstudio train --resume RUN --steps 13000` (resume is bit-exact).
         args="--preset stylegan2 --data shapes-upright --channels 3 --steps 13000 --batch 32 --seed 0 --ema 0.99 "
-             "--set r1=0.1 "
-             "--set model.z_dim=64 --set model.w_dim=64 --set model.mapping_layers=2 "
-             "--set model.channel_base=1024 --set model.channel_max=64",
+             + STYLEGAN2_SMALL,
         check_n=200,  # the slowest generator on the CPU: a smaller check sample keeps the test short
         notes="Squares, circles, triangles and hearts, some misshapen; the style-mixing, noise and psi panels have a trained colour model to work on."),
     "shapes-dcgan": dict(
