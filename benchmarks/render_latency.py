@@ -1,10 +1,20 @@
 """Render latency: state change (submit) -> displayable QImage through the engine, vs. the bare G forward.
 
 For each registry model (tiny and default configs, batch 1) and each shipped model, times
-  bare:   G.synthesis(G.mapping(z, c), c) under no_grad, as the engine would call it
-  engine: AsyncRenderer.submit(state) -> on_result -> QImage conversion (the GUI's path)
-and prints both medians and their ratio (target <= 1.25 for the small models on CPU).
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/render_latency.py [--quick] [NAME_FILTER ...]
+  bare:    G.synthesis(G.mapping(z, c), c) under no_grad, G exactly as the checkpoint builds it
+  prep:    the same call on the engine's inference copy (spectral norm baked) under inference_mode
+  sync:    Renderer.render(state) -> QImage on the calling thread (the engine's work, no thread hop)
+  engine:  AsyncRenderer.submit(state) -> worker -> on_result -> QImage (the GUI's path)
+The four take turns in blocks of reps (the first call of each block is a warm-up and not counted),
+so a busy moment on the machine hits all of them.  Every call uses a new seed, so the engine also
+pays for drawing z (the bare forwards get theirs for free).
+Printed: the medians, "added" = engine - bare, the ratio engine / bare (target <= 1.25 for the
+small models on CPU), and engine / prep, the overhead over the forward the engine itself runs.
+
+  --quick      tiny registry configs and shipped models only
+  --one-core   pin the process (GUI and render thread) to one CPU: shows what waking the render
+               thread on the other core costs on this machine (a VM's cross-CPU wake-up is slow)
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/render_latency.py [--quick] [--one-core] [NAME ...]
 """
 from __future__ import annotations
 
@@ -18,51 +28,83 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+if "--one-core" in sys.argv and hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # before any thread starts: all inherit it
+
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
 
-def bare_ms(renderer, key: str, reps: int) -> float:
+def measure(renderer, key: str, reps: int) -> dict[str, float]:
+    """Median ms of the four paths, interleaved rep by rep."""
     from ganstudio import latent
-    G = renderer.generator(key)
-    info = renderer.load(key)
-    c = None if not info.c_dim else latent.class_vector(0, info.c_dim)[None]
-    times = []
-    with torch.no_grad():
-        for i in range(reps + 1):
-            z = latent.seeded_z([i], info.z_dim)
-            t = time.perf_counter()
-            G.synthesis(G.mapping(z, c), c, noise_mode="const")
-            times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times[1:])
-
-
-def engine_ms(renderer, key: str, reps: int) -> float:
     from ganstudio.engine import AsyncRenderer, RenderState
+    from ganstudio.engine.renderer import load_model
     from ganstudio.gui.images import to_qimage
+
+    info = renderer.load(key)
+    G_prep = renderer.generator(key)
+    G_bare, _ = load_model(key, renderer.device, prepare=False)
+    c = None if not info.c_dim else latent.class_vector(0, info.c_dim)[None].to(renderer.device)
     done = threading.Event()
-    box = {}
+    box: dict = {}
 
     def on_result(res):  # the GUI's worker-side callback: build the QImage
         box["img"] = to_qimage(res.image) if res.image is not None else None
         box["t"] = time.perf_counter()
         box["err"] = res.error
         done.set()
+
+    def forward(G, z, mode):
+        with mode():
+            G.synthesis(G.mapping(z, c), c, noise_mode="const")
+
+    def bare(seed):
+        z = latent.seeded_z([seed], info.z_dim, device=renderer.device)
+        t = time.perf_counter()
+        forward(G_bare, z, torch.no_grad)
+        return time.perf_counter() - t
+
+    def prep(seed):
+        z = latent.seeded_z([seed], info.z_dim, device=renderer.device)
+        t = time.perf_counter()
+        forward(G_prep, z, torch.inference_mode)
+        return time.perf_counter() - t
+
+    def sync(seed):
+        t = time.perf_counter()
+        res = renderer.render(RenderState(model=key, seed=seed))
+        if res.error:
+            raise RuntimeError(res.error)
+        to_qimage(res.image)
+        return time.perf_counter() - t
+
+    def engine(seed):
+        done.clear()
+        t = time.perf_counter()
+        worker.submit(RenderState(model=key, seed=seed))
+        done.wait(120)
+        if box.get("err"):
+            raise RuntimeError(box["err"])
+        return box["t"] - t
+
+    paths = {"bare": bare, "prep": prep, "sync": sync, "engine": engine}
+    times: dict[str, list[float]] = {k: [] for k in paths}
+    block = max(1, min(10, reps // 5))
     worker = AsyncRenderer(renderer, on_result)
-    times = []
+    seed = 1000  # a new seed for every call: no path finds its z cached
     try:
-        for i in range(reps + 1):
-            done.clear()
-            t = time.perf_counter()
-            worker.submit(RenderState(model=key, seed=i))
-            done.wait(120)
-            if box.get("err"):
-                raise RuntimeError(box["err"])
-            times.append((box["t"] - t) * 1000)
+        for _ in range(-(-reps // block)):  # blocks of reps per path, in turn
+            for name, fn in paths.items():
+                for j in range(block + 1):  # the first call of a block warms that path's caches
+                    seed += 1
+                    dt = fn(seed)
+                    if j:
+                        times[name].append(dt)
     finally:
         worker.close()
-    return statistics.median(times[1:])
+    return {k: statistics.median(v) * 1000 for k, v in times.items()}
 
 
 def handoff_floor_ms(reps: int = 2000) -> float:
@@ -105,18 +147,23 @@ def main() -> int:
     only = [a for a in sys.argv[1:] if not a.startswith("--")]  # optional name filters
     if only:
         keys = [k for k in keys if any(o in k for o in only)]
-    print(f"device: {renderer.device}, torch threads: {torch.get_num_threads()}")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"device: {renderer.device}, torch threads: {torch.get_num_threads()}, CPUs usable: {cpus}")
     print(f"thread hand-off floor (empty job to a worker thread and back): {handoff_floor_ms():.3f} ms")
-    print(f"{'model':<34} {'res':>4} {'bare ms':>9} {'engine ms':>10} {'added ms':>9} {'ratio':>6}")
+    print(f"{'model':<32} {'res':>4} {'bare':>8} {'prep':>8} {'sync':>8} {'engine':>8} {'added':>7} "
+          f"{'engine/bare':>11} {'engine/prep':>11}")
     for key in keys:
         try:
             info = renderer.load(key)
-            bare_ms(renderer, key, 1)  # warm-up
-            reps = 50 if info.resolution <= 64 else 5
-            b, e = bare_ms(renderer, key, reps), engine_ms(renderer, key, reps)
-            print(f"{key:<34} {info.resolution:>4} {b:>9.3f} {e:>10.3f} {e - b:>9.3f} {e / b:>6.2f}")
+            reps = 60 if info.resolution <= 64 else 5
+            m = measure(renderer, key, reps)
+            print(f"{key:<32} {info.resolution:>4} {m['bare']:>8.3f} {m['prep']:>8.3f} {m['sync']:>8.3f} "
+                  f"{m['engine']:>8.3f} {m['engine'] - m['bare']:>7.3f} {m['engine'] / m['bare']:>11.2f} "
+                  f"{m['engine'] / m['prep']:>11.2f}")
         except Exception as exc:  # one broken model must not hide the others
-            print(f"{key:<34} error: {exc}")
+            print(f"{key:<32} error: {exc}")
+    print("times in ms (medians); bare = G as loaded, no_grad; prep = the engine's inference copy; "
+          "sync = engine work without the thread hop")
     return 0
 
 

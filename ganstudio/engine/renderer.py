@@ -16,7 +16,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
+# Imported here, not in the functions: with PySide6 loaded every import statement goes through
+# its import hook, which costs microseconds on each render.
+from ganstudio import latent
 from ganstudio.engine.state import RenderState
+from ganstudio.imaging import to_uint8
 from ganstudio.models import Capabilities
 
 
@@ -68,8 +72,12 @@ class RenderResult:
     request_id: int = 0
 
 
-def load_model(key: str, device: torch.device):
-    """Model string -> (G on device in eval mode, ModelInfo).  Raises CheckpointError / ValueError."""
+def load_model(key: str, device: torch.device, prepare: bool = True):
+    """Model string -> (G on device in eval mode, ModelInfo).  Raises CheckpointError / ValueError.
+
+    ``prepare`` bakes parametrizations for inference (see prepare_for_inference); the benchmark
+    turns it off to time the module exactly as the checkpoint builds it.
+    """
     from ganstudio.models import create_generator, get_spec
 
     if key.startswith("registry:"):
@@ -94,6 +102,8 @@ def load_model(key: str, device: torch.device):
         class_names = ck.class_names or [f"class {i}" for i in range(G.c_dim)]
         label, untrained = Path(path).name if Path(path).exists() else key, False
     G = G.eval().requires_grad_(False).to(device)
+    if prepare:
+        G = prepare_for_inference(G)
     if device.type == "cuda":
         G = G.to(memory_format=torch.channels_last)  # faster convs on tensor cores
     info = ModelInfo(key=key, label=label, model_name=G.model_name, family=get_spec(G.model_name).family,
@@ -102,6 +112,22 @@ def load_model(key: str, device: torch.device):
                      untrained=untrained, meta=meta, num_stages=int(getattr(G, "num_stages", 0) or 0),
                      own_stage=G.current_stage() if hasattr(G, "current_stage") else (0, 1.0))
     return G, info
+
+
+def prepare_for_inference(G):
+    """Bake weight parametrizations (spectral norm) into plain weights; returns G.
+
+    In eval mode spectral norm recomputes W / sigma on every forward from the stored u, v: the
+    same value each time, yet a third of a small BigGAN's forward.  Baking computes that value
+    once with the same ops, so images are bit-identical and renders of SN models get faster.
+    The renderer's nets are private inference copies, so no training state is lost.
+    """
+    from torch.nn.utils import parametrize
+    for m in G.modules():
+        if parametrize.is_parametrized(m):
+            for name in list(m.parametrizations.keys()):
+                parametrize.remove_parametrizations(m, name, leave_parametrized=True)
+    return G
 
 
 class Renderer:
@@ -113,6 +139,7 @@ class Renderer:
         self._nets: dict[str, tuple[Any, ModelInfo]] = {}  # insertion order = recency
         self._directions: dict[tuple, torch.Tensor] = {}
         self._z_cache: dict[tuple[int, int], torch.Tensor] = {}  # (seed, z_dim) -> z [1, z_dim], LRU
+        self._c_cache: dict[tuple, torch.Tensor] = {}  # (class_weights, c_dim) -> c [1, c_dim]
         self._lock = threading.RLock()
 
     @property
@@ -142,7 +169,6 @@ class Renderer:
     # -- latents -----------------------------------------------------------------------------
     def directions(self, key: str, method: str, k: int = 20) -> torch.Tensor:
         """Cached PCA (GANSpace) or SeFa directions [k, dim] of a model."""
-        from ganstudio import latent
         with self._lock:
             ck = (key, method, k)
             if ck not in self._directions:
@@ -160,17 +186,22 @@ class Renderer:
             return self._directions[ck]
 
     def _class_vector(self, state: RenderState, info: ModelInfo) -> Optional[torch.Tensor]:
-        from ganstudio import latent
         if not info.c_dim:
             return None
-        weights = dict(state.class_weights) or {0: 1.0}
-        for k in weights:
-            if not 0 <= k < info.c_dim:
-                raise ValueError(f"class {k} out of range (model has {info.c_dim} classes)")
-        return latent.class_blend(weights, info.c_dim).to(self.device)[None]
+        key = (state.class_weights, info.c_dim)
+        c = self._c_cache.get(key)
+        if c is None:  # blending is a dozen small tensor ops: keep the few blends in use (read-only)
+            weights = dict(state.class_weights) or {0: 1.0}
+            for k in weights:
+                if not 0 <= k < info.c_dim:
+                    raise ValueError(f"class {k} out of range (model has {info.c_dim} classes)")
+            c = latent.class_blend(weights, info.c_dim).to(self.device)[None]
+            if len(self._c_cache) >= 64:
+                self._c_cache.pop(next(iter(self._c_cache)))
+            self._c_cache[key] = c
+        return c
 
     def _z(self, state: RenderState, info: ModelInfo) -> torch.Tensor:
-        from ganstudio import latent
         if state.z is not None:
             if len(state.z) != info.z_dim:
                 raise ValueError(f"z has {len(state.z)} values, the model needs {info.z_dim}")
@@ -194,10 +225,10 @@ class Renderer:
             G, info = self._get(state.model)
             with torch.no_grad():
                 z, c, ws = self._latents(G, info, state)
-            return (None if z is None else z.clone()), c, ws  # z may be the cached tensor: hand out a copy
+        # z and c may be cached tensors, and ws a view of z (models without a mapping): hand out copies
+        return (None if z is None else z.clone()), (None if c is None else c.clone()), ws.clone()
 
     def _latents(self, G, info: ModelInfo, state: RenderState):
-        from ganstudio import latent
         caps = info.capabilities
         for method, *_ in state.edits:
             if method not in ("raw", "pca", "sefa"):
@@ -258,7 +289,8 @@ class Renderer:
                 raise ValueError("nothing to render")
             if any(s.model != state.model for s in states):
                 raise ValueError("a batch must use one model")
-            with self._lock, torch.no_grad():
+            # inference_mode skips autograd's version counting: a few percent on small nets.
+            with self._lock, torch.inference_mode():
                 G, info = self._get(state.model)
                 parts = [self._latents(G, info, s) for s in states]
                 if len(parts) == 1:
@@ -267,14 +299,13 @@ class Renderer:
                     ws = torch.cat([p[2] for p in parts])
                     c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
                 img = self._synthesize(G, info, state, ws, c)
-            image = _to_uint8(img)
+            image = to_uint8(img)
             return RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info)
         except Exception as e:  # the renderer reports, the caller decides
             msg = str(e) or type(e).__name__
             return RenderResult(None, msg, (time.perf_counter() - t0) * 1000, state, info)
 
     def _synthesize(self, G, info: ModelInfo, state: RenderState, ws, c):
-        from ganstudio import latent
         caps = info.capabilities
         kwargs: dict = {"noise_mode": state.noise_mode, "noise_strength": state.noise_strength}
         if state.noise is not None and caps.noise_layers:
@@ -294,8 +325,3 @@ class Renderer:
         if self.device.type == "cuda":
             ws = ws.contiguous()
         return G.synthesis(ws, c, **kwargs).float()
-
-
-def _to_uint8(img: torch.Tensor) -> np.ndarray:
-    from ganstudio.imaging import to_uint8
-    return to_uint8(img)

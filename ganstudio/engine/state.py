@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 
+# The fields that may hold lists or dicts (the others are scalars, strings or None).
+_CONTAINER_FIELDS = ("z", "ws", "class_weights", "mix_seeds", "mix_sources", "noise", "edits")
+
+
 @dataclass(frozen=True)
 class RenderState:
     model: str = ""  # checkpoint path, shipped model name, or "registry:<name>" (untrained)
@@ -31,10 +35,14 @@ class RenderState:
     stage_alpha: float = 1.0
 
     def __post_init__(self):
-        # Accept dicts and lists from callers and JSON; store hashable tuples.
-        for k, v in _freeze({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}).items():
-            object.__setattr__(self, k, v)
-        if isinstance(self.class_weights, tuple):
+        # Accept dicts and lists from callers and JSON; store hashable tuples.  Scalars and empty
+        # tuples need nothing, and skipping them keeps a state change cheap (it is on the render path).
+        d = self.__dict__
+        for k in _CONTAINER_FIELDS:
+            v = d[k]
+            if v is not None and not (type(v) is tuple and not v):
+                object.__setattr__(self, k, _freeze_value(v))
+        if self.class_weights:
             object.__setattr__(self, "class_weights", tuple((int(k), float(w)) for k, w in self.class_weights))
 
     def replace(self, **kw) -> "RenderState":
@@ -73,15 +81,19 @@ class RenderState:
             raise ValueError(f"malformed render state: {e}") from None
 
 
-def _freeze(d: dict) -> dict:
+def _freeze_value(v: Any):
     # Lists from JSON or callers become tuples so states are hashable, comparable values.
-    def t(v: Any):
-        if isinstance(v, (list, tuple)):
-            return tuple(t(x) for x in v)
-        if isinstance(v, dict):
-            return tuple((k, t(x)) for k, x in v.items())
-        return v
-    return {k: t(v) for k, v in d.items()}
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze_value(x) for x in v)
+    if isinstance(v, dict):
+        return tuple((k, _freeze_value(x)) for k, x in v.items())
+    if hasattr(v, "tolist") and getattr(v, "ndim", 0):  # a numpy array or torch tensor
+        return _freeze_value(v.tolist())
+    return v
+
+
+def _freeze(d: dict) -> dict:
+    return {k: _freeze_value(v) for k, v in d.items()}
 
 
 def _thaw(v: Any):

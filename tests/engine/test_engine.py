@@ -185,3 +185,49 @@ def test_to_uint8_matches_the_plain_torch_conversion():
             out = to_uint8(img)
             assert out.dtype == np.uint8 and out.flags.c_contiguous
             assert np.array_equal(out, reference(img)), dtype
+
+
+@pytest.mark.parametrize("name", ["biggan", "sagan"])
+def test_spectral_norm_is_baked_and_renders_bit_identical(renderer, tmp_path, name):
+    # The renderer bakes spectral norm's W / sigma into plain weights (an inference copy);
+    # the image must equal the parametrized module's forward exactly.
+    from torch.nn.utils import parametrize
+
+    from ganstudio.imaging import to_uint8
+    from ganstudio.latent import class_vector, seeded_z
+    torch.manual_seed(2)
+    G = create_generator(name, **get_spec(name).tiny).eval()
+    assert any(parametrize.is_parametrized(m) for m in G.modules())
+    with torch.no_grad():  # give the power-iteration vectors non-initial values, as training does
+        G.train()
+        for _ in range(3):
+            G(seeded_z([0, 1], G.z_dim), class_vector(1, G.c_dim).repeat(2, 1))
+        G.eval()
+        ref = G(seeded_z([4], G.z_dim), class_vector(1, G.c_dim)[None])
+    ck = save_checkpoint(tmp_path / f"{name}.safetensors", G)
+    res = renderer.render(RenderState(model=str(ck), seed=4, class_weights={1: 1.0}))
+    assert res.error == "", res.error
+    assert not any(parametrize.is_parametrized(m) for m in renderer.generator(str(ck)).modules())
+    assert np.array_equal(res.image, to_uint8(ref)[0])
+
+
+def test_latents_hands_out_copies_of_cached_tensors():
+    r = Renderer("cpu")
+    st = RenderState(model="registry:cgan:tiny", seed=2, class_weights={1: 0.5, 2: 0.5})
+    before = r.render(st).image
+    for t in r.latents(st):
+        t.fill_(7.0)
+    assert np.array_equal(r.render(st).image, before)
+
+
+def test_state_freezes_lists_dicts_and_arrays():
+    import dataclasses
+
+    from ganstudio.engine.state import _CONTAINER_FIELDS
+    # Every field that can hold a container is frozen (a new field must be added to the list).
+    assert set(_CONTAINER_FIELDS) == {f.name for f in dataclasses.fields(RenderState) if "tuple" in str(f.type)}
+    s = RenderState(model=DC, z=np.arange(3, dtype=np.float32), ws=torch.zeros(2, 2), mix_seeds=[1, 2],
+                    class_weights={"2": 1}, edits=[["raw", 0, 1.0, [0, 2]]])
+    assert s.z == (0.0, 1.0, 2.0) and s.ws == ((0.0, 0.0), (0.0, 0.0)) and s.mix_seeds == (1, 2)
+    assert s.class_weights == ((2, 1.0),) and s.edits == (("raw", 0, 1.0, (0, 2)),)
+    assert hash(s) == hash(RenderState.from_dict(json.loads(json.dumps(s.to_dict()))))
