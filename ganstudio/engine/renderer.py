@@ -7,6 +7,7 @@ For families without a mapping network ws = z[:, None], so the same path serves 
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ def load_model(key: str, device: torch.device, prepare: bool = True):
     """
     from ganstudio.models import create_generator, get_spec
 
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError("no model given: choose a shipped model or open a checkpoint")
     if key.startswith("registry:"):
         name, _, variant = key[len("registry:"):].partition(":")
         try:
@@ -205,7 +208,7 @@ class Renderer:
         if state.z is not None:
             if len(state.z) != info.z_dim:
                 raise ValueError(f"z has {len(state.z)} values, the model needs {info.z_dim}")
-            return torch.tensor(state.z, dtype=torch.float32, device=self.device)[None]
+            return _tensor(state.z, "z", self.device)[None]
         if state.z_threshold is not None and info.capabilities.truncation == "z":
             return latent.truncated_z([state.seed], info.z_dim, state.z_threshold).to(self.device)
         # Seeding a fresh torch.Generator costs tens of microseconds, a fifth of a small model's
@@ -230,14 +233,12 @@ class Renderer:
 
     def _latents(self, G, info: ModelInfo, state: RenderState):
         caps = info.capabilities
-        for method, *_ in state.edits:
-            if method not in ("raw", "pca", "sefa"):
-                raise ValueError(f"unknown edit method {method!r} (raw, pca, sefa)")
+        _check_numbers(state)
         c = self._class_vector(state, info)
         psi = state.truncation_psi if caps.truncation == "w" else 1.0
         cutoff = state.truncation_cutoff if caps.truncation == "w" else None
         if state.ws is not None:
-            ws = torch.tensor(state.ws, dtype=torch.float32, device=self.device)[None]
+            ws = _tensor(state.ws, "ws", self.device)[None]
             if tuple(ws.shape[1:]) != (info.num_ws, info.w_dim):
                 raise ValueError(f"ws has shape {list(ws.shape[1:])}, the model needs [{info.num_ws}, {info.w_dim}]")
             z = None
@@ -325,3 +326,43 @@ class Renderer:
         if self.device.type == "cuda":
             ws = ws.contiguous()
         return G.synthesis(ws, c, **kwargs).float()
+
+
+def _finite(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def _check_numbers(state: RenderState) -> None:
+    """Reject what a hand-written or hostile session could hold: NaN, text, negative layer counts.
+
+    Without this a NaN psi or edit renders a silent grey image and a negative cutoff counts
+    layers from the end.
+    """
+    for name in ("truncation_psi", "noise_strength", "stage_alpha"):
+        v = getattr(state, name)
+        if not _finite(v):
+            raise ValueError(f"{name} must be a finite number, got {v!r}")
+    cut = state.truncation_cutoff
+    if cut is not None and (isinstance(cut, bool) or not isinstance(cut, int) or cut < 0):
+        raise ValueError(f"truncation_cutoff must be a non-negative integer or unset, got {cut!r}")
+    for edit in state.edits:
+        if not (isinstance(edit, tuple) and len(edit) == 4):
+            raise ValueError(f"an edit must be (method, index, alpha, layers), got {edit!r}")
+        method, index, alpha, _ = edit
+        if method not in ("raw", "pca", "sefa"):
+            raise ValueError(f"unknown edit method {method!r} (raw, pca, sefa)")
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise ValueError(f"edit index must be an integer, got {index!r}")
+        if not _finite(alpha):
+            raise ValueError(f"edit strength must be a finite number, got {alpha!r}")
+
+
+def _tensor(values, name: str, device) -> torch.Tensor:
+    """An explicit z or ws from a state as float32, with a clear error for text, ragged rows or NaN."""
+    try:
+        t = torch.tensor(values, dtype=torch.float32, device=device)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be a list of numbers{' per layer' if name == 'ws' else ''}") from None
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return t

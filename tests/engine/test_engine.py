@@ -231,3 +231,26 @@ def test_state_freezes_lists_dicts_and_arrays():
     assert s.z == (0.0, 1.0, 2.0) and s.ws == ((0.0, 0.0), (0.0, 0.0)) and s.mix_seeds == (1, 2)
     assert s.class_weights == ((2, 1.0),) and s.edits == (("raw", 0, 1.0, (0, 2)),)
     assert hash(s) == hash(RenderState.from_dict(json.loads(json.dumps(s.to_dict()))))
+
+
+SG = "registry:stylegan2:tiny"
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(model=""), "no model given"),
+    (dict(model=DC, z=(float("nan"),) * 8), "NaN or infinite"),
+    (dict(model=DC, z=("a",) * 8), "list of numbers"),
+    (dict(model=SG, ws=((0.0,) * 3, (0.0,))), "list of numbers per layer"),
+    (dict(model=SG, truncation_psi=float("nan")), "truncation_psi must be a finite number"),
+    (dict(model=SG, truncation_psi="0.5"), "truncation_psi must be a finite number"),
+    (dict(model=SG, truncation_psi=0.5, truncation_cutoff=-2), "non-negative integer"),
+    (dict(model=SG, noise_strength=float("inf")), "noise_strength must be a finite number"),
+    (dict(model=DC, edits=(("raw", 0, float("nan"), None),)), "edit strength must be a finite number"),
+    (dict(model=DC, edits=(("raw", "0", 1.0, None),)), "edit index must be an integer"),
+    (dict(model=DC, edits=(("raw", 0),)), "an edit must be"),
+])
+def test_hostile_states_get_a_clear_error_not_a_grey_image(renderer, kw, message):
+    # What a hand-edited or hostile session file can hold: an error naming the field, never a
+    # silent NaN image or a negative index counted from the end.
+    res = renderer.render(RenderState(**kw))
+    assert res.image is None and message in res.error, res.error
