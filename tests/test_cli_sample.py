@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,12 @@ def test_seeds_are_reproducible_and_match_z_file(ckpt, tmp_path):
     np.save(zf, seeded_z(5, 8).numpy()[0])  # a single [z_dim] row
     assert main(["sample", str(ckpt), "--z-file", str(zf), "--npy", str(c)]) == 0
     assert np.load(c).shape == (1, 3, 16, 16)
+    zn, zj = tmp_path / "z.npz", tmp_path / "z.json"  # the same rows as an .npz key z, and as JSON
+    np.savez(zn, z=seeded_z([3, 5], 8).numpy())
+    zj.write_text(json.dumps(seeded_z([3, 5], 8).tolist()))
+    for f in (zn, zj):
+        assert main(["sample", str(ckpt), "--z-file", str(f), "--npy", str(c)]) == 0
+        assert np.allclose(np.load(c), np.load(a), atol=1e-6)
 
 
 def test_scale_trunc_and_grayscale(ckpt, gray_ckpt, tmp_path):
@@ -75,14 +82,22 @@ def test_scale_trunc_and_grayscale(ckpt, gray_ckpt, tmp_path):
     assert img.mode == "L" and img.size == (2 * 34 + 2, 2 * 34 + 2)
 
 
+def _npz(**arrays) -> bytes:
+    import io
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize("content, needle", [
     (lambda p: np.save(p, np.zeros((2, 5), np.float32)), "expected shape [N, 8]"),
     (lambda p: np.save(p, np.zeros((2, 8, 1), np.float32)), "expected shape"),
-    (lambda p: np.save(p, np.zeros((0, 8), np.float32)), "expected shape"),
+    (lambda p: np.save(p, np.zeros((0, 8), np.float32)), "empty"),
     (lambda p: np.save(p, np.array([{"x": 1}], dtype=object), allow_pickle=True), "pickled"),
     (lambda p: np.save(p, np.array(["a"] * 8)), "numeric"),
     (lambda p: np.save(p, np.full((1, 8), np.nan, np.float32)), "NaN"),
-    (lambda p: p.write_bytes(b"not an array at all"), "not a .npy file"),
+    (lambda p: p.write_bytes(b"not an array at all"), "not a latent file"),
+    (lambda p: p.write_bytes(_npz(w=np.zeros((1, 8), np.float32))), "w / ws latents"),
     (lambda p: p.write_bytes(np.lib.format.magic(1, 0) + b"\x10\x00{'descr': '<f4',"), "corrupt"),
 ])
 def test_bad_z_files(ckpt, tmp_path, capsys, content, needle):

@@ -1,6 +1,8 @@
 """`ganstudio sample`: render seeds (or a file of z) from a checkpoint, a shipped model or a registry model."""
 from __future__ import annotations
 
+from pathlib import Path
+
 NAME = "sample"
 HELP = "render images from seeds or a z file into a PNG grid and/or a raw .npy"
 
@@ -14,7 +16,7 @@ def add_arguments(p):
     p.add_argument("--session", metavar="FILE",
                    help="render the exact image of a GUI session file (with --seeds: its settings at each seed)")
     p.add_argument("--seeds", help="seeds to render, e.g. 0-15,20,30-32 (default 0-15)")
-    p.add_argument("--z-file", help="render the rows of this .npy of shape [N, z_dim] instead of seeds")
+    p.add_argument("--z-file", help="render the rows of this .npy / .npz / .json of shape [N, z_dim] instead of seeds")
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi toward w_avg (StyleGAN models)")
     p.add_argument("--cutoff", type=int, default=None, help="apply psi only to ws layers below this index")
     p.add_argument("--trunc", type=float, default=None,
@@ -67,39 +69,23 @@ def _open(arg: str, device):
 
 
 def _load_z(path: str, z_dim: int):
-    import numpy as np
-
     from ganstudio.cli import UsageError
+    from ganstudio.engine.latent_files import read_latent_file
     try:
-        with open(path, "rb") as f:
-            magic = f.read(6)
-        if magic != b"\x93NUMPY":
-            what = "an .npz archive" if magic[:2] == b"PK" else "not a .npy file (no NumPy header)"
-            raise UsageError(f"--z-file {path}: {what}; save one array with numpy.save")
-        a = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UsageError(f"--z-file {path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"--z-file {path}: is a folder, not a .npy file") from None
-    except UsageError:
-        raise
+        a, hint, state = read_latent_file(path)  # .npy, .npz or .json; never unpickles
     except ValueError as e:
-        if "allow_pickle" in str(e):
-            raise UsageError(f"--z-file {path}: holds pickled objects, which are not loaded for safety; "
-                             "save a plain float array") from None
-        raise UsageError(f"--z-file {path}: corrupt .npy file ({e})") from None
-    except Exception as e:  # numpy raises many kinds on corrupt files (EOFError, OSError...)
-        raise UsageError(f"--z-file {path}: corrupt .npy file ({type(e).__name__}: {e})") from None
-    if a.dtype.kind not in "iuf":
-        raise UsageError(f"--z-file {path}: expected a numeric (float) array, got dtype {a.dtype}")
+        raise UsageError(f"--z-file {e}") from None
+    name = Path(path).name
+    if state is not None:
+        raise UsageError(f"--z-file {name}: holds a render state (Gallery latents .json), not z rows; "
+                         "save z as an [N, {z_dim}] array".replace("{z_dim}", str(z_dim)))
+    if hint == "w":
+        raise UsageError(f"--z-file {name}: holds w / ws latents; --z-file takes z rows [N, {z_dim}]")
     if a.ndim == 1:
         a = a[None]
-    if a.ndim != 2 or a.shape[1] != z_dim or a.shape[0] == 0:
-        raise UsageError(f"--z-file {path}: expected shape [N, {z_dim}] (or [{z_dim}]) for this model, "
+    if a.ndim != 2 or a.shape[1] != z_dim:
+        raise UsageError(f"--z-file {name}: expected shape [N, {z_dim}] (or [{z_dim}]) for this model, "
                          f"got {list(a.shape)}")
-    a = a.astype(np.float32)
-    if not np.isfinite(a).all():
-        raise UsageError(f"--z-file {path}: contains NaN or Inf")
     return a
 
 

@@ -1,6 +1,7 @@
 """The explorer window: model picker, image view, capability-gated dock panels, menus, status bar."""
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from pathlib import Path
@@ -141,6 +142,8 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         self._action(f, "&Export image…", lambda: self.panels["GalleryPanel"].export_png_dialog(),
                      QKeySequence("Ctrl+E"), "export")
+        self._action(f, "&Import latents…", lambda: self.panels["GalleryPanel"].import_latents_dialog(),
+                     QKeySequence("Ctrl+I"), "import_latents")
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.Quit, "quit")
 
@@ -251,8 +254,11 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path: str) -> None:
-        """A dropped or opened file: a session (.json) or a checkpoint."""
-        if path.lower().endswith(".json"):
+        """A dropped or opened file: a session or latents (.json), latents (.npy, .npz) or a checkpoint."""
+        low = path.lower()
+        if low.endswith((".npy", ".npz")) or (low.endswith(".json") and _is_latents_json(path)):
+            self.panels["GalleryPanel"].import_latents(path)
+        elif low.endswith(".json"):
             self.open_session(path)
         else:
             self.open_model(path)
@@ -377,3 +383,15 @@ class MainWindow(QMainWindow):
             panel._refresh_timer.stop()
         self.bridge.close()
         self.jobs.close()
+
+
+def _is_latents_json(path: str) -> bool:
+    """Gallery > Latents .json (a "state" and no session "format"), as opposed to a session file."""
+    try:
+        if Path(path).stat().st_size > 64 * 2 ** 20:
+            return False
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False  # open_session reports what is wrong with it
+    return isinstance(doc, list) or (isinstance(doc, dict) and "format" not in doc
+                                     and any(k in doc for k in ("state", "z", "w", "ws")))

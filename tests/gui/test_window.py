@@ -201,3 +201,41 @@ def test_default_model_and_open_command(tmp_path, monkeypatch, capsys):
     bad.write_bytes(b"junk")
     assert main(["open", str(bad)]) == 2
     assert "bad.safetensors" in capsys.readouterr().err
+
+
+def test_import_latents_as_bookmarks(qtbot, open_window, checkpoint, tmp_path, direct):
+    win = open_window(checkpoint("stylegan2"))
+    gallery, info = win.panels["GalleryPanel"], win.app.info
+    win.panels["LatentPanel"].seed.setValue(6)
+    win.panels["TruncationPanel"].psi.set_value(0.5)
+    wait_rendered(qtbot, win)
+    original = shown(win).copy()
+    # Our own .npy export (the truncated ws) comes back as a bookmark of the same pixels.
+    gallery.export_latents(str(tmp_path / "lat.npy"))
+    qtbot.waitUntil(lambda: win.jobs.idle() and (tmp_path / "lat.npy").exists(), timeout=10000)
+    win.open_path(str(tmp_path / "lat.npy"))  # what a drop does
+    qtbot.waitUntil(lambda: win.jobs.idle() and gallery.list.count() == 1, timeout=10000)
+    win.panels["LatentPanel"].seed.setValue(0)
+    wait_rendered(qtbot, win)
+    gallery.restore(0)
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), original)
+    assert win.app.state.truncation_psi == 1.0  # exact ws: not truncated a second time
+    # z rows from elsewhere: one bookmark each, rendered with the open model's settings.
+    win.panels["TruncationPanel"].psi.set_value(0.5)
+    z = np.random.default_rng(0).standard_normal((2, info.z_dim)).astype(np.float32)
+    np.save(tmp_path / "z.npy", z)
+    gallery.import_latents(str(tmp_path / "z.npy"))
+    qtbot.waitUntil(lambda: win.jobs.idle() and gallery.list.count() == 3, timeout=10000)
+    gallery.restore(2)
+    wait_rendered(qtbot, win)
+    expect = direct(RenderState(model=win.app.state.model, z=tuple(float(v) for v in z[1]), truncation_psi=0.5))
+    assert np.array_equal(shown(win), expect)
+    # A wrong shape: one error dialog with the reason, no bookmark, the image unchanged.
+    np.save(tmp_path / "bad.npy", np.zeros((3, info.z_dim + 1), np.float32))
+    before = shown(win).copy()
+    gallery.import_latents(str(tmp_path / "bad.npy"))
+    qtbot.waitUntil(lambda: win.jobs.idle() and win.error_box.isVisible(), timeout=10000)
+    assert "bad.npy" in win.error_box.text() and "does not fit this model" in win.error_box.text()
+    assert gallery.list.count() == 3 and np.array_equal(shown(win), before)
+    assert win.actions_by_name["import_latents"].shortcut().toString() == "Ctrl+I"

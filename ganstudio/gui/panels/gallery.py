@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
 from ganstudio import latent
 from ganstudio._io import atomic_path, atomic_write_text
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.latent_files import latent_states
 from ganstudio.gui.app_state import Bookmark
 from ganstudio.gui.images import to_qimage
 from ganstudio.gui.panels._base import Panel
@@ -99,6 +100,9 @@ class GalleryPanel(Panel):
         self.mp4_btn = QPushButton("Interpolation MP4…")
         self.npy_btn = QPushButton("Latents .npy…")
         self.json_btn = QPushButton("Latents .json…")
+        self.import_btn = QPushButton("Import latents…")
+        self.import_btn.setToolTip("Bookmark every latent in a .npy, .npz or .json file: z [N, z_dim], "
+                                   "ws [N, num_ws, w_dim], or a GAN Studio latents file")
         g.addWidget(self.scale, 0, 0)
         g.addWidget(self.png_btn, 0, 1)
         g.addWidget(self.copy_btn, 0, 2)
@@ -106,6 +110,7 @@ class GalleryPanel(Panel):
         g.addWidget(self.frames, 2, 0)
         g.addWidget(self.gif_btn, 2, 1)
         g.addWidget(self.mp4_btn, 2, 2)
+        g.addWidget(self.import_btn, 3, 0)
         g.addWidget(self.npy_btn, 3, 1)
         g.addWidget(self.json_btn, 3, 2)
         lay.addWidget(box)
@@ -126,6 +131,7 @@ class GalleryPanel(Panel):
                                                           self.export_animation))
         self.npy_btn.clicked.connect(lambda: self._dialog("Latents", "NumPy (*.npy)", ".npy", self.export_latents))
         self.json_btn.clicked.connect(lambda: self._dialog("Latents", "JSON (*.json)", ".json", self.export_latents))
+        self.import_btn.clicked.connect(self.import_latents_dialog)
         self.app.bookmarks_changed.connect(self._fill)
         if not has_ffmpeg():
             self.mp4_btn.setToolTip("MP4 needs imageio-ffmpeg: pip install imageio-ffmpeg")
@@ -273,6 +279,52 @@ class GalleryPanel(Panel):
                 atomic_write_text(path, json.dumps(doc))
             progress(1.0)
         self._export("latents", path, work)
+
+    # -- import ---------------------------------------------------------------------------------
+    def import_latents_dialog(self) -> None:
+        from ganstudio.gui.settings import settings
+        path, _ = QFileDialog.getOpenFileName(self, "Import latents", str(settings().value("export_dir", "")),
+                                              "Latents (*.npy *.npz *.json);;All files (*)")
+        if path:
+            settings().setValue("export_dir", str(Path(path).parent))
+            self.import_latents(path)
+
+    def import_latents(self, path: str) -> None:
+        """Bookmark each latent of a file, on the current model and settings.
+
+        The file is read and every state rendered off the GUI thread before anything is added, so a
+        wrong shape, NaN or a state the model cannot render is one error dialog and no bookmark.
+        """
+        if not self.supported or self.info is None:
+            return
+        info, base, renderer, name = self.info, self.state, self.ctx.renderer, Path(path).name
+
+        def work(progress):
+            states = latent_states(path, base, info.z_dim, info.num_ws, info.w_dim, info.capabilities.style_layers)
+            thumbs: list = []
+            for start in range(0, len(states), 16):
+                res = renderer.render_batch(states[start:start + 16])
+                if res.image is None:
+                    raise ValueError(f"{name}: {res.error}")
+                thumbs += list(res.image)
+                progress(len(thumbs) / len(states))
+            return states, thumbs
+
+        def done(result):
+            states, thumbs = result
+            many = len(states) > 1
+            self.app.bookmarks += [Bookmark(s, t, f"{name} [{i}]" if many else name)
+                                   for i, (s, t) in enumerate(zip(states, thumbs))]
+            self.app.bookmarks_changed.emit()
+            msg = f"Imported {len(states)} latent{'s' if many else ''} from {name} as bookmarks"
+            self.export_status.setText(msg)
+            self.ctx.statusBar().showMessage(msg, 5000)
+
+        def failed(message: str):
+            self.export_status.setText("")
+            self.ctx.report_error(f"Import latents: {message}", dialog=True)
+        self.export_status.setText(f"Importing {name}…")
+        self.ctx.jobs.submit(f"GalleryPanel:import:{path}", work, done, failed, f"Importing {name}", True)
 
     def model_changed(self, info: ModelInfo) -> None:
         self._fill()

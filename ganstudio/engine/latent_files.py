@@ -1,0 +1,162 @@
+"""Reading latent files into render states: .npy, .npz and .json, checked before anything is used.
+
+Accepted (for a model with z_dim, num_ws and w_dim):
+- z:  [z_dim] or [N, z_dim]                          -> N states with an explicit z
+- ws: [num_ws, w_dim] (what Gallery > Latents .npy writes) or [N, num_ws, w_dim]
+- w:  [N, 1, w_dim], or a key named w/ws in an .npz (NVIDIA's projector writes ``w``), broadcast
+      to every layer
+- .json: Gallery > Latents .json (its render state), or a bare nested list read like an array
+Only style-based models (a mapping network, several ws entries) take ws; for the others ws is z.
+Pickled arrays are refused (numpy's allow_pickle=False): a latent file never runs code.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ganstudio.engine.state import RenderState
+
+MAX_LATENTS = 256  # one bookmark each: more is a mistake (a dataset, not latents)
+
+
+class LatentFileError(ValueError):
+    """A latent file that cannot be used; the message names the file and the reason."""
+
+
+def read_latent_file(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Optional[str], Optional[dict]]:
+    """-> (array, hint, state dict): hint is "z" or "w" when an .npz key says which; the state
+    dict is set for a GAN Studio latents .json.  Raises LatentFileError with the reason."""
+    p = Path(path)
+    name = p.name
+    if p.is_dir():
+        raise LatentFileError(f"{name}: is a folder, not a latent file")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(8)
+    except FileNotFoundError:
+        raise LatentFileError(f"{name}: no such file") from None
+    except OSError as e:
+        raise LatentFileError(f"{name}: cannot be read ({e.strerror or e})") from None
+    if not head:
+        raise LatentFileError(f"{name}: the file is empty")
+    try:
+        if head.startswith(b"\x93NUMPY"):
+            return _numeric(np.load(p, allow_pickle=False), name), None, None
+        if head.startswith(b"PK"):
+            return _read_npz(p, name)
+        if head.lstrip()[:1] in (b"{", b"["):
+            return _read_json(p, name)
+    except LatentFileError:
+        raise
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "Object arrays" in str(e):
+            raise LatentFileError(f"{name}: holds pickled Python objects, which are not loaded for safety; "
+                                  "save a plain float array") from None
+        raise LatentFileError(f"{name}: corrupt file ({e})") from None
+    except Exception as e:  # numpy raises many kinds on a corrupt header (EOFError, TokenError, SyntaxError...)
+        raise LatentFileError(f"{name}: corrupt file ({type(e).__name__}: {e})") from None
+    raise LatentFileError(f"{name}: not a latent file (.npy, .npz or .json); starts with bytes {head!r}")
+
+
+def _read_npz(p: Path, name: str):
+    with np.load(p, allow_pickle=False) as z:
+        keys = list(z.keys())
+        if not keys:
+            raise LatentFileError(f"{name}: the .npz archive holds no arrays")
+        for key, hint in (("ws", "w"), ("w", "w"), ("z", "z")):
+            if key in keys:
+                return _numeric(z[key], f"{name}[{key}]"), hint, None
+        if len(keys) > 1:
+            raise LatentFileError(f"{name}: the .npz holds several arrays ({', '.join(keys[:8])}); "
+                             "name the latent array z, w or ws")
+        return _numeric(z[keys[0]], name), None, None
+
+
+def _read_json(p: Path, name: str):
+    if p.stat().st_size > 64 * 2 ** 20:
+        raise LatentFileError(f"{name}: {p.stat().st_size / 2 ** 20:.0f} MB is too large for a latent .json")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise LatentFileError(f"{name}: not valid JSON ({e})") from None
+    if isinstance(doc, dict) and isinstance(doc.get("state"), dict):
+        return None, None, doc["state"]  # Gallery > Latents .json: the exact render state
+    if isinstance(doc, dict):
+        for key, hint in (("ws", "w"), ("w", "w"), ("z", "z")):
+            if doc.get(key) is not None:
+                return _numeric(_array(doc[key], name), name), hint, None
+        raise LatentFileError(f"{name}: a JSON object needs a 'state' (GAN Studio latents) or a z / w / ws array")
+    return _numeric(_array(doc, name), name), None, None
+
+
+def _array(values, name: str) -> np.ndarray:
+    try:
+        a = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise LatentFileError(f"{name}: the latents must be a (nested) list of numbers of equal lengths") from None
+    return a
+
+
+def _numeric(a: np.ndarray, name: str) -> np.ndarray:
+    if a.dtype.kind not in "iuf":
+        raise LatentFileError(f"{name}: expected a numeric (float) array, got dtype {a.dtype}")
+    if a.size == 0:
+        raise LatentFileError(f"{name}: the array is empty (shape {list(a.shape)})")
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise LatentFileError(f"{name}: contains NaN or infinite values")
+    return a
+
+
+def latent_states(path: str | os.PathLike, base: RenderState, z_dim: int, num_ws: int, w_dim: int,
+                  style: bool) -> list[RenderState]:
+    """The states a latent file describes, on ``base``'s model and settings.
+
+    z imports keep base's class, truncation and noise (z still goes through them) but drop its
+    edits and mixing; ws imports are the exact ws, so they also drop truncation.
+    """
+    name = Path(path).name
+    a, hint, state = read_latent_file(path)
+    if state is not None:
+        try:
+            s = RenderState.from_dict(state)
+        except ValueError as e:
+            raise LatentFileError(f"{name}: {e}") from None
+        return [s.replace(model=base.model)]
+    kind, rows = _rows(a, hint, z_dim, num_ws, w_dim, style, name)
+    if len(rows) > MAX_LATENTS:
+        raise LatentFileError(f"{name}: holds {len(rows)} latents; import at most {MAX_LATENTS} at a time")
+    clean = base.replace(z=None, ws=None, edits=(), mix_sources=None, mix_seeds=())
+    if kind == "z":
+        return [clean.replace(z=tuple(float(v) for v in r)) for r in rows]
+    return [clean.replace(ws=tuple(tuple(float(v) for v in layer) for layer in r), truncation_psi=1.0,
+                          truncation_cutoff=None) for r in rows]
+
+
+def _rows(a: np.ndarray, hint: Optional[str], z_dim: int, num_ws: int, w_dim: int, style: bool, name: str):
+    shape = tuple(a.shape)
+    if style:
+        if a.ndim == 3 and shape[1:] == (num_ws, w_dim):
+            return "ws", list(a)
+        if a.ndim == 3 and shape[1:] == (1, w_dim):
+            return "ws", [np.repeat(r, num_ws, axis=0) for r in a]
+        if hint == "w" and a.ndim in (1, 2) and shape[-1] == w_dim:
+            if a.ndim == 2 and shape[0] == num_ws:
+                return "ws", [a]
+            return "ws", [np.repeat(r[None], num_ws, axis=0) for r in a.reshape(-1, w_dim)]
+        if a.ndim == 2 and shape == (num_ws, w_dim) and hint != "z":
+            return "ws", [a]  # what Gallery > Latents .npy writes
+    if a.ndim == 1 and shape[0] == z_dim:
+        return "z", [a]
+    if a.ndim == 2 and shape[1] == z_dim:
+        return "z", list(a)
+    if a.ndim == 3 and shape[1:] == (1, z_dim) and not style:
+        return "z", list(a[:, 0])
+    want = f"z [{z_dim}] or [N, {z_dim}]"
+    if style:
+        want += f", ws [{num_ws}, {w_dim}] or [N, {num_ws}, {w_dim}], or w [N, 1, {w_dim}]"
+    raise LatentFileError(f"{name}: shape {list(shape)} does not fit this model; expected {want}")

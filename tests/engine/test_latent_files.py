@@ -1,0 +1,98 @@
+"""Latent files (.npy, .npz, .json) to render states: every accepted layout, and a clear error for the rest."""
+import json
+import pickle
+import re
+
+import numpy as np
+import pytest
+
+from ganstudio.engine import RenderState
+from ganstudio.engine.latent_files import LatentFileError, latent_states
+
+BASE = RenderState(model="m", seed=3, class_weights={1: 1.0}, truncation_psi=0.7, edits=(("raw", 0, 1.0, None),),
+                   mix_seeds=(4,), mix_sources=(0, 1, 1, 1))
+STYLE = dict(z_dim=8, num_ws=4, w_dim=6, style=True)
+PLAIN = dict(z_dim=8, num_ws=1, w_dim=8, style=False)
+
+
+def _npy(tmp_path, a, name="a.npy"):
+    p = tmp_path / name
+    np.save(p, a)
+    return p
+
+
+def test_z_rows_keep_settings_but_drop_edits(tmp_path):
+    a = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    states = latent_states(_npy(tmp_path, a), BASE, **STYLE)
+    assert len(states) == 3
+    for s, row in zip(states, a):
+        assert s.z == tuple(float(v) for v in row) and s.ws is None
+        assert s.model == "m" and s.class_weights == ((1, 1.0),) and s.truncation_psi == 0.7
+        assert s.edits == () and s.mix_sources is None and s.mix_seeds == ()
+    one = latent_states(_npy(tmp_path, a[0], "one.npy"), BASE, **PLAIN)
+    assert len(one) == 1 and one[0].z == states[0].z
+
+
+def test_ws_layouts(tmp_path):
+    rng = np.random.default_rng(1)
+    ws = rng.standard_normal((4, 6)).astype(np.float32)  # what Gallery > Latents .npy writes
+    [s] = latent_states(_npy(tmp_path, ws), BASE, **STYLE)
+    assert np.array_equal(np.array(s.ws, np.float32), ws) and s.z is None
+    assert s.truncation_psi == 1.0  # the file's ws are exact: no second truncation
+    batch = rng.standard_normal((2, 4, 6)).astype(np.float32)
+    assert len(latent_states(_npy(tmp_path, batch, "b.npy"), BASE, **STYLE)) == 2
+    w = rng.standard_normal((2, 1, 6)).astype(np.float32)  # one w per sample, broadcast to every layer
+    states = latent_states(_npy(tmp_path, w, "w.npy"), BASE, **STYLE)
+    assert np.array_equal(np.array(states[1].ws, np.float32), np.repeat(w[1], 4, axis=0))
+    # NVIDIA's projector: an .npz with w [1, num_ws, w_dim]
+    np.savez(tmp_path / "projected_w.npz", w=batch[:1])
+    [s] = latent_states(tmp_path / "projected_w.npz", BASE, **STYLE)
+    assert np.array_equal(np.array(s.ws, np.float32), batch[0])
+    # an .npz key says which space a 1-D vector is in
+    np.savez(tmp_path / "w1.npz", w=ws[0])
+    [s] = latent_states(tmp_path / "w1.npz", BASE, **STYLE)
+    assert np.array(s.ws).shape == (4, 6)
+
+
+def test_json_layouts(tmp_path):
+    exported = {"state": RenderState(model="elsewhere.safetensors", seed=9, truncation_psi=0.5).to_dict(),
+                "z": [0.0] * 8, "ws": [[0.0] * 6] * 4}
+    (tmp_path / "lat.json").write_text(json.dumps(exported))
+    [s] = latent_states(tmp_path / "lat.json", BASE, **STYLE)
+    assert s.seed == 9 and s.truncation_psi == 0.5 and s.model == "m"  # moved onto the open model
+    (tmp_path / "list.json").write_text(json.dumps([[0.5] * 8, [0.25] * 8]))
+    assert [s.z[0] for s in latent_states(tmp_path / "list.json", BASE, **PLAIN)] == [0.5, 0.25]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: np.save(p / "x.npy", np.zeros((3, 5), np.float32)), "shape [3, 5] does not fit this model"),
+    (lambda p: np.save(p / "x.npy", np.full((8,), np.nan, np.float32)), "NaN or infinite"),
+    (lambda p: np.save(p / "x.npy", np.array(["a"] * 8)), "numeric"),
+    (lambda p: np.save(p / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True), "pickled"),
+    (lambda p: np.save(p / "x.npy", np.zeros((0, 8), np.float32)), "empty"),
+    (lambda p: np.save(p / "x.npy", np.zeros((300, 8), np.float32)), "at most 256"),
+    (lambda p: (p / "x.npy").write_bytes(b""), "the file is empty"),
+    (lambda p: (p / "x.npy").write_bytes(np.lib.format.magic(1, 0) + b"\x10\x00{'descr': '<f4', 'fortran"),
+     "corrupt"),
+    (lambda p: (p / "x.npy").write_bytes(pickle.dumps([1.0] * 8)), "not a latent file"),
+    (lambda p: (p / "x.npy").write_bytes(b"PK\x03\x04 not really a zip"), "corrupt"),
+    (lambda p: (p / "x.npy").write_text("[[1, 2], [3]]"), "equal lengths"),
+    (lambda p: (p / "x.npy").write_text('{"hello": 1}'), "needs a 'state'"),
+    (lambda p: (p / "x.npy").write_text('{"state": {"bogus": 1}}'), "unknown render-state field"),
+    (lambda p: (p / "x.npy").write_text('[1, 2, '), "not valid JSON"),
+    (lambda p: np.savez(p / "x.npy", a=np.zeros(8), b=np.zeros(8)), "several arrays"),
+    (lambda p: (p / "x.npy").mkdir(), "is a folder"),
+])
+def test_bad_files_get_a_clear_error(tmp_path, make, message):
+    make(tmp_path)
+    path = tmp_path / "x.npy"
+    if not path.exists() and (tmp_path / "x.npy.npz").exists():  # np.savez appends .npz
+        path = tmp_path / "x.npy.npz"
+    with pytest.raises(LatentFileError, match=re.escape(message)) as e:
+        latent_states(path, BASE, **STYLE)
+    assert path.name in str(e.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(LatentFileError, match="no such file"):
+        latent_states(tmp_path / "nope.npy", BASE, **STYLE)
