@@ -88,6 +88,15 @@ def average_gradients(params: Iterable[torch.nn.Parameter], ctx: DistContext) ->
         offset += n
 
 
+def mean_over_ranks(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
+    """The mean of a tensor over all ranks (itself in a single process)."""
+    if not ctx.enabled:
+        return t
+    t = t.clone()
+    dist.all_reduce(t)
+    return t / ctx.world_size
+
+
 def any_rank(flag: bool, ctx: DistContext, device: torch.device) -> bool:
     """True when ``flag`` is true on any rank (so that every rank stops at the same step)."""
     if not ctx.enabled:

@@ -100,10 +100,13 @@ def build_models(cfg: TrainConfig, num_classes: int):
     return G, D
 
 
-def _make_optimizer(params, kind: str, lr: float, betas) -> torch.optim.Optimizer:
+def _make_optimizer(params, kind: str, lr: float, betas, lazy_every: int = 1) -> torch.optim.Optimizer:
+    """``lazy_every`` > 1: the net gets a lazy regularizer every N steps, and Adam is adjusted as if
+    those were separate steps: lr * c and betas ** c with c = N / (N + 1) (Karras et al. 2020, B)."""
     params = list(params)
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+        c = lazy_every / (lazy_every + 1) if lazy_every > 1 else 1.0
+        return torch.optim.Adam(params, lr=lr * c, betas=tuple(b ** c for b in betas))
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     return torch.optim.SGD(params, lr=lr, momentum=betas[0])
@@ -233,9 +236,15 @@ class _Trainer:
         if self.G.c_dim and self.num_classes and self.G.c_dim != self.num_classes:
             raise ValueError(f"the model has {self.G.c_dim} classes, the data set {self.num_classes}")
 
-        self.opt_G = _make_optimizer(self.G.parameters(), cfg.optimizer, cfg.lr_g, cfg.betas_g)
+        self.use_pl = cfg.pl > 0
+        if self.use_pl and not caps.style_layers:
+            raise ValueError(f"pl (path length regularization) needs a style-based generator; {cfg.model} has none")
+        self.pl_mean = torch.zeros([], device=device)  # the running mean path length a
+        lazy_g = cfg.pl_every if (cfg.lazy_adam and self.use_pl) else 1
+        lazy_d = cfg.r1_every if (cfg.lazy_adam and cfg.r1) else 1
+        self.opt_G = _make_optimizer(self.G.parameters(), cfg.optimizer, cfg.lr_g, cfg.betas_g, lazy_g)
         self.opt_D = (None if self.D is None else
-                      _make_optimizer(self.D.parameters(), cfg.optimizer, cfg.lr_d, cfg.betas_d))
+                      _make_optimizer(self.D.parameters(), cfg.optimizer, cfg.lr_d, cfg.betas_d, lazy_d))
         self.gen = torch.Generator()  # CPU: latents and labels, the same on every device
         self.dev_gen = torch.Generator(device) if device.type == "cuda" else self.gen
         self.step = 0
@@ -481,6 +490,10 @@ class _Trainer:
                     orth = L.orthogonal_reg(self.G)
                     terms["ortho"] = orth
                     total = total + cfg.ortho * orth
+                if self.use_pl and self.step % cfg.pl_every == 0:
+                    pl = self._path_length_penalty()
+                    terms["pl"] = pl
+                    total = total + cfg.pl * cfg.pl_every * pl
             self.opt_G.zero_grad(set_to_none=True)
             total.backward()
         finally:
@@ -489,6 +502,17 @@ class _Trainer:
         self.opt_G.step()
         if hasattr(self.G, "update_w_avg"):
             self.G.update_w_avg(ws[:, 0].detach(), cfg.w_avg_beta)
+
+    def _path_length_penalty(self) -> torch.Tensor:
+        """Path length regularization on a fresh half batch; updates the running mean a."""
+        n = max(1, self.cfg.batch // self.ctx.world_size // L.PL_BATCH_SHRINK)
+        z, c, *_ = self._latents(n, self.gen)
+        fake, ws = self._generate(z, c, mix=True)
+        lengths = L.path_lengths(fake, ws, generator=self.dev_gen)
+        # Every rank moves a by the mean over all ranks, so a stays the same everywhere.
+        mean = dist_util.mean_over_ranks(lengths.detach().mean(), self.ctx)
+        self.pl_mean = self.pl_mean.lerp(mean, L.PL_DECAY)
+        return L.path_length_penalty(lengths, self.pl_mean)
 
     def _vae_step(self, terms: dict) -> None:
         real, _ = self._next_batch()
@@ -565,7 +589,7 @@ class _Trainer:
             opt_d_t, opt_d = _flatten_optimizer(self.opt_D, "opt_D")
             tensors.update(opt_d_t)
         tensors["rng.torch_cpu"] = torch.get_rng_state()
-        resume = {"step": self.step, "batches": self.batches, "d_iters": self.d_iters,
+        resume = {"step": self.step, "batches": self.batches, "d_iters": self.d_iters, "pl_mean": float(self.pl_mean),
                   "opt_G": opt_g, "opt_D": opt_d, "ema": self.G_ema is not None, "seed": cfg.seed}
         training = {"preset": cfg.preset, "data": cfg.data, "step": self.step, "steps": cfg.steps,
                     "kimg": self.kimg(), "batch": cfg.batch, "loss": cfg.loss, "ema": cfg.ema,
@@ -629,6 +653,7 @@ class _Trainer:
         if "rng.torch_cpu" in extra:
             torch.set_rng_state(extra["rng.torch_cpu"])
         self.step, self.batches, self.d_iters = int(resume["step"]), int(resume["batches"]), int(resume["d_iters"])
+        self.pl_mean = torch.tensor(float(resume.get("pl_mean", 0.0)), device=self.device)
         self.G.to(self.device)
         if self.D is not None:
             self.D.to(self.device)
@@ -655,6 +680,8 @@ def _hash_params(trainer: _Trainer) -> dict:
             h.update(k.encode())
             h.update(v.detach().cpu().contiguous().numpy().tobytes())
         out[name] = h.hexdigest()
+    if trainer.use_pl:
+        out["pl_mean"] = float(trainer.pl_mean)  # kept in step by averaging over ranks
     return out
 
 

@@ -91,6 +91,29 @@ def r1_penalty(D, real: torch.Tensor, c: Optional[torch.Tensor] = None) -> torch
     return (_grad_norm(D, real, c) ** 2).mean()
 
 
+# Karras et al. 2020, B: the running mean path length a decays by 0.01 per regularization step,
+# and the regularization pass uses half the minibatch.
+PL_DECAY = 0.01
+PL_BATCH_SHRINK = 2
+
+
+def path_lengths(img: torch.Tensor, ws: torch.Tensor, *, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Per-sample ||J_w^T y||_2 with y ~ N(0, I) / sqrt(H W) (Karras et al. 2020, eq. 4), keeping the graph.
+
+    The gradient is taken with respect to ws [N, L, w_dim] (the output of the mapping network,
+    mixed or not); the squared norm is summed over w_dim and averaged over the L layers.
+    """
+    y = torch.randn(img.shape, generator=generator, device=img.device).to(img.dtype)
+    y = y / math.sqrt(img.shape[2] * img.shape[3])
+    (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+    return grad.float().square().sum(2).mean(1).sqrt()
+
+
+def path_length_penalty(lengths: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """E[(||J_w^T y|| - a)^2]: lengths from path_lengths, a the running mean (a constant here)."""
+    return (lengths - target.detach()).square().mean()
+
+
 def dragan_penalty(D, real: torch.Tensor, c: Optional[torch.Tensor] = None, *, perturb: float = 0.5,
                    generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """DRAGAN (Kodali et al. 2017): the gradient penalty around perturbed real data.

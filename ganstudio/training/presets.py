@@ -45,6 +45,9 @@ class TrainConfig:
     r1: float = 0.0  # R1 penalty weight gamma (the penalty is gamma/2 * E||grad||^2)
     r1_every: int = 1  # lazy R1: apply every N D steps, scaled by N (StyleGAN2)
     dragan: float = 0.0  # DRAGAN penalty weight
+    pl: float = 0.0  # StyleGAN2 path length regularization weight (2 in Karras et al. 2020); style models only
+    pl_every: int = 4  # lazy path length regularization: every N G steps, scaled by N
+    lazy_adam: bool = False  # with lazy R1 / PL: Adam lr * c and betas ** c, c = N / (N + 1) (Karras et al. 2020, B)
     drift: float = 0.0  # ProGAN epsilon-drift weight on D(real)^2
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - value
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed linearly to 0
@@ -95,10 +98,11 @@ class TrainConfig:
             raise ValueError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)} or cuda:N")
         if self.conditional not in ("yes", "no", "auto"):
             raise ValueError(f"conditional must be yes, no or auto, got {self.conditional!r}")
-        for name in ("steps", "batch", "k_disc", "resolution", "r1_every", "sample_count", "keep", "log_every"):
+        for name in ("steps", "batch", "k_disc", "resolution", "r1_every", "pl_every", "sample_count", "keep",
+                     "log_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("sample_every", "ckpt_every", "num_workers", "clip", "gp", "r1", "dragan", "drift",
+        for name in ("sample_every", "ckpt_every", "num_workers", "clip", "gp", "r1", "pl", "dragan", "drift",
                      "label_smoothing", "instance_noise", "aux_class", "info", "info_cont", "ortho",
                      "style_mixing", "vae_beta", "phase_kimg", "lr_g", "lr_d"):
             if getattr(self, name) < 0:
@@ -155,7 +159,8 @@ PRESETS: dict[str, TrainConfig] = {
     "progan": _p(preset="progan", model="progan", loss="wgan", gp=10.0, drift=1e-3, lr_g=1e-3, lr_d=1e-3,
                  betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), ema=0.999, phase_kimg=60.0, batch=32, steps=20000),
     # Karras et al. 2020: non-saturating loss, lazy R1 (every 16 steps), Adam lr 2e-3, betas (0, 0.99),
-    # style mixing 0.9, EMA of G; gamma scaled down for small images.
+    # style mixing 0.9, EMA of G; gamma scaled down for small images.  The paper's path length
+    # regularization (pl=2, lazy_adam) is off: its double backward doubles a CPU G step's cost.
     "stylegan2": _p(preset="stylegan2", model="stylegan2", loss="ns", r1=1.0, r1_every=16, lr_g=2e-3,
                     lr_d=2e-3, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), style_mixing=0.9, ema=0.999,
                     batch=32, steps=20000),

@@ -42,3 +42,23 @@ def test_two_processes_train_identical_replicas_and_write_one_checkpoint_each_ti
     first = load_file(str(run.checkpoint_path(2)))
     last = load_file(str(run.checkpoint_path(4)))
     assert any(not (first[k] == last[k]).all() for k in first if k.startswith("D."))
+
+
+def test_path_length_regularization_keeps_ranks_in_step(tmp_path):
+    # StyleGAN2 with lazy PL: a double backward through modulated convs, and the running mean
+    # path length a, averaged over the ranks so that both hold the same value.
+    data = write_image_folder(tmp_path / "data", n=32, res=16)
+    hashes = tmp_path / "hashes"
+    hashes.mkdir()
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "ganstudio.cli", "train", "--preset", "stylegan2", "--data", str(data), "--out", str(tmp_path / "run"),
+           "--steps", "3", "--batch", "8", "--resolution", "16", "--device", "cpu", "--set", "pl=2",
+           "--set", "pl_every=2", "--set", "model.z_dim=16", "--set", "model.w_dim=16",
+           "--set", "model.mapping_layers=1", "--set", "model.channel_base=128", "--set", "model.channel_max=16",
+           "--sample-every", "0", "--log-every", "1"]
+    env = {**os.environ, "GANSTUDIO_TEST_HASH_DIR": str(hashes), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    h0 = json.loads((hashes / "rank0.json").read_text())
+    h1 = json.loads((hashes / "rank1.json").read_text())
+    assert h0 == h1 and h0["pl_mean"] > 0

@@ -175,3 +175,26 @@ def test_reuse_fakes_runs_one_generator_forward_per_step(tmp_path, monkeypatch):
         assert torch.isfinite(torch.tensor(stats[-1]["losses"]["loss_G"]))
         counts[reuse] = len(calls)
     assert counts[True] < counts[False]
+
+
+def test_path_length_regularization_and_lazy_adam(tmp_path):
+    from ganstudio.checkpoints import read_meta
+    cfg = tiny_config("stylegan2", steps=4, pl=2.0, pl_every=2, r1=1.0, r1_every=4, lazy_adam=True,
+                      sample_every=0, log_every=1)
+    stats = list(train(cfg, tmp_path / "run", dataset=TinyData()))
+    logged = [s["losses"] for s in stats]
+    # Lazy: the penalty is taken on every second G step only (steps 0 and 2 -> logged at 1 and 3).
+    assert ["pl" in x for x in logged] == [True, False, True, False]
+    assert all(math.isfinite(x["pl"]) for x in logged if "pl" in x)
+    state = read_meta(stats[-1]["checkpoint"])["extra"]["resume"]
+    assert state["pl_mean"] > 0  # the running mean path length moved off zero
+    # Adam adjusted for the lazy regularizers: lr * c, betas ** c with c = N / (N + 1).
+    g = state["opt_G"]["param_groups"][0]
+    d = state["opt_D"]["param_groups"][0]
+    assert math.isclose(g["lr"], cfg.lr_g * 2 / 3) and math.isclose(g["betas"][1], cfg.betas_g[1] ** (2 / 3))
+    assert math.isclose(d["lr"], cfg.lr_d * 4 / 5) and math.isclose(d["betas"][1], cfg.betas_d[1] ** (4 / 5))
+
+
+def test_path_length_regularization_needs_a_style_based_generator(tmp_path):
+    with pytest.raises(ValueError, match="needs a style-based generator"):
+        next(train(tiny_config("dcgan", pl=2.0), tmp_path / "run", dataset=TinyData()))

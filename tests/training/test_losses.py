@@ -232,3 +232,25 @@ def test_style_mixing_takes_late_layers_from_the_second_latent():
     none = L.style_mix(G, z1, z2, None, 0.0, generator=torch.Generator().manual_seed(0))
     assert (none == 0).all()
 
+
+
+def test_path_lengths_match_the_analytic_jacobian():
+    # img = sum over layers of ws[:, l] @ M_l: J_w^T y for layer l is M_l y, so the length is
+    # sqrt(mean_l ||M_l y||^2) with y ~ N(0, I) / sqrt(H W) drawn from the same generator.
+    N, Lyr, D, C, H, W = 3, 4, 5, 2, 3, 3
+    g = torch.Generator().manual_seed(0)
+    M = torch.randn(Lyr, D, C * H * W, generator=g, dtype=torch.float64)
+    ws = torch.randn(N, Lyr, D, generator=g, dtype=torch.float64, requires_grad=True)
+    img = torch.einsum("nld,ldk->nk", ws, M).reshape(N, C, H, W)
+    lengths = L.path_lengths(img, ws, generator=torch.Generator().manual_seed(7))
+    y = torch.randn(img.shape, generator=torch.Generator().manual_seed(7)).double() / math.sqrt(H * W)
+    jty = torch.einsum("ldk,nk->nld", M, y.reshape(N, -1))
+    expected = jty.square().sum(2).mean(1).sqrt()
+    assert torch.allclose(lengths.double(), expected, rtol=1e-5)
+    pen = L.path_length_penalty(lengths, torch.tensor(0.5))
+    assert torch.allclose(pen.double(), ((expected - 0.5) ** 2).mean(), rtol=1e-5)
+    # The graph is kept: through a nonlinear map the penalty has a gradient for the weights.
+    M.requires_grad_(True)
+    img = torch.tanh(torch.einsum("nld,ldk->nk", ws, M)).reshape(N, C, H, W)
+    L.path_length_penalty(L.path_lengths(img, ws), torch.tensor(0.5)).backward()
+    assert M.grad is not None and torch.isfinite(M.grad).all() and M.grad.abs().sum() > 0

@@ -28,6 +28,8 @@ CASES = {
     "wgan-gp": ("wgan-gp", dict(k_disc=2)),
     "acgan": ("acgan", {}),
     "stylegan2": ("stylegan2", dict(r1_every=2)),
+    # Path length regularization keeps a running mean a: it must survive the resume too.
+    "stylegan2-pl-lazy-adam": ("stylegan2", dict(r1_every=2, pl=2.0, pl_every=2, lazy_adam=True)),
     "vae": ("vae", {}),
 }
 
