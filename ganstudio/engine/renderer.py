@@ -7,6 +7,7 @@ For families without a mapping network ws = z[:, None], so the same path serves 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -61,6 +62,8 @@ class ModelInfo:
     meta: dict = field(default_factory=dict)
     num_stages: int = 0  # Progressive GAN
     own_stage: tuple = (0, 1.0)  # Progressive GAN: the (stage, alpha) the checkpoint was saved at
+    precision: str = "fp32"  # what renders run in: "fp32", or "fp16" (autocast) where exact enough
+    precision_note: str = ""  # why (shown as the status bar's tooltip)
 
 
 @dataclass
@@ -133,11 +136,58 @@ def prepare_for_inference(G):
     return G
 
 
+# fp16 is "exact enough" when 8 probe images differ from fp32 by at most this many uint8 levels
+# anywhere and by at most FP16_MEAN_LEVELS on average (a 4/255 step is invisible; NaN never is).
+FP16_MAX_LEVELS = 4
+FP16_MEAN_LEVELS = 0.1
+PRECISIONS = ("auto", "fp32", "fp16")
+
+
+def choose_precision(G, info: ModelInfo, device: torch.device, preference: str = "auto") -> tuple[str, str]:
+    """-> (precision, note).  auto: fp16 on a GPU (CUDA, MPS) when the probe passes, else fp32;
+    fp16: fp16 wherever the probe stays finite (slow on a CPU, but the user asked); fp32: fp32."""
+    if preference not in PRECISIONS:
+        raise ValueError(f"unknown precision {preference!r} ({', '.join(PRECISIONS)})")
+    if preference == "fp32":
+        return "fp32", "fp32 (chosen in View > Precision)"
+    if preference == "auto" and device.type not in ("cuda", "mps"):
+        return "fp32", f"fp32: half precision is only used on a GPU (rendering on {device.type})"
+    try:
+        worst, mean = _half_probe(G, info, device)
+    except Exception as e:  # an op without a half kernel on this device, autocast unsupported...
+        return "fp32", f"fp32: fp16 failed on {device.type} ({str(e).splitlines()[0][:120]})"
+    measured = f"{worst} level{'' if worst == 1 else 's'} at most, {mean:.3f} on average, over 8 probe images"
+    if worst < 0:
+        return "fp32", "fp32: fp16 gave NaN or infinite values on the probe images"
+    if preference == "fp16" or (worst <= FP16_MAX_LEVELS and mean <= FP16_MEAN_LEVELS):
+        return "fp16", f"fp16 autocast: differs from fp32 by {measured}"
+    return "fp32", f"fp32: fp16 would differ by {measured} (limit {FP16_MAX_LEVELS} / {FP16_MEAN_LEVELS})"
+
+
+def _half_probe(G, info: ModelInfo, device: torch.device) -> tuple[int, float]:
+    """(largest, mean) |uint8 difference| between fp32 and fp16-autocast renders; (-1, nan) on NaN."""
+    z = latent.seeded_z(list(range(8)), info.z_dim, device=device)
+    c = None if not info.c_dim else latent.class_vector(0, info.c_dim).to(device)[None].repeat(8, 1)
+    if info.num_stages:
+        G.set_stage(*info.own_stage)
+    with torch.inference_mode():
+        ref = G.synthesis(G.mapping(z, c), c, noise_mode="const").float()
+        with torch.autocast(device_type=device.type, dtype=torch.float16):
+            half = G.synthesis(G.mapping(z, c), c, noise_mode="const").float()
+    if not bool(torch.isfinite(half).all()):
+        return -1, float("nan")
+    d = np.abs(to_uint8(half).astype(np.int16) - to_uint8(ref).astype(np.int16))
+    return int(d.max()), float(d.mean())
+
+
 class Renderer:
     """Renders RenderStates; caches networks and directions; thread-safe (one render at a time)."""
 
-    def __init__(self, device: str | torch.device = "auto", cache_size: int = 3):
+    def __init__(self, device: str | torch.device = "auto", cache_size: int = 3, precision: str = "auto"):
         self.device = device if isinstance(device, torch.device) else pick_device(device)
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r} ({', '.join(PRECISIONS)})")
+        self.precision = precision
         self.cache_size = cache_size
         self._nets: dict[str, tuple[Any, ModelInfo]] = {}  # insertion order = recency
         self._directions: dict[tuple, torch.Tensor] = {}
@@ -161,6 +211,8 @@ class Renderer:
                 self._nets[key] = self._nets.pop(key)
                 return self._nets[key]
             entry = load_model(key, self.device)
+            G, info = entry
+            info.precision, info.precision_note = choose_precision(G, info, self.device, self.precision)
             self._nets[key] = entry
             while len(self._nets) > self.cache_size:
                 self._nets.pop(next(iter(self._nets)))
@@ -175,16 +227,19 @@ class Renderer:
         with self._lock:
             ck = (key, method, k)
             if ck not in self._directions:
+                # Directions are computed once and reused: always in fp32, even inside an fp16 render.
+                no_half = torch.autocast(device_type=self.device.type, enabled=False)
                 G, info = self._get(key)
                 k_eff = min(k, info.w_dim)
-                if method == "pca":
-                    c = self._class_vector(RenderState(), info)
-                    space = "w" if info.capabilities.style_layers else "z"
-                    d, _ = latent.pca_directions(G, n_samples=2000, k=k_eff, space=space, seed=0, c=c)
-                elif method == "sefa":
-                    d, _ = latent.sefa_directions(G, k=k_eff)
-                else:
-                    raise ValueError(f"unknown direction method {method!r} (pca, sefa)")
+                with no_half:
+                    if method == "pca":
+                        c = self._class_vector(RenderState(), info)
+                        space = "w" if info.capabilities.style_layers else "z"
+                        d, _ = latent.pca_directions(G, n_samples=2000, k=k_eff, space=space, seed=0, c=c)
+                    elif method == "sefa":
+                        d, _ = latent.sefa_directions(G, k=k_eff)
+                    else:
+                        raise ValueError(f"unknown direction method {method!r} (pca, sefa)")
                 self._directions[ck] = d.to(self.device, torch.float32)
             return self._directions[ck]
 
@@ -226,10 +281,16 @@ class Renderer:
         """The exact (z, c, ws) a render of ``state`` uses (for bookmarks and arithmetic bins)."""
         with self._lock:
             G, info = self._get(state.model)
-            with torch.no_grad():
+            with torch.no_grad(), self._autocast(info):
                 z, c, ws = self._latents(G, info, state)
-        # z and c may be cached tensors, and ws a view of z (models without a mapping): hand out copies
-        return (None if z is None else z.clone()), (None if c is None else c.clone()), ws.clone()
+        # z and c may be cached tensors, and ws a view of z (models without a mapping): hand out copies,
+        # in float32 also where the mapping ran in fp16.
+        return (None if z is None else z.clone()), (None if c is None else c.clone()), ws.float().clone()
+
+    def _autocast(self, info: ModelInfo):
+        if info.precision != "fp16":
+            return contextlib.nullcontext()  # a disabled autocast still costs microseconds per render
+        return torch.autocast(device_type=self.device.type, dtype=torch.float16)
 
     def _latents(self, G, info: ModelInfo, state: RenderState):
         caps = info.capabilities
@@ -293,13 +354,14 @@ class Renderer:
             # inference_mode skips autograd's version counting: a few percent on small nets.
             with self._lock, torch.inference_mode():
                 G, info = self._get(state.model)
-                parts = [self._latents(G, info, s) for s in states]
-                if len(parts) == 1:
-                    _, c, ws = parts[0]
-                else:
-                    ws = torch.cat([p[2] for p in parts])
-                    c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
-                img = self._synthesize(G, info, state, ws, c)
+                with self._autocast(info):
+                    parts = [self._latents(G, info, s) for s in states]
+                    if len(parts) == 1:
+                        _, c, ws = parts[0]
+                    else:
+                        ws = torch.cat([p[2] for p in parts])
+                        c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
+                    img = self._synthesize(G, info, state, ws, c)
             image = to_uint8(img)
             return RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info)
         except Exception as e:  # the renderer reports, the caller decides

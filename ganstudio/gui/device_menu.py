@@ -1,4 +1,5 @@
-"""The render device: auto / cpu / cuda / mps (those available), kept in QSettings "device".
+"""The render device: auto / cpu / cuda / mps (those available), kept in QSettings "device";
+and the render precision: auto / fp32 / fp16, kept in QSettings "precision".
 
 Switching builds a new Renderer on that device (the old one's cached nets go with it), a new
 render bridge, reloads the open model off the GUI thread and re-renders the current state.
@@ -12,9 +13,12 @@ import torch
 from PySide6.QtGui import QAction, QActionGroup
 
 from ganstudio.engine import Renderer, pick_device
+from ganstudio.engine.renderer import PRECISIONS
 from ganstudio.gui.settings import settings
 
 CHOICES = ("auto", "cpu", "cuda", "mps")
+PRECISION_LABELS = {"auto": "Auto (fp16 on a GPU where exact enough)", "fp32": "Always fp32",
+                    "fp16": "fp16 where it stays finite"}
 
 
 def available_devices() -> list[str]:
@@ -29,13 +33,18 @@ def available_devices() -> list[str]:
     return out
 
 
+def preferred_precision() -> str:
+    pref = str(settings().value("precision", "auto"))
+    return pref if pref in PRECISIONS else "auto"
+
+
 def preferred_renderer() -> Renderer:
     """A renderer on the device stored in the settings; an unavailable one falls back to auto."""
     pref = str(settings().value("device", "auto"))
     try:
-        return Renderer(pick_device(pref))
+        return Renderer(pick_device(pref), precision=preferred_precision())
     except ValueError:
-        return Renderer(pick_device("auto"))
+        return Renderer(pick_device("auto"), precision=preferred_precision())
 
 
 def _label(name: str) -> str:
@@ -63,6 +72,20 @@ def install_device_menu(win, parent_menu) -> None:
         win.device_actions["auto"].setChecked(True)
     win.device_menu = menu
 
+    pmenu = parent_menu.addMenu("&Precision")
+    pgroup = QActionGroup(win)
+    pgroup.setExclusive(True)
+    win.precision_actions = {}
+    for name, text in PRECISION_LABELS.items():
+        act = QAction(text, win)
+        act.setCheckable(True)
+        act.setChecked(name == preferred_precision())
+        act.triggered.connect(lambda _=False, n=name: set_precision(win, n))
+        pgroup.addAction(act)
+        pmenu.addAction(act)
+        win.precision_actions[name] = act
+    win.precision_menu = pmenu
+
 
 def _limit_cpu_threads() -> None:
     # As at start-up: leave a core to the GUI thread while torch renders on the CPU.
@@ -71,7 +94,6 @@ def _limit_cpu_threads() -> None:
 
 def set_device(win, preference: str) -> Optional[torch.device]:
     """Render on ``preference`` from now on (and remember it); None with an error shown if unavailable."""
-    from ganstudio.gui.render_bridge import RenderBridge
     try:
         device = pick_device(preference)
     except ValueError as e:
@@ -86,20 +108,40 @@ def set_device(win, preference: str) -> Optional[torch.device]:
         return device  # nothing changes; a changed preference on the same device still starts afresh
     if device.type == "cpu":
         _limit_cpu_threads()
-    renderer = Renderer(device)
+    _switch_renderer(win, Renderer(device, precision=preferred_precision()), f"Moving the model to {device}")
+    win.statusBar().showMessage(f"Rendering on {device}", 4000)
+    return device
+
+
+def set_precision(win, precision: str) -> str:
+    """Render in ``precision`` (auto / fp32 / fp16) from now on, remembered; the open model reloads."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}")
+    settings().setValue("precision", precision)
+    act = getattr(win, "precision_actions", {}).get(precision)
+    if act is not None:
+        act.setChecked(True)
+    if precision != win.renderer.precision:
+        _switch_renderer(win, Renderer(win.renderer.device, precision=precision), "Reloading the model")
+    return precision
+
+
+def _switch_renderer(win, renderer: Renderer, busy: str) -> None:
+    """Render with ``renderer`` from now on: a new bridge; the open model reloads off the GUI thread."""
+    from ganstudio.gui.render_bridge import RenderBridge
     win.bridge.close()
     win.renderer = renderer
     win.bridge = RenderBridge(renderer, win)
     win.bridge.rendered.connect(win._on_rendered)
-    win.device_label.setText(f"device: {device}")
-    win.displayed_state = None  # the shown frame came from the old device
-    win.statusBar().showMessage(f"Rendering on {device}", 4000)
+    win.device_label.setText(f"device: {renderer.device}")
+    win.displayed_state = None  # the shown frame came from the old renderer
     key = win.app.state.model
     if win.app.info is not None and key:
-        def loaded(_info):
-            win.app.state_changed.emit(win.app.state)  # the view and every panel re-render on the new device
+        def loaded(info):
+            win.device_label.setText(f"device: {renderer.device} · {info.precision}")
+            win.device_label.setToolTip(info.precision_note)
+            win.app.state_changed.emit(win.app.state)  # the view and every panel re-render
 
         def failed(msg: str):
-            win.report_error(f"Could not load {key} on {device}:\n{msg}", dialog=True)
-        win.jobs.submit("model", lambda: renderer.load(key), loaded, failed, busy=f"Moving the model to {device}")
-    return device
+            win.report_error(f"Could not load {key} on {renderer.device}:\n{msg}", dialog=True)
+        win.jobs.submit("model", lambda: renderer.load(key), loaded, failed, busy=busy)

@@ -234,6 +234,8 @@ class MainWindow(QMainWindow):
         style = "color: #e08a00; font-weight: bold" if info.untrained else ""
         self.model_label.setStyleSheet(style)
         self.model_label.setText(f"{info.label}{untrained} · {info.resolution}px")
+        self.device_label.setText(f"device: {self.renderer.device} · {info.precision}")
+        self.device_label.setToolTip(info.precision_note)
         for name, panel in self.panels.items():
             stack = self.docks[name].widget()
             reason = panel.unsupported(info)

@@ -254,3 +254,52 @@ def test_hostile_states_get_a_clear_error_not_a_grey_image(renderer, kw, message
     # silent NaN image or a negative index counted from the end.
     res = renderer.render(RenderState(**kw))
     assert res.image is None and message in res.error, res.error
+
+
+def test_precision_is_fp32_on_cpu_unless_asked():
+    info = Renderer("cpu").load(DC)
+    assert info.precision == "fp32" and "GPU" in info.precision_note
+    with pytest.raises(ValueError, match="unknown precision"):
+        Renderer("cpu", precision="fp8")
+
+
+@pytest.mark.parametrize("model", [SG, DC, "fmnist-biggan"])
+def test_fp16_renders_close_to_fp32_and_hands_out_fp32_latents(model):
+    # CPU has fp16 autocast too, so the GPU path's logic runs here (slowly).
+    full, half = Renderer("cpu"), Renderer("cpu", precision="fp16")
+    info = half.load(model)
+    assert info.precision == "fp16" and "at most" in info.precision_note
+    st = RenderState(model=model, seed=4, edits=(("pca", 0, 2.0, None),))
+    a, b = full.render(st), half.render(st)
+    assert a.error == "" and b.error == "", (a.error, b.error)
+    assert np.abs(a.image.astype(int) - b.image.astype(int)).max() <= 16
+    assert all(t is None or t.dtype == torch.float32 for t in half.latents(st))
+    assert half.directions(model, "pca").dtype == torch.float32
+
+
+def test_choose_precision_decides_from_the_probe(monkeypatch):
+    from ganstudio.engine import renderer as R
+    info = Renderer("cpu").load(DC)
+    gpu = torch.device("cuda")
+    monkeypatch.setattr(R, "_half_probe", lambda G, info, device: (2, 0.05))
+    assert R.choose_precision(None, info, gpu)[0] == "fp16"
+    monkeypatch.setattr(R, "_half_probe", lambda G, info, device: (9, 0.5))
+    prec, note = R.choose_precision(None, info, gpu)
+    assert prec == "fp32" and "would differ by 9 levels" in note
+    assert R.choose_precision(None, info, gpu, "fp16")[0] == "fp16"  # asked for: thresholds do not apply
+    monkeypatch.setattr(R, "_half_probe", lambda G, info, device: (-1, float("nan")))
+    assert R.choose_precision(None, info, gpu, "fp16") == ("fp32", "fp32: fp16 gave NaN or infinite values on "
+                                                                   "the probe images")
+
+    def broken(G, info, device):
+        raise RuntimeError("no half kernel for this op\nmore")
+    monkeypatch.setattr(R, "_half_probe", broken)
+    prec, note = R.choose_precision(None, info, gpu)
+    assert prec == "fp32" and "no half kernel for this op" in note and "more" not in note
+
+
+def test_half_probe_falls_back_on_nan():
+    # Untrained tiny BigGAN's attention overflows in fp16: even when fp16 is asked for, the probe
+    # sees the NaN and the model renders in fp32.
+    info = Renderer("cpu", precision="fp16").load("registry:biggan:tiny")
+    assert info.precision == "fp32" and "NaN" in info.precision_note

@@ -246,6 +246,24 @@ def test_device_menu_lists_cpu_and_switching_re_renders(qtbot, open_window, chec
     assert not np.array_equal(shown(win), pixels)
 
 
+def test_precision_menu_switches_to_fp16_and_back(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("stylegan2"))
+    assert win.device_label.text() == "device: cpu · fp32" and "GPU" in win.device_label.toolTip()
+    assert win.precision_actions["auto"].isChecked()
+    pixels = shown(win).copy()
+    win.precision_actions["fp16"].trigger()
+    stored = QSettings(QSettings.IniFormat, QSettings.UserScope, "GANStudio", "GAN Studio")
+    assert stored.value("precision") == "fp16" and win.renderer.precision == "fp16"
+    qtbot.waitUntil(lambda: win.device_label.text() == "device: cpu · fp16", timeout=10000)
+    assert "at most" in win.device_label.toolTip()
+    wait_rendered(qtbot, win)
+    assert np.abs(shown(win).astype(int) - pixels.astype(int)).max() <= 16  # close, from the fp16 path
+    win.precision_actions["fp32"].trigger()
+    qtbot.waitUntil(lambda: win.device_label.text() == "device: cpu · fp32", timeout=10000)
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), pixels)
+
+
 def test_unavailable_stored_device_falls_back(qtbot):
     from ganstudio.gui.device_menu import available_devices, preferred_renderer
     if "mps" in available_devices():
