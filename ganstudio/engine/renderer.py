@@ -323,12 +323,20 @@ class Renderer:
                     raise ValueError("mix_sources names a latent that mix_seeds does not have")
                 ws = latent.style_mix_sources(sources, list(state.mix_sources))
         for method, index, alpha, layers in state.edits:
-            if method in ("pca", "sefa") and alpha:
+            if method == "raw" or not alpha:
+                continue
+            if method == "w":  # one raw w dimension: a unit direction in w
+                if not 0 <= index < info.w_dim:
+                    raise ValueError(f"w dimension {index} out of range (0-{info.w_dim - 1})")
+                direction = torch.zeros(info.w_dim, device=self.device)
+                direction[index] = 1.0
+            else:
                 d = self.directions(state.model, method)
                 if not 0 <= index < len(d):
                     raise ValueError(f"{method} direction {index} out of range (0-{len(d) - 1})")
-                layer_list = None if layers is None else list(range(*layers))
-                ws = latent.apply_direction(ws, d[index], alpha, layer_list)
+                direction = d[index]
+            layer_list = None if layers is None else list(range(*layers))
+            ws = latent.apply_direction(ws, direction, alpha, layer_list)
         return z, c, ws
 
     # -- rendering ---------------------------------------------------------------------------
@@ -390,6 +398,11 @@ class Renderer:
         return G.synthesis(ws, c, **kwargs).float()
 
 
+# raw: a z dimension (before the mapping); w: a w dimension over a layer range; pca / sefa: a
+# direction found by GANSpace / SeFa, in w for style models (else in z), over a layer range.
+EDIT_METHODS = ("raw", "w", "pca", "sefa")
+
+
 def _finite(v) -> bool:
     return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
 
@@ -411,8 +424,8 @@ def _check_numbers(state: RenderState) -> None:
         if not (isinstance(edit, tuple) and len(edit) == 4):
             raise ValueError(f"an edit must be (method, index, alpha, layers), got {edit!r}")
         method, index, alpha, _ = edit
-        if method not in ("raw", "pca", "sefa"):
-            raise ValueError(f"unknown edit method {method!r} (raw, pca, sefa)")
+        if method not in EDIT_METHODS:
+            raise ValueError(f"unknown edit method {method!r} ({', '.join(EDIT_METHODS)})")
         if isinstance(index, bool) or not isinstance(index, int):
             raise ValueError(f"edit index must be an integer, got {index!r}")
         if not _finite(alpha):

@@ -30,7 +30,7 @@ class RenderState:
     noise: Optional[tuple[tuple[str, int, float], ...]] = None  # per noise layer (mode, seed, strength)
     noise_mode: str = "const"  # for layers without an explicit entry
     noise_strength: float = 1.0  # multiplies all noise
-    edits: tuple[tuple[str, int, float, Optional[tuple[int, int]]], ...] = ()  # (method, index, alpha, layers)
+    edits: tuple[tuple[str, int, float, Optional[tuple[int, int]]], ...] = ()  # (method raw|w|pca|sefa, index, alpha, layers)
     stage: Optional[int] = None  # Progressive GAN stage (None = the model's own)
     stage_alpha: float = 1.0
 

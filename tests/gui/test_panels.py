@@ -223,6 +223,36 @@ def test_latent_panel_seed_raw_z_and_directions(qtbot, open_window, checkpoint, 
     assert win.app.state.edits == ()
 
 
+def test_latent_panel_raw_w_sliders_edit_w_on_the_layer_range(qtbot, open_window, checkpoint, direct):
+    win = open_window(checkpoint("stylegan2"))
+    panel, info = win.panels["LatentPanel"], win.app.info
+    assert panel.raw_space.isVisible()
+    panel.raw_space.setCurrentIndex(1)  # w
+    assert panel.z_sliders[0].label.text() == "w[0]" and f"of {info.w_dim}" in panel.page_label.text()
+    panel.layer_start.setValue(1)
+    panel.layer_end.setValue(3)
+    panel.z_sliders[2].slider.setValue(panel.z_sliders[2]._to_pos(1.5))
+    assert win.app.state.edits == (("w", 2, 1.5, (1, 3)),)
+    wait_rendered(qtbot, win)
+    # The image is the seed's ws with 1.5 added to dimension 2 of layers 1 and 2 only.
+    _, _, ws = direct.renderer.latents(win.app.state.replace(edits=()))
+    ws[0, 1:3, 2] += 1.5
+    expect = direct(win.app.state.replace(edits=(), ws=tuple(tuple(r) for r in ws[0].tolist())))
+    assert np.array_equal(shown(win), expect) and np.array_equal(shown(win), direct(win.app.state))
+    # Moving the layer range moves the edit with it; undo takes the slider back.
+    panel.layer_start.setValue(0)
+    assert win.app.state.edits == (("w", 2, 1.5, (0, 3)),)
+    win.actions_by_name["undo"].trigger()
+    assert win.app.state.edits == (("w", 2, 1.5, (1, 3)),)
+    assert (panel.layer_start.value(), panel.layer_end.value()) == (1, 3)  # the spin boxes follow
+    win.actions_by_name["undo"].trigger()
+    assert win.app.state.edits == ()
+    # Models without style layers offer z only.
+    other = open_window(checkpoint("dcgan"))
+    assert not other.panels["LatentPanel"].raw_space.isVisible()
+    assert other.panels["LatentPanel"].raw_method() == "raw"
+
+
 def test_panels_enable_from_capabilities(qtbot, open_window, checkpoint):
     win = open_window(checkpoint("dcgan"))
     enabled = {n: d.widget().currentIndex() == 0 for n, d in win.docks.items()}

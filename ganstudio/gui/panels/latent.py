@@ -1,4 +1,4 @@
-"""Latent panel: seed stepping, sliders over PCA / SeFa directions and over raw z dimensions."""
+"""Latent panel: seed stepping, sliders over PCA / SeFa directions and over raw z (or w) dimensions."""
 from __future__ import annotations
 
 import random
@@ -11,7 +11,7 @@ from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import SEED_MAX, FloatSlider
 
 N_DIRECTIONS = 10  # sliders shown for PCA / SeFa
-PAGE = 16  # raw z sliders per page
+PAGE = 16  # raw z / w sliders per page
 METHODS = {"pca": "PCA (GANSpace)", "sefa": "SeFa"}
 
 
@@ -93,12 +93,18 @@ class LatentPanel(Panel):
             self.dir_sliders.append(s)
         lay.addWidget(box)
 
-        # Raw z dimensions, a page at a time in a scroll area.
-        zbox = QGroupBox("Raw z dimensions")
+        # Raw z (or, for style models, w over the layer range above) dimensions, a page at a time.
+        zbox = QGroupBox("Raw latent dimensions")
         zl = QVBoxLayout(zbox)
         pr = QHBoxLayout()
+        self.raw_space = QComboBox()
+        self.raw_space.addItem("z", "raw")
+        self.raw_space.addItem("w (w layers above)", "w")
+        self.raw_space.setToolTip("z: the input latent; w: the mapping network's output, edited on the "
+                                  "w layers chosen under Directions")
         self.page = QSpinBox()
         self.page_label = QLabel()
+        pr.addWidget(self.raw_space)
         pr.addWidget(QLabel("Page"))
         pr.addWidget(self.page)
         pr.addWidget(self.page_label, 1)
@@ -129,9 +135,11 @@ class LatentPanel(Panel):
         self.reset_btn.clicked.connect(lambda: self.edit("Reset edits", edits=()))
         self.method.currentIndexChanged.connect(lambda _: self._show_directions(None))
         self.page.valueChanged.connect(lambda _: self.sync(self.state))
+        self.raw_space.currentIndexChanged.connect(lambda _: self._on_raw_space())
         self.layer_start.valueChanged.connect(self._on_layers)
         self.layer_end.valueChanged.connect(self._on_layers)
         self._directions_for: tuple = ()
+        self._style = False  # the model has style layers: raw edits may be in w
 
     # -- seed ---------------------------------------------------------------------------------
     def set_seed(self, seed: int) -> None:
@@ -188,13 +196,28 @@ class LatentPanel(Panel):
         if res:
             self.layer_label.setText(f"{res[s]}–{res[e - 1]} px")
         layers = self.layers()
-        edits = tuple((m, i, a, layers if m in METHODS else l) for m, i, a, l in self.state.edits)
+        edits = tuple((m, i, a, layers if (m in METHODS or m == "w") else l) for m, i, a, l in self.state.edits)
         self.edit("Direction layers", edits=edits)
 
-    # -- raw z ----------------------------------------------------------------------------------
+    # -- raw z / w -----------------------------------------------------------------------------
+    def raw_method(self) -> str:
+        """"raw" (z dimensions) or "w" (w dimensions over the layer range)."""
+        return self.raw_space.currentData() if self._style else "raw"
+
+    def _raw_dims(self) -> int:
+        return self.info.w_dim if self.raw_method() == "w" else self.info.z_dim
+
+    def _on_raw_space(self) -> None:
+        self.page.setRange(0, -(-self._raw_dims() // PAGE) - 1)
+        self.page.setValue(0)
+        self.sync(self.state)
+
     def _on_raw(self, j: int, alpha: float) -> None:
-        index = self.page.value() * PAGE + j
-        self.edit(f"z[{index}]", merge=f"raw{index}", edits=set_edit(self.state.edits, "raw", index, alpha))
+        index, method = self.page.value() * PAGE + j, self.raw_method()
+        name = "z" if method == "raw" else "w"
+        layers = self.layers() if method == "w" else None
+        self.edit(f"{name}[{index}]", merge=f"{method}{index}",
+                  edits=set_edit(self.state.edits, method, index, alpha, layers))
 
     # -- hooks ----------------------------------------------------------------------------------
     def model_changed(self, info: ModelInfo) -> None:
@@ -205,9 +228,10 @@ class LatentPanel(Panel):
         self.layer_start.setValue(0)
         self.layer_end.setValue(info.num_ws)
         self._on_layers_label()
-        pages = -(-info.z_dim // PAGE)
-        self.page.setRange(0, pages - 1)
-        self.page.setValue(0)
+        self._style = bool(style)
+        self.raw_space.setVisible(self._style)
+        self.raw_space.setCurrentIndex(0)
+        self._on_raw_space()
         self._directions_for = ()
         self._show_directions(None)
 
@@ -218,6 +242,14 @@ class LatentPanel(Panel):
 
     def sync(self, state: RenderState) -> None:
         self.seed.setValue(min(state.seed, SEED_MAX))
+        ranges = [layers for m, _, _, layers in state.edits if m in METHODS or m == "w"]
+        if self._style and ranges:  # show the range the edits use (after an undo, a session, a bookmark)
+            lo, hi = ranges[-1] or (0, self.info.num_ws)
+            for box, v in ((self.layer_start, lo), (self.layer_end, hi)):
+                box.blockSignals(True)
+                box.setValue(v)
+                box.blockSignals(False)
+            self._on_layers_label()
         explicit = "ws" if state.ws is not None else "z" if state.z is not None else ""
         self.explicit.setText(f"Showing an explicit {explicit} (from the pad, interpolation or arithmetic); "
                               f"edits still apply." if explicit else "")
@@ -225,10 +257,11 @@ class LatentPanel(Panel):
         self.back_to_seed.setVisible(bool(explicit))
         for i, s in enumerate(self.dir_sliders):
             s.set_value(edit_alpha(state.edits, self.method_key(), i), quiet=True)
-        base = self.page.value() * PAGE
+        base, method, dims = self.page.value() * PAGE, self.raw_method(), self._raw_dims()
+        name = "z" if method == "raw" else "w"
         for j, s in enumerate(self.z_sliders):
             index = base + j
-            s.setVisible(index < self.info.z_dim)
-            s.label.setText(f"z[{index}]")
-            s.set_value(edit_alpha(state.edits, "raw", index), quiet=True)
-        self.page_label.setText(f"dims {base}–{min(base + PAGE, self.info.z_dim) - 1} of {self.info.z_dim}")
+            s.setVisible(index < dims)
+            s.label.setText(f"{name}[{index}]")
+            s.set_value(edit_alpha(state.edits, method, index), quiet=True)
+        self.page_label.setText(f"dims {base}–{min(base + PAGE, dims) - 1} of {dims}")
