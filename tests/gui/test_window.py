@@ -155,6 +155,16 @@ def test_exports(qtbot, open_window, checkpoint, tmp_path, monkeypatch):
     doc = json.loads((tmp_path / "lat.json").read_text())
     assert RenderState.from_dict(doc["state"]) == win.app.state and len(doc["z"]) == win.app.info.z_dim
     assert Image.open(tmp_path / "a.gif").n_frames == 6
+    # MP4 through imageio-ffmpeg (installed by the Makefile's video extra): 6 frames, even-sized
+    # by the encoder's macro blocks (the scale keeps them exact here: 3 * 16 px).
+    from ganstudio.gui.panels.gallery import has_ffmpeg
+    if has_ffmpeg():
+        import imageio.v3 as iio
+        gallery.scale.setValue(3)
+        gallery.export_animation(str(tmp_path / "a.mp4"), frames_per_leg=3)
+        qtbot.waitUntil(lambda: win.jobs.idle() and (tmp_path / "a.mp4").exists(), timeout=30000)
+        video = iio.imread(tmp_path / "a.mp4", extension=".mp4")
+        assert video.shape[0] == 6 and video.shape[1:3] == (3 * h, 3 * w)
     # No ffmpeg: MP4 is a clear message, not a crash.
     monkeypatch.setattr("ganstudio.gui.panels.gallery.has_ffmpeg", lambda: False)
     gallery.export_animation(str(tmp_path / "a.mp4"))

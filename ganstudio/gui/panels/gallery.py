@@ -256,11 +256,13 @@ class GalleryPanel(Panel):
             video = np.stack(frames)
             if video.shape[-1] == 1:
                 video = np.repeat(video, 3, axis=-1)
-            with atomic_path(path) as tmp:
+            with atomic_path(path, keep_suffix=True) as tmp:
                 if path.lower().endswith(".mp4"):
                     iio.imwrite(tmp, video, extension=".mp4", fps=24)
                 else:
                     iio.imwrite(tmp, video, extension=".gif", duration=1000 / 24, loop=0)
+                if tmp.stat().st_size == 0:  # an encoder that failed without raising: keep no empty file
+                    raise ValueError("the video encoder wrote nothing (see the terminal for its message)")
         self._export(f"{Path(path).suffix[1:].upper()} animation", path, work)
 
     def export_latents(self, path: str) -> None:
