@@ -99,10 +99,7 @@ def load_model(key: str, device: torch.device, prepare: bool = True):
     else:
         from ganstudio.pretrained import resolve
         path = resolve(key)
-        try:
-            from ganstudio.checkpoints.importers import open_any
-        except ImportError:
-            from ganstudio.checkpoints import load_checkpoint as open_any
+        from ganstudio.checkpoints.importers import open_any
         ck = open_any(path)
         G, meta = ck.G, ck.meta
         class_names = ck.class_names or [f"class {i}" for i in range(G.c_dim)]

@@ -185,28 +185,10 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
 def orthogonal_reg(G: nn.Module) -> torch.Tensor:
     """BigGAN's orthogonal regularization ||W^T W * (1 - I)||_F^2, summed over G's weights (unweighted).
 
-    Uses ``ganstudio.models.biggan.ortho_reg`` when that family provides it, so the two agree.
+    The BigGAN family's own ``ortho_reg`` (with its list of exempt layers), at weight 1.
     """
-    try:
-        from ganstudio.models.biggan import ortho_reg as family_reg  # imported lazily: optional family
-    except ImportError:
-        family_reg = None
-    if family_reg is not None:
-        try:
-            return family_reg(G, 1.0)
-        except TypeError:
-            return family_reg(G)
-    total = None
-    for name, p in G.named_parameters():
-        # Only the (linear and conv) weights; embeddings and gains/biases are left free, as in BigGAN.
-        if p.ndim < 2 or "embed" in name or not p.requires_grad:
-            continue
-        w = p.flatten(1)
-        gram = w @ w.t()
-        off = gram * (1.0 - torch.eye(gram.shape[0], device=gram.device, dtype=gram.dtype))
-        term = (off ** 2).sum()
-        total = term if total is None else total + term
-    return total if total is not None else torch.zeros(())
+    from ganstudio.models.biggan import ortho_reg
+    return ortho_reg(G, 1.0)
 
 
 def style_mix(G, z: torch.Tensor, z2: torch.Tensor, c: Optional[torch.Tensor], prob: float, *,

@@ -16,7 +16,6 @@ import importlib
 import json
 import pickle
 import pkgutil
-import re
 import struct
 from pathlib import Path
 from typing import Any, Optional
@@ -26,6 +25,7 @@ import torch
 from ganstudio.checkpoints._format import (FORMAT, FORMAT_VERSION, META_KEY, Checkpoint, CheckpointError,
                                            load_checkpoint, save_checkpoint)
 from ganstudio.checkpoints.importers._common import describe
+from ganstudio.checkpoints.importers._unpickle import load_pickle, safe_torch_load
 
 __all__ = ["Detection", "convert_foreign", "default_destination", "detect", "importers",
            "import_file", "is_ganstudio_checkpoint", "load_foreign", "open_any", "save_imported"]
@@ -89,51 +89,14 @@ def _safe_globals() -> list:
 
 
 def _torch_load(path: Path) -> Any:
-    """torch.load(weights_only=True) with a one-line CheckpointError for anything refused."""
-    try:
-        from ganstudio.checkpoints.importers._unpickle import safe_torch_load  # the StyleGAN helper's wrapper
-    except ImportError:
-        safe_torch_load = None
+    """torch.load(weights_only=True), the importers' inert stand-ins allowed; one-line CheckpointErrors."""
     with torch.serialization.safe_globals(_safe_globals()):
-        if safe_torch_load is not None:
-            return safe_torch_load(path)
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as e:
-            raise CheckpointError(f"{path}: refused to load: {_refusal_detail(e)}; the file holds Python objects "
-                                  "other than tensors and plain data, and loading those could run code") from None
-        except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, TypeError,
-                IndexError, struct.error, UnicodeDecodeError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CheckpointError(f"{path}: cannot read this PyTorch file (corrupt or truncated?): {first}") from None
-
-
-def _refusal_detail(e: Exception) -> str:
-    text = str(e)
-    m = re.search(r"GLOBAL ([\w.]+)", text)
-    if m:
-        return f"it refers to the Python object {m.group(1).rstrip('.')}"
-    for line in text.splitlines():
-        if "Unsupported operand" in line or "Can only build" in line:
-            return line.strip().rstrip(".")
-    lines = text.strip().splitlines()
-    return lines[0] if lines else type(e).__name__
+        return safe_torch_load(path)
 
 
 def _load_pickle(path: Path) -> Any:
-    try:
-        from ganstudio.checkpoints.importers import _unpickle
-    except ImportError:
-        _unpickle = None
-    loader = None
-    for name in ("load_pickle", "load_nvidia_pickle", "restricted_load", "safe_pickle_load", "load"):
-        loader = getattr(_unpickle, name, None) if _unpickle is not None else None
-        if callable(loader):
-            break
-    if loader is None:
-        raise CheckpointError(f"{path}: a Python pickle that is not a PyTorch file; this GAN Studio has no "
-                              "restricted unpickler for it, and it never unpickles files freely")
-    return loader(path)
+    """A plain pickle (NVIDIA's network snapshots) through the restricted unpickler."""
+    return load_pickle(path)
 
 
 def _load_safetensors(path: Path) -> dict:
