@@ -91,7 +91,7 @@ def measure(renderer, key: str, reps: int) -> dict[str, float]:
 
     paths = {"bare": bare, "prep": prep, "sync": sync, "engine": engine}
     times: dict[str, list[float]] = {k: [] for k in paths}
-    block = max(1, min(10, reps // 5))
+    block = max(1, min(5, reps // 5))
     worker = AsyncRenderer(renderer, on_result)
     seed = 1000  # a new seed for every call: no path finds its z cached
     try:

@@ -79,8 +79,9 @@ class RenderResult:
 def load_model(key: str, device: torch.device, prepare: bool = True):
     """Model string -> (G on device in eval mode, ModelInfo).  Raises CheckpointError / ValueError.
 
-    ``prepare`` bakes parametrizations for inference (see prepare_for_inference); the benchmark
-    turns it off to time the module exactly as the checkpoint builds it.
+    ``prepare`` makes the renderer's inference copy: parametrizations baked (prepare_for_inference)
+    and channels-last where it is faster; the benchmark turns it off to time the module exactly as
+    the checkpoint builds it.
     """
     from ganstudio.models import create_generator, get_spec
 
@@ -107,8 +108,8 @@ def load_model(key: str, device: torch.device, prepare: bool = True):
     G = G.eval().requires_grad_(False).to(device)
     if prepare:
         G = prepare_for_inference(G)
-    if device.type == "cuda":
-        G = G.to(memory_format=torch.channels_last)  # faster convs on tensor cores
+        if device.type == "cuda" or (device.type == "cpu" and G.cpu_channels_last):
+            G = G.to(memory_format=torch.channels_last)  # faster convs (tensor cores; oneDNN on CPU)
     info = ModelInfo(key=key, label=label, model_name=G.model_name, family=get_spec(G.model_name).family,
                      capabilities=G.capabilities(), class_names=class_names, z_dim=G.z_dim, w_dim=G.w_dim,
                      num_ws=G.num_ws, c_dim=G.c_dim, resolution=G.img_resolution, channels=G.img_channels,

@@ -43,6 +43,9 @@ class Generator(nn.Module):
     c_dim: int
     img_resolution: int
     img_channels: int
+    # Renders on a CPU run in channels-last memory format (the renderer's inference copy): set by
+    # families of plain convolutions, where oneDNN's kernels make batch-1 renders 20-40 % faster.
+    cpu_channels_last: bool = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -92,6 +95,9 @@ class Discriminator(nn.Module):
     c_dim: int = 0
     img_resolution: int
     img_channels: int
+    # Renders on a CPU run in channels-last memory format (the renderer's inference copy): set by
+    # families of plain convolutions, where oneDNN's kernels make batch-1 renders 20-40 % faster.
+    cpu_channels_last: bool = False
 
     def __init__(self) -> None:
         super().__init__()

@@ -41,6 +41,8 @@ def _num_up(cfg: ACGANConfig) -> int:
 
 
 class ACGANGenerator(Generator):
+    cpu_channels_last = True  # see Generator.cpu_channels_last
+
     def __init__(self, cfg: ACGANConfig):
         super().__init__()
         n = _num_up(cfg)

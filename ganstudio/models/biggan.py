@@ -77,6 +77,8 @@ class BigGANConfig:
 
 
 class BigGANGenerator(Generator):
+    cpu_channels_last = True  # see Generator.cpu_channels_last
+
     def __init__(self, cfg: BigGANConfig):
         super().__init__()
         check_resolution(cfg.img_resolution)

@@ -53,6 +53,8 @@ def _check_d_c(c, n: int, c_dim: int) -> torch.Tensor:
 
 
 class CGANGenerator(Generator):
+    cpu_channels_last = True  # see Generator.cpu_channels_last
+
     def __init__(self, cfg: CGANConfig):
         super().__init__()
         n = _num_hidden(cfg)

@@ -34,6 +34,8 @@ def _num_hidden(res: int) -> int:
 
 
 class DCGANGenerator(Generator):
+    cpu_channels_last = True  # see Generator.cpu_channels_last
+
     def __init__(self, cfg: DCGANConfig):
         super().__init__()
         self.z_dim = self.w_dim = cfg.z_dim + cfg.info_cat + cfg.info_cont

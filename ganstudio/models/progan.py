@@ -145,6 +145,8 @@ class _GBlock(nn.Module):
 
 
 class ProGANGenerator(_StagedMixin, Generator):
+    cpu_channels_last = True  # see Generator.cpu_channels_last
+
     def __init__(self, cfg: ProGANConfig):
         super().__init__()
         self.z_dim = self.w_dim = cfg.z_dim

@@ -72,6 +72,8 @@ class GBlock(nn.Module):
 
 
 class SNGANGenerator(Generator):
+    cpu_channels_last = True  # see Generator.cpu_channels_last
+
     def __init__(self, cfg: SNGANProjectionConfig):
         super().__init__()
         n_up = _check_cfg(cfg) - 2

@@ -303,3 +303,25 @@ def test_half_probe_falls_back_on_nan():
     # sees the NaN and the model renders in fp32.
     info = Renderer("cpu", precision="fp16").load("registry:biggan:tiny")
     assert info.precision == "fp32" and "NaN" in info.precision_note
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cgan", "acgan", "sngan-projection", "biggan", "progan"])
+def test_channels_last_on_cpu_stays_exact_enough(renderer, name):
+    # Plain-conv families render from a channels-last copy on CPU (faster oneDNN kernels): the
+    # images must match the module as the checkpoint builds it to within one level, nearly all exactly.
+    from ganstudio.engine.renderer import load_model
+    from ganstudio.imaging import to_uint8
+    from ganstudio.latent import class_vector, seeded_z
+    key = f"registry:{name}:tiny"
+    G = renderer.generator(key)
+    assert G.cpu_channels_last
+    kernels = [p for p in G.parameters() if p.dim() == 4 and p.shape[2] > 1]
+    assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
+    bare, info = load_model(key, torch.device("cpu"), prepare=False)
+    seeds = list(range(16))
+    c = None if not info.c_dim else class_vector(0, info.c_dim)[None].repeat(16, 1)
+    with torch.no_grad():
+        ref = to_uint8(bare(seeded_z(seeds, info.z_dim), c, noise_mode="const"))
+    got = renderer.render(RenderState(model=key), seeds=seeds).image
+    diff = np.abs(got.astype(int) - ref.astype(int))
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.99
