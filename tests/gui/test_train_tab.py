@@ -1,7 +1,7 @@
 """The Train tab: real tiny training processes started, watched, paused, stopped, killed and resumed from the tab.
 
-Set GANSTUDIO_TRAIN_SCREENSHOT=path to save a screenshot of the tab mid-training (docs/screenshots/train_tab.png
-is made that way under xvfb-run).
+Set GANSTUDIO_TRAIN_SCREENSHOT=path to save a screenshot of a tiny run mid-training (the README's
+docs/screenshots/train_tab.png, of a real Fashion-MNIST run, is made by scripts/train_tab_screenshot.py).
 """
 import json
 import os
