@@ -1,14 +1,16 @@
 """Small reusable widgets: a labelled float slider and a clickable grid of thumbnails."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QSizePolicy, QSlider, QWidget
 
 from ganstudio.gui.images import to_qimage
+from ganstudio.imaging import make_grid, save_png
 
 SEED_MAX = 2**31 - 1  # QSpinBox holds a C int
 
@@ -75,7 +77,8 @@ class FloatSlider(QWidget):
 class ThumbGrid(QWidget):
     """Paints images in a grid (nearest-neighbour, square cells); emits ``clicked(index)``.
 
-    Cells listed in ``inactive`` (e.g. a blank header corner) are not clickable.
+    Cells listed in ``inactive`` (e.g. a blank header corner) are not clickable.  The right-click
+    menu saves the grid (the rendered pixels, at 1x or an integer scale) as a PNG or copies it.
     """
 
     clicked = Signal(int)
@@ -84,6 +87,7 @@ class ThumbGrid(QWidget):
         super().__init__(parent)
         self.cols, self.cell = cols, cell
         self._images: list[QImage] = []
+        self._arrays: Optional[np.ndarray] = None  # the uint8 pixels behind _images, for export
         self.labels: list[str] = []
         self.inactive: set[int] = set()
         self.selected: set[int] = set()
@@ -94,6 +98,7 @@ class ThumbGrid(QWidget):
     def set_images(self, images: Optional[np.ndarray], cols: Optional[int] = None,
                    labels: Sequence[str] = (), inactive: Sequence[int] = ()) -> None:
         self._images = [] if images is None else [to_qimage(a) for a in images]
+        self._arrays = None if images is None or len(images) == 0 else np.asarray(images)
         if cols:
             self.cols = cols
         self.labels, self.inactive = list(labels), set(inactive)
@@ -102,6 +107,38 @@ class ThumbGrid(QWidget):
 
     def count(self) -> int:
         return len(self._images)
+
+    # -- export -----------------------------------------------------------------------------------
+    def grid_image(self, scale: int = 1) -> np.ndarray:
+        """The cells as one uint8 image [H, W, C] (2 px gaps), each pixel a scale x scale block."""
+        if self._arrays is None:
+            raise ValueError("the grid is empty")
+        grid = make_grid(self._arrays, cols=self.cols, pad=2, pad_value=40)
+        return np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
+
+    def save_grid(self, path: str, scale: int = 1) -> None:
+        save_png(path, self.grid_image(scale))
+
+    def contextMenuEvent(self, e):
+        if self._arrays is None:
+            return
+        menu = QMenu(self)
+        for scale in (1, 4):
+            menu.addAction(f"Save grid as PNG ({scale}×)…", lambda s=scale: self._save_dialog(s))
+        menu.addAction("Copy grid", lambda: QGuiApplication.clipboard().setImage(to_qimage(self.grid_image(1))))
+        menu.exec(e.globalPos())
+
+    def _save_dialog(self, scale: int) -> None:
+        from ganstudio.gui.settings import settings
+        path, _ = QFileDialog.getSaveFileName(self, "Save grid", str(settings().value("export_dir", "")), "PNG (*.png)")
+        if not path:
+            return
+        path = path if path.lower().endswith(".png") else path + ".png"
+        settings().setValue("export_dir", str(Path(path).parent))
+        try:
+            self.save_grid(path, scale)
+        except (OSError, ValueError) as err:
+            QMessageBox.warning(self, "Save grid", f"Could not save {path}:\n{err}")
 
     def _cell_size(self) -> int:
         return max(16, min(self.cell * 2, (self.width() - 2) // max(1, self.cols)))

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from ganstudio import latent
@@ -33,7 +34,8 @@ def test_psi_zero_gives_the_w_avg_image(qtbot, open_window, checkpoint, direct):
     qtbot.waitUntil(lambda: panel.samples.count() == 8 and win.jobs.idle(), timeout=10000)
 
 
-def test_mixing_all_layers_from_the_column_seed_gives_the_column_image(qtbot, open_window, checkpoint, direct):
+def test_mixing_all_layers_from_the_column_seed_gives_the_column_image(qtbot, open_window, checkpoint, direct,
+                                                                     tmp_path):
     win = open_window(checkpoint("stylegan2"))
     panel = win.panels["MixingPanel"]
     win.docks["MixingPanel"].raise_()
@@ -49,6 +51,15 @@ def test_mixing_all_layers_from_the_column_seed_gives_the_column_image(qtbot, op
     assert (st.seed, st.mix_seeds, st.mix_sources) == (4, (7,), (1,) * len(st.mix_sources))
     wait_rendered(qtbot, win)
     assert np.array_equal(shown(win), direct(RenderState(model=st.model, seed=7)))
+    # The grid saves as a PNG of the rendered cells: cell (row 1, col 0) is the column seed's image.
+    out = tmp_path / "mixing.png"
+    panel.grid.save_grid(str(out), scale=2)
+    saved = np.asarray(Image.open(out).convert("RGB"))
+    h, w = shown(win).shape[:2]
+    assert saved.shape[:2] == (2 * (3 * (h + 2) + 2), 2 * (3 * (w + 2) + 2))
+    y, x = 2 * (2 + 2 * (h + 2)), 2 * (2 + 1 * (w + 2))  # row 2, col 1 of the grid (headers included)
+    cell = saved[y:y + 2 * h:2, x:x + 2 * w:2]
+    assert np.array_equal(cell, direct(RenderState(model=st.model, seed=7))[..., :3])
     # Coarse layers only: neither the row nor the column image.
     panel.grid_preset.setCurrentText("coarse")
     panel.click_cell(1, 0)

@@ -19,7 +19,7 @@ from ganstudio.gui.app_state import Bookmark
 from ganstudio.gui.images import to_qimage
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.panels.interpolation import endpoint_state
-from ganstudio.imaging import make_grid
+from ganstudio.imaging import make_grid, save_png
 
 
 def has_ffmpeg() -> bool:
@@ -35,13 +35,6 @@ def scaled(image: np.ndarray, scale: int) -> np.ndarray:
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
     return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-
-
-def save_png(path, image: np.ndarray) -> None:
-    from PIL import Image
-    a = image[:, :, 0] if image.shape[2] == 1 else image
-    with atomic_path(path) as tmp:
-        Image.fromarray(a).save(tmp, format="PNG")
 
 
 def interpolation_states(renderer, stops: list[RenderState], frames_per_leg: int, current: RenderState) -> list:
