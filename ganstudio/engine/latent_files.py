@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +22,7 @@ import numpy as np
 from ganstudio.engine.state import RenderState
 
 MAX_LATENTS = 256  # one bookmark each: more is a mistake (a dataset, not latents)
+MAX_BYTES = 256 * 2 ** 20  # 256 latents of even a 1024 px StyleGAN's ws are ~9 MB
 
 
 class LatentFileError(ValueError):
@@ -43,6 +45,8 @@ def read_latent_file(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Opt
         raise LatentFileError(f"{name}: cannot be read ({e.strerror or e})") from None
     if not head:
         raise LatentFileError(f"{name}: the file is empty")
+    if p.stat().st_size > MAX_BYTES:
+        raise LatentFileError(f"{name}: {p.stat().st_size / 2 ** 20:.0f} MB is too large for a latent file")
     try:
         if head.startswith(b"\x93NUMPY"):
             return _numeric(np.load(p, allow_pickle=False), name), None, None
@@ -63,6 +67,10 @@ def read_latent_file(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Opt
 
 
 def _read_npz(p: Path, name: str):
+    with zipfile.ZipFile(p) as zf:  # sizes from the directory, before anything is inflated
+        unpacked = sum(i.file_size for i in zf.infolist())
+    if unpacked > MAX_BYTES:
+        raise LatentFileError(f"{name}: the .npz unpacks to {unpacked / 2 ** 20:.0f} MB, too large for latents")
     with np.load(p, allow_pickle=False) as z:
         keys = list(z.keys())
         if not keys:
@@ -77,8 +85,6 @@ def _read_npz(p: Path, name: str):
 
 
 def _read_json(p: Path, name: str):
-    if p.stat().st_size > 64 * 2 ** 20:
-        raise LatentFileError(f"{name}: {p.stat().st_size / 2 ** 20:.0f} MB is too large for a latent .json")
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

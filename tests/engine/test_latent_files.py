@@ -96,3 +96,19 @@ def test_bad_files_get_a_clear_error(tmp_path, make, message):
 def test_missing_file(tmp_path):
     with pytest.raises(LatentFileError, match="no such file"):
         latent_states(tmp_path / "nope.npy", BASE, **STYLE)
+
+
+def test_oversized_files_are_refused_before_loading(tmp_path, monkeypatch):
+    import zipfile
+
+    from ganstudio.engine import latent_files
+    monkeypatch.setattr(latent_files, "MAX_BYTES", 4096)
+    np.save(tmp_path / "big.npy", np.zeros((300, 8), np.float32))  # 9.7 KB on disk
+    with pytest.raises(LatentFileError, match="too large"):
+        latent_states(tmp_path / "big.npy", BASE, **STYLE)
+    # A zip bomb: a tiny .npz whose member inflates past the limit is refused from its directory.
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("z.npy", np.lib.format.magic(1, 0) + b"\0" * 100_000)
+    assert (tmp_path / "bomb.npz").stat().st_size < 4096
+    with pytest.raises(LatentFileError, match="unpacks to"):
+        latent_states(tmp_path / "bomb.npz", BASE, **STYLE)
