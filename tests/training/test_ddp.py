@@ -1,6 +1,7 @@
 """Distributed: `ganstudio train` under torchrun with 2 CPU processes (gloo) keeps the replicas identical."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -9,6 +10,20 @@ from safetensors.torch import load_file
 
 from ganstudio.checkpoints import load_checkpoint
 from ganstudio.training.run_dir import RunDir
+
+
+# Failures of the launcher rather than of training: a free port taken between torchrun choosing it
+# and binding it, and gloo's abort at exit.  Seen about once in thirty runs on a loaded 2-core VM.
+_INFRA_FLAKES = ("Address already in use", "EADDRINUSE", "terminate called without an active exception")
+
+
+def _torchrun(cmd, env, run_dir):
+    """Run torchrun; once more (in a fresh run folder) if it died of a launcher flake, never otherwise."""
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    if proc.returncode != 0 and any(s in proc.stderr for s in _INFRA_FLAKES):
+        shutil.rmtree(run_dir, ignore_errors=True)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    return proc
 
 
 def test_two_processes_train_identical_replicas_and_write_one_checkpoint_each_time(tmp_path):
@@ -23,7 +38,7 @@ def test_two_processes_train_identical_replicas_and_write_one_checkpoint_each_ti
            "--set", "model.z_dim=8", "--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "r1=1",
            "--ckpt-every", "2", "--sample-every", "2", "--log-every", "1", "--keep", "10"]
     env = {**os.environ, "GANSTUDIO_TEST_HASH_DIR": str(hashes), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    proc = _torchrun(cmd, env, run.path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     h0 = json.loads((hashes / "rank0.json").read_text())
     h1 = json.loads((hashes / "rank1.json").read_text())
@@ -57,8 +72,8 @@ def test_path_length_regularization_keeps_ranks_in_step(tmp_path):
            "--set", "model.mapping_layers=1", "--set", "model.channel_base=128", "--set", "model.channel_max=16",
            "--sample-every", "0", "--log-every", "1"]
     env = {**os.environ, "GANSTUDIO_TEST_HASH_DIR": str(hashes), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    proc = _torchrun(cmd, env, tmp_path / "run")
     assert proc.returncode == 0, proc.stderr[-3000:]
     h0 = json.loads((hashes / "rank0.json").read_text())
     h1 = json.loads((hashes / "rank1.json").read_text())
-    assert h0 == h1 and h0["pl_mean"] > 0
+    assert h0 == h1 and h0["pl_mean"] > 0, (h0, h1)
