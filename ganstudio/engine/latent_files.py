@@ -3,8 +3,8 @@
 Accepted (for a model with z_dim, num_ws and w_dim):
 - z:  [z_dim] or [N, z_dim]                          -> N states with an explicit z
 - ws: [num_ws, w_dim] (what Gallery > Latents .npy writes) or [N, num_ws, w_dim]
-- w:  [N, 1, w_dim], or a key named w/ws in an .npz (NVIDIA's projector writes ``w``), broadcast
-      to every layer
+- w:  [N, 1, w_dim]; [w_dim] or [N, w_dim] when w_dim differs from z_dim; or anything under a key
+      named w / ws in an .npz (NVIDIA's projector writes ``w``): broadcast to every layer
 - .json: Gallery > Latents .json (its render state), or a bare nested list read like an array
 Only style-based models (a mapping network, several ws entries) take ws; for the others ws is z.
 Pickled arrays are refused (numpy's allow_pickle=False): a latent file never runs code.
@@ -150,12 +150,11 @@ def _rows(a: np.ndarray, hint: Optional[str], z_dim: int, num_ws: int, w_dim: in
             return "ws", list(a)
         if a.ndim == 3 and shape[1:] == (1, w_dim):
             return "ws", [np.repeat(r, num_ws, axis=0) for r in a]
-        if hint == "w" and a.ndim in (1, 2) and shape[-1] == w_dim:
-            if a.ndim == 2 and shape[0] == num_ws:
-                return "ws", [a]
-            return "ws", [np.repeat(r[None], num_ws, axis=0) for r in a.reshape(-1, w_dim)]
         if a.ndim == 2 and shape == (num_ws, w_dim) and hint != "z":
             return "ws", [a]  # what Gallery > Latents .npy writes
+        # w vectors: named so in an .npz, or sized w_dim where that differs from z_dim
+        if a.ndim in (1, 2) and shape[-1] == w_dim and (hint == "w" or (hint is None and w_dim != z_dim)):
+            return "ws", [np.repeat(r[None], num_ws, axis=0) for r in a.reshape(-1, w_dim)]
     if a.ndim == 1 and shape[0] == z_dim:
         return "z", [a]
     if a.ndim == 2 and shape[1] == z_dim:

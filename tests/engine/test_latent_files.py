@@ -54,6 +54,19 @@ def test_ws_layouts(tmp_path):
     assert np.array(s.ws).shape == (4, 6)
 
 
+def test_w_vectors_sized_w_dim_are_broadcast_to_every_layer(tmp_path):
+    wide = dict(z_dim=8, num_ws=4, w_dim=6, style=True)  # w_dim differs from z_dim: no ambiguity
+    w = np.arange(12, dtype=np.float32).reshape(2, 6)
+    states = latent_states(_npy(tmp_path, w), BASE, **wide)
+    assert len(states) == 2 and np.array_equal(np.array(states[1].ws), np.repeat(w[1:], 4, axis=0))
+    [s] = latent_states(_npy(tmp_path, w[0], "one.npy"), BASE, **wide)
+    assert np.array(s.ws).shape == (4, 6)
+    # With z_dim == w_dim a bare vector is z unless an .npz key says w.
+    same = dict(z_dim=6, num_ws=4, w_dim=6, style=True)
+    [s] = latent_states(_npy(tmp_path, w[0], "z.npy"), BASE, **same)
+    assert s.z is not None and s.ws is None
+
+
 def test_json_layouts(tmp_path):
     exported = {"state": RenderState(model="elsewhere.safetensors", seed=9, truncation_psi=0.5).to_dict(),
                 "z": [0.0] * 8, "ws": [[0.0] * 6] * 4}
