@@ -78,7 +78,7 @@ def _load_z(path: str, z_dim: int):
     name = Path(path).name
     if state is not None:
         raise UsageError(f"--z-file {name}: holds a render state (Gallery latents .json), not z rows; "
-                         "save z as an [N, {z_dim}] array".replace("{z_dim}", str(z_dim)))
+                         f"save z as an [N, {z_dim}] array")
     if hint == "w":
         raise UsageError(f"--z-file {name}: holds w / ws latents; --z-file takes z rows [N, {z_dim}]")
     if a.ndim == 1:

@@ -3,10 +3,9 @@ import json
 import time
 
 import numpy as np
-import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtGui import QImage, QKeySequence
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QKeySequence
 
 from ganstudio.engine import RenderState
 from tests.gui.conftest import wait_rendered
