@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml Makefile
 venv: $(STAMP)
 
 run: $(STAMP)
+	$(PY) -m ganstudio.gui.preflight --install
 	$(VENV)/bin/ganstudio
 
 test: $(STAMP)

@@ -26,6 +26,11 @@ def make_application():
 
 def run_app(checkpoint: Optional[str] = None) -> int:
     """Open the explorer on ``checkpoint`` (a file, session .json or shipped name) or the default model."""
+    from ganstudio.gui.preflight import problem
+    msg = problem()
+    if msg:  # Qt would abort with a core dump instead
+        print(f"ganstudio: {msg}", file=sys.stderr)
+        return 2
     app = make_application()
     from ganstudio.gui.main_window import MainWindow
 
