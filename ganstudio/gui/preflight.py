@@ -9,6 +9,8 @@ the Debian/Ubuntu packages with apt-get where it may (as root, or through passwo
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib.util
 import os
 import re
@@ -54,6 +56,28 @@ def missing_xcb_libs(qt_dir: Optional[Path] = None) -> list[str]:
     return list(dict.fromkeys(missing))
 
 
+def x_display_error(display: str) -> Optional[str]:
+    """Why libxcb cannot connect to ``display`` (e.g. a stale DISPLAY over ssh); None when it can
+    or when libxcb is absent (then the missing-library check speaks)."""
+    name = ctypes.util.find_library("xcb")
+    if not name:
+        return None
+    try:
+        xcb = ctypes.CDLL(name)
+        xcb.xcb_connect.restype = ctypes.c_void_p
+        xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+        xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return None
+    conn = xcb.xcb_connect(display.encode(), None)
+    try:
+        code = xcb.xcb_connection_has_error(conn)
+    finally:
+        xcb.xcb_disconnect(conn)
+    return f"cannot connect to the X display {display!r} (xcb error {code})" if code else None
+
+
 def debian_package(soname: str) -> str:
     """The usual Debian/Ubuntu package of a soname: libxcb-cursor.so.0 -> libxcb-cursor0,
     libxkbcommon-x11.so.0 -> libxkbcommon-x11-0 (a hyphen when the name ends in a digit)."""
@@ -64,10 +88,11 @@ def debian_package(soname: str) -> str:
     return f"{base}-{major}" if base[-1].isdigit() else f"{base}{major}"
 
 
-def problem(environ=None, platform: str = sys.platform, missing=None) -> Optional[str]:
+def problem(environ=None, platform: str = sys.platform, missing=None, connect=None) -> Optional[str]:
     """A message saying why the window cannot open here, or None when it should.
 
-    ``missing`` (a list of sonames) replaces the ldd probe, for tests.
+    ``missing`` (a list of sonames) and ``connect`` (display -> error or None) replace the ldd
+    probe and the X connection, for tests.
     """
     env = os.environ if environ is None else environ
     if not platform.startswith("linux"):
@@ -75,15 +100,21 @@ def problem(environ=None, platform: str = sys.platform, missing=None) -> Optiona
     chosen = env.get("QT_QPA_PLATFORM", "")
     if chosen and not chosen.startswith("xcb"):
         return None  # offscreen, wayland, vnc...: the user picked it
+    if not chosen and env.get("WAYLAND_DISPLAY"):
+        return None  # Qt takes Wayland there (or falls back to X): only block what surely fails
     if not chosen and not env.get("DISPLAY"):
-        if env.get("WAYLAND_DISPLAY"):
-            return None
         return ("GAN Studio needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set.\n"
                 "Run it from a desktop session, or on a headless machine under a virtual one:\n"
                 "  xvfb-run -a ganstudio\n"
                 "(QT_QPA_PLATFORM=offscreen runs it without any window, as the tests do.)")
     libs = missing_xcb_libs() if missing is None else list(missing)
     if not libs:
+        display = env.get("DISPLAY", "")
+        error = (connect or x_display_error)(display) if display else None
+        if error:
+            return (f"GAN Studio cannot open its window: {error}.\n"
+                    "Check that the X server is running and DISPLAY is right (over ssh: ssh -X), or use\n"
+                    "  xvfb-run -a ganstudio")
         return None
     packages = " ".join(dict.fromkeys(debian_package(s) for s in libs))
     return ("Qt's X11 platform plugin cannot load: these system libraries are missing:\n"

@@ -42,10 +42,21 @@ def test_no_display_is_a_message_with_the_way_out():
     {"QT_QPA_PLATFORM": "offscreen"},
     {"QT_QPA_PLATFORM": "wayland"},
     {"WAYLAND_DISPLAY": "wayland-0"},
+    {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"},
     {"DISPLAY": ":0"},
 ])
 def test_a_usable_platform_is_no_problem(env):
-    assert preflight.problem(env, "linux", missing=[]) is None
+    assert preflight.problem(env, "linux", missing=[], connect=lambda d: None) is None
+
+
+def test_an_unreachable_x_display_is_a_message():
+    msg = preflight.problem({"DISPLAY": ":42"}, "linux", missing=[], connect=lambda d: f"no server at {d}")
+    assert "no server at :42" in msg and "xvfb-run" in msg
+
+
+@pytest.mark.skipif(not preflight.ctypes.util.find_library("xcb"), reason="no libxcb here")
+def test_x_display_error_on_a_display_nobody_serves():
+    assert "cannot connect" in preflight.x_display_error(":4711")
 
 
 def test_other_systems_are_not_checked():
