@@ -8,7 +8,6 @@ For families without a mapping network ws = z[:, None], so the same path serves 
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import torch
 # Imported here, not in the functions: with PySide6 loaded every import statement goes through
 # its import hook, which costs microseconds on each render.
 from ganstudio import latent
-from ganstudio.engine.state import RenderState
+from ganstudio.engine.state import RenderState, check_numbers
 from ganstudio.imaging import to_uint8
 from ganstudio.models import Capabilities
 
@@ -292,7 +291,7 @@ class Renderer:
 
     def _latents(self, G, info: ModelInfo, state: RenderState):
         caps = info.capabilities
-        _check_numbers(state)
+        check_numbers(state)
         c = self._class_vector(state, info)
         psi = state.truncation_psi if caps.truncation == "w" else 1.0
         cutoff = state.truncation_cutoff if caps.truncation == "w" else None
@@ -394,40 +393,6 @@ class Renderer:
         if self.device.type == "cuda":
             ws = ws.contiguous()
         return G.synthesis(ws, c, **kwargs).float()
-
-
-# raw: a z dimension (before the mapping); w: a w dimension over a layer range; pca / sefa: a
-# direction found by GANSpace / SeFa, in w for style models (else in z), over a layer range.
-EDIT_METHODS = ("raw", "w", "pca", "sefa")
-
-
-def _finite(v) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-
-
-def _check_numbers(state: RenderState) -> None:
-    """Reject what a hand-written or hostile session could hold: NaN, text, negative layer counts.
-
-    Without this a NaN psi or edit renders a silent grey image and a negative cutoff counts
-    layers from the end.
-    """
-    for name in ("truncation_psi", "noise_strength", "stage_alpha"):
-        v = getattr(state, name)
-        if not _finite(v):
-            raise ValueError(f"{name} must be a finite number, got {v!r}")
-    cut = state.truncation_cutoff
-    if cut is not None and (isinstance(cut, bool) or not isinstance(cut, int) or cut < 0):
-        raise ValueError(f"truncation_cutoff must be a non-negative integer or unset, got {cut!r}")
-    for edit in state.edits:
-        if not (isinstance(edit, tuple) and len(edit) == 4):
-            raise ValueError(f"an edit must be (method, index, alpha, layers), got {edit!r}")
-        method, index, alpha, _ = edit
-        if method not in EDIT_METHODS:
-            raise ValueError(f"unknown edit method {method!r} ({', '.join(EDIT_METHODS)})")
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise ValueError(f"edit index must be an integer, got {index!r}")
-        if not _finite(alpha):
-            raise ValueError(f"edit strength must be a finite number, got {alpha!r}")
 
 
 def _tensor(values, name: str, device) -> torch.Tensor:

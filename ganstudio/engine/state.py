@@ -7,9 +7,19 @@ trip exactly (Python writes shortest-repr doubles; float32 values are exact doub
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ganstudio.latent.noise import MODES as LAYER_NOISE_MODES
+from ganstudio.latent.sampling import MAX_SEED
+
+
+# raw: a z dimension (before the mapping); w: a w dimension over a layer range; pca / sefa: a
+# direction found by GANSpace / SeFa, in w for style models (else in z), over a layer range.
+EDIT_METHODS = ("raw", "w", "pca", "sefa")
+NOISE_MODES = ("const", "random", "none")  # noise_mode: the generator's own modes
+MAX_MIX_SEEDS = 256  # more than any model has layers; guards a hostile session's list
 
 # The fields that may hold lists or dicts (the others are scalars, strings or None).
 _CONTAINER_FIELDS = ("z", "ws", "class_weights", "mix_seeds", "mix_sources", "noise", "edits")
@@ -76,9 +86,104 @@ class RenderState:
                 d["edits"] = [(str(e["method"]), int(e["index"]), float(e["alpha"]),
                                None if e.get("layers") is None else tuple(int(x) for x in e["layers"]))
                               for e in d["edits"]]
-            return cls(**_freeze(d))
-        except (TypeError, KeyError, ValueError) as e:
+            state = cls(**_freeze(d))
+        except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as e:
             raise ValueError(f"malformed render state: {e}") from None
+        check_state(state)
+        return state
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_numbers(state: RenderState) -> None:
+    """The cheap checks every render makes: NaN or text in the scalars, negative layer counts.
+
+    Without them a NaN psi or edit renders a silent grey image and a negative cutoff counts
+    layers from the end.
+    """
+    for name in ("truncation_psi", "noise_strength", "stage_alpha"):
+        v = getattr(state, name)
+        if not _finite(v):
+            raise ValueError(f"{name} must be a finite number, got {v!r}")
+    cut = state.truncation_cutoff
+    if cut is not None and (not _is_int(cut) or cut < 0):
+        raise ValueError(f"truncation_cutoff must be a non-negative integer or unset, got {cut!r}")
+    for edit in state.edits:
+        if not (isinstance(edit, tuple) and len(edit) == 4):
+            raise ValueError(f"an edit must be (method, index, alpha, layers), got {edit!r}")
+        method, index, alpha, _ = edit
+        if method not in EDIT_METHODS:
+            raise ValueError(f"unknown edit method {method!r} ({', '.join(EDIT_METHODS)})")
+        if not _is_int(index):
+            raise ValueError(f"edit index must be an integer, got {index!r}")
+        if not _finite(alpha):
+            raise ValueError(f"edit strength must be a finite number, got {alpha!r}")
+
+
+def _check_seed(name: str, v) -> None:
+    if not _is_int(v) or not 0 <= v <= MAX_SEED:
+        raise ValueError(f"{name} must be an integer in [0, {MAX_SEED}], got {v!r}")
+
+
+def _check_vector(name: str, v) -> None:
+    if not isinstance(v, tuple) or not v or not all(_finite(x) for x in v):
+        raise ValueError(f"{name} must be a non-empty list of finite numbers")
+
+
+def check_state(state: RenderState) -> None:
+    """Every field's type and range that does not depend on the model; raises ValueError naming it.
+
+    Run on states from files (sessions, bookmarks, latents): the panels mirror a state into spin
+    boxes and sliders, which raise on text or out-of-range values instead of reporting them.
+    """
+    check_numbers(state)
+    if not isinstance(state.model, str):
+        raise ValueError(f"model must be a text (a path or a model name), got {state.model!r}")
+    _check_seed("seed", state.seed)
+    if state.z is not None:
+        _check_vector("z", state.z)
+    if state.ws is not None:
+        if not isinstance(state.ws, tuple) or not state.ws:
+            raise ValueError("ws must be a list of layers")
+        for row in state.ws:
+            _check_vector("each layer of ws", row)
+        if len({len(row) for row in state.ws}) != 1:
+            raise ValueError("the layers of ws differ in length")
+    for k, w in state.class_weights:
+        if k < 0 or not math.isfinite(w) or w < 0:
+            raise ValueError(f"class weights must be finite and >= 0 for classes >= 0, got {k}: {w}")
+    if state.z_threshold is not None and not (_finite(state.z_threshold) and state.z_threshold > 0):
+        raise ValueError(f"z_threshold must be a positive number or unset, got {state.z_threshold!r}")
+    if not isinstance(state.mix_seeds, tuple) or len(state.mix_seeds) > MAX_MIX_SEEDS:
+        raise ValueError(f"mix_seeds must be a list of at most {MAX_MIX_SEEDS} seeds")
+    for v in state.mix_seeds:
+        _check_seed("each mix seed", v)
+    if state.mix_sources is not None and not (
+            isinstance(state.mix_sources, tuple) and all(_is_int(v) and v >= 0 for v in state.mix_sources)):
+        raise ValueError("mix_sources must be a list of non-negative integers")
+    if state.noise_mode not in NOISE_MODES:
+        raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {state.noise_mode!r}")
+    for mode, seed, strength in state.noise or ():
+        if mode not in LAYER_NOISE_MODES:
+            raise ValueError(f"a layer's noise mode must be one of {', '.join(LAYER_NOISE_MODES)}, got {mode!r}")
+        if not _is_int(seed) or not 0 <= seed < 2**63:
+            raise ValueError(f"a layer's noise seed must be a non-negative integer, got {seed!r}")
+        if not math.isfinite(strength):
+            raise ValueError(f"a layer's noise strength must be finite, got {strength!r}")
+    for _, _, _, layers in state.edits:
+        if layers is not None and not (isinstance(layers, tuple) and len(layers) == 2
+                                       and all(_is_int(v) and v >= 0 for v in layers)):
+            raise ValueError(f"an edit's layers must be (first, end) layer numbers, got {layers!r}")
+    if state.stage is not None and (not _is_int(state.stage) or state.stage < 0):
+        raise ValueError(f"stage must be a non-negative integer or unset, got {state.stage!r}")
+    if not 0 <= state.stage_alpha <= 1:
+        raise ValueError(f"stage_alpha must be in [0, 1], got {state.stage_alpha!r}")
 
 
 def _freeze_value(v: Any):

@@ -93,9 +93,10 @@ class AsyncRenderer:
                     self.completed += 1
                     self._cond.notify_all()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Drop the queued render and wait up to ``timeout`` s for the running one."""
         with self._cond:
             self._closed = True
             self._queued = None
             self._cond.notify_all()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=max(timeout, 0.0))

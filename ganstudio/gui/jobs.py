@@ -69,7 +69,7 @@ class JobRunner(QObject):
             result, error = None, ""
             try:
                 if with_progress:
-                    result = fn(lambda f, ch=channel: self.progress.emit(ch, float(f)))
+                    result = fn(lambda f, ch=channel: self._report(ch, f))
                 else:
                     result = fn()
             except Exception as e:  # reported to the panel, never raised into the worker
@@ -79,9 +79,12 @@ class JobRunner(QObject):
             finally:
                 with self._cond:
                     self._running -= 1
-            if busy:
-                self.busy_changed.emit("")
-            self._finished.emit((channel, token, result, error))
+            try:
+                if busy:
+                    self.busy_changed.emit("")
+                self._finished.emit((channel, token, result, error))
+            except RuntimeError:  # the runner's Qt object is gone (the window closed mid-job)
+                return
 
     def _deliver(self, item) -> None:
         channel, token, result, error = item
@@ -97,9 +100,22 @@ class JobRunner(QObject):
         else:
             on_done(result)
 
-    def close(self) -> None:
+    def _report(self, channel: str, fraction) -> None:
+        if self._closed:  # the window is closing: a long export stops at its next step
+            raise JobCancelled("cancelled: the window closed")
+        self.progress.emit(channel, float(fraction))
+
+    def stop(self) -> None:
+        """Drop waiting jobs and ask the running one to stop at its next progress report."""
         with self._cond:
             self._closed = True
             self._pending.clear()
             self._cond.notify_all()
-        self._thread.join(timeout=5)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.stop()
+        self._thread.join(timeout=max(timeout, 0.0))
+
+
+class JobCancelled(Exception):
+    """Raised inside a job's progress report once the runner is closing."""

@@ -7,10 +7,11 @@ from collections import deque
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QEvent, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
-                               QStackedWidget, QTableWidget, QTableWidgetItem, QDialog, QVBoxLayout, QHeaderView)
+from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QApplication, QComboBox, QDockWidget, QFileDialog,
+                               QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget,
+                               QTableWidget, QTableWidgetItem, QDialog, QVBoxLayout, QHeaderView)
 
 from ganstudio.engine import ModelInfo, Renderer, RenderResult, RenderState, load_session, save_session
 from ganstudio.gui.app_state import AppState, Bookmark
@@ -25,6 +26,7 @@ from ganstudio.gui.settings import add_recent_file, recent_files, settings
 SESSION_FILTER = "GAN Studio session (*.json)"
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.pkl);;All files (*)"
 ZOOMS = {"1": 1, "2": 2, "3": 4, "4": 8}
+SHUTDOWN_WAIT_S = 2.0  # closing waits at most this long for a render or job in flight
 
 
 class MainWindow(QMainWindow):
@@ -223,7 +225,8 @@ class MainWindow(QMainWindow):
         if not info.key.startswith("registry:") and Path(info.key).exists():
             add_recent_file(str(Path(info.key).resolve()))
             self.picker.rebuild()
-        self.app.bookmarks = list(bookmarks or [])
+        if bookmarks is not None:  # a session's own list; otherwise the gallery spans models
+            self.app.bookmarks = list(bookmarks)
         self.app.set_model(info, state)
         self.app.bookmarks_changed.emit()
 
@@ -307,7 +310,11 @@ class MainWindow(QMainWindow):
     # -- sessions, clipboard ------------------------------------------------------------------------
     def save_session(self, path: str) -> None:
         extra = {"bookmarks": [b.state.to_dict() for b in self.app.bookmarks]}
-        save_session(path, self.app.state, extra)
+        try:
+            save_session(path, self.app.state, extra)
+        except OSError as e:  # a read-only folder, a full disk: the old file (if any) is untouched
+            self.report_error(f"Could not save the session to {path}:\n{e.strerror or e}", dialog=True)
+            return
         self.statusBar().showMessage(f"Saved session {path}", 4000)
 
     def open_session(self, path: str) -> None:
@@ -317,7 +324,8 @@ class MainWindow(QMainWindow):
             self.report_error(str(e), dialog=True)
             return
         bookmarks = []
-        for d in extra.get("bookmarks", []):
+        marks = extra.get("bookmarks")
+        for d in marks if isinstance(marks, list) else []:
             try:
                 bookmarks.append(Bookmark(RenderState.from_dict(d)))
             except ValueError:
@@ -363,7 +371,19 @@ class MainWindow(QMainWindow):
         dlg.show()
         self.shortcuts_dialog = dlg
 
-    # -- drag and drop, closing ---------------------------------------------------------------------
+    # -- keys, drag and drop, closing ---------------------------------------------------------------
+    _ARROWS = (Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down)
+    _ARROW_WIDGETS = (QAbstractSlider, QAbstractItemView, QComboBox)
+
+    def event(self, e):
+        # The seed shortcuts are plain arrow keys: a focused slider, list or combo box keeps its arrows
+        # (line edits and spin boxes claim them themselves).  Unclaimed overrides bubble up to here.
+        if (e.type() == QEvent.ShortcutOverride and e.key() in self._ARROWS and not e.modifiers()
+                and isinstance(QApplication.focusWidget(), self._ARROW_WIDGETS)):
+            e.accept()
+            return True
+        return super().event(e)
+
     def dragEnterEvent(self, e):
         if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()):
             e.acceptProposedAction()
@@ -383,8 +403,12 @@ class MainWindow(QMainWindow):
         """Stop the worker threads (tests call it; closeEvent does too)."""
         for panel in self.panels.values():
             panel._refresh_timer.stop()
-        self.bridge.close()
-        self.jobs.close()
+        # Both workers stop together and share one wait: a render in flight cannot be interrupted, and
+        # the threads are daemons, so a slow one does not keep the process (or the user) waiting.
+        deadline = time.monotonic() + SHUTDOWN_WAIT_S
+        self.jobs.stop()
+        self.bridge.close(SHUTDOWN_WAIT_S)
+        self.jobs.close(deadline - time.monotonic())
 
 
 def _is_latents_json(path: str) -> bool:

@@ -29,5 +29,5 @@ class RenderBridge(QObject):
         qimg = to_qimage(res.image) if res.image is not None else None
         self._from_worker.emit(res, qimg)
 
-    def close(self) -> None:
-        self.worker.close()
+    def close(self, timeout: float = 5.0) -> None:
+        self.worker.close(timeout)

@@ -7,12 +7,28 @@ from typing import Optional, Sequence
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QSizePolicy, QSlider, QWidget
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QSizePolicy,
+                               QSlider, QWidget)
 
 from ganstudio.gui.images import to_qimage
 from ganstudio.imaging import make_grid, save_png
+from ganstudio.latent.sampling import MAX_SEED as SEED_MAX
 
-SEED_MAX = 2**31 - 1  # QSpinBox holds a C int
+
+class SeedBox(QDoubleSpinBox):
+    """A spin box over every seed the engine takes, 0 to 2**32 - 1 (a QSpinBox stops at 2**31 - 1).
+
+    A double holds such integers exactly; with no decimals it reads and types like an int box.
+    """
+
+    def __init__(self, maximum: int = SEED_MAX, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setDecimals(0)
+        self.setRange(0, maximum)
+        self.setSingleStep(1)
+
+    def value(self) -> int:  # noqa: D102  (an int, as a QSpinBox gives)
+        return int(round(super().value()))
 
 
 class FloatSlider(QWidget):

@@ -45,6 +45,8 @@ def class_blend(weights: Union[Mapping[int, float], Sequence[float], torch.Tenso
             raise ValueError(f"class weights must have {c_dim} entries, got shape {list(c.shape)}")
         for k, v in enumerate(c.tolist()):
             _check_weight(v, k)
+    if normalize and float(c.max()) > 0:
+        c = c / c.max()  # first to at most 1: a sum of huge weights would overflow to inf
     total = float(c.sum())
     if total <= 0:
         raise ValueError("class weights are all zero; give at least one class a positive weight")

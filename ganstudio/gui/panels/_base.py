@@ -62,9 +62,9 @@ class Panel(QWidget):
         self.app.edit(self.app.state.replace(**changes), text, merge)
 
     def run_job(self, name: str, fn: Callable, on_done: Callable[[Any], None], busy: str = "",
-                with_progress: bool = False) -> int:
-        return self.ctx.jobs.submit(f"{type(self).__name__}:{name}", fn, on_done, self.job_failed, busy,
-                                    with_progress)
+                with_progress: bool = False, on_fail: Optional[Callable[[str], None]] = None) -> int:
+        return self.ctx.jobs.submit(f"{type(self).__name__}:{name}", fn, on_done, on_fail or self.job_failed,
+                                    busy, with_progress)
 
     def job_failed(self, message: str) -> None:
         self.ctx.report_error(f"{self.title}: {message}")

@@ -5,12 +5,12 @@ import random
 
 import torch
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QRadioButton,
-                               QSpinBox, QVBoxLayout)
+                               QVBoxLayout)
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.widgets import SEED_MAX, ThumbGrid
+from ganstudio.gui.widgets import SEED_MAX, SeedBox, ThumbGrid
 
 BINS = ("A", "B", "C")
 GRID = 12  # candidate samples
@@ -36,8 +36,7 @@ class ArithmeticPanel(Panel):
         super().__init__(ctx, parent)
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.base_seed = QSpinBox()
-        self.base_seed.setRange(0, SEED_MAX - GRID)
+        self.base_seed = SeedBox(SEED_MAX - GRID)
         self.base_seed.setPrefix("samples from seed ")
         self.base_seed.setKeyboardTracking(False)
         self.shuffle_btn = QPushButton("New samples")
@@ -107,8 +106,9 @@ class ArithmeticPanel(Panel):
         self._show_bins()
 
     def remove_from_bin(self, b: int, j: int) -> None:
-        del self.bins[b][j]
-        self._show_bins()
+        if 0 <= j < len(self.bins[b]):  # a second click may land before the bin's view re-renders
+            del self.bins[b][j]
+            self._show_bins()
 
     def clear_bin(self, b: int) -> None:
         self.bins[b] = []
@@ -142,9 +142,11 @@ class ArithmeticPanel(Panel):
             return latent.vector_arithmetic(*groups)
 
         self.space_label.setText("Computing…")
-        self.run_job("result", compute, self._show_result)
+        self.run_job("result", compute, lambda result, model=state.model: self._show_result(result, model))
 
-    def _show_result(self, result: torch.Tensor) -> None:
+    def _show_result(self, result: torch.Tensor, model: str) -> None:
+        if model != self.state.model:  # the model changed while computing: these latents are not its own
+            return
         self.result = result
         space = self.space()
         self.edit("A − B + C", **{space: as_tuple(result), ("z" if space == "ws" else "ws"): None})

@@ -6,13 +6,13 @@ from typing import Optional
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.gui.images import to_qimage
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.widgets import SEED_MAX
+from ganstudio.gui.widgets import SeedBox
 
 
 def bilinear_weights(u: float, v: float) -> tuple[float, float, float, float]:
@@ -96,11 +96,10 @@ class BlendPadPanel(Panel):
         super().__init__(ctx, parent)
         lay = QVBoxLayout(self)
         grid = QGridLayout()
-        self.corner_seeds: list[QSpinBox] = []
+        self.corner_seeds: list[SeedBox] = []
         for i, (r, c, name) in enumerate([(0, 0, "↖"), (0, 1, "↗"),
                                           (1, 0, "↙"), (1, 1, "↘")]):
-            sb = QSpinBox()
-            sb.setRange(0, SEED_MAX)
+            sb = SeedBox()
             sb.setValue(i + 1)
             sb.setPrefix(f"{name} seed ")
             sb.setKeyboardTracking(False)

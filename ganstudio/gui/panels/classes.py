@@ -10,9 +10,17 @@ from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
 
 
+MAX_WEIGHT = 1e6  # far beyond any useful blend; keeps sums finite
+
+
 def normalized(weights: dict[int, float]) -> dict[int, float]:
-    total = sum(weights.values())
-    return {k: w / total for k, w in weights.items()} if total > 0 else weights
+    """Weights scaled to sum to 1; unchanged when none is above 0."""
+    top = max(weights.values(), default=0.0)
+    if not top > 0:
+        return weights
+    scaled = {k: w / top for k, w in weights.items()}  # a sum of huge weights would overflow
+    total = sum(scaled.values())
+    return {k: w / total for k, w in scaled.items()}
 
 
 class ClassPanel(Panel):
@@ -99,10 +107,10 @@ class ClassPanel(Panel):
             return
         try:
             w = float(item.text())
-            if w < 0:
+            if not 0 <= w <= MAX_WEIGHT:  # also refuses nan and inf
                 raise ValueError
         except ValueError:
-            self.ctx.report_error(f"Class weight must be a number >= 0, got {item.text()!r}")
+            self.ctx.report_error(f"Class weight must be a number from 0 to {MAX_WEIGHT:g}, got {item.text()!r}")
             self.sync(self.state)
             return
         self.set_weight(self._row_class(item.row()), w)

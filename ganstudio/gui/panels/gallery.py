@@ -192,9 +192,12 @@ class GalleryPanel(Panel):
         def done(_):
             self.export_status.setText(f"Wrote {path}")
             self.ctx.statusBar().showMessage(f"Exported {what}: {path}", 5000)
+        def failed(message):  # a file the user asked for and did not get: say so where they look
+            self.export_status.setText(f"Export failed: {path}")
+            self.ctx.report_error(f"Could not export {what} to {path}:\n{message}", dialog=True)
         self.export_status.setText(f"Exporting {what}…")
         # One channel per file: exports run in turn, none replaces another.
-        self.run_job(f"export:{path}", fn, done, busy=f"Exporting {what}", with_progress=True)
+        self.run_job(f"export:{path}", fn, done, busy=f"Exporting {what}", with_progress=True, on_fail=failed)
 
     def export_png(self, path: str, scale: Optional[int] = None) -> None:
         scale = int(scale or self.scale.value())

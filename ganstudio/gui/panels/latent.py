@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushB
 
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.widgets import SEED_MAX, FloatSlider
+from ganstudio.gui.widgets import SEED_MAX, FloatSlider, SeedBox
 
 N_DIRECTIONS = 10  # sliders shown for PCA / SeFa
 PAGE = 16  # raw z / w sliders per page
@@ -36,8 +36,7 @@ class LatentPanel(Panel):
 
         # Seed: the main latent, stepped with the arrow buttons (and Left / Right / R in the window).
         row = QHBoxLayout()
-        self.seed = QSpinBox()
-        self.seed.setRange(0, SEED_MAX)
+        self.seed = SeedBox()
         self.seed.setKeyboardTracking(False)
         self.prev_btn, self.next_btn, self.random_btn = QPushButton("◀"), QPushButton("▶"), QPushButton("Random")
         for b in (self.prev_btn, self.next_btn):

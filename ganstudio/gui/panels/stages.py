@@ -137,6 +137,8 @@ class StagePanel(Panel):
 
     def sync(self, state: RenderState) -> None:
         stage, alpha = (state.stage, state.stage_alpha) if state.stage is not None else own_stage(self.info)
+        # A session may name a stage this model lacks: the render says so; the panel shows the nearest.
+        stage = min(max(int(stage), 0), len(self.resolutions) - 1)
         self.slider.blockSignals(True)
         self.slider.setValue(stage)
         self.slider.blockSignals(False)
