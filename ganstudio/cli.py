@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ganstudio: interrupted", file=sys.stderr)
         return 130
-    except (UsageError, CheckpointError, FileNotFoundError, ValueError, KeyError) as e:
+    except (UsageError, CheckpointError, OSError, ValueError, KeyError) as e:
+        # OSError: an output path that is a folder, a full disk, a name too long...
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"ganstudio {command}: error: {msg}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,13 +94,34 @@ def _family(name: str) -> str:
     return get_spec(name).family
 
 
+def parse_json(raw, where: str):
+    """json.loads whose every failure (bad UTF-8, bad JSON, nesting deep enough to recurse out) is
+    a CheckpointError naming ``where``."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CheckpointError(f"{where} is not valid JSON (or nests too deeply)") from None
+
+
+def regular_file(path: Path) -> int:
+    """The size of ``path``; a CheckpointError unless it is a regular file (a FIFO or a device
+    would block or never end) or when the name itself is unusable (too long, a NUL byte)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{str(path)[:200]}: cannot open: {getattr(e, 'strerror', None) or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"{path}: not a regular file (a pipe or a device?)")
+    return st.st_size
+
+
 def _read_header(path: Path) -> dict:
     """Parse the safetensors header ourselves so that every malformation gets a named message."""
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
-    size = path.stat().st_size
+    size = regular_file(path)
     if size == 0:
         raise CheckpointError(f"{path}: the file is empty")
     with open(path, "rb") as f:
@@ -113,10 +135,7 @@ def _read_header(path: Path) -> dict:
                                       "use `ganstudio import` to convert a foreign checkpoint")
             raise CheckpointError(f"{path}: not a GAN Studio checkpoint (no safetensors header), or truncated")
         raw = f.read(n)
-    try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError(f"{path}: corrupt header (not valid JSON)") from None
+    header = parse_json(raw, f"{path}: corrupt header: it")
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: corrupt header (not a JSON object)")
     end = 0
@@ -125,11 +144,17 @@ def _read_header(path: Path) -> dict:
             continue
         try:
             end = max(end, int(info["data_offsets"][1]))
-        except (TypeError, KeyError, IndexError, ValueError):
+        except (TypeError, KeyError, IndexError, ValueError, OverflowError):
             raise CheckpointError(f"{path}: corrupt header entry for tensor {k!r}") from None
     if 8 + n + end > size:
         raise CheckpointError(f"{path}: truncated: the header promises {8 + n + end} bytes, the file has {size}")
     return header
+
+
+# Entries of the metadata that readers index into, with the type they must have when present.
+_META_TYPES = {"model": str, "config": dict, "family": str, "class_names": list, "training": dict,
+               "metrics": dict, "extra": dict, "has_D": bool}
+_KIND_NAMES = {str: "a text", dict: "an object", list: "a list", bool: "true or false"}
 
 
 def read_meta(path: str | os.PathLike) -> dict:
@@ -140,56 +165,105 @@ def read_meta(path: str | os.PathLike) -> dict:
     if not isinstance(md, dict) or META_KEY not in md:
         raise CheckpointError(f"{path}: a safetensors file without a GAN Studio config; "
                               "it may be weights from another tool (try `ganstudio import`)")
-    try:
-        meta = json.loads(md[META_KEY])
-    except (TypeError, json.JSONDecodeError):
-        raise CheckpointError(f"{path}: the embedded config is not valid JSON") from None
+    if not isinstance(md[META_KEY], str):
+        raise CheckpointError(f"{path}: the embedded config is not a JSON text")
+    meta = parse_json(md[META_KEY], f"{path}: the embedded config")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: the embedded config is not a GAN Studio config")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: written by a newer GAN Studio (format {meta.get('format_version')}); "
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(f"{path}: the config's format_version is not a whole number: {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: written by a newer GAN Studio (format {version}); "
                               f"this one reads format {FORMAT_VERSION}")
     for key in ("model", "config"):
         if key not in meta:
             raise CheckpointError(f"{path}: the config has no {key!r} entry")
-    if not isinstance(meta["config"], dict):
-        raise CheckpointError(f"{path}: the config's 'config' entry is not an object")
+    for key, kind in _META_TYPES.items():
+        if key in meta and not isinstance(meta[key], kind):
+            raise CheckpointError(f"{path}: the config's {key!r} entry is not {_KIND_NAMES[kind]}")
+    check_config(meta["config"], f"{path}: the config")
     return meta
 
 
-def _build(kind: str, name: str, config: dict, path: Path):
+# No architecture field needs more (channel_base is 32768 in NVIDIA's largest configs); a larger
+# value can only make the model build itself for minutes and gigabytes before any check runs.
+MAX_CONFIG_INT = 2**17
+
+
+def check_config(config: dict, where: str, depth: int = 0) -> None:
+    """Every number in a model config finite and at most MAX_CONFIG_INT in size, lists short."""
+    values = config.values() if isinstance(config, dict) else config
+    if depth > 3 or len(values) > 4096:
+        raise CheckpointError(f"{where} nests too deeply or is too long to be a model config")
+    for v in values:
+        if isinstance(v, (dict, list, tuple)):
+            check_config(v, where, depth + 1)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and not abs(v) <= MAX_CONFIG_INT:
+            raise CheckpointError(f"{where} holds the number {v!r}, beyond what any architecture uses "
+                                  f"(at most {MAX_CONFIG_INT})")
+
+
+def _build(kind: str, name, config: dict, path: Path):
+    """The module the config describes, on the meta device (no memory): the caller checks the
+    file's tensors against it before anything real is allocated."""
     from ganstudio.models import create_discriminator, create_generator, get_spec
+    if not isinstance(name, str):
+        raise CheckpointError(f"{path}: the model name is not a text: {name!r}")
     try:
         get_spec(name)
     except KeyError:
         raise CheckpointError(f"{path}: unknown model {name!r} (is this checkpoint from a newer GAN Studio?)") from None
+    make = create_generator if kind == "G" else create_discriminator
+    return meta_build(lambda: make(name, config), f"{path}: the config does not describe a valid {name}")
+
+
+_BUILD_ERRORS = (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError, KeyError, IndexError,
+                 AttributeError, MemoryError, RecursionError, NotImplementedError)
+# Floating-point dtypes a checkpoint may store weights in (float8 and others have no isfinite).
+_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def meta_build(make, why: str):
+    """``make()`` on the meta device; a failure is a CheckpointError starting with ``why``."""
     try:
-        return (create_generator if kind == "G" else create_discriminator)(name, config)
-    except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError) as e:
-        raise CheckpointError(f"{path}: the config does not describe a valid {name}: {e}") from None
+        with torch.device("meta"):
+            return make()
+    except CheckpointError:
+        raise
+    except _BUILD_ERRORS as e:
+        raise CheckpointError(f"{why}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 
-def _load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], what: str, path: Path) -> None:
-    own = module.state_dict()
+def check_fit(own: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor], what: str, path,
+              source: str = "the config") -> None:
+    """The file's tensors are exactly the module's: names, shapes, float-ness, finite values."""
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))
     if missing or unexpected:
         parts = []
         if missing:
-            parts.append(f"missing {len(missing)} tensor(s) (e.g. {missing[0]})")
+            parts.append(f"missing {len(missing)} tensor(s), e.g. {missing[0]}")
         if unexpected:
-            parts.append(f"{len(unexpected)} unexpected tensor(s) (e.g. {unexpected[0]})")
-        raise CheckpointError(f"{path}: config and weights of {what} disagree: {'; '.join(parts)}")
+            parts.append(f"{len(unexpected)} unexpected tensor(s), e.g. {unexpected[0]}")
+        raise CheckpointError(f"{path}: the weights of {what} do not fit {source}: {'; '.join(parts)}")
     for k, v in own.items():
         t = tensors[k]
+        if not isinstance(t, torch.Tensor):
+            raise CheckpointError(f"{path}: {what} entry {k} is a {type(t).__name__}, not a tensor")
         if tuple(t.shape) != tuple(v.shape):
             raise CheckpointError(f"{path}: wrong shape for {what} tensor {k}: "
-                                  f"file has {list(t.shape)}, the config needs {list(v.shape)}")
-        if t.is_floating_point() != v.is_floating_point():
-            raise CheckpointError(f"{path}: wrong dtype for {what} tensor {k}: {t.dtype}, expected {v.dtype}")
+                                  f"file has {list(t.shape)}, {source} needs {list(v.shape)}")
+        if t.is_floating_point() != v.is_floating_point() or (t.is_floating_point() and t.dtype not in _FLOAT_DTYPES):
+            raise CheckpointError(f"{path}: unsupported dtype for {what} tensor {k}: {t.dtype}, expected {v.dtype}")
         if t.is_floating_point() and not torch.isfinite(t).all():
             raise CheckpointError(f"{path}: {what} tensor {k} contains NaN or Inf (a diverged run?)")
+
+
+def load_fitted(module, tensors: dict[str, torch.Tensor]):
+    own = module.state_dict()
     module.load_state_dict({k: tensors[k].to(own[k].dtype) for k in own})
+    return module
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", load_D: bool = False) -> Checkpoint:
@@ -211,17 +285,27 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
         groups[prefix][rest] = v
     if not groups["G"]:
         raise CheckpointError(f"{path}: the file holds no generator weights")
-    G = _build("G", meta["model"], meta["config"], path)
-    _load_into(G, groups["G"], "G", path)
+    G = _fitted("G", meta, groups["G"], path)
     G.eval().requires_grad_(False).to(device)
     D = None
     if load_D and groups["D"]:
-        D = _build("D", meta["model"], meta["config"], path)
+        D = _fitted("D", meta, groups["D"], path)
         if D is not None:
-            _load_into(D, groups["D"], "D", path)
             D.to(device)
     names = meta.get("class_names") or []
     if not isinstance(names, list) or (names and len(names) != G.c_dim):
         raise CheckpointError(f"{path}: {len(names) if isinstance(names, list) else 'invalid'} class names "
                               f"for a model with {G.c_dim} classes")
     return Checkpoint(path=path, meta=meta, G=G, D=D, extra=groups["extra"])
+
+
+def _fitted(kind: str, meta: dict, tensors: dict, path: Path):
+    """G or D (None for families without one), allocated only once the file's tensors fit the
+    config's meta-device twin: a config can name any size, the file bounds what gets built."""
+    from ganstudio.models import create_discriminator, create_generator
+    probe = _build(kind, meta["model"], meta["config"], path)
+    if probe is None:
+        return None
+    check_fit(probe.state_dict(), tensors, kind, path)
+    make = create_generator if kind == "G" else create_discriminator
+    return load_fitted(make(meta["model"], meta["config"]), tensors)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zipfile
 from pathlib import Path
 from typing import Optional
@@ -33,20 +34,23 @@ def read_latent_file(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Opt
     """-> (array, hint, state dict): hint is "z" or "w" when an .npz key says which; the state
     dict is set for a GAN Studio latents .json.  Raises LatentFileError with the reason."""
     p = Path(path)
-    name = p.name
-    if p.is_dir():
-        raise LatentFileError(f"{name}: is a folder, not a latent file")
+    name = p.name[:200]
     try:
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise LatentFileError(f"{name}: is a folder, not a latent file")
+        if not stat.S_ISREG(st.st_mode):  # reading a FIFO or a device would block
+            raise LatentFileError(f"{name}: not a regular file")
         with open(p, "rb") as f:
             head = f.read(8)
     except FileNotFoundError:
         raise LatentFileError(f"{name}: no such file") from None
-    except OSError as e:
-        raise LatentFileError(f"{name}: cannot be read ({e.strerror or e})") from None
+    except (OSError, ValueError) as e:  # unreadable, a name too long, a NUL byte in it
+        raise LatentFileError(f"{name}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
     if not head:
         raise LatentFileError(f"{name}: the file is empty")
-    if p.stat().st_size > MAX_BYTES:
-        raise LatentFileError(f"{name}: {p.stat().st_size / 2 ** 20:.0f} MB is too large for a latent file")
+    if st.st_size > MAX_BYTES:
+        raise LatentFileError(f"{name}: {st.st_size / 2 ** 20:.0f} MB is too large for a latent file")
     try:
         if head.startswith(b"\x93NUMPY"):
             return _numeric(np.load(p, allow_pickle=False), name), None, None

@@ -332,6 +332,8 @@ class Renderer:
                 if not 0 <= index < len(d):
                     raise ValueError(f"{method} direction {index} out of range (0-{len(d) - 1})")
                 direction = d[index]
+            if layers is not None and not 0 <= layers[0] <= layers[1] <= info.num_ws:
+                raise ValueError(f"edit layers {layers[0]}-{layers[1]} out of range (the model has {info.num_ws})")
             layer_list = None if layers is None else list(range(*layers))
             ws = latent.apply_direction(ws, direction, alpha, layer_list)
         return z, c, ws

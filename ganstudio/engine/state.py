@@ -89,8 +89,19 @@ class RenderState:
             state = cls(**_freeze(d))
         except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as e:
             raise ValueError(f"malformed render state: {e}") from None
+        except RecursionError:
+            raise ValueError("malformed render state: nested too deeply") from None
         check_state(state)
         return state
+
+
+def _r(v) -> str:
+    """repr cut short: a hostile value may be a 5000-digit number."""
+    try:
+        text = repr(v)
+    except ValueError:  # Python refuses to print ints of over 4300 digits
+        return "a number too long to show"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_int(v) -> bool:
@@ -98,7 +109,12 @@ def _is_int(v) -> bool:
 
 
 def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 def check_numbers(state: RenderState) -> None:
@@ -110,25 +126,25 @@ def check_numbers(state: RenderState) -> None:
     for name in ("truncation_psi", "noise_strength", "stage_alpha"):
         v = getattr(state, name)
         if not _finite(v):
-            raise ValueError(f"{name} must be a finite number, got {v!r}")
+            raise ValueError(f"{name} must be a finite number, got {_r(v)}")
     cut = state.truncation_cutoff
     if cut is not None and (not _is_int(cut) or cut < 0):
-        raise ValueError(f"truncation_cutoff must be a non-negative integer or unset, got {cut!r}")
+        raise ValueError(f"truncation_cutoff must be a non-negative integer or unset, got {_r(cut)}")
     for edit in state.edits:
         if not (isinstance(edit, tuple) and len(edit) == 4):
-            raise ValueError(f"an edit must be (method, index, alpha, layers), got {edit!r}")
+            raise ValueError(f"an edit must be (method, index, alpha, layers), got {_r(edit)}")
         method, index, alpha, _ = edit
         if method not in EDIT_METHODS:
-            raise ValueError(f"unknown edit method {method!r} ({', '.join(EDIT_METHODS)})")
+            raise ValueError(f"unknown edit method {_r(method)} ({', '.join(EDIT_METHODS)})")
         if not _is_int(index):
-            raise ValueError(f"edit index must be an integer, got {index!r}")
+            raise ValueError(f"edit index must be an integer, got {_r(index)}")
         if not _finite(alpha):
-            raise ValueError(f"edit strength must be a finite number, got {alpha!r}")
+            raise ValueError(f"edit strength must be a finite number, got {_r(alpha)}")
 
 
 def _check_seed(name: str, v) -> None:
     if not _is_int(v) or not 0 <= v <= MAX_SEED:
-        raise ValueError(f"{name} must be an integer in [0, {MAX_SEED}], got {v!r}")
+        raise ValueError(f"{name} must be an integer in [0, {MAX_SEED}], got {_r(v)}")
 
 
 def _check_vector(name: str, v) -> None:
@@ -144,7 +160,7 @@ def check_state(state: RenderState) -> None:
     """
     check_numbers(state)
     if not isinstance(state.model, str):
-        raise ValueError(f"model must be a text (a path or a model name), got {state.model!r}")
+        raise ValueError(f"model must be a text (a path or a model name), got {_r(state.model)}")
     _check_seed("seed", state.seed)
     if state.z is not None:
         _check_vector("z", state.z)
@@ -159,7 +175,7 @@ def check_state(state: RenderState) -> None:
         if k < 0 or not math.isfinite(w) or w < 0:
             raise ValueError(f"class weights must be finite and >= 0 for classes >= 0, got {k}: {w}")
     if state.z_threshold is not None and not (_finite(state.z_threshold) and state.z_threshold > 0):
-        raise ValueError(f"z_threshold must be a positive number or unset, got {state.z_threshold!r}")
+        raise ValueError(f"z_threshold must be a positive number or unset, got {_r(state.z_threshold)}")
     if not isinstance(state.mix_seeds, tuple) or len(state.mix_seeds) > MAX_MIX_SEEDS:
         raise ValueError(f"mix_seeds must be a list of at most {MAX_MIX_SEEDS} seeds")
     for v in state.mix_seeds:
@@ -168,22 +184,22 @@ def check_state(state: RenderState) -> None:
             isinstance(state.mix_sources, tuple) and all(_is_int(v) and v >= 0 for v in state.mix_sources)):
         raise ValueError("mix_sources must be a list of non-negative integers")
     if state.noise_mode not in NOISE_MODES:
-        raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {state.noise_mode!r}")
+        raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, got {_r(state.noise_mode)}")
     for mode, seed, strength in state.noise or ():
         if mode not in LAYER_NOISE_MODES:
-            raise ValueError(f"a layer's noise mode must be one of {', '.join(LAYER_NOISE_MODES)}, got {mode!r}")
+            raise ValueError(f"a layer's noise mode must be one of {', '.join(LAYER_NOISE_MODES)}, got {_r(mode)}")
         if not _is_int(seed) or not 0 <= seed < 2**63:
-            raise ValueError(f"a layer's noise seed must be a non-negative integer, got {seed!r}")
+            raise ValueError(f"a layer's noise seed must be a non-negative integer, got {_r(seed)}")
         if not math.isfinite(strength):
-            raise ValueError(f"a layer's noise strength must be finite, got {strength!r}")
+            raise ValueError(f"a layer's noise strength must be finite, got {_r(strength)}")
     for _, _, _, layers in state.edits:
         if layers is not None and not (isinstance(layers, tuple) and len(layers) == 2
                                        and all(_is_int(v) and v >= 0 for v in layers)):
-            raise ValueError(f"an edit's layers must be (first, end) layer numbers, got {layers!r}")
+            raise ValueError(f"an edit's layers must be (first, end) layer numbers, got {_r(layers)}")
     if state.stage is not None and (not _is_int(state.stage) or state.stage < 0):
-        raise ValueError(f"stage must be a non-negative integer or unset, got {state.stage!r}")
+        raise ValueError(f"stage must be a non-negative integer or unset, got {_r(state.stage)}")
     if not 0 <= state.stage_alpha <= 1:
-        raise ValueError(f"stage_alpha must be in [0, 1], got {state.stage_alpha!r}")
+        raise ValueError(f"stage_alpha must be in [0, 1], got {_r(state.stage_alpha)}")
 
 
 def _freeze_value(v: Any):

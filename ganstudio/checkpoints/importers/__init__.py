@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 import pickle
 import pkgutil
 import struct
@@ -23,7 +22,7 @@ from typing import Any, Optional
 import torch
 
 from ganstudio.checkpoints._format import (FORMAT, FORMAT_VERSION, META_KEY, Checkpoint, CheckpointError,
-                                           load_checkpoint, save_checkpoint)
+                                           load_checkpoint, parse_json, regular_file, save_checkpoint)
 from ganstudio.checkpoints.importers._common import describe
 from ganstudio.checkpoints.importers._unpickle import load_pickle, safe_torch_load
 
@@ -58,14 +57,21 @@ def _supported() -> str:
 
 
 # -- reading -----------------------------------------------------------------------------------
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError) as e:  # a name too long, a NUL byte
+        raise CheckpointError(f"{str(path)[:200]}: cannot open: {getattr(e, 'strerror', None) or e}") from None
+
+
 def _file_kind(path: Path) -> str:
-    if not path.exists():
+    if not _exists(path):
         raise CheckpointError(f"{path}: no such file or folder")
     if path.is_dir():
         return "folder"
+    size = regular_file(path)  # sniffing a FIFO would block
     with open(path, "rb") as f:
         head = f.read(16)
-    size = path.stat().st_size
     if size == 0:
         raise CheckpointError(f"{path}: the file is empty")
     if head[:4] == b"PK\x03\x04":
@@ -116,10 +122,7 @@ def _load_folder(path: Path) -> dict:
         present = ", ".join(sorted(p.name for p in path.iterdir())[:8]) or "nothing"
         raise CheckpointError(f"{path}: a folder; GAN Studio opens folders holding config.json and "
                               f"{' or '.join(_HF_WEIGHTS)} (found: {present})")
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{config_file}: not valid JSON: {e}") from None
+    config = parse_json(config_file.read_bytes(), str(config_file))
     if not isinstance(config, dict):
         raise CheckpointError(f"{config_file}: expected a JSON object")
     sd = _load_safetensors(weights) if weights.suffix == ".safetensors" else _torch_load(weights)
@@ -162,10 +165,11 @@ def is_ganstudio_checkpoint(path) -> bool:
         n = struct.unpack("<Q", f.read(8))[0]
         raw = f.read(min(n, 100_000_000))
     try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = parse_json(raw, str(path))
+    except CheckpointError:
         return True  # a broken header: let load_checkpoint name the problem
-    return isinstance(header, dict) and META_KEY in (header.get("__metadata__") or {})
+    md = header.get("__metadata__") if isinstance(header, dict) else None
+    return isinstance(md, dict) and META_KEY in md
 
 
 def detect(path, obj: Any = None):
@@ -184,11 +188,24 @@ def detect(path, obj: Any = None):
                           f"Supported: {_supported()}")
 
 
+_MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError, OverflowError,
+              ZeroDivisionError, MemoryError, RecursionError, NotImplementedError)
+
+
 def convert_foreign(path, obj: Any = None):
     """(Generator in eval mode, meta, importer module) for a foreign checkpoint."""
     path = Path(path)
     mod, obj = detect(path, obj)
-    G, meta = mod.convert(path, obj)
+    try:
+        G, meta = mod.convert(path, obj)
+    except CheckpointError as e:
+        if str(path) in str(e):
+            raise
+        raise CheckpointError(f"{path}: {e}") from None
+    except _MALFORMED as e:  # a record that looks right to the sniffer but is broken inside
+        detail = str(e).splitlines()[0][:300] if str(e) else ""
+        raise CheckpointError(f"{path}: a malformed {mod.NAME} checkpoint ({type(e).__name__}"
+                              f"{': ' + detail if detail else ''})") from None
     meta = dict(meta or {})
     meta.setdefault("class_names", [])
     meta.setdefault("details", {})
@@ -213,7 +230,7 @@ def _imported(meta: dict, mod, src: Path) -> dict:
 def open_any(path, device: str | torch.device = "cpu") -> Checkpoint:
     """Open our checkpoints directly and foreign ones through the importer that recognises them."""
     path = Path(path)
-    if not path.exists():
+    if not _exists(path):
         raise CheckpointError(f"{path}: no such file or folder")
     if is_ganstudio_checkpoint(path):
         return load_checkpoint(path, device=device)
@@ -232,7 +249,7 @@ def default_destination(src) -> Path:
 def import_file(src, dst=None) -> Path:
     """Convert a foreign checkpoint to our format (written atomically); returns the destination."""
     src = Path(src)
-    if not src.exists():
+    if not _exists(src):
         raise CheckpointError(f"{src}: no such file or folder")
     if is_ganstudio_checkpoint(src):
         raise CheckpointError(f"{src}: already a GAN Studio checkpoint; nothing to import")

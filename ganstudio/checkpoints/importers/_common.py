@@ -1,11 +1,15 @@
 """Helpers shared by the importers: finding a state dict inside a loaded object, describing contents."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional
 
 import torch
 
-from ganstudio.checkpoints._format import CheckpointError
+from ganstudio.checkpoints._format import CheckpointError, check_config, check_fit, load_fitted, meta_build
+
+# Slack over twice the file's size (a half-precision file fills a float32 model twice over).
+_SIZE_SLACK = 64 * 2**20
 
 
 def is_state_dict(obj: Any) -> bool:
@@ -32,7 +36,12 @@ def candidate_state_dicts(obj: Any, preferred: tuple[str, ...] = (), max_depth: 
     Training checkpoints keep the generator under a key such as "netG", "generator" or "G"
     next to the discriminator and optimizer states; the caller's predicate picks the right one.
     """
+    seen: set[int] = set()  # a pickle may share one dict under many keys: visit each once
+
     def walk(o: Any, where: str, depth: int):
+        if id(o) in seen:
+            return
+        seen.add(id(o))
         if is_state_dict(o):
             yield where or "<top level>", strip_prefix(tensors_only(o))
         if depth >= max_depth or not isinstance(o, Mapping):
@@ -62,8 +71,12 @@ def describe(obj: Any, limit: int = 6) -> str:
     keys = [str(k) for k in list(obj)[:10]]
     more = f" (+{len(obj) - 10} more)" if len(obj) > 10 else ""
     tensors: list[str] = []
+    seen: set[int] = set()
 
     def walk(o: Any, where: str, depth: int):
+        if id(o) in seen:
+            return
+        seen.add(id(o))
         for k, v in o.items():
             if len(tensors) >= limit:
                 return
@@ -82,30 +95,41 @@ def describe(obj: Any, limit: int = 6) -> str:
     return text
 
 
-def _count_tensors(o: Any, depth: int = 0) -> int:
+def _count_tensors(o: Any, depth: int = 0, seen: Optional[set] = None) -> int:
+    """Tensors reachable through nested mappings, each shared object counted once."""
+    seen = set() if seen is None else seen
+    if id(o) in seen:
+        return 0
+    seen.add(id(o))
     if isinstance(o, torch.Tensor):
         return 1
     if isinstance(o, Mapping) and depth < 4:
-        return sum(_count_tensors(v, depth + 1) for v in o.values())
+        return sum(_count_tensors(v, depth + 1, seen) for v in o.values())
     return 0
 
 
 def load_exact(G: torch.nn.Module, sd: dict[str, torch.Tensor], path, what: str) -> None:
     """Load a mapped state dict strictly; any mismatch becomes a CheckpointError naming it."""
-    own = G.state_dict()
-    missing = sorted(set(own) - set(sd))
-    unexpected = sorted(set(sd) - set(own))
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing {len(missing)} tensor(s), e.g. {missing[0]}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected, e.g. {unexpected[0]}")
-        raise CheckpointError(f"{path}: the {what} weights do not fit the inferred architecture: {'; '.join(parts)}")
-    for k, v in own.items():
-        if tuple(sd[k].shape) != tuple(v.shape):
-            raise CheckpointError(f"{path}: {what} tensor {k} has shape {list(sd[k].shape)}, "
-                                  f"the inferred architecture needs {list(v.shape)}")
-        if sd[k].is_floating_point() and not torch.isfinite(sd[k]).all():
-            raise CheckpointError(f"{path}: {what} tensor {k} contains NaN or Inf")
-    G.load_state_dict({k: sd[k].to(own[k].dtype) for k in own})
+    check_fit(G.state_dict(), sd, what, path, "the inferred architecture")
+    load_fitted(G, sd)
+
+
+def _source_bytes(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    return path.stat().st_size
+
+
+def create_checked(name: str, path, why: str, **config):
+    """create_generator(name, **config), refused before any allocation when the inferred config is
+    absurd or describes more weights than the file can hold (tensors pickled with stride 0, say)."""
+    from ganstudio.models import create_generator
+    path = Path(path)
+    check_config(config, f"{path}: the inferred configuration")
+    probe = meta_build(lambda: create_generator(name, **config), why)
+    need = sum(t.numel() * 4 for t in probe.state_dict().values())
+    have = _source_bytes(path)
+    if need > 2 * have + _SIZE_SLACK:
+        raise CheckpointError(f"{path}: the inferred {name} would hold {need / 2**20:.0f} MB of weights, "
+                              f"more than this {have / 2**20:.1f} MB file can contain")
+    return create_generator(name, **config)

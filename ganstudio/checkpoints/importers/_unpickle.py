@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from ganstudio.checkpoints._format import CheckpointError
+from ganstudio.checkpoints._format import CheckpointError, regular_file
 
 __all__ = ["EasyDict", "PersistentObject", "load_pickle", "safe_torch_load", "loads_pickle"]
 
@@ -70,8 +70,14 @@ class PersistentObject:
         c = self.children.get(name)
         return c if isinstance(c, PersistentObject) else None
 
-    def state_dict(self, prefix: str = "") -> dict[str, torch.Tensor]:
+    def state_dict(self, prefix: str = "", _seen: Optional[set] = None) -> dict[str, torch.Tensor]:
         """Parameters and persistent buffers under their ``nn.Module.state_dict`` names."""
+        # A submodule reachable twice (or a cycle) is no network NVIDIA saves, and a crafted pickle
+        # of shared records would make this walk exponential.
+        _seen = set() if _seen is None else _seen
+        if id(self) in _seen:
+            raise CheckpointError(f"network record {prefix or '<top>'} appears twice in the module tree")
+        _seen.add(id(self))
         out: dict[str, torch.Tensor] = {}
         skip = set(self.state.get("_non_persistent_buffers_set") or ())
         for group in ("_parameters", "_buffers"):
@@ -80,7 +86,7 @@ class PersistentObject:
                     out[prefix + k] = v.detach()
         for name, child in self.children.items():
             if isinstance(child, PersistentObject):
-                out.update(child.state_dict(f"{prefix}{name}."))
+                out.update(child.state_dict(f"{prefix}{name}.", _seen))
             elif child is not None:
                 raise CheckpointError(f"submodule {prefix}{name} is a {type(child).__name__}, not a network record")
         return out
@@ -185,7 +191,6 @@ def _whitelist() -> dict[tuple[str, str], Callable]:
         ("builtins", "frozenset"): frozenset,
         ("builtins", "slice"): slice,
         ("builtins", "complex"): complex,
-        ("builtins", "bytearray"): bytearray,
     }
     for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
         w[(mod, "scalar")] = _numpy_scalar
@@ -204,13 +209,25 @@ class RefusedGlobal(pickle.UnpicklingError):
 class _RestrictedUnpickler(pickle.Unpickler):
     _allowed = None
 
+    def __init__(self, file, budget: int):
+        super().__init__(file)
+        self.budget = budget  # bytes: nothing in a pickle legitimately outgrows the pickle itself
+
     def find_class(self, module: str, name: str):
+        if (module, name) == ("builtins", "bytearray"):
+            return self._bytearray
         if _RestrictedUnpickler._allowed is None:
             _RestrictedUnpickler._allowed = _whitelist()
         try:
             return _RestrictedUnpickler._allowed[(module, name)]
         except KeyError:
             raise RefusedGlobal(module, name) from None
+
+    def _bytearray(self, *args):
+        # bytearray(n) allocates n zero bytes: a 30-byte pickle could ask for gigabytes.
+        if args and isinstance(args[0], int) and not 0 <= args[0] <= self.budget:
+            raise pickle.UnpicklingError(f"a bytearray of {args[0]} bytes in a {self.budget}-byte pickle")
+        return bytearray(*args)
 
     def persistent_load(self, pid):
         raise pickle.UnpicklingError("persistent ids are not used by network pickles")
@@ -230,13 +247,13 @@ def _refusal(where: str, e: RefusedGlobal) -> CheckpointError:
 def loads_pickle(data: bytes, where: str = "<bytes>") -> Any:
     """Unpickle bytes with the restricted unpickler (see module docstring)."""
     try:
-        return _RestrictedUnpickler(io.BytesIO(data)).load()
+        return _RestrictedUnpickler(io.BytesIO(data), len(data)).load()
     except RefusedGlobal as e:
         raise _refusal(where, e) from None
     except CheckpointError as e:
         raise CheckpointError(f"{where}: {e}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError,
-            RuntimeError, UnicodeDecodeError, MemoryError) as e:
+            RuntimeError, UnicodeDecodeError, MemoryError, RecursionError, OverflowError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise CheckpointError(f"{where}: corrupt or unsupported pickle: {first}") from None
 
@@ -244,16 +261,14 @@ def loads_pickle(data: bytes, where: str = "<bytes>") -> Any:
 def load_pickle(path: str | os.PathLike) -> Any:
     """Load an NVIDIA network pickle (``network-snapshot-*.pkl``) without importing or executing its code."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
+    regular_file(path)
     return loads_pickle(path.read_bytes(), str(path))
 
 
 def safe_torch_load(path: str | os.PathLike) -> Any:
     """``torch.load(weights_only=True)`` on CPU; refusals and corruption become one-line CheckpointErrors."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
+    regular_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -261,7 +276,7 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
         raise CheckpointError(f"{path}: refused to load: {detail}; the file holds Python objects other than "
                               "tensors and plain data, and loading those could run code") from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, TypeError, IndexError,
-            UnicodeDecodeError, MemoryError) as e:
+            UnicodeDecodeError, MemoryError, RecursionError, OverflowError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise CheckpointError(f"{path}: cannot read this PyTorch file (corrupt or truncated?): {first}") from None
 

@@ -20,7 +20,7 @@ from typing import Any, Optional
 import torch
 
 from ganstudio.checkpoints._format import CheckpointError
-from ganstudio.checkpoints.importers._common import is_state_dict, load_exact, tensors_only
+from ganstudio.checkpoints.importers._common import create_checked, is_state_dict, load_exact, tensors_only
 
 NAME = "biggan-deep-hf"
 DESCRIPTION = "BigGAN-deep from pytorch-pretrained-biggan (folder with config.json + pytorch_model.bin)"
@@ -142,7 +142,6 @@ def _our_config(cfg: dict, path: Path) -> dict:
 
 
 def convert(path, obj):
-    from ganstudio.models import create_generator
     from ganstudio.resources_data import imagenet_class_names
 
     path = Path(path)
@@ -156,10 +155,7 @@ def convert(path, obj):
         if cfg is None:
             cfg, notes = _infer_config(sd, path)
     config = _our_config(cfg, path)
-    try:
-        G = create_generator("biggan-deep", **config)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: config.json describes no valid BigGAN-deep: {e}") from None
+    G = create_checked("biggan-deep", path, f"{path}: config.json describes no valid BigGAN-deep", **config)
     load_exact(G, _rename(sd, G.img_channels, path), path, "BigGAN-deep")
     names = imagenet_class_names() if G.c_dim == 1000 else []
     res = G.img_resolution

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import torch
 
 from ganstudio.checkpoints._format import CheckpointError
-from ganstudio.checkpoints.importers._common import find_state_dict, load_exact
+from ganstudio.checkpoints.importers._common import create_checked, find_state_dict, load_exact
 
 NAME = "gan-zoo"
 DESCRIPTION = "facebookresearch pytorch_GAN_zoo PGAN or DCGAN checkpoint (.pth with config/netG/avgG)"
@@ -72,8 +72,6 @@ def _he(w: torch.Tensor) -> float:
 
 
 def _convert_pgan(path: Path, sd: dict, cfg: dict, where: str):
-    from ganstudio.models import create_generator
-
     n_scales = len({k for k in sd if re.fullmatch(r"toRGBLayers\.\d+\.module\.weight", k)})
     try:
         channels = [sd["groupScale0.0.module.weight"].shape[0]]
@@ -96,10 +94,7 @@ def _convert_pgan(path: Path, sd: dict, cfg: dict, where: str):
     config = dict(z_dim=int(z_dim), img_resolution=4 * 2 ** (n_scales - 1), img_channels=int(img_channels),
                   channels=tuple(int(c) for c in channels),
                   normalize_z=bool(cfg.get("perChannelNormalization", True)), tanh_output=loss in _TANH_LOSSES)
-    try:
-        G = create_generator("progan", **config)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: the PGAN does not fit GAN Studio's progan: {e}") from None
+    G = create_checked("progan", path, f"{path}: the PGAN does not fit GAN Studio's progan", **config)
     names = {"formatLayer": "blocks.0.fc", "groupScale0.0": "blocks.0.conv1"}
     for i in range(n_scales - 1):
         names[f"scaleLayers.{i}.0"] = f"blocks.{i + 1}.conv0"
@@ -133,8 +128,6 @@ def _convert_pgan(path: Path, sd: dict, cfg: dict, where: str):
 
 
 def _convert_dcgan(path: Path, sd: dict, cfg: dict, where: str):
-    from ganstudio.models import create_generator
-
     depth = len({k for k in sd if re.fullmatch(r"main\.convTranspose\d+\.weight", k)})
     fmt, out = sd["formatLayer.weight"], sd["main.outlayer.weight"]
     z_dim, ngf, nc = fmt.shape[0], out.shape[0], out.shape[1]
@@ -159,8 +152,8 @@ def _convert_dcgan(path: Path, sd: dict, cfg: dict, where: str):
         else:
             raise CheckpointError(f"{path}: unexpected tensor {k} in the GAN zoo DCGAN generator")
     res = 2 ** (depth + 3)
-    G = create_generator("dcgan", z_dim=int(z_dim), img_resolution=res, img_channels=int(nc), ngf=int(ngf),
-                         ndf=int(ngf))
+    G = create_checked("dcgan", path, f"{path}: the GAN zoo DCGAN does not fit GAN Studio's dcgan",
+                       z_dim=int(z_dim), img_resolution=res, img_channels=int(nc), ngf=int(ngf), ndf=int(ngf))
     load_exact(G, mapped, path, "GAN zoo DCGAN")
     summary = f"GAN zoo DCGAN generator ({where}): depth {depth}, {res}x{res} px, dimG={ngf}, z_dim={z_dim}"
     return G, {"class_names": [], "notes": notes, "summary": summary,

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import torch
 
 from ganstudio.checkpoints._format import CheckpointError
-from ganstudio.checkpoints.importers._common import find_state_dict, load_exact
+from ganstudio.checkpoints.importers._common import create_checked, find_state_dict, load_exact
 
 NAME = "pytorch-dcgan"
 DESCRIPTION = "PyTorch DCGAN example generator (main.N ConvTranspose2d/BatchNorm2d state dict)"
@@ -63,7 +63,6 @@ def sniff(path, obj) -> bool:
 
 
 def convert(path, obj):
-    from ganstudio.models import create_generator
     found = _find(obj)
     if found is None:
         raise CheckpointError(f"{path}: no DCGAN generator state dict found")
@@ -72,7 +71,7 @@ def convert(path, obj):
     if "error" in arch:
         raise CheckpointError(f"{path}: a DCGAN-like generator at {where!r}, but {arch['error']}; "
                               "GAN Studio's dcgan doubles the width per layer towards the input")
-    G = create_generator("dcgan", **arch, ndf=arch["ngf"])
+    G = create_checked("dcgan", path, f"{path}: the inferred DCGAN is invalid", **arch, ndf=arch["ngf"])
     load_exact(G, sd, path, "DCGAN generator")
     details = {**arch, "found_at": where}
     return G, {"class_names": [], "details": details,

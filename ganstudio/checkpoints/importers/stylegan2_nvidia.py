@@ -17,7 +17,7 @@ from typing import Any, Optional
 import torch
 
 from ganstudio.checkpoints._format import CheckpointError
-from ganstudio.checkpoints.importers._common import load_exact
+from ganstudio.checkpoints.importers._common import create_checked, load_exact
 from ganstudio.checkpoints.importers._unpickle import PersistentObject
 
 NAME = "stylegan2-nvidia"
@@ -115,8 +115,6 @@ def _infer_config(path: Path, G: PersistentObject, sd: dict[str, torch.Tensor]) 
 
 
 def convert(path, obj):
-    from ganstudio.models import create_generator
-
     path = Path(path)
     found = _network(obj)
     if found is None:
@@ -126,10 +124,7 @@ def convert(path, obj):
     if "mapping.w_avg" not in sd:
         raise CheckpointError(f"{path}: the generator has no mapping.w_avg (needed for truncation)")
     cfg = _infer_config(path, rec, sd)
-    try:
-        G = create_generator("stylegan2", **cfg)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: the inferred StyleGAN2 configuration is invalid: {e}") from None
+    G = create_checked("stylegan2", path, f"{path}: the inferred StyleGAN2 configuration is invalid", **cfg)
     load_exact(G, {k: v.float() for k, v in sd.items()}, path, f"StyleGAN2 {where}")
     details = {"network": where, **{k: cfg[k] for k in ("img_resolution", "z_dim", "w_dim", "c_dim", "mapping_layers",
                                                            "channel_base", "channel_max", "architecture")}}

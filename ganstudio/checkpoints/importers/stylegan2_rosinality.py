@@ -30,7 +30,7 @@ from typing import Any, Optional
 import torch
 
 from ganstudio.checkpoints._format import CheckpointError
-from ganstudio.checkpoints.importers._common import find_state_dict, load_exact
+from ganstudio.checkpoints.importers._common import create_checked, find_state_dict, load_exact
 
 NAME = "stylegan2-rosinality"
 DESCRIPTION = "rosinality stylegan2-pytorch checkpoint (.pt with g_ema: style.N, input.input, convs.N, to_rgbs.N)"
@@ -77,8 +77,6 @@ def _latent_avg(obj: Any, w_dim: int) -> Optional[torch.Tensor]:
 
 
 def convert(path, obj):
-    from ganstudio.models import create_generator
-
     path = Path(path)
     found = _find(obj)
     if found is None:
@@ -100,10 +98,7 @@ def convert(path, obj):
     cfg = dict(z_dim=int(w_dim), w_dim=int(w_dim), c_dim=0, img_resolution=int(res), img_channels=int(img_channels),
                mapping_layers=n_mlp, mapping_lr_multiplier=0.01, channel_base=channel_base,
                channel_max=int(channel_max), architecture="skip")
-    try:
-        G = create_generator("stylegan2", **cfg)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: the inferred StyleGAN2 configuration is invalid: {e}") from None
+    G = create_checked("stylegan2", path, f"{path}: the inferred StyleGAN2 configuration is invalid", **cfg)
 
     sd: dict[str, torch.Tensor] = {}
     for i in range(n_mlp):
