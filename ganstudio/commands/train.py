@@ -107,6 +107,8 @@ def _resolve(args):
             raise UsageError(f"cannot change {bad[0]!r} when resuming (allowed: {', '.join(RESUMABLE_CHANGES)})")
         cfg = apply_overrides(cfg, dict(items))
         done = (run.read_status() or {}).get("step", 0) or 0
+        if isinstance(done, bool) or not isinstance(done, int):
+            done = 0  # a hand-edited status.json: the checkpoints say where the run is
         if args.steps is not None and args.steps <= done:
             raise UsageError(f"the run is already at step {done}; --steps is the new total and must be larger")
         return cfg, run, True
@@ -115,7 +117,9 @@ def _resolve(args):
     if not args.out:
         raise UsageError("--out RUN_DIR is required: the folder the run writes to")
     cfg = get_preset(args.preset)
-    if args.data:
+    if args.data is not None:
+        if not args.data.strip():
+            raise UsageError("--data is empty: give a dataset name or folder (or leave --data out for the preset's)")
         items.insert(0, ("data", args.data))
     cfg = apply_overrides(cfg, dict(items))
     run = RunDir(args.out)
@@ -180,10 +184,12 @@ def run(args) -> int:
             if show:
                 line = _progress_line(st)
                 print(("\r\x1b[K" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
-    except TrainingError as e:
+    except (TrainingError, RuntimeError, OverflowError) as e:
+        # RuntimeError etc.: torch refusing what the config asks (an overflowing lr, an empty layer)
         if show and tty:
             print(file=sys.stderr)
-        print(f"ganstudio train: error: {e}; the last good checkpoint is kept in {run_dir.checkpoints_dir}",
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        print(f"ganstudio train: error: {first}; the last good checkpoint is kept in {run_dir.checkpoints_dir}",
               file=sys.stderr)
         return 1
     finally:

@@ -85,7 +85,8 @@ class ProcessManager:
         run = Path(run)
         if run.exists() and (not run.is_dir() or any(run.iterdir())):
             raise ValueError(f"{run}: the run folder already exists and is not empty")
-        argv = self.train_argv("--preset", preset, "--data", data, "--out", str(run), "--quiet",
+        # "--data=VALUE": a folder whose name starts with "-" must not read as an option
+        argv = self.train_argv("--preset", preset, f"--data={data}", f"--out={run}", "--quiet",
                                *[a for s in settings for a in ("--set", s)])
         logs = run.parent / ".logs"
         logs.mkdir(parents=True, exist_ok=True)

@@ -418,8 +418,10 @@ class TrainTab(QWidget):
         has_ckpt = bool(self.monitor and self.monitor.checkpoints)
         self.pause_btn.setEnabled(state == "running")
         self.stop_btn.setEnabled(state in ("running", "paused", "starting") or (soft and state == "stopped"))
+        proc = self.manager.process(self.current) if self.current else None
+        exiting = proc is not None and proc.running and state != "paused"  # wrote "stopped", not gone yet
         self.resume_btn.setEnabled(state == "paused" or (state in ("stopped", "failed", UNEXPECTED, "finished")
-                                                         and has_ckpt))
+                                                         and has_ckpt and not exiting))
         self.resume_steps.setEnabled(state != "paused")
         self.open_btn.setEnabled(self.ckpt_combo.count() > 0)
         self.eval_btn.setEnabled(self.ckpt_combo.count() > 0 and self._eval is None)

@@ -611,18 +611,29 @@ class _Trainer:
     def _resume(self) -> None:
         from ganstudio.checkpoints import CheckpointError, load_checkpoint
 
+        newest_error = None
         for step, path, err in self.run.loadable_checkpoints():
             if err is None:
                 try:
                     ckpt = load_checkpoint(path, load_D=True)
                     self._restore(ckpt)
                 except (CheckpointError, KeyError, ValueError, RuntimeError) as e:
-                    err = str(e) if isinstance(e, CheckpointError) else f"{path}: cannot resume from it ({e})"
+                    # torch's size-mismatch listing runs to a dozen lines: its first says enough
+                    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
+                    first = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]
+                    err = first if isinstance(e, CheckpointError) else f"{path}: cannot resume from it ({first})"
                 else:
                     self.resumed_from = path
                     log.info("resuming from %s (step %d)", path, self.step)
                     return
+            newest_error = newest_error or err
             log.warning("skipping checkpoint %s: %s", path.name, err)
+        if newest_error is not None:
+            # Starting over would overwrite (and prune) the run's checkpoints with a new run's:
+            # when it has some and none loads, stop and leave the folder as it is.
+            raise TrainingError(f"none of the checkpoints in {self.run.checkpoints_dir} can be resumed "
+                                f"(the newest: {newest_error}); nothing was changed. Fix config.json or start "
+                                f"a new run with --out")
         log.warning("no checkpoint to resume from in %s; starting from step 0", self.run.checkpoints_dir)
 
     def _restore(self, ckpt) -> None:

@@ -90,6 +90,7 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise ValueError naming the first bad setting."""
+        self._check_types()
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
         if self.optimizer not in OPTIMIZERS:
@@ -119,7 +120,41 @@ class TrainConfig:
                 raise ValueError(f"{name} must be two numbers in [0, 1), got {list(b)}")
         if not isinstance(self.model_config, dict):
             raise ValueError("model_config must be a mapping of model config fields")
+        for name in ("lr_g", "lr_d"):  # beyond this Adam's moments overflow: never a learning rate
+            if not getattr(self, name) <= MAX_LR:
+                raise ValueError(f"{name} must be a number up to {MAX_LR:g}, got {getattr(self, name)}")
+        if self.sample_count > MAX_SAMPLES:
+            raise ValueError(f"sample_count must be at most {MAX_SAMPLES} (a grid of fixed latents), "
+                             f"got {self.sample_count}")
         return self
+
+    def _check_types(self) -> None:
+        """Each field of the type its default has: a hand-edited config.json may hold anything."""
+        for f in dataclasses.fields(self):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            v = getattr(self, f.name)
+            if default is None:  # Optional fields: checked where they are used
+                continue
+            if isinstance(default, bool):
+                ok, kind = isinstance(v, bool), "true or false"
+            elif isinstance(default, int):
+                ok, kind = isinstance(v, int) and not isinstance(v, bool), "a whole number"
+            elif isinstance(default, float):
+                ok, kind = isinstance(v, (int, float)) and not isinstance(v, bool), "a number"
+            elif isinstance(default, str):
+                ok, kind = isinstance(v, str), "a text"
+            elif isinstance(default, (tuple, list)):
+                ok, kind = isinstance(v, (tuple, list)), "a list"
+            elif isinstance(default, dict):
+                ok, kind = isinstance(v, dict), "a mapping"
+            else:
+                continue
+            if not ok:
+                raise ValueError(f"{f.name} must be {kind}, got {str(v)[:60]!r}")
+
+
+MAX_LR = 10.0
+MAX_SAMPLES = 1024
 
 
 def _p(**kw) -> TrainConfig:

@@ -104,11 +104,14 @@ class RunDir:
             doc = json.loads(self.config_path.read_text())
         except FileNotFoundError:
             raise ValueError(f"{self.path}: not a run folder (no config.json)") from None
-        except (OSError, ValueError) as e:
-            raise ValueError(f"{self.config_path}: unreadable ({e})") from None
+        except (OSError, ValueError, RecursionError) as e:
+            raise ValueError(f"{self.config_path}: unreadable ({str(e)[:200]})") from None
         if not isinstance(doc, dict) or doc.get("format") != RUN_FORMAT or not isinstance(doc.get("config"), dict):
             raise ValueError(f"{self.config_path}: not a GAN Studio run config")
-        if doc.get("version", 0) > RUN_VERSION:
+        version = doc.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ValueError(f"{self.config_path}: its version is not a whole number: {str(version)[:40]!r}")
+        if version > RUN_VERSION:
             raise ValueError(f"{self.config_path}: written by a newer GAN Studio (run format {doc.get('version')})")
         return doc["config"]
 

@@ -209,7 +209,7 @@ def test_train_pause_resume_stop_and_open_in_explorer(qtbot, tmp_path, temp_sett
         run = tab.start_new_run()
         assert run is not None and run.parent == root and run.name.startswith("dcgan-")
         proc = tab.manager.process(run)
-        assert proc.argv[:4] == [sys.executable, "-m", "ganstudio", "train"] and "--out" in proc.argv
+        assert proc.argv[:4] == [sys.executable, "-m", "ganstudio", "train"] and f"--out={run}" in proc.argv
         # Curves gain points, the sample grid appears and changes.
         qtbot.waitUntil(lambda: tab.plot.points("loss_G") >= 2, timeout=60000)
         assert {"loss_D", "loss_G"} <= set(tab.plot.curves)

@@ -99,3 +99,83 @@ def test_resume_with_steps_not_beyond_the_run_is_an_error(tmp_path, capsys):
     RunDir(run).write_status("stopped", step=6, steps=10, kimg=0.1)
     assert main(["train", "--resume", str(run), "--steps", "6"]) == 2
     assert "already at step 6" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--data", ""], "--data is empty"),
+    (["--set", "sample_count=100000000"], "sample_count must be at most"),
+    (["--lr-g", "1e308"], "lr_g must be a number up to"),
+])
+def test_more_bad_arguments_are_one_line_errors(capsys, tmp_path, data, extra, message):
+    argv = ["train", "--preset", "dcgan", "--data", str(data), "--out", str(tmp_path / "run")] + TINY + extra
+    assert message in _error(capsys, argv)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_failure_inside_torch_is_one_line_and_keeps_the_folder(capsys, tmp_path, data):
+    argv = ["train", "--preset", "dcgan", "--data", str(data), "--out", str(tmp_path / "run"), "--steps", "2",
+            "--quiet"] + TINY + ["--set", "model.z_dim=0"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("ganstudio train: error: ") and "Traceback" not in "\n".join(err)
+
+
+def _finished_run(tmp_path, data, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--preset", "dcgan", "--data", str(data), "--out", str(run), "--steps", "4", "--quiet",
+                 "--keep", "2"] + TINY) == 0
+    capsys.readouterr()
+    return RunDir(run)
+
+
+def test_resume_when_no_checkpoint_loads_changes_nothing(capsys, tmp_path, data):
+    run = _finished_run(tmp_path, data, capsys)
+    before = {p.name: p.read_bytes() for p in run.checkpoints_dir.iterdir()}
+    for p in run.checkpoints_dir.iterdir():
+        p.write_bytes(p.read_bytes()[:1000])  # every checkpoint truncated
+    broken = {p.name: p.read_bytes() for p in run.checkpoints_dir.iterdir()}
+    assert main(["train", "--resume", str(run.path), "--steps", "8", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "none of the checkpoints" in err and "nothing was changed" in err
+    assert {p.name: p.read_bytes() for p in run.checkpoints_dir.iterdir()} == broken
+    assert sorted(before) == sorted(broken)
+
+
+def test_resume_with_a_config_edited_to_another_architecture_keeps_the_weights(capsys, tmp_path, data):
+    import json
+    run = _finished_run(tmp_path, data, capsys)
+    before = {p.name: p.read_bytes() for p in run.checkpoints_dir.iterdir()}
+    doc = json.loads(run.config_path.read_text())
+    doc["config"]["model_config"]["ngf"] = 16
+    run.config_path.write_text(json.dumps(doc))
+    assert main(["train", "--resume", str(run.path), "--steps", "8", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "can be resumed" in err and "size mismatch" in err
+    assert len(err.strip().splitlines()) <= 4  # not torch's whole listing
+    assert {p.name: p.read_bytes() for p in run.checkpoints_dir.iterdir()} == before
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("device", 5, "device must be a text"),
+    ("steps", None, "steps must be a whole number"),
+    ("batch", "lots", "batch must be a whole number"),
+])
+def test_hand_edited_run_config_is_a_one_line_error(capsys, tmp_path, data, field, value, message):
+    import json
+    run = _finished_run(tmp_path, data, capsys)
+    doc = json.loads(run.config_path.read_text())
+    doc["config"][field] = value
+    run.config_path.write_text(json.dumps(doc))
+    assert message in _error(capsys, ["train", "--resume", str(run.path), "--steps", "8"])
+
+
+def test_hand_edited_run_version_and_status(capsys, tmp_path, data):
+    import json
+    run = _finished_run(tmp_path, data, capsys)
+    run.status_path.write_text(json.dumps({"state": 5, "step": "abc"}))
+    assert main(["train", "--resume", str(run.path), "--steps", "6", "--quiet"]) == 0
+    capsys.readouterr()
+    doc = json.loads(run.config_path.read_text())
+    doc["version"] = "2"
+    run.config_path.write_text(json.dumps(doc))
+    assert "version is not a whole number" in _error(capsys, ["train", "--resume", str(run.path), "--steps", "8"])
