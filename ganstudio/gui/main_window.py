@@ -244,12 +244,26 @@ class MainWindow(QMainWindow):
             reason = panel.unsupported(info)
             stack.widget(1).setText(f"{panel.title} is not available for this model:\n{reason}")
             stack.setCurrentIndex(1 if reason else 0)
+        self._raise_usable_docks(info)
         # torch, Qt and the loaded network are millions of long-lived objects; a full garbage
         # collection walking them stalled the event loop for ~200 ms mid slider-storm.  Freezing
         # them keeps full collections to the objects made since.
         import gc
         gc.collect()
         gc.freeze()
+
+    def _raise_usable_docks(self, info: ModelInfo) -> None:
+        """Where a tab group shows a panel this model lacks, bring its first usable panel to the front."""
+        names = {dock: name for name, dock in self.docks.items()}
+        done: set = set()
+        for dock, name in names.items():
+            if dock in done or not self.panels[name].unsupported(info) or dock.visibleRegion().isEmpty():
+                continue
+            group = [dock] + [d for d in self.tabifiedDockWidgets(dock) if d in names]
+            done.update(group)
+            usable = [d for d in group if not self.panels[names[d]].unsupported(info)]
+            if usable:
+                usable[0].raise_()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open model or session", str(settings().value("last_dir", "")),

@@ -248,3 +248,9 @@ def test_import_latents_as_bookmarks(qtbot, open_window, checkpoint, tmp_path, d
     assert "bad.npy" in win.error_box.text() and "does not fit this model" in win.error_box.text()
     assert gallery.list.count() == 3 and np.array_equal(shown(win), before)
     assert win.actions_by_name["import_latents"].shortcut().toString() == "Ctrl+I"
+
+
+def test_each_tab_group_opens_on_a_panel_the_model_has(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("biggan"))  # no style layers: Style mixing and Noise are unusable
+    shown = [name for name, dock in win.docks.items() if not dock.visibleRegion().isEmpty()]
+    assert shown and all(not win.panels[name].unsupported(win.app.info) for name in shown), shown
