@@ -346,6 +346,41 @@ def test_bad_dataset_path_shows_the_reason(qtbot, tmp_path):
         cleanup(tab)
 
 
+def test_a_data_path_starting_with_a_dash_reaches_the_trainer_as_data(qtbot, tmp_path):
+    tab = make_tab(qtbot, tmp_path / "runs")
+    try:
+        tiny(tab.form, data="-not-an-option")
+        run = tab.start_new_run()
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "failed", timeout=60000)
+        text = tab.error_box.toPlainText()
+        assert "-not-an-option" in text and "expected one argument" not in text
+        assert run is not None
+    finally:
+        cleanup(tab)
+
+
+def test_resume_waits_for_a_stopped_process_to_exit(qtbot, tmp_path):
+    from types import SimpleNamespace
+    tab = make_tab(qtbot, tmp_path / "runs")
+    try:
+        run = fake_run(tmp_path / "runs", "r1", "stopped", os.getpid())
+        (run / "checkpoints").mkdir(exist_ok=True)
+        (run / "checkpoints" / "ckpt_000006.safetensors").write_bytes(b"x")
+        tab.refresh_runs()
+        tab.select_run(run)
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=10000)
+        exiting = SimpleNamespace(run=run, running=True, returncode=None)  # wrote "stopped", still alive
+        tab.manager.procs[run] = exiting
+        tab._update_buttons()
+        assert not tab.resume_btn.isEnabled()
+        exiting.running, exiting.returncode = False, 0
+        tab._update_buttons()
+        assert tab.resume_btn.isEnabled()
+    finally:
+        tab.manager.procs.clear()
+        cleanup(tab)
+
+
 # -- the process manager, with stand-in children (fast) --------------------------------------------------
 
 STUBBORN = """
