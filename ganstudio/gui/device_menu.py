@@ -129,12 +129,17 @@ def set_precision(win, precision: str) -> str:
 def _switch_renderer(win, renderer: Renderer, busy: str) -> None:
     """Render with ``renderer`` from now on: a new bridge; the open model reloads off the GUI thread."""
     from ganstudio.gui.render_bridge import RenderBridge
-    win.bridge.close()
+    old = win.bridge
+    old.rendered.disconnect(win._on_rendered)  # a render still in flight there is stale: drop it
+    old.close(timeout=0)  # never wait on the GUI thread; the old worker ends after its render
     win.renderer = renderer
     win.bridge = RenderBridge(renderer, win)
     win.bridge.rendered.connect(win._on_rendered)
     win.device_label.setText(f"device: {renderer.device}")
     win.displayed_state = None  # the shown frame came from the old renderer
+    if win.pending_open is not None:  # a model was still loading: load that one, on the new renderer
+        win.open_model(*win.pending_open)
+        return
     key = win.app.state.model
     if win.app.info is not None and key:
         def loaded(info):

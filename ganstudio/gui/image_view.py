@@ -58,9 +58,14 @@ class ImageView(QWidget):
         return ("fit " if self.fit else "zoom ") + txt
 
     def image_rect(self) -> QRectF:
+        """Where the image is drawn; at whole scales on whole screen pixels, so that clicks map to
+        the image pixel drawn under them."""
         s = self.scale()
         w, h = self.image.width() * s, self.image.height() * s
-        return QRectF((self.width() - w) / 2 + self._pan.x(), (self.height() - h) / 2 + self._pan.y(), w, h)
+        x, y = (self.width() - w) / 2 + self._pan.x(), (self.height() - h) / 2 + self._pan.y()
+        if s == int(s):
+            x, y = round(x), round(y)
+        return QRectF(x, y, w, h)
 
     def paintEvent(self, _):
         p = QPainter(self)
@@ -69,10 +74,7 @@ class ImageView(QWidget):
             s = self.scale()
             # Nearest-neighbour whenever the scale is a whole number: every image pixel is an exact square.
             p.setRenderHint(QPainter.SmoothPixmapTransform, s != int(s))
-            r = self.image_rect()
-            if s == int(s):
-                r = QRectF(round(r.x()), round(r.y()), r.width(), r.height())
-            p.drawImage(r, self.image)
+            p.drawImage(self.image_rect(), self.image)
         if self.message:
             p.setPen(QColor(255, 120, 100))
             p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignBottom | Qt.AlignLeft | Qt.TextWordWrap,
@@ -84,8 +86,11 @@ class ImageView(QWidget):
         self.zoom_changed.emit(self.zoom_text())
 
     def wheelEvent(self, e):
-        step = 2.0 if e.angleDelta().y() > 0 else 0.5
-        self.set_zoom(self.scale() * step)
+        dy = e.angleDelta().y()
+        if dy == 0:  # a sideways scroll (trackpad, tilt wheel) is not a zoom
+            e.ignore()
+            return
+        self.set_zoom(self.scale() * (2.0 if dy > 0 else 0.5))
 
     def mousePressEvent(self, e):
         if e.button() == Qt.LeftButton:

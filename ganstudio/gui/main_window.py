@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
             torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
         self.app = AppState(self)
         self.jobs = JobRunner(self)
+        self.pending_open: Optional[tuple] = None  # (key, state, bookmarks) of a model still loading
         self.bridge = RenderBridge(self.renderer, self)
         self.last_result: Optional[RenderResult] = None
         self.displayed_state: Optional[RenderState] = None
@@ -210,8 +211,10 @@ class MainWindow(QMainWindow):
         """Load a model off the GUI thread; on failure an error dialog names the reason and the old model stays."""
         renderer = self.renderer
         self.view.set_message(f"Loading {key}…")
+        self.pending_open = (key, state, bookmarks)  # a device / precision switch reloads this one
 
         def failed(msg: str) -> None:
+            self.pending_open = None
             self.view.set_message("")
             self.picker.select(self.app.state.model)
             self.report_error(f"Could not open {key}:\n{msg}", dialog=True)
@@ -221,6 +224,7 @@ class MainWindow(QMainWindow):
                          failed, busy=f"Loading {Path(key).name}")
 
     def _model_loaded(self, info: ModelInfo, state: RenderState, bookmarks: Optional[list]) -> None:
+        self.pending_open = None
         self.view.set_message("")
         if not info.key.startswith("registry:") and Path(info.key).exists():
             add_recent_file(str(Path(info.key).resolve()))
@@ -369,8 +373,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Image copied", 2000)
 
     def show_shortcuts(self) -> None:
-        rows = [(a.text().replace("&", ""), ", ".join(s.toString(QKeySequence.NativeText) for s in a.shortcuts()))
-                for a in self.actions_by_name.values() if a.shortcuts()]
+        rows = [(a.text().replace("&", ""), keys) for a in self.actions_by_name.values()
+                if (keys := ", ".join(s.toString(QKeySequence.NativeText) for s in a.shortcuts() if not s.isEmpty()))]
         dlg = QDialog(self)
         dlg.setWindowTitle("Keyboard shortcuts")
         table = QTableWidget(len(rows), 2)

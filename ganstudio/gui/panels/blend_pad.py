@@ -79,14 +79,16 @@ class Pad(QWidget):
         self.moved.emit(u, v)
 
     def mousePressEvent(self, e):
-        self._emit_at(e.position())
+        if e.button() == Qt.LeftButton:  # a right click (context menu habit) is not a blend
+            self._emit_at(e.position())
 
     def mouseMoveEvent(self, e):
         if e.buttons() & Qt.LeftButton:
             self._emit_at(e.position())
 
     def mouseReleaseEvent(self, e):
-        self.released.emit()
+        if e.button() == Qt.LeftButton:
+            self.released.emit()
 
 
 class BlendPadPanel(Panel):

@@ -81,6 +81,7 @@ class LatentPanel(Panel):
         lr.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(self.layer_row)
         self.dir_status = QLabel("Press Compute to find directions.")
+        self.dir_status.setWordWrap(True)  # a failure's reason can be long
         bl.addWidget(self.dir_status)
         self.dir_sliders: list[FloatSlider] = []
         for i in range(N_DIRECTIONS):
@@ -164,8 +165,12 @@ class LatentPanel(Panel):
     def compute_directions(self) -> None:
         key, method, renderer = self.state.model, self.method_key(), self.ctx.renderer
         self.dir_status.setText(f"Computing {METHODS[method]} directions…")
+        def failed(message: str) -> None:  # say why where the user looks, not only in the status bar
+            self.dir_status.setText(f"{METHODS[method]} failed: {message.splitlines()[0]}")
+            self.job_failed(message)
         self.run_job("directions", lambda: renderer.directions(key, method, 20).shape[0],
-                     lambda n: self._show_directions((key, method, n)), busy=f"Computing {METHODS[method]} directions")
+                     lambda n: self._show_directions((key, method, n)), busy=f"Computing {METHODS[method]} directions",
+                     on_fail=failed)
 
     def _show_directions(self, done) -> None:
         if done is not None:

@@ -74,9 +74,11 @@ class TruncationPanel(Panel):
         return seeds
 
     def _pick_sample(self, i: int) -> None:
-        seeds = self.sample_seeds()
-        if i < len(seeds):
-            self.edit(f"Seed {seeds[i]}", seed=seeds[i], z=None, ws=None)
+        # The seed drawn in that cell, not a re-read of the text box (it may have changed since).
+        shown = self.samples.labels
+        if 0 <= i < len(shown) and shown[i].isdigit():
+            seed = int(shown[i])
+            self.edit(f"Seed {seed}", seed=seed, z=None, ws=None)
 
     def model_changed(self, info: ModelInfo) -> None:
         w = info.capabilities.truncation == "w"

@@ -1,0 +1,116 @@
+"""Small things a user notices: menus during a load, clicks landing on the pixel drawn, stray buttons."""
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from tests.gui.conftest import wait_rendered
+
+
+@pytest.mark.parametrize("menu, choice", [("precision_actions", "fp16"), ("device_actions", "cpu")])
+def test_a_renderer_switch_during_a_load_still_opens_that_model(qtbot, open_window, checkpoint, menu, choice):
+    win = open_window(checkpoint("dcgan"))
+    target = checkpoint("stylegan2")
+    win.open_model(target)
+    getattr(win, menu)[choice].trigger()
+    qtbot.waitUntil(lambda: win.app.state.model == target and win.jobs.idle(), timeout=30000)
+    wait_rendered(qtbot, win)
+    assert win.view.message == "" and win.app.info.model_name == "stylegan2"
+
+
+def test_a_renderer_switch_does_not_wait_for_a_render_in_flight(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    real = win.renderer.render
+
+    def slow(*a, **k):
+        time.sleep(3)
+        return real(*a, **k)
+    win.renderer.render = slow
+    win.panels["LatentPanel"].step_seed(1)
+    qtbot.waitUntil(lambda: win.bridge.worker.in_flight == 1, timeout=5000)
+    t = time.perf_counter()
+    win.precision_actions["fp16"].trigger()
+    assert time.perf_counter() - t < 1.0
+    wait_rendered(qtbot, win, timeout=20000)  # the new renderer shows the current state
+
+
+@pytest.mark.parametrize("width", [1400, 1401])
+@pytest.mark.parametrize("zoom", [1, 2, 8])
+def test_image_rect_is_where_the_pixels_are_drawn(qtbot, width, zoom):
+    from ganstudio.gui.image_view import ImageView
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(width, 901)
+    img = QImage(5, 5, QImage.Format_RGB32)
+    for x in range(5):
+        for y in range(5):
+            img.setPixel(x, y, 0xFF000000 | (x * 50 << 16) | (y * 50 << 8))
+    view.set_image(img)
+    view.set_zoom(zoom)
+    r = view.image_rect()
+    assert r.x() == int(r.x()) and r.y() == int(r.y())
+    shot = view.grab().toImage()
+    for x in range(5):  # the first screen pixel of each image column is that column's colour
+        px = shot.pixel(int(r.x()) + x * zoom, int(r.y()) + 2 * zoom)
+        assert (px >> 16) & 0xFF == x * 50
+
+
+def test_a_sideways_scroll_does_not_zoom(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    win.actions_by_name["zoom4"].trigger()
+    sideways = QWheelEvent(QPointF(10, 10), QPointF(10, 10), QPoint(0, 0), QPoint(120, 0), Qt.NoButton,
+                           Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(win.view, sideways)
+    assert win.view.scale() == 4
+
+
+def test_truncation_thumbnail_opens_the_seed_it_shows(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("stylegan2"))
+    win.docks["TruncationPanel"].raise_()
+    p = win.panels["TruncationPanel"]
+    qtbot.waitUntil(lambda: p.samples.labels[:2] == ["0", "1"] and win.jobs.idle(), timeout=15000)
+    p.seeds_edit.setText("100-107")  # typed, not rendered yet
+    p.samples.clicked.emit(2)
+    assert win.app.state.seed == 2
+    p.seeds_edit.setText("oops")
+    p.samples.clicked.emit(3)
+    assert win.app.state.seed == 3
+
+
+def test_a_failed_direction_compute_says_why_in_the_panel(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    p = win.panels["LatentPanel"]
+    p.ctx.renderer.directions = lambda *a, **k: (_ for _ in ()).throw(ValueError("no layer reads z"))
+    p.compute_directions()
+    qtbot.waitUntil(lambda: "failed" in p.dir_status.text(), timeout=10000)
+    assert "no layer reads z" in p.dir_status.text()
+
+
+def test_a_right_click_on_the_blend_pad_is_not_a_blend(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    win.docks["BlendPadPanel"].raise_()
+    pad = win.panels["BlendPadPanel"].pad
+    before = win.app.state
+    area = pad.area()
+    qtbot.mouseClick(pad, Qt.RightButton, pos=QPoint(int(area.left()) + 2, int(area.top()) + 2))
+    assert win.app.state == before
+
+
+def test_shortcut_list_has_no_empty_keys(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    win.show_shortcuts()
+    table = win.shortcuts_dialog.layout().itemAt(0).widget()
+    keys = [table.item(r, 1).text() for r in range(table.rowCount())]
+    assert keys and all(k.strip() for k in keys)  # Quit has no key on some platforms: then it is not listed
+
+
+def test_a_16_bit_png_is_scaled_not_clipped(tmp_path):
+    from ganstudio.gui.panels.encoder import load_image
+    ramp = np.arange(0, 65536, 16, dtype=np.uint16).reshape(64, 64)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    pixels = load_image(str(tmp_path / "deep.png"), 64, 1)
+    assert pixels.min() == 0 and pixels.max() == 255 and (pixels == 255).mean() < 0.01
