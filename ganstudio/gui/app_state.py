@@ -3,19 +3,25 @@
 Every latent edit goes through ``edit()``, which pushes an undoable command holding the old
 and the new state.  Edits sharing a ``merge`` key merge into one command until the gesture
 ends (``end_gesture()``, e.g. on slider release), so a slider drag is one undo step.
+
+Each model is a document with its own undo history (a QUndoGroup holds one stack per model):
+switching to another model and back finds the first as it was left, with its history, and
+Undo never reaches across models, where a state of one would not fit the other.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from ganstudio.engine import ModelInfo, RenderState
 
 _MERGE_IDS: dict = {}
+MAX_HISTORIES = 16  # models whose history and last state are kept; the least recently used goes first
 
 
 def _merge_id(key) -> int:
@@ -46,6 +52,18 @@ class StateCommand(QUndoCommand):
 
 
 @dataclass
+class _History:
+    stack: QUndoStack
+    shape: tuple  # what the states in it were made for: a same-named file with other shapes starts afresh
+    state: Optional[RenderState] = None  # the current state when the user left this model
+
+
+def _shape(info: ModelInfo) -> tuple:
+    return (info.model_name, info.z_dim, info.w_dim, info.num_ws, info.c_dim, info.resolution, info.num_stages,
+            len(info.capabilities.noise_layers))
+
+
+@dataclass
 class Bookmark:
     state: RenderState
     thumbnail: Optional[np.ndarray] = None  # uint8 [H, W, C] of the rendered state
@@ -60,11 +78,20 @@ class AppState(QObject):
 
     def __init__(self, parent: Optional[QObject] = None):
         super().__init__(parent)
-        self.undo_stack = QUndoStack(self)
+        self.undo_group = QUndoGroup(self)
+        self._histories: OrderedDict[str, _History] = OrderedDict()  # model key -> history; last = current
+        self._blank = QUndoStack(self)  # active until a model opens
+        self.undo_group.addStack(self._blank)
+        self.undo_group.setActiveStack(self._blank)
         self._state = RenderState()
         self.info: Optional[ModelInfo] = None
         self.bookmarks: list[Bookmark] = []
         self._gesture = 0
+
+    @property
+    def undo_stack(self) -> QUndoStack:
+        """The current model's history."""
+        return self.undo_group.activeStack()
 
     @property
     def state(self) -> RenderState:
@@ -81,14 +108,38 @@ class AppState(QObject):
         """The next edit starts a new undo step even if it has the same merge key."""
         self._gesture += 1
 
-    def set_model(self, info: ModelInfo, state: RenderState) -> None:
-        """A new model: undo history of the old one no longer applies."""
+    def set_model(self, info: ModelInfo, state: Optional[RenderState] = None, text: str = "Open") -> None:
+        """Make ``info`` the current model, with its own history and the state it was left in.
+
+        ``state`` (a session's, a bookmark's) is then applied as one undoable step; without one a
+        model seen before comes back as it was left, and a new one starts from its default state.
+        """
+        if self._state.model in self._histories:
+            self._histories[self._state.model].state = self._state
+        hist = self._histories.pop(info.key, None)
+        if hist is not None and hist.shape != _shape(info):  # the file now holds another network
+            self._drop(hist)
+            hist = None
+        if hist is None:
+            hist = _History(QUndoStack(self), _shape(info))
+            self.undo_group.addStack(hist.stack)
+        self._histories[info.key] = hist
+        while len(self._histories) > MAX_HISTORIES:
+            self._drop(self._histories.popitem(last=False)[1])
+        self.undo_group.setActiveStack(hist.stack)
         self.info = info
-        self.undo_stack.clear()
         self._gesture += 1
-        self._state = state
+        base = hist.state or state or RenderState(model=info.key)
+        self._state = base
         self.model_changed.emit(info)
-        self.state_changed.emit(state)
+        if state is not None and state != base:
+            hist.stack.push(StateCommand(self, base, state, text, -1))  # emits state_changed
+        else:
+            self.state_changed.emit(base)
+
+    def _drop(self, hist: _History) -> None:
+        self.undo_group.removeStack(hist.stack)
+        hist.stack.deleteLater()
 
     def add_bookmark(self, bookmark: Bookmark) -> None:
         self.bookmarks.append(bookmark)

@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
             torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
         self.app = AppState(self)
         self.jobs = JobRunner(self)
-        self.pending_open: Optional[tuple] = None  # (key, state, bookmarks) of a model still loading
+        self.pending_open: Optional[tuple] = None  # open_model's arguments for a model still loading
         self.bridge = RenderBridge(self.renderer, self)
         self.last_result: Optional[RenderResult] = None
         self.displayed_state: Optional[RenderState] = None
@@ -151,9 +151,9 @@ class MainWindow(QMainWindow):
         self._action(f, "&Quit", self.close, QKeySequence.Quit, "quit")
 
         e = mb.addMenu("&Edit")
-        undo = self.app.undo_stack.createUndoAction(self, "&Undo")
+        undo = self.app.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.Undo)
-        redo = self.app.undo_stack.createRedoAction(self, "&Redo")
+        redo = self.app.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for act, name in ((undo, "undo"), (redo, "redo")):
             e.addAction(act)
@@ -207,11 +207,16 @@ class MainWindow(QMainWindow):
             sb.addPermanentWidget(w)
 
     # -- models ----------------------------------------------------------------------------------
-    def open_model(self, key: str, state: Optional[RenderState] = None, bookmarks: Optional[list] = None) -> None:
-        """Load a model off the GUI thread; on failure an error dialog names the reason and the old model stays."""
+    def open_model(self, key: str, state: Optional[RenderState] = None, bookmarks: Optional[list] = None,
+                   text: str = "Open") -> None:
+        """Load a model off the GUI thread; on failure an error dialog names the reason and the old model stays.
+
+        Without ``state`` a model opened before comes back as it was left (see AppState.set_model);
+        with one, that state is applied as an undo step named ``text``.
+        """
         renderer = self.renderer
         self.view.set_message(f"Loading {key}…")
-        self.pending_open = (key, state, bookmarks)  # a device / precision switch reloads this one
+        self.pending_open = (key, state, bookmarks, text)  # a device / precision switch reloads this one
 
         def failed(msg: str) -> None:
             self.pending_open = None
@@ -220,10 +225,11 @@ class MainWindow(QMainWindow):
             self.report_error(f"Could not open {key}:\n{msg}", dialog=True)
 
         self.jobs.submit("model", lambda: renderer.load(key),
-                         lambda info: self._model_loaded(info, state or RenderState(model=key), bookmarks),
+                         lambda info: self._model_loaded(info, state, bookmarks, text),
                          failed, busy=f"Loading {Path(key).name}")
 
-    def _model_loaded(self, info: ModelInfo, state: RenderState, bookmarks: Optional[list]) -> None:
+    def _model_loaded(self, info: ModelInfo, state: Optional[RenderState], bookmarks: Optional[list],
+                      text: str) -> None:
         self.pending_open = None
         self.view.set_message("")
         if not info.key.startswith("registry:") and Path(info.key).exists():
@@ -231,7 +237,7 @@ class MainWindow(QMainWindow):
             self.picker.rebuild()
         if bookmarks is not None:  # a session's own list; otherwise the gallery spans models
             self.app.bookmarks = list(bookmarks)
-        self.app.set_model(info, state)
+        self.app.set_model(info, state, text)
         self.app.bookmarks_changed.emit()
 
     def _on_model_changed(self, info: ModelInfo) -> None:
@@ -353,7 +359,7 @@ class MainWindow(QMainWindow):
             self.app.bookmarks_changed.emit()
             self.app.edit(state, "Open session")
         else:
-            self.open_model(state.model, state, bookmarks)
+            self.open_model(state.model, state, bookmarks, "Open session")
 
     def save_session_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save session", str(settings().value("last_dir", "")),

@@ -142,7 +142,7 @@ class GalleryPanel(Panel):
         if b.state.model == self.state.model:
             self.app.edit(b.state, f"Bookmark {b.name}")
         else:
-            self.ctx.open_model(b.state.model, b.state, self.app.bookmarks)
+            self.ctx.open_model(b.state.model, b.state, self.app.bookmarks, f"Bookmark {b.name}")
 
     def _remove_selected(self) -> None:
         row = self.list.currentRow()
