@@ -25,8 +25,11 @@ class ImageView(QWidget):
         self.setFocusPolicy(Qt.ClickFocus)
 
     def set_image(self, image: Optional[QImage]) -> None:
+        old = None if self.image is None else self.image.size()
         self.image = image
         self.update()
+        if (None if image is None else image.size()) != old:  # the fit scale depends on the image size
+            self.zoom_changed.emit(self.zoom_text())
 
     def set_message(self, text: str) -> None:
         """Text drawn over the image (render errors, 'loading…'); '' clears it."""

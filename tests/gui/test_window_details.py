@@ -114,3 +114,9 @@ def test_a_16_bit_png_is_scaled_not_clipped(tmp_path):
     Image.fromarray(ramp).save(tmp_path / "deep.png")
     pixels = load_image(str(tmp_path / "deep.png"), 64, 1)
     assert pixels.min() == 0 and pixels.max() == 255 and (pixels == 255).mean() < 0.01
+
+
+def test_the_status_bar_shows_the_zoom_of_the_first_image(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    s = win.view.scale()
+    assert s > 1 and win.zoom_label.text() == f"fit {s:g}×"  # not the "1×" of the empty view
