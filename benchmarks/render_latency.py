@@ -107,6 +107,16 @@ def measure(renderer, key: str, reps: int) -> dict[str, float]:
     return {k: statistics.median(v) * 1000 for k, v in times.items()}
 
 
+def _reps(renderer, key: str) -> int:
+    """Reps per path: ~0.25 s of rendering each, 60 to 1000.  A sub-millisecond model needs hundreds of
+    samples before the median stops moving with the machine's moment-to-moment noise."""
+    from ganstudio.engine import RenderState
+    renderer.render(RenderState(model=key))
+    t = time.perf_counter()
+    renderer.render(RenderState(model=key, seed=1))
+    return int(min(max(0.25 / max(time.perf_counter() - t, 1e-6), 60), 1000))
+
+
 def handoff_floor_ms(reps: int = 2000) -> float:
     """Median round trip of an empty job to a worker thread and back: the part of the engine's
     overhead that rendering off the GUI thread costs whatever the engine does."""
@@ -155,7 +165,7 @@ def main() -> int:
     for key in keys:
         try:
             info = renderer.load(key)
-            reps = 60 if info.resolution <= 64 else 5
+            reps = 5 if info.resolution > 64 else _reps(renderer, key)
             m = measure(renderer, key, reps)
             print(f"{key:<32} {info.resolution:>4} {m['bare']:>8.3f} {m['prep']:>8.3f} {m['sync']:>8.3f} "
                   f"{m['engine']:>8.3f} {m['engine'] - m['bare']:>7.3f} {m['engine'] / m['bare']:>11.2f} "
