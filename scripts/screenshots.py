@@ -176,6 +176,19 @@ def main() -> int:
     noise.strength.set_value(1.8)
     shot(win, "04_noise")
 
+    # Direction sweep: rows of GANSpace directions in w, strengths left to right, around seed 7.
+    win.app.edit(RenderState(model=win.app.state.model, seed=7), "Reset")
+    raise_dock(win, "SweepPanel")
+    sweep = win.panels["SweepPanel"]
+    sweep.method.setCurrentIndex(sweep.method.findData(os.environ.get("GANSTUDIO_SHOTS_SWEEP", "pca")))
+    sweep.rows.setValue(6)
+    sweep.steps.setValue(7)
+    sweep.strength.set_value(4.0)
+    sweep.refresh()
+    settle(win)
+    raise_dock(win, "LatentPanel")
+    shot(win, "14_direction_sweep")
+
     # The panels that work with any model show a trained one when one is shipped.
     if general_model != style_model:
         win.open_model(general_model)

@@ -14,6 +14,7 @@ from ganstudio.gui.panels.mixing import MixingPanel
 from ganstudio.gui.panels.model_card import ModelCardPanel
 from ganstudio.gui.panels.noise import NoisePanel
 from ganstudio.gui.panels.stages import StagePanel
+from ganstudio.gui.panels.sweep import SweepPanel
 from ganstudio.gui.panels.truncation import TruncationPanel
 
 LEFT, RIGHT = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
@@ -29,6 +30,7 @@ PANELS = [
     (MixingPanel, RIGHT),
     (NoisePanel, RIGHT),
     (ArithmeticPanel, RIGHT),
+    (SweepPanel, RIGHT),
     (GalleryPanel, RIGHT),
     (AttentionPanel, RIGHT),
     (ModelCardPanel, RIGHT),
