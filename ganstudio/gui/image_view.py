@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -16,6 +16,7 @@ class ImageView(QWidget):
         super().__init__(parent)
         self.image: Optional[QImage] = None
         self.message = ""
+        self.busy = ""  # "Rendering…" while a slow render is on its way (drawn over the last image)
         self.fit = True
         self.zoom = 1.0
         self._pan = QPointF(0, 0)
@@ -35,6 +36,11 @@ class ImageView(QWidget):
         """Text drawn over the image (render errors, 'loading…'); '' clears it."""
         self.message = text
         self.update()
+
+    def set_busy(self, text: str) -> None:
+        if text != self.busy:
+            self.busy = text
+            self.update()
 
     def set_fit(self) -> None:
         self.fit, self._pan = True, QPointF(0, 0)
@@ -78,6 +84,12 @@ class ImageView(QWidget):
             # Nearest-neighbour whenever the scale is a whole number: every image pixel is an exact square.
             p.setRenderHint(QPainter.SmoothPixmapTransform, s != int(s))
             p.drawImage(self.image_rect(), self.image)
+        if self.busy:
+            box = p.fontMetrics().boundingRect(self.busy).adjusted(-8, -4, 8, 4)
+            box.moveTopRight(self.rect().topRight() + QPoint(-10, 10))
+            p.fillRect(box, QColor(0, 0, 0, 170))
+            p.setPen(QColor(220, 220, 220))
+            p.drawText(box, Qt.AlignCenter, self.busy)
         if self.message:
             p.setPen(QColor(255, 120, 100))
             p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignBottom | Qt.AlignLeft | Qt.TextWordWrap,

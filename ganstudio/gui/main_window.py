@@ -7,7 +7,7 @@ from collections import deque
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QByteArray, QEvent, Qt
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QApplication, QComboBox, QDockWidget, QFileDialog,
                                QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget,
@@ -27,6 +27,7 @@ SESSION_FILTER = "GAN Studio session (*.json)"
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.pkl);;All files (*)"
 ZOOMS = {"1": 1, "2": 2, "3": 4, "4": 8}
 SHUTDOWN_WAIT_S = 2.0  # closing waits at most this long for a render or job in flight
+SLOW_RENDER_MS = 300  # a render not back after this long shows "Rendering…" over the last image
 
 
 class MainWindow(QMainWindow):
@@ -54,6 +55,11 @@ class MainWindow(QMainWindow):
         self.last_result: Optional[RenderResult] = None
         self.displayed_state: Optional[RenderState] = None
         self._frame_times: deque = deque(maxlen=120)
+        self._slow_render = QTimer(self)  # large models on a CPU take seconds: say a render is coming
+        self._slow_render.setSingleShot(True)
+        self._slow_render.setInterval(SLOW_RENDER_MS)
+        self._slow_render.timeout.connect(
+            lambda: self.view.set_busy("Rendering…" if self.displayed_state != self.app.state else ""))
 
         self.view = ImageView()
         self.setCentralWidget(self.view)
@@ -86,6 +92,11 @@ class MainWindow(QMainWindow):
         self.resize(1500, 950)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        # 400 + 560 px of panels beside a 640 px image at 1600 px wide; narrower windows (a laptop)
+        # shrink the panels in proportion, so the image keeps ~40 % of the width.
+        f = min(1.0, self.width() / 1600)
+        self.resizeDocks(self._dock_groups, [max(340, int(w * f)) for w in (400, 560)][:len(self._dock_groups)],
+                         Qt.Horizontal)
         if model:
             self.open_model(model)
 
@@ -119,7 +130,7 @@ class MainWindow(QMainWindow):
             dock.visibilityChanged.connect(panel.set_shown)
         for dock in first.values():
             dock.raise_()
-        self.resizeDocks(list(first.values()), [400, 560][:len(first)], Qt.Horizontal)
+        self._dock_groups = list(first.values())
 
     def _action(self, menu, text: str, slot, shortcut=None, name: str = "") -> QAction:
         act = QAction(text, self)
@@ -303,10 +314,17 @@ class MainWindow(QMainWindow):
     def _submit(self, state: RenderState) -> None:
         if state.model and self.app.info is not None:
             self.bridge.submit(state)
+            if not self._slow_render.isActive():  # from the first request of a drag, not the last
+                self._slow_render.start()
 
     def _on_rendered(self, res: RenderResult, qimg) -> None:
         if res.state is None or res.state.model != self.app.state.model:
             return  # a late frame of the previous model
+        self.view.set_busy("")
+        if res.state == self.app.state:
+            self._slow_render.stop()
+        else:  # frames are flowing (a drag on a fast model): only a gap this long shows "Rendering…"
+            self._slow_render.start()
         if res.error:
             self.view.set_message(f"Render failed: {res.error}")
             self.statusBar().showMessage(f"Render failed: {res.error}", 5000)

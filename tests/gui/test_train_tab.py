@@ -318,7 +318,9 @@ def test_evaluate_fcd_runs_eval_in_a_process_and_keeps_the_result(qtbot, tmp_pat
         tab.evaluate_selected_checkpoint(n=100)
         assert not tab.eval_btn.isEnabled() and "Evaluating" in tab.metrics_label.text()
         qtbot.waitUntil(lambda: "FCD" in tab.metrics_label.text(), timeout=60000)
-        assert gaps.stop() < 0.100  # the evaluation ran off the GUI thread
+        # The evaluation ran off the GUI thread: on it, loading the classifier and sampling take
+        # seconds; the bound leaves room for a machine busy with other work.
+        assert gaps.stop() < 0.500
         assert "at step 6" in tab.metrics_label.text() and tab.eval_btn.isEnabled()
         saved = [json.loads(line) for line in (run / M.METRICS_LOG).read_text().splitlines()]
         assert len(saved) == 1 and saved[0]["step"] == 6 and saved[0]["fcd"] > 0 and saved[0]["n"] == 100

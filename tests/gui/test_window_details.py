@@ -22,14 +22,20 @@ def test_a_renderer_switch_during_a_load_still_opens_that_model(qtbot, open_wind
     assert win.view.message == "" and win.app.info.model_name == "stylegan2"
 
 
-def test_a_renderer_switch_does_not_wait_for_a_render_in_flight(qtbot, open_window, checkpoint):
-    win = open_window(checkpoint("dcgan"))
-    real = win.renderer.render
+def slow_down(renderer, seconds: float):
+    """Make ``renderer.render`` take ``seconds`` longer; returns the real one."""
+    real = renderer.render
 
     def slow(*a, **k):
-        time.sleep(3)
+        time.sleep(seconds)
         return real(*a, **k)
-    win.renderer.render = slow
+    renderer.render = slow
+    return real
+
+
+def test_a_renderer_switch_does_not_wait_for_a_render_in_flight(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    slow_down(win.renderer, 3)
     win.panels["LatentPanel"].step_seed(1)
     qtbot.waitUntil(lambda: win.bridge.worker.in_flight == 1, timeout=5000)
     t = time.perf_counter()
@@ -120,3 +126,20 @@ def test_the_status_bar_shows_the_zoom_of_the_first_image(qtbot, open_window, ch
     win = open_window(checkpoint("dcgan"))
     s = win.view.scale()
     assert s > 1 and win.zoom_label.text() == f"fit {s:g}×"  # not the "1×" of the empty view
+
+
+def test_a_slow_render_says_it_is_coming_and_the_note_goes_with_the_image(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    real = slow_down(win.renderer, 0.8)
+    assert win.view.busy == ""
+    win.panels["LatentPanel"].next_btn.click()
+    qtbot.waitUntil(lambda: win.view.busy == "Rendering…", timeout=5000)
+    wait_rendered(qtbot, win)
+    assert win.view.busy == ""
+    win.renderer.render = real
+    for _ in range(20):  # fast renders: no note
+        win.panels["LatentPanel"].next_btn.click()
+        qtbot.wait(20)
+    wait_rendered(qtbot, win)
+    qtbot.wait(400)
+    assert win.view.busy == ""
