@@ -92,11 +92,12 @@ class MainWindow(QMainWindow):
         self.resize(1500, 950)
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        # 400 + 560 px of panels beside a 640 px image at 1600 px wide; narrower windows (a laptop)
-        # shrink the panels in proportion, so the image keeps ~40 % of the width.
-        f = min(1.0, self.width() / 1600)
-        self.resizeDocks(self._dock_groups, [max(340, int(w * f)) for w in (400, 560)][:len(self._dock_groups)],
-                         Qt.Horizontal)
+        self._default_layout = self.saveState()
+        self._size_docks()
+        layout = s.value("window_state")
+        if isinstance(layout, QByteArray):  # the panels as the user left them (docks moved, closed, floated)
+            self.restoreState(layout)
+            show_full_tab_titles(self)
         if model:
             self.open_model(model)
 
@@ -128,6 +129,9 @@ class MainWindow(QMainWindow):
             self.panels[cls.__name__] = panel
             self.docks[cls.__name__] = dock
             dock.visibilityChanged.connect(panel.set_shown)
+            # Qt makes a new tab bar when docks regroup (moved by the user, a restored layout): keep
+            # its titles whole there too.
+            dock.dockLocationChanged.connect(lambda _area: QTimer.singleShot(0, lambda: show_full_tab_titles(self)))
         for dock in first.values():
             dock.raise_()
         self._dock_groups = list(first.values())
@@ -186,6 +190,9 @@ class MainWindow(QMainWindow):
         for key, z in ZOOMS.items():
             self._action(v, f"Zoom {z}×", lambda _=False, z=z: self.view.set_zoom(z), QKeySequence(key), f"zoom{z}")
         install_device_menu(self, v)
+        v.addSeparator()
+        self._action(v, "F&ull screen", self.toggle_full_screen, QKeySequence.FullScreen, "full_screen")
+        self._action(v, "Reset &layout", self.reset_layout, name="reset_layout")
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
@@ -285,6 +292,31 @@ class MainWindow(QMainWindow):
             usable = [d for d in group if not self.panels[names[d]].unsupported(info)]
             if usable:
                 usable[0].raise_()
+
+    def _size_docks(self) -> None:
+        # 400 + 560 px of panels beside a 640 px image at 1600 px wide; narrower windows (a laptop)
+        # shrink the panels in proportion, so the image keeps ~40 % of the width.
+        f = min(1.0, self.width() / 1600)
+        self.resizeDocks(self._dock_groups, [max(340, int(w * f)) for w in (400, 560)][:len(self._dock_groups)],
+                         Qt.Horizontal)
+
+    def reset_layout(self) -> None:
+        """Every panel back in its first place, docked and shown."""
+        if self.isFullScreen():
+            self.showNormal()
+        self.restoreState(self._default_layout)
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        for dock in self._dock_groups:
+            dock.raise_()
+        self._size_docks()
+        show_full_tab_titles(self)
+        if self.app.info is not None:
+            self._raise_usable_docks(self.app.info)
+
+    def toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open model or session", str(settings().value("last_dir", "")),
@@ -438,6 +470,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, e):
         settings().setValue("geometry", self.saveGeometry())
+        settings().setValue("window_state", self.saveState())
         self.shutdown()
         super().closeEvent(e)
 

@@ -143,3 +143,30 @@ def test_a_slow_render_says_it_is_coming_and_the_note_goes_with_the_image(qtbot,
     wait_rendered(qtbot, win)
     qtbot.wait(400)
     assert win.view.busy == ""
+
+
+def test_the_panel_layout_is_kept_across_runs_and_can_be_reset(qtbot, open_window, checkpoint):
+    from PySide6.QtCore import Qt as _Qt
+    win = open_window(checkpoint("dcgan"))
+    win.docks["NoisePanel"].close()
+    win.addDockWidget(_Qt.RightDockWidgetArea, win.docks["LatentPanel"])  # moved to the other side
+    win.close()  # saves the layout, as quitting does
+
+    again = open_window(checkpoint("dcgan"))
+    assert not again.docks["NoisePanel"].isVisible()
+    assert again.dockWidgetArea(again.docks["LatentPanel"]) == _Qt.RightDockWidgetArea
+    again.actions_by_name["reset_layout"].trigger()
+    assert again.docks["NoisePanel"].isVisible()
+    assert again.dockWidgetArea(again.docks["LatentPanel"]) == _Qt.LeftDockWidgetArea
+    assert again.dockWidgetArea(again.docks["NoisePanel"]) == _Qt.RightDockWidgetArea
+    from PySide6.QtWidgets import QTabBar
+    bars = again.findChildren(QTabBar)
+    assert bars and all(b.elideMode() == _Qt.ElideNone for b in bars)  # Qt's new tab bars elide to "L…"
+
+
+def test_full_screen_toggles(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("dcgan"))
+    win.actions_by_name["full_screen"].trigger()
+    qtbot.waitUntil(win.isFullScreen, timeout=3000)
+    win.actions_by_name["full_screen"].trigger()
+    qtbot.waitUntil(lambda: not win.isFullScreen(), timeout=3000)
