@@ -82,3 +82,26 @@ def test_a_sweep_that_cannot_render_says_why_in_the_panel(qtbot, open_window, ch
     qtbot.waitUntil(lambda: win.jobs.idle() and panel.status.text().startswith("Sweep failed"), timeout=30000)
     assert "no layer reads z" in panel.status.text()
     assert panel.grid.count() == 0 and win.app.state == RenderState(model=win.app.state.model)
+
+
+def test_a_sweep_asked_for_again_stops_rendering_the_old_one(qtbot, open_window, checkpoint, monkeypatch):
+    from ganstudio.gui.panels import sweep as sweep_module
+    monkeypatch.setattr(sweep_module, "MAX_BATCH_PIXELS", 1)  # one image per batch, as at 1024 px
+    win = open_window(checkpoint("stylegan2"))
+    panel = win.panels["SweepPanel"]
+    win.docks["SweepPanel"].raise_()
+    calls = []
+    real = win.renderer.render_batch
+
+    def counting(states):
+        calls.append(len(states))
+        if len(calls) == 1:
+            panel.refresh()  # a newer request arrives while the first sweep renders
+        return real(states)
+    win.renderer.render_batch = counting
+    panel.method.setCurrentIndex(panel.method.findData("raw"))
+    panel.rows.setValue(2)
+    panel.steps.setValue(2)
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.grid.count() == 4 and win.jobs.idle(), timeout=60000)
+    assert calls == [1] + [1] * 4  # the first sweep stopped after one image; the second drew all four

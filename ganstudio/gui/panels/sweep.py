@@ -17,6 +17,8 @@ from ganstudio.gui.widgets import FloatSlider, ThumbGrid
 SWEEP_METHODS = {**METHODS, "raw": "raw z dimensions"}
 MAX_ROWS, MAX_STEPS = 10, 11
 K_DIRECTIONS = 20  # as the Latent panel computes them, so both share the renderer's cached directions
+# Pixels per batch: one batch of 77 StyleGAN 1024 px images would need gigabytes of activations.
+MAX_BATCH_PIXELS = 2 ** 20
 
 
 def sweep_alphas(strength: float, steps: int) -> list[float]:
@@ -77,6 +79,7 @@ class SweepPanel(Panel):
         lay.addWidget(self.status)
         lay.addStretch(1)
         self._cells: list[tuple] = []  # (method, index, alpha, layers) of each cell drawn
+        self._generation = 0  # bumped by each refresh: a running sweep that is no longer the newest stops
 
         for w in (self.first, self.rows, self.steps, self.layer_start, self.layer_end):
             w.valueChanged.connect(self._on_layout)
@@ -128,6 +131,8 @@ class SweepPanel(Panel):
         alphas = sweep_alphas(self.strength.value(), self.steps.value())
         layers = None if method == "raw" else self.layers()
         first, count = self.first.value(), self.rows.value()
+        self._generation += 1
+        generation = self._generation
 
         def job(report):
             n = info.z_dim if method == "raw" else len(renderer.directions(state.model, method, K_DIRECTIONS))
@@ -136,11 +141,11 @@ class SweepPanel(Panel):
                 raise ValueError(f"no direction #{first}: the model has {n}")
             cells = [(method, i, a, layers) for i in rows for a in alphas]
             states = [sweep_state(state, *cell) for cell in cells]
-            # A few images per batch at high resolution: one batch of 77 StyleGAN 1024 px images
-            # would need gigabytes of activations.
-            chunk = max(1, min(32, 2 ** 20 // max(1, info.resolution) ** 2))
+            chunk = max(1, min(32, MAX_BATCH_PIXELS // max(1, info.resolution) ** 2))
             parts = []
             for k in range(0, len(states), chunk):
+                if self._generation != generation:  # minutes of 1024 px renders nobody will see
+                    raise RuntimeError("superseded by a newer sweep")
                 res = renderer.render_batch(states[k:k + chunk])
                 if res.image is None:
                     raise ValueError(res.error)
