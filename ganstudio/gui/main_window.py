@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
             e.addAction(act)
             self.addAction(act)
             self.actions_by_name[name] = act
+        self._action(e, "Reset to the &plain seed", self.reset_to_seed, QKeySequence("Ctrl+Shift+R"), "reset")
         e.addSeparator()
         self._action(e, "&Copy image", self.copy_image, QKeySequence.Copy, "copy")
         self._action(e, "&Bookmark", lambda: self.panels["GalleryPanel"].bookmark_current(),
@@ -422,6 +423,14 @@ class MainWindow(QMainWindow):
                                               SESSION_FILTER)
         if path:
             self.open_session(path)
+
+    def reset_to_seed(self) -> None:
+        """One undo step back to the current seed with nothing applied: no explicit latent, edits,
+        truncation, mixing or noise settings; the class and the ProGAN stage stay."""
+        st = self.app.state
+        if st.model and self.app.info is not None:
+            self.app.edit(RenderState(model=st.model, seed=st.seed, class_weights=st.class_weights, stage=st.stage,
+                                      stage_alpha=st.stage_alpha), "Reset to the plain seed")
 
     def copy_image(self) -> None:
         if self.view.image is not None:

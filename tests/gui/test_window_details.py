@@ -170,3 +170,18 @@ def test_full_screen_toggles(qtbot, open_window, checkpoint):
     qtbot.waitUntil(win.isFullScreen, timeout=3000)
     win.actions_by_name["full_screen"].trigger()
     qtbot.waitUntil(lambda: not win.isFullScreen(), timeout=3000)
+
+
+def test_reset_to_the_plain_seed_is_one_undo_step(qtbot, open_window, checkpoint, direct):
+    from ganstudio.engine import RenderState
+    win = open_window(checkpoint("stylegan2"))
+    key = win.app.state.model
+    edited = RenderState(model=key, seed=5, truncation_psi=0.4, mix_seeds=(9,), mix_sources=(1,) * win.app.info.num_ws,
+                         noise_mode="random", edits=(("raw", 2, 1.5, None),), z=(0.1,) * win.app.info.z_dim)
+    win.app.edit(edited)
+    win.actions_by_name["reset"].trigger()
+    assert win.app.state == RenderState(model=key, seed=5)
+    wait_rendered(qtbot, win)
+    assert np.array_equal(win.last_result.image, direct(RenderState(model=key, seed=5)))
+    win.actions_by_name["undo"].trigger()
+    assert win.app.state == edited
