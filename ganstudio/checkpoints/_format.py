@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import stat
 import struct
@@ -204,9 +205,8 @@ def check_config(config: dict, where: str, depth: int = 0) -> None:
                                   f"(at most {MAX_CONFIG_INT})")
 
 
-def _build(kind: str, name, config: dict, path: Path):
-    """The module the config describes, on the meta device (no memory): the caller checks the
-    file's tensors against it before anything real is allocated."""
+def _maker(kind: str, name, config: dict, path: Path):
+    """A function building G or D (it returns None for families without a D) of a known model."""
     from ganstudio.models import create_discriminator, create_generator, get_spec
     if not isinstance(name, str):
         raise CheckpointError(f"{path}: the model name is not a text: {name!r}")
@@ -215,7 +215,7 @@ def _build(kind: str, name, config: dict, path: Path):
     except KeyError:
         raise CheckpointError(f"{path}: unknown model {name!r} (is this checkpoint from a newer GAN Studio?)") from None
     make = create_generator if kind == "G" else create_discriminator
-    return meta_build(lambda: make(name, config), f"{path}: the config does not describe a valid {name}")
+    return lambda: make(name, config)
 
 
 _BUILD_ERRORS = (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError, KeyError, IndexError,
@@ -224,12 +224,68 @@ _BUILD_ERRORS = (TypeError, ValueError, RuntimeError, ZeroDivisionError, Overflo
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
+# Slack over twice the file's size (a half-precision file fills a float32 model twice over).
+SIZE_SLACK = 64 * 2**20
+
+
+class OverBudget(Exception):
+    """A module's construction asked for more memory than its budget."""
+
+
+class _Budget(torch.overrides.TorchFunctionMode):
+    """Counts the bytes a module's construction asks for and stops it before the total passes
+    ``limit``.  A config naming a network far larger than its file is stopped before the memory is
+    taken, for a few set lookups per tensor; a meta-device twin took seconds (meta arithmetic runs
+    Python reference kernels, and the first one imports TorchDynamo)."""
+
+    _FACTORIES = {torch.empty, torch.zeros, torch.ones, torch.full, torch.randn, torch.rand}
+    _NEW = {torch.Tensor.new_empty, torch.Tensor.new_zeros, torch.Tensor.new_ones, torch.Tensor.new_full}
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit, self.used = limit, 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self._FACTORIES or func in self._NEW:
+            self.used += _request_bytes(func in self._NEW, func in (torch.full, torch.Tensor.new_full), args, kwargs)
+            if self.used > self.limit:
+                raise OverBudget(f"asked for {self.used / 2**20:.0f} MB, more than {self.limit / 2**20:.0f} MB")
+        return func(*args, **kwargs)
+
+
+def _request_bytes(method: bool, full: bool, args: tuple, kwargs: dict) -> int:
+    """Bytes a factory call (torch.empty(2, 3), torch.full((2, 3), v), t.new_zeros(4) ...) will allocate."""
+    rest = args[1:] if method else args
+    if "size" in kwargs:
+        size = kwargs["size"]
+    elif rest and isinstance(rest[0], (tuple, list, torch.Size)):
+        size = rest[0]
+    else:
+        size = [a for a in (rest[:1] if full else rest) if isinstance(a, int)]
+    dtype = kwargs.get("dtype") or (args[0].dtype if method else torch.get_default_dtype())
+    try:
+        return math.prod(int(n) for n in size) * torch.empty((), dtype=dtype).element_size()
+    except (TypeError, ValueError, RuntimeError):
+        return 0  # an unusual signature: the call itself reports what is wrong
+
+
+def build_within(make, limit: int, why: str):
+    """``make()`` for real, raising OverBudget before its allocations pass ``limit`` bytes; any
+    other failure is a CheckpointError starting with ``why``."""
+    return _guarded(make, why, _Budget(limit))
+
+
 def meta_build(make, why: str):
     """``make()`` on the meta device; a failure is a CheckpointError starting with ``why``."""
+    return _guarded(make, why, torch.device("meta"))
+
+
+def _guarded(make, why: str, context):
     try:
-        with torch.device("meta"):
+        with context:
             return make()
-    except CheckpointError:
+    except (CheckpointError, OverBudget):
         raise
     except _BUILD_ERRORS as e:
         raise CheckpointError(f"{why}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
@@ -300,12 +356,22 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
 
 
 def _fitted(kind: str, meta: dict, tensors: dict, path: Path):
-    """G or D (None for families without one), allocated only once the file's tensors fit the
-    config's meta-device twin: a config can name any size, the file bounds what gets built."""
-    from ganstudio.models import create_discriminator, create_generator
-    probe = _build(kind, meta["model"], meta["config"], path)
-    if probe is None:
+    """G or D (None for families without one) holding the file's tensors.  A config can name any
+    size; the file bounds what gets built: the build stops once it asks for more than twice the
+    file's weights, and a meta-device twin then tells a misfit (refused) from a network whose
+    construction needs working room (built)."""
+    name = meta["model"]
+    make = _maker(kind, name, meta["config"], path)
+    why = f"{path}: the config does not describe a valid {name}"
+    have = sum(t.numel() * t.element_size() for t in tensors.values())
+    try:
+        module = build_within(make, 2 * have + SIZE_SLACK, why)
+    except OverBudget:
+        probe = meta_build(make, why)
+        if probe is not None:
+            check_fit(probe.state_dict(), tensors, kind, path)
+        module = make()
+    if module is None:
         return None
-    check_fit(probe.state_dict(), tensors, kind, path)
-    make = create_generator if kind == "G" else create_discriminator
-    return load_fitted(make(meta["model"], meta["config"]), tensors)
+    check_fit(module.state_dict(), tensors, kind, path)
+    return load_fitted(module, tensors)

@@ -6,10 +6,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 import torch
 
-from ganstudio.checkpoints._format import CheckpointError, check_config, check_fit, load_fitted, meta_build
-
-# Slack over twice the file's size (a half-precision file fills a float32 model twice over).
-_SIZE_SLACK = 64 * 2**20
+from ganstudio.checkpoints._format import (SIZE_SLACK, CheckpointError, OverBudget, build_within, check_config,
+                                           check_fit, load_fitted, meta_build)
 
 
 def is_state_dict(obj: Any) -> bool:
@@ -126,10 +124,14 @@ def create_checked(name: str, path, why: str, **config):
     from ganstudio.models import create_generator
     path = Path(path)
     check_config(config, f"{path}: the inferred configuration")
-    probe = meta_build(lambda: create_generator(name, **config), why)
-    need = sum(t.numel() * 4 for t in probe.state_dict().values())
+    make = lambda: create_generator(name, **config)  # noqa: E731
     have = _source_bytes(path)
-    if need > 2 * have + _SIZE_SLACK:
-        raise CheckpointError(f"{path}: the inferred {name} would hold {need / 2**20:.0f} MB of weights, "
-                              f"more than this {have / 2**20:.1f} MB file can contain")
-    return create_generator(name, **config)
+    limit = 2 * have + SIZE_SLACK
+    try:
+        return build_within(make, limit, why)
+    except OverBudget:  # a misfit, or a network whose construction needs working room: the meta twin says
+        need = sum(t.numel() * 4 for t in meta_build(make, why).state_dict().values())
+        if need > limit:
+            raise CheckpointError(f"{path}: the inferred {name} would hold {need / 2**20:.0f} MB of weights, "
+                                  f"more than this {have / 2**20:.1f} MB file can contain") from None
+        return make()
