@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch>=2.10
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test venv bench clean
+.PHONY: run test venv data bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,15 @@ $(STAMP): pyproject.toml Makefile
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# Fashion-MNIST from Debian, where apt-get may run (best effort: see the script).
+data:
+	@sh scripts/install_system_data.sh
+
+run: $(STAMP) data
 	$(PY) -m ganstudio.gui.preflight --install
 	$(VENV)/bin/ganstudio
 
-test: $(STAMP)
+test: $(STAMP) data
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 bench: $(STAMP)

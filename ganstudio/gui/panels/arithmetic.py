@@ -74,6 +74,7 @@ class ArithmeticPanel(Panel):
         rrow = QHBoxLayout()
         self.compute_btn = QPushButton("Show A − B + C")
         self.space_label = QLabel()
+        self.space_label.setWordWrap(True)  # status and error texts: long ones must not widen the dock
         rrow.addWidget(self.compute_btn)
         rrow.addWidget(self.space_label, 1)
         lay.addLayout(rrow)

@@ -45,6 +45,7 @@ class ClassPanel(Panel):
         row.addWidget(self.normalize_btn)
         lay.addLayout(row)
         self.sum_label = QLabel()
+        self.sum_label.setWordWrap(True)  # status and error texts: long ones must not widen the dock
         lay.addWidget(self.sum_label)
         form = QFormLayout()
         self.class_a, self.class_b = QComboBox(), QComboBox()

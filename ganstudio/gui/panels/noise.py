@@ -35,6 +35,7 @@ class NoisePanel(Panel):
         row.addWidget(self.const_btn)
         lay.addLayout(row)
         self.status = QLabel()
+        self.status.setWordWrap(True)  # status and error texts: long ones must not widen the dock
         lay.addWidget(self.status)
         self.box = QGroupBox("Layers")
         self.grid = QGridLayout(self.box)

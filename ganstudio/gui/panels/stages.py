@@ -75,6 +75,7 @@ class StagePanel(Panel):
         note.setWordWrap(True)
         lay.addWidget(note)
         self.heading = QLabel()
+        self.heading.setWordWrap(True)  # status and error texts: long ones must not widen the dock
         self.heading.setStyleSheet("font-weight: bold")
         lay.addWidget(self.heading)
         self.slider = QSlider(Qt.Horizontal)

@@ -43,6 +43,7 @@ class TruncationPanel(Panel):
         self.samples = ThumbGrid(cols=4, cell=72)
         lay.addWidget(self.samples)
         self.samples_label = QLabel()
+        self.samples_label.setWordWrap(True)  # status and error texts: long ones must not widen the dock
         lay.addWidget(self.samples_label)
         lay.addStretch(1)
 
