@@ -19,9 +19,14 @@ def run(args) -> int:
         print(json.dumps({"registry": rows, "pretrained": shipped}, indent=2))
         return 0
     print("Registered models:")
-    for r in rows:
-        print(f"  {r['name']:<20} {r['family']:<12} {r['description']}")
+    _table([[r["name"], r["family"], r["description"]] for r in rows])
     print("\nShipped models:" if shipped else "\nShipped models: none yet (see pretrained/)")
-    for m in shipped:
-        print(f"  {m['name']:<20} {m.get('family', ''):<12} {m.get('data', '')}  {m.get('file', '')}")
+    _table([[m["name"], m.get("family", ""), m.get("data", ""), m.get("file", "")] for m in shipped])
     return 0
+
+
+def _table(rows: list[list[str]]) -> None:
+    """Rows as columns as wide as their widest cell (the last column is not padded)."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]) - 1)] if rows else []
+    for r in rows:
+        print("  " + "  ".join([f"{str(c):<{w}}" for c, w in zip(r, widths)] + [str(r[-1])]))
