@@ -1,4 +1,4 @@
-"""Per-layer noise inputs for generators with noise layers (StyleGAN): fixed, fresh, or off."""
+"""Per-layer noise inputs for generators with noise layers (StyleGAN): the model's own, fixed, fresh, or off."""
 from __future__ import annotations
 
 import math
@@ -7,14 +7,16 @@ from typing import Optional, Sequence, Union
 
 import torch
 
-MODES = ("random", "fixed", "off")
+MODES = ("const", "random", "fixed", "off")
 
 
 @dataclass
 class NoiseLayer:
     """Noise setting of one layer."""
 
-    mode: str = "fixed"  # "fixed": seeded, the same every frame; "random": fresh each call; "off": zeros
+    # "const": the model's own stored noise (StyleGAN's noise_const); "fixed": seeded, the same every
+    # frame; "random": fresh each call; "off": zeros
+    mode: str = "fixed"
     seed: int = 0  # seed of a "fixed" layer; mixed with the layer index so equal seeds differ per layer
     strength: float = 1.0  # multiplies the unit-variance noise
 
@@ -35,6 +37,7 @@ def noise_inputs(G, layers: Optional[Sequence[Optional[NoiseLayer]]], batch: int
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
         raise ValueError(f"batch must be a positive integer, got {batch!r}")
     out: list[Optional[torch.Tensor]] = []
+    own = None
     for i, (r, layer) in enumerate(zip(resolutions, layers)):
         if layer is None:
             out.append(None)
@@ -44,6 +47,12 @@ def noise_inputs(G, layers: Optional[Sequence[Optional[NoiseLayer]]], batch: int
         strength = float(layer.strength)
         if not math.isfinite(strength):
             raise ValueError(f"noise layer {i}: strength must be finite, got {layer.strength}")
+        if layer.mode == "const":
+            # Explicit, not None: None would follow the render's noise_mode, which may be random.
+            if own is None:
+                own = const_noise(G)
+            out.append(own[i] * strength if strength != 1.0 else own[i])
+            continue
         if layer.mode == "off":
             noise = torch.zeros(1, 1, r, r)
         elif layer.mode == "fixed":
@@ -55,3 +64,11 @@ def noise_inputs(G, layers: Optional[Sequence[Optional[NoiseLayer]]], batch: int
             noise = torch.randn(batch, 1, r, r, generator=generator) * strength
         out.append(noise.to(device))
     return out
+
+
+def const_noise(G) -> list[torch.Tensor]:
+    """The model's own constant noise of each noise layer, as [1, 1, r, r] tensors on G's device."""
+    get = getattr(G, "const_noise", None)
+    if get is None:
+        raise ValueError(f"{type(G).__name__} stores no constant noise (no 'const' noise mode)")
+    return get()

@@ -535,6 +535,10 @@ class StyleGAN2Generator(Generator):
         """Training helper: track the running mean of w used by truncation."""
         self.mapping.update_w_avg(w, beta)
 
+    def const_noise(self) -> list[torch.Tensor]:
+        """Each noise layer's stored constant noise as [1, 1, r, r] (what noise_mode='const' uses)."""
+        return [layer.noise_const[None, None] for layer in self.synthesis.noise_layers()]
+
     def layer_resolutions(self) -> list[int]:
         """Resolution each ws index drives: index i styles conv layer i; the last one only the final ToRGB."""
         return [min(4 * 2 ** ((i + 1) // 2), self.img_resolution) for i in range(self.num_ws)]

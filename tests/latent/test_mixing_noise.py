@@ -99,3 +99,26 @@ def test_noise_inputs_drive_stylegan2():
     assert torch.allclose(off, none)
     assert torch.equal(fixed[0], fixed[1])
     assert not torch.allclose(strong, fixed[0])
+
+
+def test_const_layers_use_the_models_own_noise_whatever_the_noise_mode():
+    from ganstudio.models import create_generator, list_models, tiny_config
+    if "stylegan2" not in list_models():
+        pytest.skip("stylegan2 not registered")
+    torch.manual_seed(0)
+    G = create_generator("stylegan2", tiny_config("stylegan2")).eval()
+    for m in G.modules():
+        if isinstance(getattr(m, "noise_strength", None), torch.nn.Parameter):
+            m.noise_strength.data.fill_(0.5)
+    n_layers = len(G.capabilities().noise_layers)
+    ws = G.mapping(torch.randn(2, G.z_dim), None)
+    with torch.no_grad():
+        own = G.synthesis(ws, noise_mode="const")
+        # Explicit tensors: even a render whose noise_mode is random keeps the stored noise.
+        const = G.synthesis(ws, noise_mode="random", noise_inputs=noise_inputs(G, [NoiseLayer("const")] * n_layers, 2))
+        double = G.synthesis(ws, noise_inputs=noise_inputs(G, [NoiseLayer("const", strength=2.0)] * n_layers, 2))
+        gain = G.synthesis(ws, noise_mode="const", noise_strength=2.0)
+    assert torch.equal(own, const)
+    assert torch.allclose(double, gain, atol=1e-6)
+    with pytest.raises(ValueError, match="no constant noise"):
+        noise_inputs(_fake_G(4, 8), [NoiseLayer("const")] * 2, 1)

@@ -1,4 +1,5 @@
-"""Per-layer noise: random / fixed / off, a strength multiplier, re-roll; layers labelled by resolution."""
+"""Per-layer noise: the model's own (const) / fixed / random / off, a strength multiplier, re-roll; layers
+labelled by resolution."""
 from __future__ import annotations
 
 import random
@@ -10,7 +11,7 @@ from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
 
-MODES = ("fixed", "random", "off")
+MODES = ("const", "fixed", "random", "off")
 
 
 class NoisePanel(Panel):
@@ -19,8 +20,8 @@ class NoisePanel(Panel):
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
         lay = QVBoxLayout(self)
-        note = QLabel("Per-pixel noise adds stochastic detail (hair, pores); 'fixed' is seeded and stable, "
-                      "'random' changes every frame, 'off' removes it.")
+        note = QLabel("Per-pixel noise adds stochastic detail (hair, pores); 'const' is the model's own stored "
+                      "noise, 'fixed' is seeded and stable, 'random' changes every frame, 'off' removes it.")
         note.setWordWrap(True)
         lay.addWidget(note)
         self.strength = FloatSlider("Strength", 0.0, 3.0, 1.0, steps=300, fmt="{:.2f}")
@@ -55,9 +56,9 @@ class NoisePanel(Panel):
         return "" if info.capabilities.noise_layers else "the model has no per-layer noise inputs."
 
     def layers(self) -> list[tuple[str, int, float]]:
-        """The state's per-layer settings; the model's constant noise shows as fixed seeds 0."""
+        """The state's per-layer settings; with none, every layer takes the model's own constant noise."""
         n = len(self.info.capabilities.noise_layers)
-        return list(self.state.noise) if self.state.noise is not None else [("fixed", 0, 1.0)] * n
+        return list(self.state.noise) if self.state.noise is not None else [("const", 0, 1.0)] * n
 
     def set_layers(self, layers: list, text: str) -> None:
         self.edit(text, noise=tuple(tuple(l) for l in layers))
@@ -76,7 +77,9 @@ class NoisePanel(Panel):
         self.set_layers(layers, f"Noise layer {i} strength")
 
     def reroll(self) -> None:
-        self.set_layers([(m, random.randrange(2**31), st) for m, _, st in self.layers()], "Re-roll noise")
+        # New seeds; a layer on the model's own noise has no seed to change, so it becomes seeded.
+        self.set_layers([("fixed" if m == "const" else m, random.randrange(2**31), st) for m, _, st in self.layers()],
+                        "Re-roll noise")
 
     def _on_all_mode(self, index: int) -> None:
         if index > 0:
