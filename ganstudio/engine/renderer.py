@@ -302,23 +302,21 @@ class Renderer:
             z = None
             if psi != 1.0 and getattr(G, "w_avg", None) is not None:
                 ws = latent.truncate_w(ws, G.w_avg, psi, cutoff)
+            if not caps.style_layers:  # no mapping network: this w is z, so raw z edits apply to it as they are
+                ws = _raw_z_edits(ws, state.edits, info.z_dim)
+            # With a mapping network an explicit w has no z to edit: raw z edits wait for a seed or z
+            # (the Latent panel disables them and says so).
         else:
-            z = self._z(state, info)
-            for method, index, alpha, _ in state.edits:
-                if method == "raw":
-                    if not 0 <= index < info.z_dim:
-                        raise ValueError(f"z dimension {index} out of range")
-                    z = z.clone()
-                    z[:, index] += alpha
+            z = _raw_z_edits(self._z(state, info), state.edits, info.z_dim)
             ws = G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
-            if state.mix_sources is not None and caps.style_layers:
-                if len(state.mix_sources) != info.num_ws:
-                    raise ValueError(f"mix_sources has {len(state.mix_sources)} entries, the model has {info.num_ws} layers")
-                sources = [ws] + [G.mapping(latent.seeded_z([s], info.z_dim, device=self.device), c,
-                                            truncation_psi=psi, truncation_cutoff=cutoff) for s in state.mix_seeds]
-                if max(state.mix_sources) >= len(sources) or min(state.mix_sources) < 0:
-                    raise ValueError("mix_sources names a latent that mix_seeds does not have")
-                ws = latent.style_mix_sources(sources, list(state.mix_sources))
+        if state.mix_sources is not None and caps.style_layers:  # an explicit ws mixes as a seed's does
+            if len(state.mix_sources) != info.num_ws:
+                raise ValueError(f"mix_sources has {len(state.mix_sources)} entries, the model has {info.num_ws} layers")
+            sources = [ws] + [G.mapping(latent.seeded_z([s], info.z_dim, device=self.device), c,
+                                        truncation_psi=psi, truncation_cutoff=cutoff) for s in state.mix_seeds]
+            if max(state.mix_sources) >= len(sources) or min(state.mix_sources) < 0:
+                raise ValueError("mix_sources names a latent that mix_seeds does not have")
+            ws = latent.style_mix_sources(sources, list(state.mix_sources))
         for method, index, alpha, layers in state.edits:
             if method == "raw" or not alpha:
                 continue
@@ -395,6 +393,18 @@ class Renderer:
         if self.device.type == "cuda":
             ws = ws.contiguous()
         return G.synthesis(ws, c, **kwargs).float()
+
+
+def _raw_z_edits(z: torch.Tensor, edits, z_dim: int) -> torch.Tensor:
+    """z (or a w that is z, [N, 1, z_dim]) with the state's raw z edits added; never changes ``z``
+    in place (it may be a cached tensor)."""
+    for method, index, alpha, _ in edits:
+        if method == "raw":
+            if not 0 <= index < z_dim:
+                raise ValueError(f"z dimension {index} out of range")
+            z = z.clone()
+            z[..., index] += alpha
+    return z
 
 
 def _tensor(values, name: str, device) -> torch.Tensor:

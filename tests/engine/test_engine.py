@@ -325,3 +325,24 @@ def test_channels_last_on_cpu_stays_exact_enough(renderer, name):
     got = renderer.render(RenderState(model=key), seeds=seeds).image
     diff = np.abs(got.astype(int) - ref.astype(int))
     assert diff.max() <= 1 and (diff == 0).mean() > 0.99
+
+
+def test_style_mixing_applies_to_an_explicit_ws(renderer):
+    # An explicit ws (arithmetic, interpolation, a latent file) mixes like a seed's: every layer from
+    # the mix seed is the mix seed's image (it used to be skipped on the ws path).
+    info = renderer.load(SG)
+    _, _, ws = renderer.latents(RenderState(model=SG, seed=3))
+    explicit = RenderState(model=SG, ws=ws[0].tolist())
+    assert np.array_equal(renderer.render(explicit).image, renderer.render(RenderState(model=SG, seed=3)).image)
+    mixed = explicit.replace(mix_seeds=(9,), mix_sources=(1,) * info.num_ws)
+    assert np.array_equal(renderer.render(mixed).image, renderer.render(RenderState(model=SG, seed=9)).image)
+
+
+def test_raw_z_edits_apply_to_an_explicit_ws_of_a_model_without_mapping(renderer):
+    # Without a mapping network w is z: a raw z edit means the same on either form.
+    _, _, ws = renderer.latents(RenderState(model=DC, seed=4))
+    edits = (("raw", 2, 1.5, None),)
+    on_seed = renderer.render(RenderState(model=DC, seed=4, edits=edits)).image
+    on_ws = renderer.render(RenderState(model=DC, ws=ws[0].tolist(), edits=edits)).image
+    assert np.array_equal(on_seed, on_ws)
+    assert not np.array_equal(on_ws, renderer.render(RenderState(model=DC, seed=4)).image)

@@ -90,12 +90,11 @@ def test_noise_off_is_deterministic(qtbot, open_window, checkpoint, direct):
     panel = win.panels["NoisePanel"]
     n = len(win.app.info.capabilities.noise_layers)
     assert [panel.grid.itemAtPosition(i, 0).widget().text() for i in range(n)][0].startswith("0: 4×4")
-    panel.all_mode.setCurrentIndex(1 + 1)  # "random"
-    panel.all_mode.activated.emit(2)
+    panel.all_mode.activated.emit(panel.all_mode.findText("random"))
     assert {m for m, _, _ in win.app.state.noise} == {"random"}
     a, b = direct(win.app.state), direct(win.app.state)
     assert not np.array_equal(a, b)  # random noise: two renders differ
-    panel.all_mode.activated.emit(3)  # "off"
+    panel.all_mode.activated.emit(panel.all_mode.findText("off"))
     assert {m for m, _, _ in win.app.state.noise} == {"off"}
     wait_rendered(qtbot, win)
     a, b = direct(win.app.state), direct(win.app.state)
@@ -274,3 +273,47 @@ def test_panels_enable_from_capabilities(qtbot, open_window, checkpoint):
     before = win.app.state
     win.panels["NoisePanel"].set_all("off")
     assert win.app.state == before
+
+
+def test_one_noise_layer_off_keeps_the_models_own_noise_elsewhere(qtbot, open_window, checkpoint, direct):
+    # The default shows every layer as 'const' (the model's stored noise): switching one layer off
+    # must not redraw the others (they used to turn into seeded noise, changing the whole image).
+    win = open_window(checkpoint("stylegan2"))
+    panel = win.panels["NoisePanel"]
+    assert [c.currentText() for c in panel.mode_combos] == ["const"] * len(panel.mode_combos)
+    panel.mode_combos[1].setCurrentIndex(panel.mode_combos[1].findText("off"))
+    wait_rendered(qtbot, win)
+    assert [m for m, _, _ in win.app.state.noise] == ["const", "off"] + ["const"] * (len(panel.mode_combos) - 2)
+    G = direct.renderer.generator(win.app.state.model)
+    _, c, ws = direct.renderer.latents(win.app.state)
+    own = G.const_noise()
+    own[1] = torch.zeros_like(own[1])
+    with torch.no_grad():
+        want = to_uint8(G.synthesis(ws, c, noise_mode="const", noise_inputs=own))[0]
+    assert np.array_equal(shown(win), want)
+    # All layers 'const' again is the plain render.
+    panel.mode_combos[1].setCurrentIndex(panel.mode_combos[1].findText("const"))
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), direct(win.app.state.replace(noise=None)))
+
+
+def test_raw_z_is_disabled_and_explained_on_an_explicit_w(qtbot, open_window, checkpoint):
+    # A StyleGAN image given as w (arithmetic, interpolation, a latent file) has no z: the raw z sliders
+    # used to accept moves that changed nothing, and the raw z sweep drew identical cells.
+    win = open_window(checkpoint("stylegan2"))
+    latent_panel, sweep = win.panels["LatentPanel"], win.panels["SweepPanel"]
+    assert all(s.isEnabled() for s in latent_panel.z_sliders)
+    _, _, ws = win.renderer.latents(win.app.state)
+    win.app.edit(win.app.state.replace(ws=ws[0].tolist()), "explicit w")
+    wait_rendered(qtbot, win)
+    assert not any(s.isEnabled() for s in latent_panel.z_sliders)
+    assert "raw z needs a seed" in latent_panel.explicit.text()
+    latent_panel.raw_space.setCurrentIndex(latent_panel.raw_space.findData("w"))  # raw w still applies
+    assert all(s.isEnabled() for s in latent_panel.z_sliders if s.isVisibleTo(latent_panel))
+    win.docks["SweepPanel"].raise_()
+    sweep.method.setCurrentIndex(sweep.method.findData("raw"))
+    qtbot.waitUntil(lambda: "explicit w" in sweep.status.text(), timeout=10000)
+    latent_panel.back_to_seed.click()
+    wait_rendered(qtbot, win)
+    latent_panel.raw_space.setCurrentIndex(latent_panel.raw_space.findData("raw"))
+    assert all(s.isEnabled() for s in latent_panel.z_sliders)

@@ -255,8 +255,13 @@ class LatentPanel(Panel):
                 box.blockSignals(False)
             self._on_layers_label()
         explicit = "ws" if state.ws is not None else "z" if state.z is not None else ""
-        self.explicit.setText(f"Showing an explicit {explicit} (from the pad, interpolation or arithmetic); "
-                              f"edits still apply." if explicit else "")
+        # A mapping network's output has no z to edit: raw z waits for a seed (or an explicit z).
+        no_z = explicit == "ws" and self._style
+        self.explicit.setText(
+            "Showing an explicit w (from interpolation, arithmetic or a latent file): direction and raw w "
+            "edits apply; raw z needs a seed — Back to seed." if no_z else
+            f"Showing an explicit {explicit} (from the pad, interpolation or arithmetic); edits still apply."
+            if explicit else "")
         self.explicit.setVisible(bool(explicit))
         self.back_to_seed.setVisible(bool(explicit))
         for i, s in enumerate(self.dir_sliders):
@@ -266,6 +271,7 @@ class LatentPanel(Panel):
         for j, s in enumerate(self.z_sliders):
             index = base + j
             s.setVisible(index < dims)
+            s.setEnabled(not (no_z and method == "raw"))
             s.label.setText(f"{name}[{index}]")
             s.set_value(edit_alpha(state.edits, method, index), quiet=True)
         self.page_label.setText(f"dims {base}–{min(base + PAGE, dims) - 1} of {dims}")

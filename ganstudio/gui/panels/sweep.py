@@ -135,6 +135,9 @@ class SweepPanel(Panel):
         generation = self._generation
 
         def job(report):
+            if method == "raw" and state.ws is not None and info.capabilities.style_layers:
+                raise ValueError("raw z dimensions do not apply to an explicit w (from interpolation, arithmetic "
+                                 "or a latent file): sweep PCA or SeFa directions, or go back to the seed")
             n = info.z_dim if method == "raw" else len(renderer.directions(state.model, method, K_DIRECTIONS))
             rows = list(range(first, min(first + count, n)))
             if not rows:
