@@ -18,7 +18,7 @@ from ganstudio.engine.latent_files import latent_states
 from ganstudio.gui.app_state import Bookmark
 from ganstudio.gui.images import to_qimage
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.panels.interpolation import endpoint_state
+from ganstudio.gui.panels.interpolation import blend_classes, endpoint_state
 from ganstudio.imaging import make_grid, save_png
 
 
@@ -38,18 +38,28 @@ def scaled(image: np.ndarray, scale: int) -> np.ndarray:
 
 
 def interpolation_states(renderer, stops: list[RenderState], frames_per_leg: int, current: RenderState) -> list:
-    """Slerp through the bookmarks' latents and back to the first: one state per frame."""
+    """Slerp through the bookmarks' latents and back to the first: one state per frame.
+
+    As in the Interpolation panel, each leg also blends its two bookmarks' classes with t (a leg's
+    first frame is then its bookmark), and truncation, edits and the rest come from ``current``.
+    """
     space = "ws" if any(s.ws is not None for s in stops) else "z"
     pick = 2 if space == "ws" else 0
-    lat = [renderer.latents(endpoint_state(s))[pick][0].cpu() for s in stops]
+    ends = [renderer.latents(endpoint_state(s)) for s in stops]
+    lat = [e[pick][0].cpu() for e in ends]
+    conditional = ends[0][1] is not None  # c is None for unconditional models
     out = []
     for i in range(len(lat)):
-        a, b = lat[i], lat[(i + 1) % len(lat)]
+        j = (i + 1) % len(lat)
         for f in range(frames_per_leg):
-            x = latent.slerp(a, b, f / frames_per_leg)
+            t = f / frames_per_leg
+            x = latent.slerp(lat[i], lat[j], t)
             values = tuple(tuple(float(v) for v in row) for row in x.tolist()) if x.ndim == 2 else tuple(
                 float(v) for v in x.tolist())
-            out.append(current.replace(**{space: values, ("z" if space == "ws" else "ws"): None}))
+            changes = {space: values, ("z" if space == "ws" else "ws"): None}
+            if conditional:
+                changes["class_weights"] = blend_classes(stops[i], stops[j], t)
+            out.append(current.replace(**changes))
     return out
 
 
@@ -164,9 +174,11 @@ class GalleryPanel(Panel):
 
     def _render_thumbnails(self, indices: list[int]) -> None:
         renderer = self.ctx.renderer
-        states = [self.app.bookmarks[i].state for i in indices]
-        if any(s.model != self.state.model for s in states):
+        # A batch renders one model: the others' thumbnails wait until their model is current (model_changed).
+        indices = [i for i in indices if self.app.bookmarks[i].state.model == self.state.model]
+        if not indices:
             return
+        states = [self.app.bookmarks[i].state for i in indices]
 
         def done(res):
             if res.image is None:
@@ -188,10 +200,10 @@ class GalleryPanel(Panel):
     def export_png_dialog(self) -> None:
         self._dialog("Export image", "PNG (*.png)", ".png", self.export_png)
 
-    def _export(self, what: str, path: str, fn) -> None:
+    def _export(self, what: str, path: str, fn, note: str = "") -> None:
         def done(_):
-            self.export_status.setText(f"Wrote {path}")
-            self.ctx.statusBar().showMessage(f"Exported {what}: {path}", 5000)
+            self.export_status.setText(f"Wrote {path}{note}")
+            self.ctx.statusBar().showMessage(f"Exported {what}: {path}{note}", 5000)
         def failed(message):  # a file the user asked for and did not get: say so where they look
             self.export_status.setText(f"Export failed: {path}")
             self.ctx.report_error(f"Could not export {what} to {path}:\n{message}", dialog=True)
@@ -212,11 +224,16 @@ class GalleryPanel(Panel):
         self._export(f"image at {scale}×", path, work)
 
     def export_grid(self, path: str, scale: Optional[int] = None) -> None:
-        if not self.app.bookmarks:
-            self.ctx.report_error("Grid export: bookmark some images first", dialog=True)
+        """The current model's bookmarks as one PNG grid (a batch renders one model; the gallery spans models)."""
+        states = [b.state for b in self.app.bookmarks if b.state.model == self.state.model]
+        if not states:
+            self.ctx.report_error("Grid export: bookmark some images of this model first", dialog=True)
             return
+        others = len(self.app.bookmarks) - len(states)
+        note = "" if not others else (" (1 bookmark of another model left out)" if others == 1
+                                      else f" ({others} bookmarks of other models left out)")
         scale = int(scale or self.scale.value())
-        renderer, states = self.ctx.renderer, [b.state for b in self.app.bookmarks]
+        renderer = self.ctx.renderer
 
         def work(progress):
             res = renderer.render_batch(states)
@@ -224,7 +241,7 @@ class GalleryPanel(Panel):
                 raise ValueError(res.error)
             save_png(path, scaled(make_grid(res.image), scale))
             progress(1.0)
-        self._export("bookmarks grid", path, work)
+        self._export("bookmarks grid", path, work, note)
 
     def export_animation(self, path: str, frames_per_leg: Optional[int] = None) -> None:
         """GIF (pillow, always) or MP4 (needs imageio-ffmpeg) slerping through the bookmarks and back."""
