@@ -260,7 +260,12 @@ class Renderer:
         if state.z is not None:
             if len(state.z) != info.z_dim:
                 raise ValueError(f"z has {len(state.z)} values, the model needs {info.z_dim}")
-            return _tensor(state.z, "z", self.device)[None]
+            z = _tensor(state.z, "z", self.device)[None]
+            if state.z_threshold is not None and info.capabilities.truncation == "z":
+                # BigGAN's truncation redraws values beyond the threshold; an explicit z has no seed to
+                # redraw from, so they are clipped (a blend of truncated z's is already within).
+                z = z.clamp(-state.z_threshold, state.z_threshold)
+            return z
         if state.z_threshold is not None and info.capabilities.truncation == "z":
             return latent.truncated_z([state.seed], info.z_dim, state.z_threshold).to(self.device)
         # Seeding a fresh torch.Generator costs tens of microseconds, a fifth of a small model's

@@ -346,3 +346,14 @@ def test_raw_z_edits_apply_to_an_explicit_ws_of_a_model_without_mapping(renderer
     on_ws = renderer.render(RenderState(model=DC, ws=ws[0].tolist(), edits=edits)).image
     assert np.array_equal(on_seed, on_ws)
     assert not np.array_equal(on_ws, renderer.render(RenderState(model=DC, seed=4)).image)
+
+
+def test_biggan_threshold_clips_an_explicit_z(renderer):
+    # An explicit z has no seed to redraw outliers from: the threshold clips it instead of being ignored.
+    BG = "registry:biggan:tiny"
+    info = renderer.load(BG)
+    z = [3.0, -3.0] + [0.1] * (info.z_dim - 2)
+    clipped = [0.5, -0.5] + [0.1] * (info.z_dim - 2)
+    a = renderer.render(RenderState(model=BG, z=z, z_threshold=0.5)).image
+    assert np.array_equal(a, renderer.render(RenderState(model=BG, z=clipped)).image)
+    assert not np.array_equal(a, renderer.render(RenderState(model=BG, z=z)).image)

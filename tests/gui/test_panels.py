@@ -317,3 +317,17 @@ def test_raw_z_is_disabled_and_explained_on_an_explicit_w(qtbot, open_window, ch
     wait_rendered(qtbot, win)
     latent_panel.raw_space.setCurrentIndex(latent_panel.raw_space.findData("raw"))
     assert all(s.isEnabled() for s in latent_panel.z_sliders)
+
+
+def test_blend_pad_corners_follow_biggan_truncation(qtbot, open_window, checkpoint, direct):
+    # With Truncate z on, the pad at a corner is that corner's (truncated) image, as its thumbnail shows;
+    # it used to blend the untruncated seeds and render as if truncation were off.
+    win = open_window(checkpoint("biggan"))
+    win.app.edit(win.app.state.replace(z_threshold=0.3), "threshold")
+    panel = win.panels["BlendPadPanel"]
+    win.docks["BlendPadPanel"].raise_()
+    panel.blend(0.0, 0.0)
+    wait_rendered(qtbot, win)
+    corner = win.app.state.replace(z=None, seed=panel.seeds()[0])
+    assert np.array_equal(shown(win), direct(corner))
+    assert not np.array_equal(shown(win), direct(corner.replace(z_threshold=None)))

@@ -124,7 +124,11 @@ class BlendPadPanel(Panel):
         return [sb.value() for sb in self.corner_seeds]
 
     def blended_z(self, u: float, v: float) -> np.ndarray:
-        z = latent.seeded_z(self.seeds(), self.info.z_dim)  # [4, z_dim], cheap: no network involved
+        # The corners' z as the renderer draws them (BigGAN-truncated when the threshold is on), so the
+        # pad at a corner is that corner's image; [4, z_dim], cheap: no network involved.
+        t = self.state.z_threshold if self.info.capabilities.truncation == "z" else None
+        seeds, z_dim = self.seeds(), self.info.z_dim
+        z = latent.seeded_z(seeds, z_dim) if t is None else latent.truncated_z(seeds, z_dim, t)
         w = np.asarray(bilinear_weights(u, v), dtype=np.float32)
         return (w[:, None] * z.numpy()).sum(0, dtype=np.float32)
 
