@@ -62,6 +62,7 @@ def test_mixing_all_layers_from_the_column_seed_gives_the_column_image(qtbot, op
     assert np.array_equal(cell, direct(RenderState(model=st.model, seed=7))[..., :3])
     # Coarse layers only: neither the row nor the column image.
     panel.grid_preset.setCurrentText("coarse")
+    qtbot.waitUntil(lambda: "coarse" in panel.grid_note.text(), timeout=10000)  # clicks open what is drawn
     panel.click_cell(1, 0)
     wait_rendered(qtbot, win)
     assert np.array_equal(shown(win), direct(win.app.state))
@@ -331,3 +332,20 @@ def test_blend_pad_corners_follow_biggan_truncation(qtbot, open_window, checkpoi
     corner = win.app.state.replace(z=None, seed=panel.seeds()[0])
     assert np.array_equal(shown(win), direct(corner))
     assert not np.array_equal(shown(win), direct(corner.replace(z_threshold=None)))
+
+
+def test_mixing_grid_clicks_open_the_cell_drawn_not_the_text_typed(qtbot, open_window, checkpoint):
+    # Seeds typed but not yet rendered: a click opened another mix, or raised IndexError in the slot.
+    win = open_window(checkpoint("stylegan2"))
+    panel = win.panels["MixingPanel"]
+    win.docks["MixingPanel"].raise_()
+    qtbot.waitUntil(lambda: panel.grid.count() > 0, timeout=10000)
+    rows, cols, _ = panel._grid_shape
+    panel.row_seeds.setText("300-302")
+    panel._on_grid_click(2 * (len(cols) + 1) + 2)  # row 1, column 1 as drawn
+    assert (win.app.state.seed, win.app.state.mix_seeds) == (rows[1], (cols[1],))
+    panel.row_seeds.setText("10")
+    panel.click_cell(len(rows) - 1, 0)  # the last row drawn: no IndexError
+    assert win.app.state.seed == rows[-1]
+    panel.click_cell(len(rows), 0)  # past the grid: nothing happens
+    assert win.app.state.seed == rows[-1]

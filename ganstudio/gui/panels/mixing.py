@@ -140,6 +140,7 @@ class MixingPanel(Panel):
         if not rows or not cols:
             return
         renderer, preset = self.ctx.renderer, self.grid_preset.currentText()
+        sources = preset_sources(self.info, preset)
 
         def done(res):
             if res.image is None:
@@ -152,14 +153,16 @@ class MixingPanel(Panel):
             labels = [""] + [f"col {c}" for c in cols] + sum(
                 [[f"row {r}"] + [""] * nc for r in rows], [])
             self.grid.set_images(tiles, cols=nc + 1, labels=labels, inactive=[0])
-            self._grid_shape = (rows, cols)
+            self._grid_shape = (rows, cols, sources)  # what the cells show: clicks open these, not the text boxes
             self.grid_note.setText(f"Rows take their {preset} layers from the column seed "
                                    f"({res.render_ms:.0f} ms, one batch). Click a cell to open it.")
         self.run_job("grid", lambda: renderer.render_batch(states), done)
 
     def _on_grid_click(self, index: int) -> None:
-        rows, cols = getattr(self, "_grid_shape", ([], []))
+        rows, cols, _ = getattr(self, "_grid_shape", ([], [], None))
         r, c = index // (len(cols) + 1) - 1, index % (len(cols) + 1) - 1
+        if r >= len(rows) or c >= len(cols):
+            return
         if r < 0 and c >= 0:
             self.edit(f"Seed {cols[c]}", seed=cols[c], z=None, ws=None, mix_sources=None)
         elif c < 0 and r >= 0:
@@ -168,10 +171,12 @@ class MixingPanel(Panel):
             self.click_cell(r, c)
 
     def click_cell(self, r: int, c: int) -> None:
-        """Make grid cell (row r, column c) the main image."""
-        rows, cols = self.grid_seeds()
+        """Make grid cell (row r, column c), as drawn, the main image."""
+        rows, cols, sources = getattr(self, "_grid_shape", ([], [], None))
+        if not (0 <= r < len(rows) and 0 <= c < len(cols)):
+            return
         self.edit(f"Mix {rows[r]} × {cols[c]}", seed=rows[r], z=None, ws=None, mix_seeds=(cols[c],),
-                  mix_sources=preset_sources(self.info, self.grid_preset.currentText()))
+                  mix_sources=sources)
 
     # -- hooks ---------------------------------------------------------------------------------
     def model_changed(self, info: ModelInfo) -> None:
