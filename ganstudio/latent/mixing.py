@@ -54,11 +54,23 @@ def style_mix_sources(ws_list: Sequence[torch.Tensor], sources: Sequence[int]) -
 
 
 def layer_presets(num_ws: int, layer_resolutions: Sequence[int]) -> dict[str, list[int]]:
-    """Layer groups of the StyleGAN paper: coarse 4-8 px, middle 16-32 px, fine 64 px and up."""
+    """Layer groups of the StyleGAN paper: coarse 4-8 px, middle 16-32 px, fine 64 px and up.
+
+    Below 64 px those leave "fine" empty, so smaller models split their resolutions into three runs
+    instead (32 px: coarse 4-8, middle 16, fine 32): the finest layers are then still "fine".
+    """
     if len(layer_resolutions) != num_ws:
         raise ValueError(f"need one resolution per ws entry: num_ws={num_ws}, "
                          f"{len(layer_resolutions)} resolutions (does the model have style layers?)")
+    group = {r: "coarse" if r <= 8 else "middle" if r <= 32 else "fine" for r in layer_resolutions}
+    if len(set(group.values())) < 3:
+        levels = sorted(set(layer_resolutions))
+        size = {g: len(levels) // 3 for g in ("coarse", "middle", "fine")}
+        for g in ("coarse", "fine", "middle")[:len(levels) % 3]:  # extra levels: coarse first, then fine
+            size[g] += 1
+        names = [g for g in ("coarse", "middle", "fine") for _ in range(size[g])]
+        group = dict(zip(levels, names))
     presets: dict[str, list[int]] = {"coarse": [], "middle": [], "fine": []}
     for i, r in enumerate(layer_resolutions):
-        presets["coarse" if r <= 8 else "middle" if r <= 32 else "fine"].append(i)
+        presets[group[r]].append(i)
     return presets

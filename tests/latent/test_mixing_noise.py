@@ -122,3 +122,15 @@ def test_const_layers_use_the_models_own_noise_whatever_the_noise_mode():
     assert torch.allclose(double, gain, atol=1e-6)
     with pytest.raises(ValueError, match="no constant noise"):
         noise_inputs(_fake_G(4, 8), [NoiseLayer("const")] * 2, 1)
+
+
+@pytest.mark.parametrize("res, want", [
+    ((4, 8, 8, 16, 16, 32, 32, 32), {"coarse": [0, 1, 2], "middle": [3, 4], "fine": [5, 6, 7]}),  # 32 px
+    ((4, 8, 8, 16, 16, 16), {"coarse": [0], "middle": [1, 2], "fine": [3, 4, 5]}),  # 16 px
+    ((4, 8, 8, 8), {"coarse": [0], "middle": [], "fine": [1, 2, 3]}),  # 8 px: two levels
+    ((4, 4), {"coarse": [0, 1], "middle": [], "fine": []}),
+    ((4, 8, 8, 16, 16, 32, 32, 64, 64, 64), {"coarse": [0, 1, 2], "middle": [3, 4, 5, 6], "fine": [7, 8, 9]}),
+])
+def test_layer_presets_below_64px_still_have_fine_layers(res, want):
+    # The paper's absolute groups left 'fine' empty on the shipped 32 px models: the preset did nothing.
+    assert layer_presets(len(res), res) == want

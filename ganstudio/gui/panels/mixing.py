@@ -192,6 +192,13 @@ class MixingPanel(Panel):
             self.layers_grid.addWidget(label, i % half, (i // half) * 2)
             self.layers_grid.addWidget(combo, i % half, (i // half) * 2 + 1)
             self.layer_combos.append(combo)
+        presets = latent.layer_presets(info.num_ws, res) if len(res) == info.num_ws else {}
+        for name, button in self.preset_buttons.items():  # say which layers a preset takes on this model
+            layers = list(range(info.num_ws)) if name == "all" else presets.get(name, [])
+            button.setEnabled(bool(layers))
+            button.setToolTip(f"{name.capitalize()} styles: layers {layers[0]}–{layers[-1]} "
+                              f"({res[layers[0]]}–{res[layers[-1]]} px) from the chosen seed" if layers else
+                              f"This model has no {name} layers")
         self._names = None
         self.grid.set_images(None)
 
