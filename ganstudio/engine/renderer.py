@@ -240,6 +240,12 @@ class Renderer:
                 self._directions[ck] = d.to(self.device, torch.float32)
             return self._directions[ck]
 
+    def cached_directions(self, key: str, method: str, k: int = 20) -> int:
+        """How many directions ``directions(key, method, k)`` has already computed (0: none yet).
+        Never waits: a panel asks it on the GUI thread while a computation may hold the lock."""
+        d = self._directions.get((key, method, k))
+        return 0 if d is None else len(d)
+
     def _class_vector(self, state: RenderState, info: ModelInfo) -> Optional[torch.Tensor]:
         if not info.c_dim:
             return None

@@ -65,6 +65,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.picker = ModelPicker()
         self._build_docks()
+        for name, panel in self.panels.items():  # until a model is open, panels have nothing to act on
+            stack = self.docks[name].widget()
+            stack.widget(1).setText(f"{panel.title}: open a model first (File ▸ Open or the Model list).")
+            stack.setCurrentIndex(1)
         show_full_tab_titles(self)
         self._build_actions()
         from ganstudio.gui.train_tab import install_train_tab  # Train menu; its window opens on demand

@@ -185,3 +185,45 @@ def test_reset_to_the_plain_seed_is_one_undo_step(qtbot, open_window, checkpoint
     assert np.array_equal(win.last_result.image, direct(RenderState(model=key, seed=5)))
     win.actions_by_name["undo"].trigger()
     assert win.app.state == edited
+
+
+def test_without_a_model_every_panel_says_so_and_takes_no_input(qtbot, tmp_path, checkpoint):
+    # The start-up model failed to open (or is still loading): panels showed live widgets whose slots
+    # raised on the missing model.
+    from ganstudio.engine import Renderer
+    from ganstudio.gui.main_window import MainWindow
+    bad = tmp_path / "picture.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not a checkpoint")
+    win = MainWindow(renderer=Renderer("cpu"), model=str(bad))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.pending_open is None and win.jobs.idle(), timeout=15000)
+    assert win.app.info is None
+    for name, panel in win.panels.items():
+        stack = win.docks[name].widget()
+        assert stack.currentIndex() == 1 and "open a model first" in stack.widget(1).text()
+        assert not panel.isEnabled()
+    win.open_model(checkpoint("stylegan2"))
+    qtbot.waitUntil(lambda: win.app.info is not None, timeout=15000)
+    assert win.panels["NoisePanel"].isEnabled() and win.docks["NoisePanel"].widget().currentIndex() == 0
+    assert not win.panels["EncoderPanel"].isEnabled()  # StyleGAN has no encoder
+    win.shutdown()
+
+
+def test_direction_sliders_stay_usable_after_another_model_or_method(qtbot, open_window, checkpoint):
+    # The directions stay cached in the renderer; the panel forgot them on a switch and showed the
+    # sliders disabled with "Press Compute" while the image still used them.
+    a, b = checkpoint("dcgan"), checkpoint("cgan")
+    win = open_window(a)
+    panel = win.panels["LatentPanel"]
+    panel.compute_btn.click()
+    qtbot.waitUntil(lambda: panel.dir_sliders[0].isEnabled(), timeout=30000)
+    panel.method.setCurrentIndex(panel.method.findData("sefa"))
+    panel.method.setCurrentIndex(panel.method.findData("pca"))
+    assert panel.dir_sliders[0].isEnabled()
+    win.open_model(b)
+    qtbot.waitUntil(lambda: win.app.info.key == b, timeout=15000)
+    assert not panel.dir_sliders[0].isEnabled()  # not computed for this model
+    win.open_model(a)
+    qtbot.waitUntil(lambda: win.app.info.key == a, timeout=15000)
+    assert panel.dir_sliders[0].isEnabled() and "top" in panel.dir_status.text()

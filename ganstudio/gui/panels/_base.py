@@ -34,6 +34,7 @@ class Panel(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(60)
         self._refresh_timer.timeout.connect(self._do_refresh)
+        self.setEnabled(False)  # no model yet: nothing to act on (the window shows a note instead)
         self.app.model_changed.connect(self._on_model_changed)
         self.app.state_changed.connect(self._on_state_changed)
 
@@ -77,6 +78,7 @@ class Panel(QWidget):
     def _on_model_changed(self, info: ModelInfo) -> None:
         self.info = info
         self.supported = not self.unsupported(info)
+        self.setEnabled(self.supported)
         if self.supported:
             self._syncing = True
             try:

@@ -177,6 +177,9 @@ class LatentPanel(Panel):
             self._directions_for = done
         ready = bool(self._directions_for) and self._directions_for[:2] == (self.state.model, self.method_key())
         n = self._directions_for[2] if ready else 0
+        if not ready:  # computed before (another method or model shown since): the renderer still has them
+            n = self.ctx.renderer.cached_directions(self.state.model, self.method_key(), 20)
+            ready = n > 0
         for i, s in enumerate(self.dir_sliders):
             s.setEnabled(i < n)
         space = "w" if self.info.capabilities.style_layers else "z"
