@@ -408,3 +408,16 @@ def test_rosinality_missing_tensor_is_a_clear_error(tmp_path):
     torch.save({"g_ema": sd}, path)
     with pytest.raises(CheckpointError, match="convs.1.noise.weight"):
         convert_foreign(path)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"to_rgbs.0.iwt.ll": torch.ones(1, 1, 2, 2)}, "SWAGAN"),  # rosinality's wavelet variant, same other keys
+    ({"convs.0.conv.extra_gain": torch.ones(1)}, "another architecture"),
+])
+def test_rosinality_layout_with_tensors_it_does_not_know_is_refused(tmp_path, extra, message):
+    # SWAGAN shares StyleGAN2's key names: it was imported at half the resolution with 12 'colour' channels.
+    g, _ = _rosinality()
+    path = tmp_path / "variant.pt"
+    torch.save({"g_ema": {**g.state_dict(), **extra}}, path)
+    with pytest.raises(CheckpointError, match=message):
+        convert_foreign(path)

@@ -51,6 +51,18 @@ def _is_rosinality(sd: dict[str, torch.Tensor]) -> bool:
     return all(k in sd for k in ("input.input", "style.1.weight", "conv1.conv.weight", "to_rgb1.conv.weight"))
 
 
+class _Recording(dict):
+    """The source state dict, noting which tensors the conversion read."""
+
+    def __init__(self, d):
+        super().__init__(d)
+        self.read: set = set()
+
+    def __getitem__(self, k):
+        self.read.add(k)
+        return super().__getitem__(k)
+
+
 def _find(obj: Any):
     return find_state_dict(obj, _is_rosinality, _PREFERRED)
 
@@ -82,6 +94,10 @@ def convert(path, obj):
     if found is None:
         raise CheckpointError(f"{path}: no rosinality StyleGAN2 generator state dict (g_ema) in this file")
     where, src = found
+    if any(".iwt." in k or ".dwt." in k for k in src):
+        raise CheckpointError(f"{path}: a rosinality SWAGAN (wavelet) generator, not StyleGAN2: its to_rgb layers "
+                              "output Haar sub-bands, which GAN Studio's StyleGAN2 cannot render")
+    src = _Recording(src)
     n_mlp = 0
     while f"style.{n_mlp + 1}.weight" in src:
         n_mlp += 1
@@ -134,6 +150,12 @@ def convert(path, obj):
         raise CheckpointError(f"{path}: {where} lacks tensor {e.args[0]} of a rosinality StyleGAN2 generator") from None
     except RuntimeError as e:
         raise CheckpointError(f"{path}: a {where} tensor has an unexpected shape: {e}") from None
+    # Anything left over is a layer this conversion does not know (another architecture sharing the
+    # key names): refuse rather than render a network with parts missing.
+    leftover = [k for k in src if k not in src.read and not k.endswith((".blur.kernel", ".upsample.kernel"))]
+    if leftover:
+        raise CheckpointError(f"{path}: {where} has {len(leftover)} tensors a rosinality StyleGAN2 generator does "
+                              f"not (e.g. {', '.join(sorted(leftover)[:3])}); another architecture?")
     own = G.state_dict()
     for k, v in own.items():  # FIR filter buffers: rosinality hard-codes [1,3,3,1], as our default does
         if k.endswith("resample_filter"):
