@@ -25,6 +25,7 @@ class DCGANConfig:
     info_cat: int = 0  # InfoGAN: categories of one categorical code (0 = none)
     info_cont: int = 0  # InfoGAN: number of continuous codes, uniform in [-1, 1]
     d_norm: str = "batch"  # D's normalization: "batch" (DCGAN), "layer" (WGAN-GP critics: no batch coupling), "none"
+    output: str = "tanh"  # G's last activation: "tanh" (DCGAN), or "clamp" to [-1, 1] for imported linear-output Gs
 
 
 def _num_hidden(res: int) -> int:
@@ -51,7 +52,11 @@ class DCGANGenerator(Generator):
             stride, pad = (1, 0) if i == 0 else (2, 1)
             layers += [nn.ConvTranspose2d(ch_in, ch, 4, stride, pad, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
             ch_in = ch
-        layers += [nn.ConvTranspose2d(ch_in, cfg.img_channels, 4, 2, 1, bias=False), nn.Tanh()]
+        if cfg.output not in ("tanh", "clamp"):
+            raise ValueError(f"DCGAN output must be 'tanh' or 'clamp', got {cfg.output!r}")
+        # Either keeps the main.N layout (no parameters); Hardtanh(-1, 1) is exactly a clamp.
+        last = nn.Tanh() if cfg.output == "tanh" else nn.Hardtanh(-1.0, 1.0)
+        layers += [nn.ConvTranspose2d(ch_in, cfg.img_channels, 4, 2, 1, bias=False), last]
         self.main = nn.Sequential(*layers)
         for m in self.modules():  # N(0, 0.02) init from the paper
             if isinstance(m, (nn.ConvTranspose2d, nn.Conv2d)):

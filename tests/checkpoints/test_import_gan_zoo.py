@@ -193,3 +193,40 @@ def test_incomplete_pgan_is_a_clear_error(tmp_path):
     torch.save({"netG": sd}, src)
     with pytest.raises(CheckpointError, match="scaleLayers|blocks.1.conv1"):
         open_any(src)
+
+
+def test_dcgan_trained_with_wgangp_keeps_its_linear_output_clamped(tmp_path):
+    # The zoo's WGAN-GP DCGAN has no output activation: a tanh squeezed its colours (0.2 off at 0.95).
+    ref = _randomize(ZooDCGANGenerator(16, 4, depth=2), seed=5, scale=0.05)
+    with torch.no_grad():
+        ref.main.outlayer.weight.mul_(100)  # a trained G's output spans about [-1, 1] and beyond
+    src = tmp_path / "dcgan_wgangp.pt"
+    torch.save({"config": {"lossCriterion": "WGANGP", "depth": 2}, "avgG": ref.state_dict()}, src)
+    ck = open_any(src)
+    z = _z(3, 16, seed=3)
+    with torch.no_grad():
+        linear = ref.main(ref.formatLayer(z.view(-1, 16, 1, 1)))
+        assert linear.abs().max() > 1  # the case that matters: values beyond [-1, 1] are clamped, not squeezed
+        assert (ck.G(z) - linear.clamp(-1, 1)).abs().max().item() <= 1e-4
+    assert any("clamped" in n for n in ck.meta["extra"]["imported"]["notes"])
+
+
+def test_dcgan_avgG_with_untouched_batchnorm_statistics_gets_them_measured(tmp_path):
+    # The zoo renders in train mode and its avgG only averages weights, so its saved BatchNorm
+    # statistics stay at mean 0 / variance 1; rendering with those is far from what the zoo shows.
+    ref = _randomize(ZooDCGANGenerator(16, 4, depth=2), seed=5, scale=0.05)
+    for m in ref.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+    src = tmp_path / "dcgan_avg.pt"
+    torch.save({"config": {"lossCriterion": "DCGAN", "depth": 2}, "avgG": ref.state_dict()}, src)
+    ck = open_any(src)
+    z = _z(1024, 16, seed=3)
+    with torch.no_grad():
+        shown_by_zoo = ref.train()(z)  # batch statistics of a large batch: the population's
+        ref.eval()
+        ours, untouched = ck.G(z), ref(z)
+    assert (ours - shown_by_zoo).abs().mean() < 0.25 * (untouched - shown_by_zoo).abs().mean()
+    assert any("BatchNorm statistics" in n for n in ck.meta["extra"]["imported"]["notes"])
+    again = open_any(src)  # seeded: the same statistics every time
+    assert torch.equal(again.G.state_dict()["main.1.running_mean"], ck.G.state_dict()["main.1.running_mean"])

@@ -14,7 +14,10 @@ tanh for the DCGAN / MSE losses.
 
 DCGAN (``models/networks/DCGAN_nets.py``): ``formatLayer`` (the 4x4 projection), then
 ``main.batchNorm0``, ``main.convTranspose{k}`` / ``main.batchNorm{k}``, ``main.outlayer`` --
-the same computation as our dcgan's ``main.N`` stack, renamed.
+the same computation as our dcgan's ``main.N`` stack, renamed; a linear output (WGAN-GP) is clamped
+rather than squeezed by a tanh.  The zoo renders in train mode (each batch's own BatchNorm
+statistics) and its avgG only averages weights, so an avgG whose statistics never moved gets them
+measured over seeded samples.
 """
 from __future__ import annotations
 
@@ -136,9 +139,10 @@ def _convert_dcgan(path: Path, sd: dict, cfg: dict, where: str):
         raise CheckpointError(f"{path}: GAN zoo DCGAN widths {widths} do not halve down to dimG={ngf}")
     notes = []
     loss = str(cfg.get("lossCriterion", "DCGAN"))
-    if loss not in _TANH_LOSSES:
-        notes.append(f"trained with the {loss} loss, whose generator output is linear; GAN Studio's dcgan ends "
-                     "in tanh, so strong colours come out slightly compressed")
+    output = "tanh" if loss in _TANH_LOSSES else "clamp"
+    if output == "clamp":
+        notes.append(f"trained with the {loss} loss, whose generator output is linear: clamped to [-1, 1], "
+                     "as the zoo's own visualizer does")
     mapped: dict[str, torch.Tensor] = {"main.0.weight": fmt}
     for k, v in sd.items():
         if k == "formatLayer.weight":
@@ -153,11 +157,40 @@ def _convert_dcgan(path: Path, sd: dict, cfg: dict, where: str):
             raise CheckpointError(f"{path}: unexpected tensor {k} in the GAN zoo DCGAN generator")
     res = 2 ** (depth + 3)
     G = create_checked("dcgan", path, f"{path}: the GAN zoo DCGAN does not fit GAN Studio's dcgan",
-                       z_dim=int(z_dim), img_resolution=res, img_channels=int(nc), ngf=int(ngf), ndf=int(ngf))
+                       z_dim=int(z_dim), img_resolution=res, img_channels=int(nc), ngf=int(ngf), ndf=int(ngf),
+                       output=output)
     load_exact(G, mapped, path, "GAN zoo DCGAN")
+    if _recalibrate_batchnorm(G):
+        notes.append(f"its BatchNorm statistics were never updated (the zoo renders in train mode, with each "
+                     f"batch's statistics, and its avgG only averages weights): recomputed from "
+                     f"{_RECALIBRATION_SAMPLES} seeded samples")
     summary = f"GAN zoo DCGAN generator ({where}): depth {depth}, {res}x{res} px, dimG={ngf}, z_dim={z_dim}"
     return G, {"class_names": [], "notes": notes, "summary": summary,
                "details": {"found_at": where, "depth": depth, "loss": loss}}
+
+
+_RECALIBRATION_SAMPLES = 512
+
+
+def _recalibrate_batchnorm(G) -> bool:
+    """Running statistics for BatchNorm layers still at their initial mean 0 / variance 1, measured over
+    seeded z in train mode (a cumulative average); True when it did so."""
+    bns = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns or not all(not m.running_mean.any() and bool((m.running_var == 1).all()) for m in bns):
+        return False
+    gen = torch.Generator().manual_seed(0)
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative: every batch counts the same
+    G.train()
+    with torch.no_grad():
+        for _ in range(_RECALIBRATION_SAMPLES // 64):
+            G(torch.randn(64, G.z_dim, generator=gen))
+    for m, momentum in zip(bns, momenta):
+        m.momentum = momentum
+    G.eval()
+    return True
 
 
 def convert(path, obj):
