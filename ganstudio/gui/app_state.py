@@ -40,6 +40,7 @@ class StateCommand(QUndoCommand):
         if self._id < 0 or other.id() != self._id:
             return False
         self.new = other.new
+        self.setText(other.text())  # a drag's step is named by where it ended ("ψ -0.56", not its first value)
         if self.new == self.old:
             self.setObsolete(True)
         return True

@@ -143,6 +143,7 @@ def _switch_renderer(win, renderer: Renderer, busy: str) -> None:
     key = win.app.state.model
     if win.app.info is not None and key:
         def loaded(info):
+            win.app.info = info  # the same model, with the precision it now renders in
             win.device_label.setText(f"device: {renderer.device} · {info.precision}")
             win.device_label.setToolTip(info.precision_note)
             win.app.state_changed.emit(win.app.state)  # the view and every panel re-render

@@ -442,7 +442,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Image copied", 2000)
 
     def show_shortcuts(self) -> None:
-        rows = [(a.text().replace("&", ""), keys) for a in self.actions_by_name.values()
+        plain = {"undo": "Undo", "redo": "Redo"}  # their live text names the step ("Undo Seed 5873")
+        rows = [(plain.get(n) or a.text().replace("&", ""), keys) for n, a in self.actions_by_name.items()
                 if (keys := ", ".join(s.toString(QKeySequence.NativeText) for s in a.shortcuts() if not s.isEmpty()))]
         dlg = QDialog(self)
         dlg.setWindowTitle("Keyboard shortcuts")

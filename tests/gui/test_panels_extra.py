@@ -256,6 +256,7 @@ def test_precision_menu_switches_to_fp16_and_back(qtbot, open_window, checkpoint
     assert stored.value("precision") == "fp16" and win.renderer.precision == "fp16"
     qtbot.waitUntil(lambda: win.device_label.text() == "device: cpu · fp16", timeout=10000)
     assert "at most" in win.device_label.toolTip()
+    assert win.app.info.precision == "fp16"  # the model's info follows the reload, not only the label
     wait_rendered(qtbot, win)
     assert np.abs(shown(win).astype(int) - pixels.astype(int)).max() <= 16  # close, from the fp16 path
     win.precision_actions["fp32"].trigger()

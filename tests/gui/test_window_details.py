@@ -227,3 +227,16 @@ def test_direction_sliders_stay_usable_after_another_model_or_method(qtbot, open
     win.open_model(a)
     qtbot.waitUntil(lambda: win.app.info.key == a, timeout=15000)
     assert panel.dir_sliders[0].isEnabled() and "top" in panel.dir_status.text()
+
+
+def test_shortcut_list_names_undo_plainly_and_a_drag_step_by_its_end(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("stylegan2"))
+    psi = win.panels["TruncationPanel"].psi
+    for v in (0.8, 0.3, -0.5):  # one drag: one step, named by where it ended
+        psi.slider.setValue(psi._to_pos(v))
+    psi.released.emit()
+    assert win.app.undo_stack.undoText() == "ψ -0.50"
+    win.show_shortcuts()
+    table = win.shortcuts_dialog.layout().itemAt(0).widget()
+    actions = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert "Undo" in actions and "Redo" in actions and not any("ψ" in a for a in actions)
