@@ -240,3 +240,13 @@ def test_shortcut_list_names_undo_plainly_and_a_drag_step_by_its_end(qtbot, open
     table = win.shortcuts_dialog.layout().itemAt(0).widget()
     actions = [table.item(r, 0).text() for r in range(table.rowCount())]
     assert "Undo" in actions and "Redo" in actions and not any("ψ" in a for a in actions)
+
+
+def test_encoder_input_is_centre_cropped_not_squashed(tmp_path):
+    from PIL import Image
+    from ganstudio.gui.panels.encoder import load_image
+    a = np.zeros((20, 40), np.uint8)
+    a[:, 10:30] = 255  # a white square in the middle of a wide picture, black bands on each side
+    Image.fromarray(a).save(tmp_path / "wide.png")
+    pixels = load_image(str(tmp_path / "wide.png"), 20, 1)
+    assert pixels.shape == (20, 20, 1) and pixels.min() == 255  # the bands are cropped away

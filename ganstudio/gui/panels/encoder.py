@@ -23,7 +23,8 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp);;All files (*)"
 
 
 def load_image(path: str, resolution: int, channels: int) -> np.ndarray:
-    """An image file -> uint8 [resolution, resolution, channels] (converted, then resized); one-line errors."""
+    """An image file -> uint8 [resolution, resolution, channels] (converted, centre-cropped to a square,
+    resized); one-line errors."""
     from PIL import Image, UnidentifiedImageError
     name = Path(path).name
     try:
@@ -38,6 +39,10 @@ def load_image(path: str, resolution: int, channels: int) -> np.ndarray:
     except (UnidentifiedImageError, OSError, ValueError) as e:
         reason = "not an image file that can be read" if isinstance(e, UnidentifiedImageError) else str(e)
         raise ValueError(f"could not read {name}: {reason}") from None
+    w, h = im.size
+    if w != h:  # the central square, as training crops do: resizing alone would squash a photo
+        side = min(w, h)
+        im = im.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
     if im.size != (resolution, resolution):
         im = im.resize((resolution, resolution), Image.LANCZOS)
     a = np.asarray(im, dtype=np.uint8)
