@@ -76,6 +76,13 @@ class RenderState:
         if unknown:
             raise ValueError(f"unknown render-state field(s): {', '.join(unknown)}")
         d = dict(d)
+        for name in ("class_weights", "mix_seeds", "edits"):  # lists, never null: the checks below loop over them
+            if name in d and not isinstance(d[name], (list, tuple) if name != "class_weights" else (list, tuple, dict)):
+                raise ValueError(f"{name} must be a list{' or an object' if name == 'class_weights' else ''}, "
+                                 f"got {_r(d[name])}")
+        for name in ("z", "ws", "mix_sources", "noise"):  # a list, or null for unset
+            if d.get(name) is not None and not isinstance(d[name], (list, tuple)):
+                raise ValueError(f"{name} must be a list or null, got {_r(d[name])}")
         try:
             if isinstance(d.get("class_weights"), dict):
                 d["class_weights"] = [(int(k), float(w)) for k, w in d["class_weights"].items()]
@@ -91,7 +98,10 @@ class RenderState:
             raise ValueError(f"malformed render state: {e}") from None
         except RecursionError:
             raise ValueError("malformed render state: nested too deeply") from None
-        check_state(state)
+        try:
+            check_state(state)
+        except TypeError as e:  # a value of a shape the checks do not expect
+            raise ValueError(f"malformed render state: {e}") from None
         return state
 
 

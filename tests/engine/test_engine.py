@@ -357,3 +357,16 @@ def test_biggan_threshold_clips_an_explicit_z(renderer):
     a = renderer.render(RenderState(model=BG, z=z, z_threshold=0.5)).image
     assert np.array_equal(a, renderer.render(RenderState(model=BG, z=clipped)).image)
     assert not np.array_equal(a, renderer.render(RenderState(model=BG, z=z)).image)
+
+
+@pytest.mark.parametrize("field, value", [("edits", None), ("class_weights", None), ("edits", 0),
+                                          ("class_weights", 0), ("mix_seeds", None), ("z", 5), ("noise", "off")])
+def test_hand_edited_session_with_a_wrongly_typed_container_is_one_clear_error(tmp_path, field, value):
+    # A null "edits" escaped from_dict as TypeError: a traceback on the CLI, no dialog in the window.
+    path = tmp_path / "s.json"
+    save_session(path, RenderState(model=DC, seed=1))
+    doc = json.loads(path.read_text())
+    doc["state"][field] = value
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=field):
+        load_session(path)
