@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -46,6 +47,40 @@ def make_grid(images_uint8: np.ndarray, cols: Optional[int] = None, pad: int = 2
         y, x = pad + (i // cols) * (h + pad), pad + (i % cols) * (w + pad)
         grid[y:y + h, x:x + w] = imgs[i]
     return grid
+
+
+# Image formats by file extension (PIL's names); JPEG is lossy, the others keep every pixel.
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
+                 ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def image_format(path: str | os.PathLike) -> str:
+    """PIL's format name for a path's extension; ValueError naming the choices for any other."""
+    fmt = IMAGE_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{Path(path).name}: unknown image type; end the name in "
+                         f"{', '.join(sorted(set(IMAGE_FORMATS)))}")
+    return fmt
+
+
+def save_image(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write a uint8 image in the format its extension names (.png, .jpg, .webp, .bmp, .tif), atomically."""
+    from PIL import Image
+
+    fmt = image_format(path)
+    if fmt == "PNG":
+        return save_png(path, array)
+    a = np.asarray(array)
+    if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3, 4))):
+        raise ValueError(f"image data must be uint8 [H, W] or [H, W, 1|3|4], got {a.dtype} {list(a.shape)}")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    image = Image.fromarray(np.ascontiguousarray(a))
+    if fmt in ("JPEG", "BMP") and image.mode == "RGBA":
+        image = image.convert("RGB")  # neither stores alpha
+    options = {"quality": 95} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
+    with atomic_path(path) as tmp:
+        image.save(tmp, format=fmt, **options)
 
 
 def save_png(path: str | os.PathLike, array: np.ndarray) -> None:

@@ -77,7 +77,7 @@ def test_seeds_are_reproducible_and_match_z_file(ckpt, tmp_path):
 
 def test_scale_trunc_and_grayscale(ckpt, gray_ckpt, tmp_path):
     out = tmp_path / "g.png"
-    assert main(["sample", str(gray_ckpt), "--seeds", "0-3", "--scale", "2", "--trunc", "0.5", "--out", str(out)]) == 0
+    assert main(["sample", str(gray_ckpt), "--seeds", "0-3", "--scale", "2", "--out", str(out)]) == 0
     img = Image.open(out)
     assert img.mode == "L" and img.size == (2 * 34 + 2, 2 * 34 + 2)
 
@@ -90,14 +90,13 @@ def _npz(**arrays) -> bytes:
 
 
 @pytest.mark.parametrize("content, needle", [
-    (lambda p: np.save(p, np.zeros((2, 5), np.float32)), "expected shape [N, 8]"),
-    (lambda p: np.save(p, np.zeros((2, 8, 1), np.float32)), "expected shape"),
+    (lambda p: np.save(p, np.zeros((2, 5), np.float32)), "expected z [8] or [N, 8]"),
+    (lambda p: np.save(p, np.zeros((2, 8, 1), np.float32)), "does not fit this model"),
     (lambda p: np.save(p, np.zeros((0, 8), np.float32)), "empty"),
     (lambda p: np.save(p, np.array([{"x": 1}], dtype=object), allow_pickle=True), "pickled"),
     (lambda p: np.save(p, np.array(["a"] * 8)), "numeric"),
     (lambda p: np.save(p, np.full((1, 8), np.nan, np.float32)), "NaN"),
     (lambda p: p.write_bytes(b"not an array at all"), "not a latent file"),
-    (lambda p: p.write_bytes(_npz(w=np.zeros((1, 8), np.float32))), "w / ws latents"),
     (lambda p: p.write_bytes(np.lib.format.magic(1, 0) + b"\x10\x00{'descr': '<f4',"), "corrupt"),
 ])
 def test_bad_z_files(ckpt, tmp_path, capsys, content, needle):
@@ -185,3 +184,70 @@ def test_psi_zero_on_stylegan2_renders_the_average(tmp_path):
     x, y = np.load(a), np.load(b)
     assert np.array_equal(x[0], x[1]) and np.array_equal(x[1], x[2])  # every ws is w_avg, noise const
     assert not np.array_equal(y[0], y[1])  # cutoff 0: psi applies to no layer
+
+
+def _window(states):
+    from ganstudio.engine import Renderer
+    res = Renderer("cpu").render_batch(states)
+    assert res.error == "", res.error
+    return res.image
+
+
+def test_biggan_deep_trunc_picks_the_statistics_the_window_does(tmp_path):
+    # BigGAN-deep chooses BatchNorm statistics by the truncation: the command line used those of 1.0.
+    from ganstudio.engine import RenderState
+    from ganstudio.models import get_spec
+    torch.manual_seed(0)
+    G = create_generator("biggan-deep", **get_spec("biggan-deep").tiny)
+    with torch.no_grad():
+        for name, b in G.named_buffers():
+            if name.endswith("running_means"):
+                b.copy_(torch.randn(b.shape) * 0.5)
+            elif name.endswith("running_vars"):
+                b.copy_(0.5 + torch.rand(b.shape))
+    ck = save_checkpoint(tmp_path / "bgd.safetensors", G)
+    npy = tmp_path / "o.npy"
+    assert main(["sample", str(ck), "--seeds", "0-3", "--trunc", "0.5", "--class", "1", "--npy", str(npy)]) == 0
+    want = _window([RenderState(model=str(ck), seed=s, z_threshold=0.5, class_weights=((1, 1.0),)) for s in range(4)])
+    assert np.array_equal(to_uint8(torch.from_numpy(np.load(npy))), want)
+
+
+def test_ws_latent_files_render_like_the_window(tmp_path, capsys):
+    # Gallery > Latents .npy writes ws [num_ws, w_dim] (it was read as num_ws z rows); NVIDIA's projector
+    # writes projected_w.npz with w [1, num_ws, w_dim] (it was refused); a Gallery .json was refused too.
+    from ganstudio.engine import Renderer, RenderState
+    torch.manual_seed(0)
+    ck = str(save_checkpoint(tmp_path / "s.safetensors", create_generator("stylegan2", tiny_config("stylegan2"))))
+    r = Renderer("cpu")
+    _, _, ws = r.latents(RenderState(model=ck, seed=7))
+    np.save(tmp_path / "gallery.npy", ws[0].numpy())
+    np.savez(tmp_path / "projected_w.npz", w=ws.numpy())
+    (tmp_path / "gallery.json").write_text(json.dumps({"state": RenderState(model=ck, seed=7).to_dict()}))
+    want = _window([RenderState(model=ck, seed=7)])
+    for name in ("gallery.npy", "projected_w.npz", "gallery.json"):
+        out = tmp_path / f"{name}.png"
+        assert main(["sample", ck, "--latents", str(tmp_path / name), "--out", str(out)]) == 0
+        grid = np.asarray(Image.open(out).convert("RGB"))
+        assert np.array_equal(grid[2:-2, 2:-2], want[0]), name  # a grid of one, 2 px of padding around
+    _fails(capsys, ["sample", ck, "--z-file", str(tmp_path / "gallery.json"), "--psi", "0.5"], "whole render state")
+
+
+def test_output_format_follows_the_extension(ckpt, tmp_path, capsys):
+    for name, magic in (("g.jpg", b"\xff\xd8"), ("g.webp", b"RIFF"), ("g.png", b"\x89PNG")):
+        assert main(["sample", str(ckpt), "--seeds", "0-1", "--out", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes()[:len(magic)] == magic
+    _fails(capsys, ["sample", str(ckpt), "--out", str(tmp_path / "g.xyz")], "unknown image type")
+    _fails(capsys, ["sample", str(ckpt), "--seeds", "0-999999", "--scale", "32"], "too large")
+
+
+def test_session_flags_it_fixes_are_refused_and_npy_is_raw(ckpt, tmp_path, capsys):
+    from ganstudio.engine import RenderState, save_session
+    save_session(tmp_path / "s.json", RenderState(model=str(ckpt), seed=3))
+    for flag in (["--noise", "none"], ["--cutoff", "2"], ["--psi", "0.5"]):
+        _fails(capsys, ["sample", "--session", str(tmp_path / "s.json"), *flag], "--session fixes every setting")
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    assert main(["sample", "--session", str(tmp_path / "s.json"), "--seeds", "0-39", "--npy", str(a)]) == 0
+    assert main(["sample", str(ckpt), "--seeds", "0-39", "--npy", str(b)]) == 0
+    x = np.load(a)
+    assert x.dtype == np.float32 and x.shape == (40, 3, 16, 16)  # the same raw format as without --session
+    assert np.array_equal(x, np.load(b))  # 40 seeds, rendered a batch at a time

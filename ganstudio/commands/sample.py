@@ -1,13 +1,18 @@
-"""`ganstudio sample`: render seeds (or a file of z) from a checkpoint, a shipped model or a registry model."""
+"""`ganstudio sample`: render seeds (or a latent file) from a checkpoint, a shipped model or a registry model.
+
+Every image goes through the window's renderer (the same z, truncation, classes and noise), so the
+command line and the explorer give the same pixels for the same settings.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 NAME = "sample"
-HELP = "render images from seeds or a z file into a PNG grid and/or a raw .npy"
+HELP = "render images from seeds or a latent file into an image grid and/or a raw .npy"
 
 _BATCH = 16  # images per forward pass, to bound memory on large models
 _MAX_SCALE = 32
+_MAX_GRID_PIXELS = 2 ** 27  # ~400 MB of RGB: beyond this a grid is a mistake (use --npy)
 
 
 def add_arguments(p):
@@ -16,17 +21,20 @@ def add_arguments(p):
     p.add_argument("--session", metavar="FILE",
                    help="render the exact image of a GUI session file (with --seeds: its settings at each seed)")
     p.add_argument("--seeds", help="seeds to render, e.g. 0-15,20,30-32 (default 0-15)")
-    p.add_argument("--z-file", help="render the rows of this .npy / .npz / .json of shape [N, z_dim] instead of seeds")
+    p.add_argument("--z-file", "--latents", dest="z_file", metavar="FILE",
+                   help="render the latents of this .npy / .npz / .json instead of seeds: z rows [N, z_dim], "
+                        "ws [N, num_ws, w_dim] or w (NVIDIA's projected_w.npz), or a Gallery latents file")
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi toward w_avg (StyleGAN models)")
     p.add_argument("--cutoff", type=int, default=None, help="apply psi only to ws layers below this index")
     p.add_argument("--trunc", type=float, default=None,
-                   help="BigGAN truncation: resample z entries with |z| above this threshold")
+                   help="BigGAN truncation: resample z entries with |z| above this threshold (a file's z is clipped)")
     cls = p.add_mutually_exclusive_group()
     cls.add_argument("--class", dest="class_", metavar="K", help="class index (or class name) to render")
     cls.add_argument("--class-weights", metavar="K:W,...", help="class blend, e.g. 3:0.5,5:0.5")
     p.add_argument("--noise", choices=("const", "random", "none"), default="const",
                    help="noise mode of models with noise layers")
-    p.add_argument("--out", help="grid PNG to write (default samples.png unless --npy is given)")
+    p.add_argument("--out", help="image grid to write: .png, .jpg, .webp, .bmp or .tif "
+                                 "(default samples.png unless --npy is given)")
     p.add_argument("--npy", help="also write the raw float32 images [N, C, H, W] in [-1, 1] here")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--scale", type=int, default=1, help="integer upscaling of each image in the grid")
@@ -42,64 +50,63 @@ def _device(name: str):
         raise UsageError(f"--device {name}: {e}") from None
 
 
-def _open(arg: str, device):
-    """(G, class_names) from a checkpoint path, a shipped model name, or a registry name (untrained)."""
+def _model_key(arg: str) -> str:
+    """The renderer's key for a checkpoint path, a shipped model name, or a registry name (untrained)."""
     import sys
 
     from ganstudio.cli import UsageError
-    from ganstudio.engine import load_model
     from ganstudio.models import list_models
     from ganstudio.pretrained import resolve
 
-    key = arg
-    if not resolve(arg).exists():
-        name = arg[len("registry:"):] if arg.startswith("registry:") else arg
-        if name.partition(":")[0] in list_models():
-            key = f"registry:{name}"
-            print(f"warning: {name!r} is a registry name: sampling an untrained model (seeded with 0)",
-                  file=sys.stderr)
-        else:
-            raise UsageError(f"{arg}: no such checkpoint file, shipped model or registry model "
-                             "(see `ganstudio models`)")
-    try:
-        G, info = load_model(key, device)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    return G, info.class_names if not info.untrained else []
+    if resolve(arg).exists():
+        return arg
+    name = arg[len("registry:"):] if arg.startswith("registry:") else arg
+    if name.partition(":")[0] in list_models():
+        print(f"warning: {name!r} is a registry name: sampling an untrained model (seeded with 0)", file=sys.stderr)
+        return f"registry:{name}"
+    raise UsageError(f"{arg}: no such checkpoint file, shipped model or registry model (see `ganstudio models`)")
 
 
-def _load_z(path: str, z_dim: int):
+def _settings_given(args) -> list[str]:
+    """The setting flags given on the command line (those a session or a latents .json already fixes)."""
+    return [flag for flag, given in (("--psi", args.psi != 1.0), ("--cutoff", args.cutoff is not None),
+                                     ("--trunc", args.trunc is not None), ("--class", args.class_ is not None),
+                                     ("--class-weights", args.class_weights is not None),
+                                     ("--noise", args.noise != "const")) if given]
+
+
+def _latent_states(path: str, base, info, args):
+    """The states of a latent file on ``base``: z rows, ws / w arrays, or a Gallery latents .json."""
     from ganstudio.cli import UsageError
-    from ganstudio.engine.latent_files import read_latent_file
+    from ganstudio.engine.latent_files import LatentFileError, latent_states, read_latent_file
+
+    style = bool(info.capabilities.style_layers and info.num_ws > 1)
     try:
-        a, hint, state = read_latent_file(path)  # .npy, .npz or .json; never unpickles
-    except ValueError as e:
+        _, _, state = read_latent_file(path)
+        if state is not None and _settings_given(args):
+            raise UsageError(f"--z-file {Path(path).name} holds a whole render state (a Gallery latents .json); "
+                             f"drop {', '.join(_settings_given(args))}")
+        states = latent_states(path, base, info.z_dim, info.num_ws, info.w_dim, style)
+    except LatentFileError as e:
         raise UsageError(f"--z-file {e}") from None
-    name = Path(path).name
-    if state is not None:
-        raise UsageError(f"--z-file {name}: holds a render state (Gallery latents .json), not z rows; "
-                         f"save z as an [N, {z_dim}] array")
-    if hint == "w":
-        raise UsageError(f"--z-file {name}: holds w / ws latents; --z-file takes z rows [N, {z_dim}]")
-    if a.ndim == 1:
-        a = a[None]
-    if a.ndim != 2 or a.shape[1] != z_dim:
-        raise UsageError(f"--z-file {name}: expected shape [N, {z_dim}] (or [{z_dim}]) for this model, "
-                         f"got {list(a.shape)}")
-    return a
+    if state is None and (args.psi != 1.0 or args.cutoff is not None):  # asked for: also on a file's exact ws
+        states = [s.replace(truncation_psi=args.psi, truncation_cutoff=args.cutoff) for s in states]
+    return states
 
 
-def _class_weights(args, G, class_names):
+def _class_weights(args, info) -> tuple:
+    """((class, weight), ...) from --class / --class-weights, checked against the model."""
     from ganstudio.cli import UsageError
-    from ganstudio.latent import class_blend, class_vector
+    from ganstudio.latent import class_blend
 
     given = args.class_ is not None or args.class_weights is not None
-    if not G.c_dim:
+    c_dim, class_names = info.c_dim, info.class_names if not info.untrained else []
+    if not c_dim:
         if given:
             raise UsageError("this model is unconditional: --class / --class-weights do not apply")
-        return None
+        return ()
     if not given:
-        raise UsageError(f"this model is class-conditional ({G.c_dim} classes): pass --class K or --class-weights")
+        raise UsageError(f"this model is class-conditional ({c_dim} classes): pass --class K or --class-weights")
 
     def index(k: str) -> int:
         k = k.strip()
@@ -108,35 +115,34 @@ def _class_weights(args, G, class_names):
         try:
             return int(k)
         except ValueError:
-            raise UsageError(f"unknown class {k!r}: give an index 0..{G.c_dim - 1}"
+            raise UsageError(f"unknown class {k!r}: give an index 0..{c_dim - 1}"
                              + (" or a class name" if class_names else "")) from None
 
     if args.class_ is not None:
-        return class_vector(index(args.class_), G.c_dim)
-    weights: dict[int, float] = {}
-    for item in args.class_weights.split(","):
-        k, sep, w = item.partition(":")
-        if not sep:
-            raise UsageError(f"--class-weights: bad item {item!r}; write e.g. 3:0.5,5:0.5")
-        try:
-            weight = float(w)
-        except ValueError:
-            raise UsageError(f"--class-weights: weight {w!r} of class {k.strip()!r} is not a number") from None
-        ki = index(k)
-        weights[ki] = weights.get(ki, 0.0) + weight
-    return class_blend(weights, G.c_dim)
+        weights = {index(args.class_): 1.0}
+    else:
+        weights = {}
+        for item in args.class_weights.split(","):
+            k, sep, w = item.partition(":")
+            if not sep:
+                raise UsageError(f"--class-weights: bad item {item!r}; write e.g. 3:0.5,5:0.5")
+            try:
+                weight = float(w)
+            except ValueError:
+                raise UsageError(f"--class-weights: weight {w!r} of class {k.strip()!r} is not a number") from None
+            ki = index(k)
+            weights[ki] = weights.get(ki, 0.0) + weight
+    class_blend(weights, c_dim)  # its errors name the problem (negative, out of range, all zero)
+    return tuple(weights.items())
 
 
 def run(args) -> int:
     import math
 
-    import numpy as np
-    import torch
-
-    from ganstudio._io import atomic_path
     from ganstudio.cli import UsageError
-    from ganstudio.imaging import make_grid, save_png, to_uint8
-    from ganstudio.latent import parse_seeds, seeded_z, truncated_z
+    from ganstudio.engine import Renderer, RenderState
+    from ganstudio.imaging import image_format
+    from ganstudio.latent import parse_seeds
 
     if args.scale < 1 or args.scale > _MAX_SCALE:
         raise UsageError(f"--scale must be an integer in 1..{_MAX_SCALE}, got {args.scale}")
@@ -150,87 +156,99 @@ def run(args) -> int:
         raise UsageError(f"--trunc must be a positive threshold, got {args.trunc}")
     if args.z_file is not None and args.seeds is not None:
         raise UsageError("give either --seeds or --z-file, not both")
-    if args.z_file is not None and args.trunc is not None:
-        raise UsageError("--trunc resamples seeded z; it does not apply to --z-file (truncate the file's z yourself)")
+    out = args.out if args.out is not None or args.npy is not None else "samples.png"
+    if out is not None:
+        try:
+            image_format(out)
+        except ValueError as e:
+            raise UsageError(f"--out {e}") from None
     if args.session is not None:
-        return _run_session(args)
+        return _run_session(args, out)
     if args.model is None:
         raise UsageError("give a CHECKPOINT_OR_MODEL (or --session FILE)")
     seeds = parse_seeds(args.seeds if args.seeds is not None else "0-15") if args.z_file is None else None
-    out = args.out if args.out is not None or args.npy is not None else "samples.png"
 
-    device = _device(args.device)
-    G, class_names = _open(args.model, device)
-    caps = G.capabilities()
+    renderer = Renderer(_device(args.device))
+    info = renderer.load(_model_key(args.model))  # a bad checkpoint raises CheckpointError: one line
+    caps = info.capabilities
     if args.psi != 1.0 and caps.truncation != "w":
-        raise UsageError(f"--psi needs a model with a mapping network (w truncation); "
-                         f"{getattr(G, 'model_name', '') or type(G).__name__} has none (try --trunc)")
-    if out is not None and G.img_channels not in (1, 3, 4):
-        raise UsageError(f"cannot write a PNG of {G.img_channels}-channel images; use --npy")
-
+        raise UsageError(f"--psi needs a model with a mapping network (w truncation); {info.model_name} has none"
+                         + (" (try --trunc)" if caps.truncation == "z" else ""))
+    if args.trunc is not None and caps.truncation != "z":
+        raise UsageError(f"--trunc is BigGAN's truncated z; {info.model_name} declares no z truncation"
+                         + (" (try --psi)" if caps.truncation == "w" else ""))
+    if out is not None and info.channels not in (1, 3, 4):
+        raise UsageError(f"cannot write an image of {info.channels}-channel images; use --npy")
+    base = RenderState(model=info.key, truncation_psi=args.psi, truncation_cutoff=args.cutoff,
+                       z_threshold=args.trunc, class_weights=_class_weights(args, info), noise_mode=args.noise)
     if args.z_file is not None:
-        z = torch.from_numpy(_load_z(args.z_file, G.z_dim))
-    elif args.trunc is not None:
-        z = truncated_z(seeds, G.z_dim, args.trunc)
+        states = _latent_states(args.z_file, base, info, args)
     else:
-        z = seeded_z(seeds, G.z_dim)
-    c = _class_weights(args, G, class_names)
-
-    images = []
-    with torch.no_grad():
-        for start in range(0, z.shape[0], _BATCH):
-            zb = z[start:start + _BATCH].to(device)
-            cb = None if c is None else c.to(device).expand(zb.shape[0], -1)
-            img = G(zb, cb, truncation_psi=args.psi, truncation_cutoff=args.cutoff, noise_mode=args.noise)
-            images.append(img.float().cpu())
-    images = torch.cat(images)
-
-    if args.npy is not None:
-        with atomic_path(args.npy) as tmp, open(tmp, "wb") as f:
-            np.save(f, images.numpy().astype(np.float32))
-        print(f"wrote {args.npy} ({list(images.shape)} float32)")
-    if out is not None:
-        u8 = to_uint8(images)
-        if args.scale > 1:
-            u8 = u8.repeat(args.scale, axis=1).repeat(args.scale, axis=2)
-        grid = make_grid(u8, cols=args.cols)
-        save_png(out, grid)
-        print(f"wrote {out} ({images.shape[0]} images, {grid.shape[1]}x{grid.shape[0]} px)")
-    return 0
+        states = [base.replace(seed=s) for s in seeds]
+    return _render(renderer, states, info, args, out, grid=True)
 
 
-def _run_session(args) -> int:
+def _run_session(args, out) -> int:
     """Render a session file through the same engine the window uses, so the pixels match."""
-    import numpy as np
-
-    from ganstudio._io import atomic_path
     from ganstudio.cli import UsageError
     from ganstudio.engine import Renderer, load_session
-    from ganstudio.imaging import make_grid, save_png
     from ganstudio.latent import parse_seeds
 
-    conflicting = [flag for flag, v in (("--z-file", args.z_file), ("--trunc", args.trunc), ("--class", args.class_),
-                                        ("--class-weights", args.class_weights)) if v is not None]
-    if conflicting or args.psi != 1.0:
-        raise UsageError(f"--session fixes every setting; drop {', '.join(conflicting) or '--psi'}")
+    conflicting = _settings_given(args) + (["--z-file"] if args.z_file is not None else [])
+    if conflicting:
+        raise UsageError(f"--session fixes every setting; drop {', '.join(conflicting)}")
     state, _ = load_session(args.session)
     if args.model is not None:
         state = state.replace(model=args.model)
     renderer = Renderer(_device(args.device))
-    renderer.load(state.model)  # a bad checkpoint raises CheckpointError: one line
+    info = renderer.load(state.model)  # a bad checkpoint raises CheckpointError: one line
     seeds = parse_seeds(args.seeds) if args.seeds is not None else None
-    res = renderer.render(state, seeds)
-    if res.error:
-        raise UsageError(f"cannot render {args.session}: {res.error}")
-    images = res.image if seeds is not None else res.image[None]
-    out = args.out if args.out is not None or args.npy is not None else "samples.png"
+    states = [state] if seeds is None else [state.replace(seed=s, z=None, ws=None) for s in seeds]
+    return _render(renderer, states, info, args, out, grid=seeds is not None, what=args.session)
+
+
+def _render(renderer, states, info, args, out, grid: bool, what: str = "") -> int:
+    """Render ``states`` a batch at a time into the grid image and/or the raw .npy (filled on disk)."""
+    import contextlib
+    import math
+
+    import numpy as np
+
+    from ganstudio._io import atomic_path
+    from ganstudio.cli import UsageError
+    from ganstudio.imaging import make_grid, save_image
+
+    n, r, ch = len(states), info.resolution, info.channels
+    if out is not None:
+        cols = min(args.cols or math.ceil(math.sqrt(n)), n)
+        rows = -(-n // cols)
+        pixels = (rows * (r * args.scale + 2) + 2) * (cols * (r * args.scale + 2) + 2)
+        if pixels > _MAX_GRID_PIXELS:
+            raise UsageError(f"a grid of {n} images of {r * args.scale} px is {pixels / 1e6:.0f} megapixels, too large "
+                             "for one image; render fewer, or write only --npy")
+    images = np.empty((n, r, r, ch), np.uint8) if out is not None else None
+    with contextlib.ExitStack() as stack:
+        raw = None
+        if args.npy is not None:  # on disk as it fills: thousands of images need not fit in memory
+            tmp = stack.enter_context(atomic_path(args.npy))
+            raw = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, ch, r, r))
+        for start in range(0, n, _BATCH):
+            res = renderer.render_batch(states[start:start + _BATCH], raw=raw is not None)
+            if res.error:
+                raise UsageError(f"cannot render{' ' + what if what else ''}: {res.error}")
+            if images is not None:
+                images[start:start + len(res.image)] = res.image
+            if raw is not None:
+                raw[start:start + len(res.raw)] = res.raw
+        if raw is not None:
+            raw.flush()
+            del raw  # closed before the file is moved into place
     if args.npy is not None:
-        with atomic_path(args.npy) as tmp, open(tmp, "wb") as f:
-            np.save(f, images)
-        print(f"wrote {args.npy} ({list(images.shape)} uint8, as displayed)")
+        print(f"wrote {args.npy} ([{n}, {ch}, {r}, {r}] float32)")
     if out is not None:
         if args.scale > 1:
             images = images.repeat(args.scale, axis=1).repeat(args.scale, axis=2)
-        save_png(out, images[0] if seeds is None else make_grid(images, cols=args.cols))
-        print(f"wrote {out}")
+        picture = make_grid(images, cols=args.cols) if grid else images[0]
+        save_image(out, picture)
+        print(f"wrote {out} ({n} image{'s' if n != 1 else ''}, {picture.shape[1]}x{picture.shape[0]} px)")
     return 0

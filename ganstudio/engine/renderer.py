@@ -73,6 +73,7 @@ class RenderResult:
     state: Optional[RenderState] = None
     model: Optional[ModelInfo] = None
     request_id: int = 0
+    raw: Optional[np.ndarray] = None  # float32 [N, C, H, W] in [-1, 1] before rounding, when asked for
 
 
 def load_model(key: str, device: torch.device, prepare: bool = True):
@@ -357,8 +358,9 @@ class Renderer:
             res.image = res.image[0]
         return res
 
-    def render_batch(self, states: Sequence[RenderState]) -> RenderResult:
-        """Render several states of one model as one batch -> image [N, H, W, C]; never raises."""
+    def render_batch(self, states: Sequence[RenderState], raw: bool = False) -> RenderResult:
+        """Render several states of one model as one batch -> image [N, H, W, C]; never raises.
+        ``raw`` also hands back the float images before rounding (``RenderResult.raw``)."""
         t0 = time.perf_counter()
         state = states[0] if states else RenderState()
         info = None
@@ -379,7 +381,10 @@ class Renderer:
                         c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
                     img = self._synthesize(G, info, state, ws, c)
             image = to_uint8(img)
-            return RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info)
+            res = RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info)
+            if raw:
+                res.raw = img.detach().to("cpu", torch.float32).numpy()
+            return res
         except Exception as e:  # the renderer reports, the caller decides
             msg = str(e) or type(e).__name__
             return RenderResult(None, msg, (time.perf_counter() - t0) * 1000, state, info)
