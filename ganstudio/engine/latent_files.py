@@ -24,6 +24,9 @@ from ganstudio.engine.state import RenderState
 
 MAX_LATENTS = 256  # one bookmark each: more is a mistake (a dataset, not latents)
 MAX_BYTES = 256 * 2 ** 20  # 256 latents of even a 1024 px StyleGAN's ws are ~9 MB
+# JSON numbers become Python floats, ~12 bytes of memory per byte of text: a smaller cap keeps a
+# hostile file near 200 MB (a 1024 px StyleGAN ws is ~0.2 MB of JSON: 80 of them fit).
+MAX_JSON_BYTES = 16 * 2 ** 20
 
 
 class LatentFileError(ValueError):
@@ -57,6 +60,9 @@ def read_latent_file(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Opt
         if head.startswith(b"PK"):
             return _read_npz(p, name)
         if head.lstrip()[:1] in (b"{", b"["):
+            if st.st_size > MAX_JSON_BYTES:
+                raise LatentFileError(f"{name}: {st.st_size / 2 ** 20:.0f} MB is too large for a latents .json "
+                                      f"(at most {MAX_JSON_BYTES // 2 ** 20} MB; save large latents as .npy)")
             return _read_json(p, name)
     except LatentFileError:
         raise
@@ -73,6 +79,10 @@ def read_latent_file(path: str | os.PathLike) -> tuple[Optional[np.ndarray], Opt
 def _read_npz(p: Path, name: str):
     with zipfile.ZipFile(p) as zf:  # sizes from the directory, before anything is inflated
         unpacked = sum(i.file_size for i in zf.infolist())
+        members = zf.namelist()
+    if any(m.endswith("data.pkl") or m.endswith(".format_version") for m in members):
+        raise LatentFileError(f"{name}: a PyTorch file (torch.save), not a latent file; its contents are not "
+                              "unpickled for safety: save the latents with numpy (.npy / .npz) or as .json")
     if unpacked > MAX_BYTES:
         raise LatentFileError(f"{name}: the .npz unpacks to {unpacked / 2 ** 20:.0f} MB, too large for latents")
     with np.load(p, allow_pickle=False) as z:
@@ -105,10 +115,12 @@ def _read_json(p: Path, name: str):
 
 def _array(values, name: str) -> np.ndarray:
     try:
-        a = np.array(values, dtype=np.float64)
+        a = np.array(values)  # no dtype: true/false and "0.5" must not pass as numbers
     except (TypeError, ValueError):
+        a = None
+    if a is None or a.dtype.kind not in "iuf":
         raise LatentFileError(f"{name}: the latents must be a (nested) list of numbers of equal lengths") from None
-    return a
+    return a.astype(np.float64)
 
 
 def _numeric(a: np.ndarray, name: str) -> np.ndarray:
@@ -165,6 +177,8 @@ def _rows(a: np.ndarray, hint: Optional[str], z_dim: int, num_ws: int, w_dim: in
         return "z", list(a)
     if a.ndim == 3 and shape[1:] == (1, z_dim) and not style:
         return "z", list(a[:, 0])
+    if a.ndim == 4 and shape[1:] == (z_dim, 1, 1):  # the PyTorch DCGAN example's noise, [N, nz, 1, 1]
+        return "z", list(a[:, :, 0, 0])
     want = f"z [{z_dim}] or [N, {z_dim}]"
     if style:
         want += f", ws [{num_ws}, {w_dim}] or [N, {num_ws}, {w_dim}], or w [N, 1, {w_dim}]"

@@ -125,3 +125,42 @@ def test_oversized_files_are_refused_before_loading(tmp_path, monkeypatch):
     assert (tmp_path / "bomb.npz").stat().st_size < 4096
     with pytest.raises(LatentFileError, match="unpacks to"):
         latent_states(tmp_path / "bomb.npz", BASE, **STYLE)
+
+
+def test_files_from_other_tools_get_the_right_answer(tmp_path):
+    import torch
+    # The PyTorch DCGAN example's fixed noise [N, nz, 1, 1] is z rows.
+    a = np.random.default_rng(1).standard_normal((2, 8, 1, 1)).astype(np.float32)
+    states = latent_states(_npy(tmp_path, a), BASE, **PLAIN)
+    assert [s.z for s in states] == [tuple(float(v) for v in row[:, 0, 0]) for row in a]
+    # rosinality's projector saves torch.save dicts: zip files too, but not an .npz to name arrays of.
+    pt = tmp_path / "proj.pt"
+    torch.save({"face.png": {"latent": torch.randn(8)}}, pt)
+    with pytest.raises(LatentFileError, match="PyTorch file"):
+        latent_states(pt, BASE, **PLAIN)
+
+
+@pytest.mark.parametrize("doc", [[True, False] * 4, ["0.5"] * 8, [0.5] * 7 + ["x"]])
+def test_json_latents_must_be_numbers(tmp_path, doc):
+    p = tmp_path / "z.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(LatentFileError, match="numbers"):
+        latent_states(p, BASE, **PLAIN)
+
+
+def test_a_large_json_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    from ganstudio.engine import latent_files
+    monkeypatch.setattr(latent_files, "MAX_JSON_BYTES", 100)  # parsing costs ~12x the text in memory
+    p = tmp_path / "z.json"
+    p.write_text(json.dumps([[0.123456] * 8] * 4))
+    with pytest.raises(LatentFileError, match="too large for a latents .json"):
+        latent_states(p, BASE, **PLAIN)
+
+
+def test_an_npz_opened_as_a_checkpoint_says_what_it_is(tmp_path):
+    from ganstudio.checkpoints import CheckpointError
+    from ganstudio.checkpoints.importers import open_any
+    p = tmp_path / "projected_w.npz"
+    np.savez(p, w=np.zeros((1, 4, 6), np.float32))
+    with pytest.raises(CheckpointError, match="NumPy archive"):
+        open_any(p)

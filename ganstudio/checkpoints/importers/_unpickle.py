@@ -277,8 +277,23 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
                               "tensors and plain data, and loading those could run code") from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, TypeError, IndexError,
             UnicodeDecodeError, MemoryError, RecursionError, OverflowError) as e:
+        if _is_npz(path):  # both are zip files: a NumPy archive is not a corrupt PyTorch one
+            raise CheckpointError(f"{path}: a NumPy archive (.npz), not a checkpoint; latents such as "
+                                  "projected_w.npz open with Gallery > Import latents or `ganstudio sample "
+                                  "--latents`") from None
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise CheckpointError(f"{path}: cannot read this PyTorch file (corrupt or truncated?): {first}") from None
+
+
+def _is_npz(path: Path) -> bool:
+    """A zip whose members are all .npy arrays (what numpy.savez writes)."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+    return bool(names) and all(n.endswith(".npy") for n in names)
 
 
 def _weights_only_detail(e: Exception) -> str:
