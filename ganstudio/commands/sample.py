@@ -158,6 +158,8 @@ def run(args) -> int:
         raise UsageError("give either --seeds or --z-file, not both")
     out = args.out if args.out is not None or args.npy is not None else "samples.png"
     if out is not None:
+        if Path(out).is_dir():
+            raise UsageError(f"--out {out}: is a folder; name a file in it, e.g. {Path(out) / 'samples.png'}")
         try:
             image_format(out)
         except ValueError as e:
