@@ -49,6 +49,20 @@ def make_grid(images_uint8: np.ndarray, cols: Optional[int] = None, pad: int = 2
     return grid
 
 
+def upright_8bit(im):
+    """A PIL image as viewers show it: EXIF orientation applied (phone photos store pixels sideways)
+    and 16-bit greyscale scaled to 8 bits (PIL's convert("L") clips it to white instead)."""
+    from PIL import Image, ImageOps
+    try:
+        im = ImageOps.exif_transpose(im)
+    except (OSError, ValueError, SyntaxError):  # a malformed EXIF block: keep the stored orientation
+        pass
+    if im.mode == "I" or im.mode.startswith("I;16"):
+        a = np.asarray(im, dtype=np.float64)
+        im = Image.fromarray(np.clip(a / 257.0, 0, 255).round().astype(np.uint8))
+    return im
+
+
 # Image formats by file extension (PIL's names); JPEG is lossy, the others keep every pixel.
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
                  ".tif": "TIFF", ".tiff": "TIFF"}

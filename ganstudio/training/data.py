@@ -29,6 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganstudio.imaging import upright_8bit
+
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
                          "Bag", "Ankle boot"]
@@ -389,7 +391,7 @@ def _image_folder(root: Path, *, resolution: int, channels: int, flip: bool, cla
     for i, f in enumerate(files):
         try:
             with Image.open(f) as im:
-                im = _flatten_alpha(im).convert(mode)
+                im = _flatten_alpha(upright_8bit(im)).convert(mode)
                 arr = _fit_pil(im, resolution)
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
             raise DatasetError(f"{f}: unreadable image ({type(e).__name__}: {e})") from None

@@ -225,3 +225,25 @@ def test_describe_dataset(tmp_path):
     assert "1 images" in describe_dataset(str(tmp_path)) and "subfolders" in describe_dataset(str(tmp_path))
     assert "digits" in describe_dataset("digits")
     assert "shapes" in describe_dataset("shapes:100")
+
+
+def test_16_bit_greyscale_and_phone_orientation_load_as_viewers_show_them(tmp_path):
+    # A 16-bit PNG was clipped to solid white; an EXIF-rotated JPEG trained sideways.
+    ramp = np.tile(np.linspace(0, 65535, 16), (16, 1)).astype(np.uint16)
+    sixteen = tmp_path / "sixteen"
+    sixteen.mkdir()
+    Image.fromarray(ramp).save(sixteen / "ramp.png")
+    x = make_dataset(str(sixteen), 16, 1).batch(torch.arange(1))[0]
+    assert -0.2 < float(x.mean()) < 0.2 and float(x.min()) < -0.9  # a ramp around grey, not white
+
+    photo = tmp_path / "photo"
+    photo.mkdir()
+    a = np.zeros((16, 32, 3), np.uint8)
+    a[:, :16] = 255  # stored: white left half, black right half
+    im = Image.fromarray(a)
+    exif = im.getexif()
+    exif[0x0112] = 6  # Orientation: the viewer turns it 90° clockwise -> white top half
+    im.save(photo / "phone.jpg", exif=exif, quality=100)
+    x = make_dataset(str(photo), 16, 3).batch(torch.arange(1))[0]
+    top, bottom = float(x[0, :, :4].mean()), float(x[0, :, -4:].mean())
+    assert top > 0.5 and bottom < -0.5

@@ -18,6 +18,7 @@ from ganstudio.engine import ModelInfo
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.settings import settings
 from ganstudio.gui.widgets import ThumbGrid
+from ganstudio.imaging import upright_8bit
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp);;All files (*)"
 
@@ -30,10 +31,7 @@ def load_image(path: str, resolution: int, channels: int) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode == "I" or im.mode.startswith("I;16"):
-                # 16-bit greyscale: PIL's convert("L") clips it to white; scale 0-65535 to 0-255 instead
-                im = Image.fromarray(np.clip(np.asarray(im, dtype=np.float64) / 257.0, 0, 255).round().astype(np.uint8))
-            im = im.convert("L" if channels == 1 else "RGB")
+            im = upright_8bit(im).convert("L" if channels == 1 else "RGB")
     except FileNotFoundError:
         raise ValueError(f"{name}: no such file") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
