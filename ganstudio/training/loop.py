@@ -82,22 +82,40 @@ def build_models(cfg: TrainConfig, num_classes: int):
             raise ValueError(f"set the training 'resolution'/'channels', not model.{k}")
     over["img_resolution"], over["img_channels"] = cfg.resolution, cfg.channels
     if "c_dim" in fields:
-        if cfg.conditional == "yes":
-            if num_classes < 1:
-                raise ValueError(f"{cfg.model} is trained class-conditionally and needs a labelled data set; "
-                                 f"{cfg.data} has no labels (try --set conditional=no if the model allows it)")
-            over["c_dim"] = num_classes
-        elif cfg.conditional == "auto":
-            over["c_dim"] = num_classes
+        if cfg.conditional == "yes" and num_classes < 1:
+            hint = ("try --set conditional=no" if _can_be_unconditional(cfg.model, over) else
+                    f"{cfg.model} is class-conditional by design; label an image folder by subfolder with "
+                    "--set class_folders=true")
+            raise ValueError(f"{cfg.model} is trained class-conditionally and needs a labelled data set; "
+                             f"{cfg.data} has no labels ({hint})")
+        if cfg.conditional == "no" and over.get("c_dim", 0):
+            raise ValueError(f"conditional=no contradicts model.c_dim={over['c_dim']}")
+        # "no" trains without classes: left at the model's default c_dim, every image was fed as class 0.
+        over["c_dim"] = num_classes if cfg.conditional in ("yes", "auto") else 0
     elif cfg.conditional == "yes":
         raise ValueError(f"model {cfg.model} is not class-conditional (set conditional=no)")
     try:
         G = create_generator(cfg.model, **over)
         D = create_discriminator(cfg.model, **over)
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError) as e:
+        if over.get("c_dim", None) == 0 and not _can_be_unconditional(cfg.model, over):
+            raise ValueError(f"{cfg.model} is class-conditional by design and cannot train without classes; "
+                             f"{cfg.data} has none: use a labelled data set (an image folder with "
+                             "--set class_folders=true) or an unconditional model such as dcgan") from None
         # A bad model.FIELD override surfaces here; keep it to one line naming the model.
         raise ValueError(f"model {cfg.model}: invalid config {over}: {str(e).splitlines()[0]}") from None
     return G, D
+
+
+def _can_be_unconditional(name: str, over: dict) -> bool:
+    """Whether the family builds with c_dim=0 (cgan, acgan, SN-GAN and BigGAN need classes)."""
+    from ganstudio.models import create_generator
+    try:
+        with torch.device("meta"):
+            create_generator(name, **{**over, "c_dim": 0})
+    except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError):
+        return False
+    return True
 
 
 def _make_optimizer(params, kind: str, lr: float, betas, lazy_every: int = 1) -> torch.optim.Optimizer:

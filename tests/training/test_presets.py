@@ -86,3 +86,19 @@ def test_every_preset_trains_a_few_steps(name, tmp_path):
     if name == "wgan-clip":
         D = load_checkpoint(stats[-1]["checkpoint"], load_D=True).D
         assert all(p.abs().max() <= cfg.clip for p in D.parameters())
+
+
+def test_conditional_no_trains_without_classes_or_refuses(tmp_path):
+    # conditional=no kept the model's default c_dim: a 10-class model fed class 0, or an ACGAN crash.
+    from ganstudio.training.loop import build_models
+    from ganstudio.training.presets import apply_overrides, get_preset
+    cfg = apply_overrides(get_preset("sagan"), ["conditional=no", "resolution=32", "data=shapes"])
+    G, D = build_models(cfg, num_classes=0)
+    assert G.c_dim == 0
+    for name in ("cgan", "acgan", "sngan-projection", "biggan"):
+        cfg = apply_overrides(get_preset(name), ["conditional=no", "resolution=32", "data=shapes"])
+        with pytest.raises(ValueError, match="class-conditional by design"):
+            build_models(cfg, num_classes=0)
+    cfg = apply_overrides(get_preset("cgan"), ["resolution=32", "data=shapes"])  # conditional=yes, no labels
+    with pytest.raises(ValueError, match="class_folders=true"):
+        build_models(cfg, num_classes=0)
