@@ -9,10 +9,12 @@ aborts at once).  The run folder's layout is documented in ganstudio/training/ru
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 NAME = "train"
 HELP = "train a model from a preset (see --list-presets) into a run folder, or resume one"
@@ -100,9 +102,10 @@ def _resolve(args):
             raise UsageError("--preset is fixed by the run being resumed; leave it out")
         run = RunDir(args.resume)
         cfg = TrainConfig.from_dict(run.read_config())
-        if args.data and args.data != cfg.data:
+        if args.data and not _same_data(args.data, cfg.data):
             raise UsageError(f"the run trains on {cfg.data!r}; --data cannot change when resuming")
-        bad = [k for k, _ in items if k not in RESUMABLE_CHANGES]
+        # Restating a setting the run already has (the original command line again) is no change.
+        bad = [k for k, v in items if k not in RESUMABLE_CHANGES and apply_overrides(cfg, {k: v}) != cfg]
         if bad:
             raise UsageError(f"cannot change {bad[0]!r} when resuming (allowed: {', '.join(RESUMABLE_CHANGES)})")
         cfg = apply_overrides(cfg, dict(items))
@@ -122,9 +125,27 @@ def _resolve(args):
             raise UsageError("--data is empty: give a dataset name or folder (or leave --data out for the preset's)")
         items.insert(0, ("data", args.data))
     cfg = apply_overrides(cfg, dict(items))
+    cfg = dataclasses.replace(cfg, data=_absolute_data(cfg.data))
     run = RunDir(args.out)
     run.check_new()
     return cfg, run, False
+
+
+def _absolute_data(data: str) -> str:
+    """A data path that exists, made absolute: the run's config must name the same folder from any
+    working directory (the Train tab resumes from the runs folder).  Data set names stay as they are."""
+    p = Path(data).expanduser()
+    return str(p.resolve()) if data and p.exists() else data
+
+
+def _same_data(given: str, recorded: str) -> bool:
+    if given == recorded:
+        return True
+    a, b = Path(given).expanduser(), Path(recorded).expanduser()
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def _fmt_time(s: float) -> str:

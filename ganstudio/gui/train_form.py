@@ -285,5 +285,12 @@ class ConfigForm(QWidget):
         return apply_overrides(cfg, self.settings())
 
     def data(self) -> str:
+        """The data value to train on: a path that exists here becomes absolute (the trainer runs in the
+        runs folder, so a relative one would name another folder), a data set name stays as typed."""
         d = self.value("data")
-        return str(Path(d).expanduser()) if d and ("/" in d or "\\" in d or d.startswith("~")) else d
+        if not d:
+            return d
+        p = Path(d).expanduser()
+        if p.exists() or "/" in d or "\\" in d or d.startswith("~"):
+            return str(p.resolve()) if p.exists() else str(p)
+        return d

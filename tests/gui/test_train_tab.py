@@ -423,3 +423,15 @@ def test_stop_escalates_to_kill_and_the_log_follows_the_run(qtbot, tmp_path):
         assert proc.returncode == -signal.SIGKILL and proc.exit_text() == "killed by SIGKILL"
     finally:
         cleanup(tab)
+
+
+def test_form_sends_an_existing_relative_data_folder_as_an_absolute_path(qtbot, tmp_path, monkeypatch):
+    # The trainer runs in the runs folder: a path relative to where the app started named another folder.
+    (tmp_path / "imgs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    form = ConfigForm()
+    qtbot.addWidget(form)
+    form.set_value("data", "imgs")
+    assert form.data() == str((tmp_path / "imgs").resolve())
+    form.set_value("data", "fashion-mnist")  # a data set name, not a folder here: as typed
+    assert form.data() == "fashion-mnist"

@@ -179,3 +179,20 @@ def test_hand_edited_run_version_and_status(capsys, tmp_path, data):
     doc["version"] = "2"
     run.config_path.write_text(json.dumps(doc))
     assert "version is not a whole number" in _error(capsys, ["train", "--resume", str(run.path), "--steps", "8"])
+
+
+def test_a_relative_data_path_is_recorded_absolute_and_the_same_command_resumes(capsys, tmp_path, data, monkeypatch):
+    # "data/imgs" was stored as typed: resuming from another folder (the Train tab runs the trainer in
+    # the runs folder) could not find it, and --data with the absolute path was refused as a change.
+    monkeypatch.chdir(data.parent)
+    run = tmp_path / "run"
+    argv = ["train", "--preset", "dcgan", "--data", data.name, "--out", str(run), "--steps", "2", "--quiet"] + TINY
+    assert main(argv) == 0
+    assert TrainConfig.from_dict(RunDir(run).read_config()).data == str(data.resolve())
+    monkeypatch.chdir(tmp_path.parent)
+    # The original command line again (restating --batch and the rest) with --resume and a new total.
+    again = ["train", "--resume", str(run), "--data", str(data), "--steps", "4", "--quiet"] + TINY
+    assert main(again) == 0, capsys.readouterr().err
+    assert "finished at step 4" in capsys.readouterr().err
+    err = _error(capsys, ["train", "--resume", str(run), "--batch", "4", "--steps", "6"])
+    assert "cannot change 'batch'" in err  # a real change is still refused
