@@ -724,6 +724,7 @@ def train(config: TrainConfig, run_dir, *, resume: bool = False, dataset=None,
     t = _Trainer(config, run_dir, resume=resume, dataset=dataset, stop=stop)
     cfg = t.cfg
     state, reason, last_ckpt = "failed", "", None
+    ckpt_step = None  # the step of the newest checkpoint, known on every rank (only rank 0 writes it)
     agreed = False  # a failure every rank saw (NaN), so they can still leave the group together
     pending: list[dict] = []
     t0 = time.perf_counter()
@@ -783,11 +784,13 @@ def train(config: TrainConfig, run_dir, *, resume: bool = False, dataset=None,
                 if t.main:
                     last_ckpt = t.save_checkpoint()
                     t.write_status("running", checkpoint=last_ckpt)
+                ckpt_step = step
                 t._barrier()
             yield stats
         else:
             state = "finished"
-        if state == "stopped" and t.step > 0 and (last_ckpt is None or t.step != _step_of(last_ckpt)):
+        # Every rank decides alike (a rank-0-only condition left rank 1 at a barrier rank 0 skipped).
+        if state == "stopped" and t.step > 0 and t.step != ckpt_step:
             if t.main:
                 last_ckpt = t.save_checkpoint()
             t._barrier()

@@ -77,3 +77,17 @@ def test_path_length_regularization_keeps_ranks_in_step(tmp_path):
     h0 = json.loads((hashes / "rank0.json").read_text())
     h1 = json.loads((hashes / "rank1.json").read_text())
     assert h0 == h1 and h0["pl_mean"] > 0, (h0, h1)
+
+
+def test_a_stop_on_a_checkpoint_step_ends_both_ranks_cleanly(tmp_path):
+    # Only rank 0 knew the last checkpoint's step: after a stop at step 4 (a checkpoint step) rank 1
+    # waited at a barrier rank 0 skipped, and died of "Connection closed by peer".
+    data = write_image_folder(tmp_path / "data", n=32, res=16)
+    run = RunDir(tmp_path / "run")
+    worker = os.path.join(os.path.dirname(__file__), "_ddp_stop_worker.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", worker,
+           str(run.path), str(data)]
+    proc = _torchrun(cmd, {**os.environ, "OMP_NUM_THREADS": "1"}, run.path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)] == ["4", "4"]
+    assert run.read_status()["state"] == "stopped" and [s for s, _ in run.checkpoints()] == [2, 4]
