@@ -77,7 +77,7 @@ def format_value(v: Any) -> str:
 def parse_model_config(text: str) -> dict:
     """'ngf=8 ndf=8 z_dim=16' -> {"ngf": 8, "ndf": 8, "z_dim": 16}; ValueError on a malformed pair."""
     out = {}
-    for item in text.split():
+    for item in _split_top_level(text):
         if "=" not in item or not item.split("=", 1)[0]:
             raise ValueError(f"model config: expected KEY=VALUE, got {item!r}")
         k, v = item.split("=", 1)
@@ -88,8 +88,40 @@ def parse_model_config(text: str) -> dict:
     return out
 
 
+def _split_top_level(text: str) -> list[str]:
+    """Whitespace-separated items, keeping "g_hidden=[16, 32]" whole (spaces inside brackets)."""
+    items, cur, depth = [], "", 0
+    for ch in text:
+        if ch.isspace() and depth == 0:
+            if cur:
+                items.append(cur)
+            cur = ""
+            continue
+        depth += (ch in "[{") - (ch in "]}")
+        cur += ch
+    if cur:
+        items.append(cur)
+    return items
+
+
+def _compact(v) -> str:
+    return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+
+
 def format_model_config(d: dict) -> str:
-    return " ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in d.items())
+    return " ".join(f"{k}={_compact(v)}" for k, v in d.items())
+
+
+def _model_defaults(model: str) -> dict:
+    """The defaults of a registered model's config dataclass (fields with a plain default)."""
+    import dataclasses
+
+    from ganstudio.models import get_spec
+    try:
+        fields = dataclasses.fields(get_spec(model).config_cls)
+    except KeyError:
+        return {}
+    return {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
 
 
 class DataPicker(QWidget):
@@ -270,7 +302,13 @@ class ConfigForm(QWidget):
             if name == "model_config":
                 for k, mv in v.items():
                     if base.model_config.get(k, object()) != mv:
-                        out.append(f"model.{k}={mv if isinstance(mv, str) else json.dumps(mv)}")
+                        out.append(f"model.{k}={_compact(mv)}")
+                # A preset setting cleared from the box means the model's own default, said explicitly
+                # (leaving it out would keep the preset's value).
+                defaults = _model_defaults(base.model)
+                for k in base.model_config:
+                    if k not in v and k in defaults:
+                        out.append(f"model.{k}={_compact(defaults[k])}")
                 continue
             if v != getattr(base, name):
                 out.append(f"{name}={format_value(v)}")

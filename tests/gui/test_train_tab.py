@@ -435,3 +435,17 @@ def test_form_sends_an_existing_relative_data_folder_as_an_absolute_path(qtbot, 
     assert form.data() == str((tmp_path / "imgs").resolve())
     form.set_value("data", "fashion-mnist")  # a data set name, not a folder here: as typed
     assert form.data() == "fashion-mnist"
+
+
+def test_model_config_lists_round_trip_and_a_cleared_preset_setting_means_the_default(qtbot):
+    from ganstudio.gui.train_form import format_model_config, parse_model_config
+    # "Copy settings to form" of an MLP GAN run wrote "[16, 32]", which the box then split at the space.
+    cfg = {"g_hidden": [16, 32], "z_dim": 8}
+    assert parse_model_config(format_model_config(cfg)) == cfg
+    assert parse_model_config("g_hidden=[16, 32] z_dim=8") == cfg
+    form = ConfigForm()
+    qtbot.addWidget(form)
+    form.set_preset("wgan-gp")  # sets d_norm=layer (the paper's critic has no BatchNorm)
+    form.widgets["model_config"].setText("")
+    form.set_value("data", "shapes")
+    assert form.config().model_config["d_norm"] == "batch"  # the dcgan default, not the preset's value
