@@ -392,8 +392,16 @@ class TrainTab(QWidget):
     def _show_error(self) -> None:
         st, proc = self.status, self.manager.process(self.current) if self.current else None
         crashed = proc is not None and not proc.running and proc.returncode not in (0, None)
-        if st is None or not (st.state in ("failed", UNEXPECTED) or (crashed and st.state != "stopped")):
+        refused = crashed and proc.returncode == 2  # the trainer said no before touching the run (a usage error)
+        if st is None or not (st.state in ("failed", UNEXPECTED) or refused or (crashed and st.state != "stopped")):
             self.error_box.hide()
+            return
+        tail = self.monitor.process_log_tail(12) if self.monitor else []
+        if refused and st.state in ("stopped", "finished"):  # a resume refused: the run is as it was
+            errors = [line for line in tail if ": error: " in line]
+            reason = errors[-1].split(": error: ", 1)[1] if errors else proc.exit_text()
+            self.error_box.setPlainText(f"Could not resume: {reason}\nThe run is unchanged.")
+            self.error_box.show()
             return
         title = "Stopped unexpectedly" if st.state == UNEXPECTED else "Training failed"
         lines = [f"{title}: {st.reason or 'no reason recorded'}"]
@@ -405,7 +413,6 @@ class TrainTab(QWidget):
                          f"Resume continues from it.")
         elif st.state != "starting":
             lines.append("No checkpoint was saved.")
-        tail = self.monitor.process_log_tail(12) if self.monitor else []
         if tail:
             lines += ["", f"Last lines of {PROCESS_LOG}:"] + tail
         self.error_box.setPlainText("\n".join(lines))

@@ -449,3 +449,25 @@ def test_model_config_lists_round_trip_and_a_cleared_preset_setting_means_the_de
     form.widgets["model_config"].setText("")
     form.set_value("data", "shapes")
     assert form.config().model_config["d_norm"] == "batch"  # the dcgan default, not the preset's value
+
+
+def test_a_refused_resume_says_why(qtbot, tmp_path):
+    # The trainer refused (exit 2) and left the run as it was: the tab showed nothing at all.
+    from types import SimpleNamespace
+
+    from ganstudio.training.monitor import PROCESS_LOG
+    tab = make_tab(qtbot, tmp_path / "runs")
+    try:
+        run = fake_run(tmp_path / "runs", "r1", "stopped", 999999)
+        (run / PROCESS_LOG).write_text("=== header\nganstudio train: error: the run is already at step 6; "
+                                       "--steps is the new total and must be larger\n")
+        tab.refresh_runs()
+        tab.select_run(run)
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=10000)
+        tab.manager.procs[run] = SimpleNamespace(run=run, running=False, returncode=2, popen=None,
+                                                 exit_text=lambda: "exit code 2")
+        tab._show_error()
+        assert tab.error_box.isVisible()
+        assert tab.error_box.toPlainText().startswith("Could not resume: the run is already at step 6")
+    finally:
+        cleanup(tab)
