@@ -10,6 +10,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import threading
 
 
 class UsageError(Exception):
@@ -38,7 +39,32 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     return parser, mods
 
 
+# Stop signals that reached `ganstudio train` before its own handlers were in place (building the
+# parser imports torch: a second in which the Train tab's Stop would otherwise kill it).
+EARLY_STOPS: list[int] = []
+
+
+def _keep_early_stops(argv: list[str]) -> dict:
+    """For `train`: stop signals are noted instead of killing it; returns the handlers to restore."""
+    import signal
+    EARLY_STOPS.clear()
+    if "train" not in argv[:1] or threading.current_thread() is not threading.main_thread():
+        return {}
+    signals = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGBREAK,) if hasattr(signal, "SIGBREAK") else ())
+    return {s: signal.signal(s, lambda signum, frame: EARLY_STOPS.append(signum)) for s in signals}
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    previous = _keep_early_stops(sys.argv[1:] if argv is None else list(argv))  # before anything imports torch
+    try:
+        return _main(argv)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _main(argv: list[str] | None) -> int:
     from ganstudio.checkpoints import CheckpointError
     parser, mods = build_parser()
     args = parser.parse_args(argv)

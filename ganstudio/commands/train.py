@@ -165,6 +165,32 @@ def _progress_line(st: dict) -> str:
 
 
 def run(args) -> int:
+    # The stop signals are caught from the first moment: the Train tab's Stop may come while torch is
+    # still importing, and their default action would kill the trainer mid start-up (shown as failed).
+    requested = {"stop": False, "main": int(os.environ.get("RANK", "0")) == 0}
+
+    def on_signal(signum, frame):
+        if requested["stop"] and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        requested["stop"] = True
+        if requested["main"]:
+            print(f"\nganstudio train: {signal.Signals(signum).name}: saving a checkpoint and stopping "
+                  f"(Ctrl+C again to abort)", file=sys.stderr, flush=True)
+
+    # SIGBREAK is what the GUI's Stop sends on Windows.
+    stop_signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])
+    old = {s: signal.signal(s, on_signal) for s in stop_signals}
+    from ganstudio import cli
+    if cli.EARLY_STOPS:  # stopped while starting: the run stops at its first step check
+        on_signal(cli.EARLY_STOPS[0], None)
+    try:
+        return _run(args, requested)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _run(args, requested: dict) -> int:
     from ganstudio.training.presets import PRESETS
 
     if args.list_presets:
@@ -183,19 +209,6 @@ def run(args) -> int:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if main_rank else logging.ERROR)
 
-    requested = {"stop": False}
-
-    def on_signal(signum, frame):
-        if requested["stop"] and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        requested["stop"] = True
-        if main_rank:
-            print(f"\nganstudio train: {signal.Signals(signum).name}: saving a checkpoint and stopping "
-                  f"(Ctrl+C again to abort)", file=sys.stderr, flush=True)
-
-    # SIGBREAK is what the GUI's Stop sends on Windows.
-    stop_signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])
-    old = {s: signal.signal(s, on_signal) for s in stop_signals}
     tty = sys.stderr.isatty()
     show = main_rank and not args.quiet
     last = None
@@ -214,8 +227,6 @@ def run(args) -> int:
               file=sys.stderr)
         return 1
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
         logger.removeHandler(handler)
     if show and tty:
         print(file=sys.stderr)

@@ -196,3 +196,29 @@ def test_a_relative_data_path_is_recorded_absolute_and_the_same_command_resumes(
     assert "finished at step 4" in capsys.readouterr().err
     err = _error(capsys, ["train", "--resume", str(run), "--batch", "4", "--steps", "6"])
     assert "cannot change 'batch'" in err  # a real change is still refused
+
+
+def test_a_stop_while_the_trainer_starts_is_a_clean_stop(tmp_path):
+    # The Train tab's Stop in the first second (torch still importing) met SIGTERM's default action:
+    # the trainer died and the run showed as failed.
+    import signal
+    import subprocess
+    import sys
+    import time
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "ganstudio", "train", "--preset", "dcgan", "--data=shapes:64", "--batch", "8",
+                             f"--out={run}", "--quiet", "--steps", "100000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.2)  # inside the interpreter, before torch is imported
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert "stopped at step" in out and RunDir(run).read_status()["state"] == "stopped"
+
+
+def test_in_process_train_leaves_the_signal_handlers_as_it_found_them(tmp_path, data):
+    import signal
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["train", "--preset", "dcgan", "--data", str(data), "--out", str(tmp_path / "r"), "--steps", "1",
+                 "--quiet"] + TINY) == 0
+    assert signal.getsignal(signal.SIGINT) is before
