@@ -42,7 +42,7 @@ from ganstudio.training import distributed as dist_util
 from ganstudio.training import losses as L
 from ganstudio.training.ema import make_ema, update_ema
 from ganstudio.training.presets import TrainConfig
-from ganstudio.training.run_dir import RunDir
+from ganstudio.training.run_dir import LOCK_FILE, RunDir
 
 log = logging.getLogger("ganstudio.training")
 
@@ -719,9 +719,43 @@ def train(config: TrainConfig, run_dir, *, resume: bool = False, dataset=None,
     """Train per ``config`` into ``run_dir``, yielding stat dicts (see the module docstring).
 
     ``resume=True`` continues from the newest checkpoint of ``run_dir`` that loads.  ``dataset``
-    replaces ``config.data`` (tests); ``stop`` is polled between steps.
+    replaces ``config.data`` (tests); ``stop`` is polled between steps.  One process trains a run at
+    a time: a second one (a resume while it still trains) is refused before it touches anything.
     """
+    main = int(os.environ.get("RANK", "0")) == 0
+    # A resume locks before it reads or rewrites anything; a new run once its folder exists (the data
+    # set is checked first, so a refused start writes nothing).
+    locks = [_lock_run(Path(run_dir))] if main and resume else []
+    try:
+        yield from _train(config, run_dir, resume=resume, dataset=dataset, stop=stop,
+                          locks=locks if main and not resume else None)
+    finally:
+        for lock in locks:
+            lock.close()  # closing the file releases the lock
+
+
+def _lock_run(path: Path):
+    """An exclusive lock on ``path``/.lock, held by the open file returned; ValueError when taken."""
+    if not path.is_dir():
+        raise ValueError(f"{path}: no such run folder")
+    f = open(path / LOCK_FILE, "a+")
+    try:
+        if os.name == "nt":
+            import msvcrt
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise ValueError(f"{path}: another process is training this run; stop it first (or wait for it)") from None
+    return f
+
+
+def _train(config: TrainConfig, run_dir, *, resume: bool, dataset, stop, locks: Optional[list]) -> Iterator[dict]:
     t = _Trainer(config, run_dir, resume=resume, dataset=dataset, stop=stop)
+    if locks is not None:
+        locks.append(_lock_run(t.run.path))
     cfg = t.cfg
     state, reason, last_ckpt = "failed", "", None
     ckpt_step = None  # the step of the newest checkpoint, known on every rank (only rank 0 writes it)

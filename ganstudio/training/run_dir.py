@@ -40,6 +40,9 @@ STATES = ("running", "finished", "stopped", "failed")
 _CKPT_RE = re.compile(r"^ckpt_(\d+)\.safetensors$")
 
 
+LOCK_FILE = ".lock"  # held by the process training the run (see training.loop.train)
+
+
 class RunDir:
     """Paths and small readers/writers of one run folder."""
 
@@ -87,7 +90,7 @@ class RunDir:
         if self.is_run_dir():
             raise ValueError(f"--out {self.path}: is an existing run folder; pass --resume {self.path} to "
                              f"continue it, or choose another --out")
-        if self.path.is_dir() and any(self.path.iterdir()):
+        if self.path.is_dir() and any(p.name != LOCK_FILE for p in self.path.iterdir()):
             raise ValueError(f"--out {self.path}: the folder is not empty and is not a run folder; "
                              f"choose an empty or new folder")
 

@@ -222,3 +222,20 @@ def test_in_process_train_leaves_the_signal_handlers_as_it_found_them(tmp_path, 
     assert main(["train", "--preset", "dcgan", "--data", str(data), "--out", str(tmp_path / "r"), "--steps", "1",
                  "--quiet"] + TINY) == 0
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_second_trainer_on_a_run_in_training_is_refused(capsys, tmp_path, data):
+    # Both trained at once: mixed checkpoints, and the first one's log lines went to a replaced file.
+    from ganstudio.training import loop
+    run = tmp_path / "run"
+    assert main(["train", "--preset", "dcgan", "--data", str(data), "--out", str(run), "--steps", "2",
+                 "--quiet"] + TINY) == 0
+    capsys.readouterr()
+    held = loop._lock_run(run)  # another process training it (a lock is per open file, also in one process)
+    try:
+        err = _error(capsys, ["train", "--resume", str(run), "--steps", "4", "--quiet"])
+        assert "another process is training this run" in err
+        assert [r["step"] for r in RunDir(run).read_log()] == [1, 2]  # untouched
+    finally:
+        held.close()
+    assert main(["train", "--resume", str(run), "--steps", "4", "--quiet"]) == 0
