@@ -97,7 +97,14 @@ class RunDir:
     # -- config ---------------------------------------------------------------------------------
     def write_config(self, config: dict) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        doc = {"format": RUN_FORMAT, "version": RUN_VERSION, "config": config, "created": time.time()}
+        created = time.time()
+        try:  # a resume rewrites the config (new total steps) but the run was created when it was
+            old = json.loads(self.config_path.read_text())
+            if isinstance(old, dict) and isinstance(old.get("created"), (int, float)):
+                created = float(old["created"])
+        except (OSError, ValueError, RecursionError):
+            pass
+        doc = {"format": RUN_FORMAT, "version": RUN_VERSION, "config": config, "created": created}
         atomic_write_text(self.config_path, json.dumps(doc, indent=2) + "\n")
 
     def read_config(self) -> dict:

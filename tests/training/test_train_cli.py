@@ -239,3 +239,15 @@ def test_a_second_trainer_on_a_run_in_training_is_refused(capsys, tmp_path, data
     finally:
         held.close()
     assert main(["train", "--resume", str(run), "--steps", "4", "--quiet"]) == 0
+
+
+def test_resume_keeps_the_runs_creation_time(capsys, tmp_path, data):
+    # The Train tab lists runs by creation: a resumed run jumped to the top as if new.
+    import json as _json
+    run = tmp_path / "run"
+    assert main(["train", "--preset", "dcgan", "--data", str(data), "--out", str(run), "--steps", "1",
+                 "--quiet"] + TINY) == 0
+    created = _json.loads((run / "config.json").read_text())["created"]
+    assert main(["train", "--resume", str(run), "--steps", "2", "--quiet"]) == 0
+    doc = _json.loads((run / "config.json").read_text())
+    assert doc["created"] == created and doc["config"]["steps"] == 2
