@@ -261,7 +261,12 @@ class ProcessManager:
         return [p.run for p in self.procs.values() if p.running]
 
     def shutdown(self, stop: bool = False) -> None:
-        """On closing the window: leave the runs training (they are independent), or stop them."""
-        if stop:
-            for run in self.running_runs():
-                self.stop(run)
+        """On closing the window: leave the runs training (they are independent), or stop them.
+
+        A paused run is stopped with a checkpoint either way: nothing would ever continue its frozen
+        process, which would hold its memory until killed; Resume continues it from the checkpoint.
+        """
+        for run in self.running_runs():
+            proc = self.procs.get(run)
+            if stop or (proc is not None and proc.paused):
+                self.stop(run)  # SIGCONT is part of stop(): a paused process has to run to checkpoint

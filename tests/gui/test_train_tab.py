@@ -471,3 +471,16 @@ def test_a_refused_resume_says_why(qtbot, tmp_path):
         assert tab.error_box.toPlainText().startswith("Could not resume: the run is already at step 6")
     finally:
         cleanup(tab)
+
+
+def test_closing_stops_a_paused_run_with_a_checkpoint_and_leaves_running_ones(tmp_path):
+    # A paused (SIGSTOPped) trainer outlived the window frozen, holding its memory, until killed.
+    from types import SimpleNamespace
+    mgr = ProcessManager()
+    paused, running = tmp_path / "paused", tmp_path / "running"
+    mgr.procs[paused] = SimpleNamespace(run=paused, running=True, paused=True)
+    mgr.procs[running] = SimpleNamespace(run=running, running=True, paused=False)
+    stopped = []
+    mgr.stop = stopped.append
+    mgr.shutdown()
+    assert stopped == [paused]
