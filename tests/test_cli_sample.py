@@ -251,3 +251,15 @@ def test_session_flags_it_fixes_are_refused_and_npy_is_raw(ckpt, tmp_path, capsy
     x = np.load(a)
     assert x.dtype == np.float32 and x.shape == (40, 3, 16, 16)  # the same raw format as without --session
     assert np.array_equal(x, np.load(b))  # 40 seeds, rendered a batch at a time
+
+
+def test_a_gallery_json_of_a_conditional_model_brings_its_class(tmp_path):
+    # The command line insisted on --class, which a latents .json already holds (and --class is refused with it).
+    from ganstudio.engine import RenderState
+    torch.manual_seed(0)
+    ck = str(save_checkpoint(tmp_path / "c.safetensors", create_generator("cgan", tiny_config("cgan"))))
+    state = RenderState(model=ck, seed=3, class_weights=((2, 1.0),))
+    (tmp_path / "l.json").write_text(json.dumps({"state": state.to_dict()}))
+    out = tmp_path / "o.png"
+    assert main(["sample", ck, "--latents", str(tmp_path / "l.json"), "--out", str(out)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB"))[2:-2, 2:-2], _window([state])[0])

@@ -76,8 +76,9 @@ def _settings_given(args) -> list[str]:
 
 
 def _latent_states(path: str, base, info, args):
-    """The states of a latent file on ``base``: z rows, ws / w arrays, or a Gallery latents .json."""
+    """The states of a latent file on ``base()``: z rows, ws / w arrays, or a Gallery latents .json."""
     from ganstudio.cli import UsageError
+    from ganstudio.engine import RenderState
     from ganstudio.engine.latent_files import LatentFileError, latent_states, read_latent_file
 
     style = bool(info.capabilities.style_layers and info.num_ws > 1)
@@ -86,7 +87,8 @@ def _latent_states(path: str, base, info, args):
         if state is not None and _settings_given(args):
             raise UsageError(f"--z-file {Path(path).name} holds a whole render state (a Gallery latents .json); "
                              f"drop {', '.join(_settings_given(args))}")
-        states = latent_states(path, base, info.z_dim, info.num_ws, info.w_dim, style)
+        on = RenderState(model=info.key) if state is not None else base()
+        states = latent_states(path, on, info.z_dim, info.num_ws, info.w_dim, style)
     except LatentFileError as e:
         raise UsageError(f"--z-file {e}") from None
     if state is None and (args.psi != 1.0 or args.cutoff is not None):  # asked for: also on a file's exact ws
@@ -181,12 +183,13 @@ def run(args) -> int:
                          + (" (try --psi)" if caps.truncation == "w" else ""))
     if out is not None and info.channels not in (1, 3, 4):
         raise UsageError(f"cannot write an image of {info.channels}-channel images; use --npy")
-    base = RenderState(model=info.key, truncation_psi=args.psi, truncation_cutoff=args.cutoff,
-                       z_threshold=args.trunc, class_weights=_class_weights(args, info), noise_mode=args.noise)
+    def base():  # the command line's settings (a latents .json brings its own, classes included)
+        return RenderState(model=info.key, truncation_psi=args.psi, truncation_cutoff=args.cutoff,
+                           z_threshold=args.trunc, class_weights=_class_weights(args, info), noise_mode=args.noise)
     if args.z_file is not None:
         states = _latent_states(args.z_file, base, info, args)
     else:
-        states = [base.replace(seed=s) for s in seeds]
+        states = [base().replace(seed=s) for s in seeds]
     return _render(renderer, states, info, args, out, grid=True)
 
 
