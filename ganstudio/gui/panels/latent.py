@@ -15,16 +15,22 @@ PAGE = 16  # raw z / w sliders per page
 METHODS = {"pca": "PCA (GANSpace)", "sefa": "SeFa"}
 
 
+def _is_edit(e: tuple, method: str, index: int, layers) -> bool:
+    """An edit is one direction over one layer range: the same direction over other layers is another."""
+    return (e[0], e[1]) == (method, index) and (None if e[3] is None else tuple(e[3])) == (
+        None if layers is None else tuple(layers))
+
+
 def set_edit(edits: tuple, method: str, index: int, alpha: float, layers=None) -> tuple:
-    """``edits`` with the (method, index) entry set to alpha (dropped at 0), other entries kept in order."""
-    out = [e for e in edits if (e[0], e[1]) != (method, index)]
+    """``edits`` with the (method, index, layers) entry set to alpha (dropped at 0), others kept in order."""
+    out = [e for e in edits if not _is_edit(e, method, index, layers)]
     if alpha:
         out.append((method, index, float(alpha), None if layers is None else tuple(layers)))
     return tuple(out)
 
 
-def edit_alpha(edits: tuple, method: str, index: int) -> float:
-    return next((e[2] for e in edits if (e[0], e[1]) == (method, index)), 0.0)
+def edit_alpha(edits: tuple, method: str, index: int, layers=None) -> float:
+    return next((e[2] for e in edits if _is_edit(e, method, index, layers)), 0.0)
 
 
 class LatentPanel(Panel):
@@ -268,7 +274,7 @@ class LatentPanel(Panel):
         self.explicit.setVisible(bool(explicit))
         self.back_to_seed.setVisible(bool(explicit))
         for i, s in enumerate(self.dir_sliders):
-            s.set_value(edit_alpha(state.edits, self.method_key(), i), quiet=True)
+            s.set_value(edit_alpha(state.edits, self.method_key(), i, self.layers()), quiet=True)
         base, method, dims = self.page.value() * PAGE, self.raw_method(), self._raw_dims()
         name = "z" if method == "raw" else "w"
         for j, s in enumerate(self.z_sliders):
@@ -276,5 +282,5 @@ class LatentPanel(Panel):
             s.setVisible(index < dims)
             s.setEnabled(not (no_z and method == "raw"))
             s.label.setText(f"{name}[{index}]")
-            s.set_value(edit_alpha(state.edits, method, index), quiet=True)
+            s.set_value(edit_alpha(state.edits, method, index, self.layers() if method == "w" else None), quiet=True)
         self.page_label.setText(f"dims {base}–{min(base + PAGE, dims) - 1} of {dims}")

@@ -30,7 +30,7 @@ def sweep_alphas(strength: float, steps: int) -> list[float]:
 
 def sweep_state(state: RenderState, method: str, index: int, alpha: float, layers=None) -> RenderState:
     """``state`` moved by ``alpha`` along one direction, on top of any edit it already has there."""
-    total = edit_alpha(state.edits, method, index) + alpha
+    total = edit_alpha(state.edits, method, index, layers) + alpha  # the same direction on other layers stays
     return state.replace(edits=set_edit(state.edits, method, index, total, layers))
 
 
