@@ -349,3 +349,17 @@ def test_mixing_grid_clicks_open_the_cell_drawn_not_the_text_typed(qtbot, open_w
     assert win.app.state.seed == rows[-1]
     panel.click_cell(len(rows), 0)  # past the grid: nothing happens
     assert win.app.state.seed == rows[-1]
+
+
+def test_deleting_another_bookmark_keeps_the_interpolation_endpoints(qtbot, open_window, checkpoint):
+    # The combos kept their row numbers: deleting bookmark 0 turned "1 -> 2" into "2 -> 3".
+    win = open_window(checkpoint("dcgan"))
+    panel = win.panels["InterpolationPanel"]
+    for seed in (10, 1, 2, 30):
+        win.app.edit(win.app.state.replace(seed=seed), f"Seed {seed}")
+        win.panels["GalleryPanel"].bookmark_current()
+    panel.combo_a.setCurrentIndex(1)
+    panel.combo_b.setCurrentIndex(2)
+    win.app.remove_bookmark(0)
+    a, b = panel.pair()
+    assert (a.seed, b.seed) == (1, 2)

@@ -72,14 +72,19 @@ class InterpolationPanel(Panel):
         self.app.bookmarks_changed.connect(self._fill)
 
     def _fill(self) -> None:
+        before = getattr(self, "_listed", [])
         for combo in (self.combo_a, self.combo_b):
             keep = combo.currentIndex()
+            chosen = before[keep] if 0 <= keep < len(before) else None
+            # The same bookmark stays chosen when others are added or deleted (not the same row number).
+            at = next((i for i, b in enumerate(self.app.bookmarks) if b is chosen), None)
             combo.blockSignals(True)
             combo.clear()
             for i, b in enumerate(self.app.bookmarks):
                 combo.addItem(b.name or f"#{i + 1}  seed {b.state.seed}", i)
-            combo.setCurrentIndex(min(max(keep, 0), combo.count() - 1))
+            combo.setCurrentIndex(at if at is not None else min(max(keep, 0), combo.count() - 1))
             combo.blockSignals(False)
+        self._listed = list(self.app.bookmarks)
         if self.combo_b.count() > 1 and self.combo_b.currentIndex() == self.combo_a.currentIndex():
             self.combo_b.setCurrentIndex(self.combo_b.count() - 1)
         self._prepare()
