@@ -108,7 +108,8 @@ def set_device(win, preference: str) -> Optional[torch.device]:
         return device  # nothing changes; a changed preference on the same device still starts afresh
     if device.type == "cpu":
         _limit_cpu_threads()
-    _switch_renderer(win, Renderer(device, precision=preferred_precision()), f"Moving the model to {device}")
+    _switch_renderer(win, Renderer(device, precision=preferred_precision()), f"Moving the model to {device}",
+                     undo=lambda: _choose(win, "device", previous, getattr(win, "device_actions", {})))
     win.statusBar().showMessage(f"Rendering on {device}", 4000)
     return device
 
@@ -117,18 +118,28 @@ def set_precision(win, precision: str) -> str:
     """Render in ``precision`` (auto / fp32 / fp16) from now on, remembered; the open model reloads."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}")
-    settings().setValue("precision", precision)
-    act = getattr(win, "precision_actions", {}).get(precision)
-    if act is not None:
-        act.setChecked(True)
+    previous = win.renderer.precision
+    _choose(win, "precision", precision, getattr(win, "precision_actions", {}))
     if precision != win.renderer.precision:
-        _switch_renderer(win, Renderer(win.renderer.device, precision=precision), "Reloading the model")
+        _switch_renderer(win, Renderer(win.renderer.device, precision=precision), "Reloading the model",
+                         undo=lambda: _choose(win, "precision", previous, getattr(win, "precision_actions", {})))
     return precision
 
 
-def _switch_renderer(win, renderer: Renderer, busy: str) -> None:
-    """Render with ``renderer`` from now on: a new bridge; the open model reloads off the GUI thread."""
+def _choose(win, key: str, value: str, actions: dict) -> None:
+    """Remember ``value`` for ``key`` and check its menu action."""
+    settings().setValue(key, value)
+    act = actions.get(value)
+    if act is not None:
+        act.setChecked(True)
+
+
+def _switch_renderer(win, renderer: Renderer, busy: str, undo=None) -> None:
+    """Render with ``renderer`` from now on: a new bridge; the open model reloads off the GUI thread.
+    If that reload fails, the previous renderer (which still holds the network) comes back and ``undo``
+    restores the menu choice: a failed switch must not leave a window that cannot render."""
     from ganstudio.gui.render_bridge import RenderBridge
+    previous = win.renderer
     old = win.bridge
     old.rendered.disconnect(win._on_rendered)  # a render still in flight there is stale: drop it
     old.close(timeout=0)  # never wait on the GUI thread; the old worker ends after its render
@@ -149,5 +160,15 @@ def _switch_renderer(win, renderer: Renderer, busy: str) -> None:
             win.app.state_changed.emit(win.app.state)  # the view and every panel re-render
 
         def failed(msg: str):
-            win.report_error(f"Could not load {key} on {renderer.device}:\n{msg}", dialog=True)
+            win.bridge.rendered.disconnect(win._on_rendered)
+            win.bridge.close(timeout=0)
+            win.renderer, win.bridge = previous, RenderBridge(previous, win)
+            win.bridge.rendered.connect(win._on_rendered)
+            info = win.app.info
+            win.device_label.setText(f"device: {previous.device}" + (f" · {info.precision}" if info else ""))
+            if undo is not None:
+                undo()
+            win.report_error(f"Could not load {key} on {renderer.device}:\n{msg}\n"
+                             f"Rendering goes on as before ({previous.device}, {previous.precision}).", dialog=True)
+            win.app.state_changed.emit(win.app.state)
         win.jobs.submit("model", lambda: renderer.load(key), loaded, failed, busy=busy)

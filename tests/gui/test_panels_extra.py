@@ -271,3 +271,19 @@ def test_unavailable_stored_device_falls_back(qtbot):
         pytest.skip("this machine has MPS")
     QSettings(QSettings.IniFormat, QSettings.UserScope, "GANStudio", "GAN Studio").setValue("device", "mps")
     assert preferred_renderer().device.type in ("cpu", "cuda")
+
+
+def test_a_precision_switch_that_cannot_reload_keeps_the_window_rendering(qtbot, open_window, checkpoint, tmp_path):
+    # The new renderer replaced the old before the reload; when the reload failed (the file was gone)
+    # every later render failed with "no such file".
+    import shutil
+    path = tmp_path / "mine.safetensors"
+    shutil.copy(checkpoint("dcgan"), path)
+    win = open_window(str(path))
+    path.unlink()
+    win.precision_actions["fp16"].trigger()
+    qtbot.waitUntil(lambda: "Could not load" in win.error_box.text(), timeout=15000)
+    assert win.renderer.precision == "auto" and win.precision_actions["auto"].isChecked()
+    win.actions_by_name["next_seed"].trigger()
+    wait_rendered(qtbot, win)
+    assert win.last_result.error == "" and win.displayed_state == win.app.state
