@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QSizePolicy,
                                QSlider, QWidget)
 
@@ -29,6 +29,14 @@ class SeedBox(QDoubleSpinBox):
 
     def value(self) -> int:  # noqa: D102  (an int, as a QSpinBox gives)
         return int(round(super().value()))
+
+    def event(self, e):
+        # Ctrl+Z after typing a seed and Enter is the app's Undo: the spin box handed it to its line
+        # edit's own text undo (focus stays in the box), and nothing happened.
+        if e.type() == QEvent.ShortcutOverride and (e.matches(QKeySequence.Undo) or e.matches(QKeySequence.Redo)):
+            e.ignore()
+            return False
+        return super().event(e)
 
 
 class FloatSlider(QWidget):

@@ -250,3 +250,18 @@ def test_encoder_input_is_centre_cropped_not_squashed(tmp_path):
     Image.fromarray(a).save(tmp_path / "wide.png")
     pixels = load_image(str(tmp_path / "wide.png"), 20, 1)
     assert pixels.shape == (20, 20, 1) and pixels.min() == 255  # the bands are cropped away
+
+
+def test_ctrl_z_with_focus_in_the_seed_box_is_the_apps_undo(qtbot, open_window, checkpoint):
+    # After typing a seed and Enter the focus stays in the box, whose line edit took Ctrl+Z for itself.
+    from PySide6.QtTest import QTest
+    win = open_window(checkpoint("dcgan"))
+    box = win.panels["LatentPanel"].seed
+    win.activateWindow()
+    box.setFocus()
+    box.lineEdit().selectAll()
+    QTest.keyClicks(box, "123")
+    QTest.keyClick(box, Qt.Key_Return)
+    assert win.app.state.seed == 123 and win.app.undo_stack.undoText() == "Seed 123"
+    QTest.keyClick(box, Qt.Key_Z, Qt.ControlModifier)
+    assert win.app.state.seed == 0

@@ -149,7 +149,7 @@ class LatentPanel(Panel):
 
     # -- seed ---------------------------------------------------------------------------------
     def set_seed(self, seed: int) -> None:
-        self.edit(f"Seed {seed}", seed=int(seed), z=None, ws=None)
+        self.edit(f"Seed {int(seed)}", seed=int(seed), z=None, ws=None)
 
     def step_seed(self, delta: int) -> None:
         self.set_seed(min(max(self.state.seed + delta, 0), SEED_MAX))
