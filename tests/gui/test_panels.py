@@ -363,3 +363,21 @@ def test_deleting_another_bookmark_keeps_the_interpolation_endpoints(qtbot, open
     win.app.remove_bookmark(0)
     a, b = panel.pair()
     assert (a.seed, b.seed) == (1, 2)
+
+
+def test_undo_while_playing_stops_play_and_keeps_the_undone_state(qtbot, open_window, checkpoint):
+    # The next frame pushed a new "Interpolate" step over the undo, losing the pre-play image and the redo.
+    win = open_window(checkpoint("dcgan"))
+    panel = win.panels["InterpolationPanel"]
+    panel.set_a.click()
+    win.panels["LatentPanel"].next_btn.click()
+    wait_rendered(qtbot, win)
+    panel.set_b.click()
+    qtbot.waitUntil(lambda: panel._endpoints is not None, timeout=10000)
+    before = win.app.state
+    panel.play_btn.click()
+    qtbot.waitUntil(lambda: win.app.state.z is not None, timeout=3000)
+    win.actions_by_name["undo"].trigger()
+    qtbot.wait(200)  # several frames' worth
+    assert not panel.timer.isActive() and win.app.state == before
+    assert win.app.undo_stack.canRedo()

@@ -59,6 +59,10 @@ class InterpolationPanel(Panel):
         self.timer = QTimer(self)
         self.timer.setInterval(40)
         self.timer.timeout.connect(self._tick)
+        self._played = None  # the state the last frame of Play asked for
+        # Any other change while playing (Undo, a seed, another panel) stops Play: the next frame
+        # would otherwise push a new step over it, wiping the undo and its redo.
+        self.app.state_changed.connect(self._stop_if_changed_elsewhere)
         self._direction = 1.0
         self._endpoints: Optional[tuple] = None  # (key, latent A, latent B, space)
         self.t.valueChanged.connect(self.set_t)
@@ -141,7 +145,12 @@ class InterpolationPanel(Panel):
         changes = {"ws": values, "z": None} if self._endpoints[3] == "ws" else {"z": values, "ws": None}
         if self.info.c_dim:
             changes["class_weights"] = blend_classes(pair[0], pair[1], t)
+        self._played = self.state.replace(**changes)
         self.edit("Interpolate", merge="interp", **changes)
+
+    def _stop_if_changed_elsewhere(self, state) -> None:
+        if self.timer.isActive() and state != self._played:
+            self.play_btn.setChecked(False)
 
     def play(self, on: bool) -> None:
         self.play_btn.setText("■ Stop" if on else "▶ Play")
