@@ -409,7 +409,9 @@ class MainWindow(QMainWindow):
                 bookmarks.append(Bookmark(RenderState.from_dict(d)))
             except ValueError:
                 pass  # one bad bookmark does not spoil the session
-        if state.model == self.app.state.model and self.app.info is not None:
+        # While another model loads, even a session of the current model goes through open_model: the
+        # newest request wins, so that late load no longer replaces the session.
+        if state.model == self.app.state.model and self.app.info is not None and self.pending_open is None:
             self.app.bookmarks = bookmarks
             self.app.bookmarks_changed.emit()
             self.app.edit(state, "Open session")

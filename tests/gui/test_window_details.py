@@ -265,3 +265,16 @@ def test_ctrl_z_with_focus_in_the_seed_box_is_the_apps_undo(qtbot, open_window, 
     assert win.app.state.seed == 123 and win.app.undo_stack.undoText() == "Seed 123"
     QTest.keyClick(box, Qt.Key_Z, Qt.ControlModifier)
     assert win.app.state.seed == 0
+
+
+def test_a_session_opened_while_another_model_loads_wins(qtbot, open_window, checkpoint, tmp_path):
+    # The session of the current model applied at once; then the earlier, slower load switched models.
+    from ganstudio.engine import RenderState, save_session
+    a, b = checkpoint("dcgan"), checkpoint("stylegan2")
+    win = open_window(a)
+    save_session(tmp_path / "s.json", RenderState(model=a, seed=42))
+    win.open_model(b)
+    win.open_session(str(tmp_path / "s.json"))
+    qtbot.waitUntil(lambda: win.pending_open is None and win.jobs.idle(), timeout=15000)
+    wait_rendered(qtbot, win)
+    assert win.app.state.model == a and win.app.state.seed == 42
