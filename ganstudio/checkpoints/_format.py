@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import torch
 
-from ganstudio._io import atomic_path
+from ganstudio._io import _umask, atomic_path
 
 FORMAT = "ganstudio"
 FORMAT_VERSION = 1
@@ -87,6 +87,7 @@ def save_checkpoint(path: str | os.PathLike, G, *, D=None, class_names: Optional
     path = Path(path)
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors writes a new 0600 file over the prepared one
     return path
 
 

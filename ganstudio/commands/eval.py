@@ -55,12 +55,11 @@ def run(args) -> int:
         raise UsageError(f"--n must be at least 10, got {args.n}")
     if args.batch < 1:
         raise UsageError(f"--batch must be positive, got {args.batch}")
+    from ganstudio.engine import pick_device
     try:
-        device = torch.device(args.device)
-    except RuntimeError:
-        raise UsageError(f"unknown device {args.device!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda asked for, but CUDA is not available")
+        device = pick_device(args.device)  # cpu, cuda[:N], mps, auto: each checked to be there
+    except (ValueError, RuntimeError) as e:
+        raise UsageError(f"--device {args.device}: {e}") from None
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
     ckpt = load_checkpoint(resolve(args.checkpoint), device=device)
     G = ckpt.G

@@ -5,6 +5,7 @@ HELP = "convert a foreign checkpoint (PyTorch DCGAN, BigGAN-deep, GAN zoo, Style
 
 def add_arguments(p):
     p.add_argument("src", metavar="SRC", help="the checkpoint file (or pytorch-pretrained-biggan folder) to convert")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--out", metavar="DST.safetensors",
                    help="where to write the converted checkpoint (default: next to SRC, with .safetensors)")
     p.add_argument("--info", action="store_true", help="only print what was detected; write nothing")
@@ -36,6 +37,10 @@ def run(args) -> int:
     dst = Path(args.out) if args.out else default_destination(src)
     if not args.info and dst.exists() and dst.resolve() == src.resolve():
         raise CheckpointError(f"{dst}: the destination would overwrite the source")
+    if not args.info and dst.is_dir():
+        raise CheckpointError(f"--out {dst}: is a folder; name the file to write, e.g. {dst / (src.stem + '.safetensors')}")
+    if not args.info and dst.exists() and not args.force:
+        raise CheckpointError(f"--out {dst}: exists; pass --force to replace it")
     G, meta, mod = convert_foreign(src)
     print(_describe(G, meta, mod))
     if args.info:

@@ -104,3 +104,34 @@ def test_widths_that_do_not_halve_are_a_clear_error(tmp_path):
     torch.save(ref.state_dict(), src)
     with pytest.raises(CheckpointError, match="do not halve"):
         open_any(src)
+
+
+def test_a_state_dict_from_before_num_batches_tracked_imports(tmp_path):
+    # PyTorch < 0.4.1 saved no BatchNorm counters: the early netG_epoch_*.pth files were refused.
+    ref = _randomized(ExampleGenerator(16, 4, 1, 3), seed=2)
+    sd = {k: v for k, v in ref.state_dict().items() if not k.endswith("num_batches_tracked")}
+    src = tmp_path / "netG_old.pth"
+    torch.save(sd, src)
+    _check_parity(ref, open_any(src).G, 16)
+
+
+def test_import_out_refuses_a_folder_and_an_existing_file_without_force(tmp_path, capsys):
+    import os
+    import stat
+    from ganstudio.cli import main
+    ref = _randomized(ExampleGenerator(16, 4, 1, 3), seed=2)
+    src = tmp_path / "netG.pth"
+    torch.save(ref.state_dict(), src)
+    dst = tmp_path / "g.safetensors"
+    old = os.umask(0o022)
+    try:
+        assert main(["import", str(src), "--out", str(dst)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(dst.stat().st_mode) == 0o644  # safetensors wrote 0600: unreadable for others
+    capsys.readouterr()
+    assert main(["import", str(src), "--out", str(dst)]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert main(["import", str(src), "--out", str(dst), "--force"]) == 0
+    assert main(["import", str(src), "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err

@@ -162,3 +162,14 @@ def test_eval_conditional_and_non_fmnist(tmp_path, capsys):
     assert main(["eval", str(p3), "--n", "40", "--force"]) == 0
     assert "FCD" in capsys.readouterr().out
     assert main(["eval", str(p3), "--n", "3"]) == 2
+
+
+@pytest.mark.parametrize("device", ["mps", "xpu", "meta"])
+def test_eval_on_a_device_that_is_not_there_is_one_line(tiny_dcgan, capsys, device):
+    import torch
+    from ganstudio.cli import main
+    if device == "mps" and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    assert main(["eval", str(tiny_dcgan), "--device", device]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1 and "--device" in err

@@ -107,8 +107,14 @@ def _count_tensors(o: Any, depth: int = 0, seen: Optional[set] = None) -> int:
 
 
 def load_exact(G: torch.nn.Module, sd: dict[str, torch.Tensor], path, what: str) -> None:
-    """Load a mapped state dict strictly; any mismatch becomes a CheckpointError naming it."""
-    check_fit(G.state_dict(), sd, what, path, "the inferred architecture")
+    """Load a mapped state dict strictly; any mismatch becomes a CheckpointError naming it.
+
+    BatchNorm's ``num_batches_tracked`` came with PyTorch 0.4.1: files saved before it lack them, as
+    torch's own loading allows (the counter plays no part at inference).
+    """
+    own = G.state_dict()
+    sd = {**{k: v for k, v in own.items() if k.endswith("num_batches_tracked") and k not in sd}, **sd}
+    check_fit(own, sd, what, path, "the inferred architecture")
     load_fitted(G, sd)
 
 
