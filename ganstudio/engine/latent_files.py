@@ -82,7 +82,7 @@ def _read_npz(p: Path, name: str):
         members = zf.namelist()
     if any(m.endswith("data.pkl") or m.endswith(".format_version") for m in members):
         raise LatentFileError(f"{name}: a PyTorch file (torch.save), not a latent file; its contents are not "
-                              "unpickled for safety: save the latents with numpy (.npy / .npz) or as .json")
+                              "unpickled for safety: save the latents with numpy (np.save, np.savez) or as JSON")
     if unpacked > MAX_BYTES:
         raise LatentFileError(f"{name}: the .npz unpacks to {unpacked / 2 ** 20:.0f} MB, too large for latents")
     with np.load(p, allow_pickle=False) as z:
