@@ -40,14 +40,20 @@ def test_interpolation_export_passes_through_each_bookmark_with_its_class(qtbot,
     assert states[-1].class_weights == blend_classes(stops[2], a, (n - 1) / n)
 
 
-def test_grid_export_renders_the_current_models_bookmarks(qtbot, open_window, checkpoint, direct, tmp_path):
+def _two_models(qtbot, open_window, checkpoint, **second):
+    """A gallery of one dcgan bookmark, then two cgan ones (the second with ``second`` changes); cgan open."""
     dcgan, cgan = checkpoint("dcgan"), checkpoint("cgan")
     win = open_window(dcgan)
     gallery = win.panels["GalleryPanel"]
     gallery.bookmark_current()
     switch(qtbot, win, cgan)
     bookmark(qtbot, win, seed=1)
-    bookmark(qtbot, win, seed=2, class_weights=((3, 1.0),))
+    bookmark(qtbot, win, seed=2, **second)
+    return win, gallery, dcgan, cgan
+
+
+def test_grid_export_renders_the_current_models_bookmarks(qtbot, open_window, checkpoint, direct, tmp_path):
+    win, gallery, dcgan, cgan = _two_models(qtbot, open_window, checkpoint, class_weights=((3, 1.0),))
     path = tmp_path / "grid.png"
     gallery.export_grid(str(path), scale=1)
     qtbot.waitUntil(lambda: win.jobs.idle() and (path.exists() or win.error_box.isVisible()), timeout=10000)
@@ -66,13 +72,7 @@ def test_grid_export_renders_the_current_models_bookmarks(qtbot, open_window, ch
 
 
 def test_thumbnails_of_a_two_model_session(qtbot, open_window, checkpoint, direct, tmp_path):
-    dcgan, cgan = checkpoint("dcgan"), checkpoint("cgan")
-    win = open_window(dcgan)
-    gallery = win.panels["GalleryPanel"]
-    gallery.bookmark_current()
-    switch(qtbot, win, cgan)
-    bookmark(qtbot, win, seed=1)
-    bookmark(qtbot, win, seed=2)
+    win, gallery, dcgan, cgan = _two_models(qtbot, open_window, checkpoint)
     session = str(tmp_path / "two_models.json")
     win.save_session(session)
 
