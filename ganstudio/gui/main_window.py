@@ -465,13 +465,19 @@ class MainWindow(QMainWindow):
     _ARROWS = (Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down)
     _ARROW_WIDGETS = (QAbstractSlider, QAbstractItemView, QComboBox)
 
+    _TYPING_WIDGETS = (QAbstractItemView, QComboBox)
+
     def event(self, e):
         # The seed shortcuts are plain arrow keys: a focused slider, list or combo box keeps its arrows
         # (line edits and spin boxes claim them themselves).  Unclaimed overrides bubble up to here.
-        if (e.type() == QEvent.ShortcutOverride and e.key() in self._ARROWS and not e.modifiers()
-                and isinstance(QApplication.focusWidget(), self._ARROW_WIDGETS)):
-            e.accept()
-            return True
+        # Likewise the plain letter and digit shortcuts (R, F, 1-4): lists and combo boxes jump to the
+        # item typed, so there the key is typing, not a command.
+        if e.type() == QEvent.ShortcutOverride and not (e.modifiers() & ~Qt.KeypadModifier):
+            focus = QApplication.focusWidget()
+            if ((e.key() in self._ARROWS and isinstance(focus, self._ARROW_WIDGETS))
+                    or (e.text().isalnum() and isinstance(focus, self._TYPING_WIDGETS))):
+                e.accept()
+                return True
         return super().event(e)
 
     def dragEnterEvent(self, e):

@@ -535,6 +535,11 @@ class TrainTab(QWidget):
             self._soft_paused.discard(run)
             cfg = self._config() or {}
             steps = self.resume_steps.value() if self._steps_shown else None
+            if steps is not None and steps != cfg.get("steps") and steps <= self.status.step:
+                # The trainer would refuse it (a new total must be larger); say so before starting it.
+                QMessageBox.warning(self, "GAN Studio", f"{run.name} is already at step {self.status.step}: "
+                                    f"set “to step” above it to train further.")
+                return
             try:
                 self.manager.resume(run, steps if steps != cfg.get("steps") else None)
             except (OSError, ValueError) as e:

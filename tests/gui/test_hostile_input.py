@@ -90,6 +90,22 @@ def test_arrow_keys_stay_with_a_focused_slider(qtbot, open_window, checkpoint):
     assert win.app.state.seed == seed + 1
 
 
+def test_plain_letter_shortcuts_type_into_a_focused_combo_box(qtbot, open_window, checkpoint):
+    from PySide6.QtWidgets import QComboBox
+    win = open_window(checkpoint("stylegan2"))
+    win.activateWindow()
+    combo = next(c for c in win.findChildren(QComboBox) if c.isVisible() and c.isEnabled())
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=5000)
+    seed = win.app.state.seed
+    QTest.keyClick(combo, Qt.Key_R)  # the combo's type-ahead, not Latent > Random seed
+    assert win.app.state.seed == seed
+    win.view.setFocus()
+    qtbot.waitUntil(win.view.hasFocus, timeout=5000)
+    QTest.keyClick(win.view, Qt.Key_R)
+    qtbot.waitUntil(lambda: win.app.state.seed != seed, timeout=5000)
+
+
 def test_arithmetic_double_click_on_a_bin_and_a_result_from_the_old_model(qtbot, open_window, checkpoint):
     win = open_window(checkpoint("stylegan2"))
     p = win.panels["ArithmeticPanel"]

@@ -214,6 +214,29 @@ def test_interpolation_endpoints_are_exact(qtbot, open_window, checkpoint, direc
     assert not panel.timer.isActive()
 
 
+def test_undo_puts_the_interpolation_slider_back(qtbot, open_window, checkpoint, direct):
+    win = open_window(checkpoint("stylegan2"))
+    panel = win.panels["InterpolationPanel"]
+    win.docks["InterpolationPanel"].raise_()
+    panel.set_a.click()
+    win.panels["LatentPanel"].next_btn.click()
+    panel.set_b.click()
+    qtbot.waitUntil(lambda: panel._endpoints is not None, timeout=10000)
+    for pos in (30, 40):  # one drag to t = 0.4 ...
+        panel.t.slider.setValue(pos)
+    panel.t.slider.sliderReleased.emit()
+    at_04 = win.app.state
+    for pos in (60, 70):  # ... and another to t = 0.7
+        panel.t.slider.setValue(pos)
+    panel.t.slider.sliderReleased.emit()
+    win.actions_by_name["undo"].trigger()
+    assert win.app.state == at_04 and panel.t.value() == pytest.approx(0.4)
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), direct(at_04))
+    win.actions_by_name["redo"].trigger()
+    assert panel.t.value() == pytest.approx(0.7)
+
+
 def test_latent_panel_seed_raw_z_and_directions(qtbot, open_window, checkpoint, direct):
     win = open_window(checkpoint("stylegan2"))
     panel = win.panels["LatentPanel"]

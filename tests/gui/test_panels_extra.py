@@ -58,6 +58,17 @@ def test_model_card_shows_checkpoint_metrics_and_untrained_notice(qtbot, open_wi
     assert card.field("Metrics") == "" and "untrained" in card.field("Card from")
 
 
+def test_model_card_names_an_imported_files_origin(qtbot, open_window, trained_checkpoint):
+    imported = {"from": "netG_epoch_24.pth", "importer": "pytorch-dcgan", "details": {"ngf": 64},
+                "notes": ["BatchNorm statistics <measured>"]}
+    win = open_window(trained_checkpoint("dcgan", extra={"imported": imported}))
+    card = win.panels["ModelCardPanel"]
+    assert "imported" in card.field("Card from")
+    text = card.field("Imported")
+    assert "netG_epoch_24.pth" in text and "pytorch-dcgan" in text and "ngf 64" in text
+    assert "&lt;measured&gt;" in text  # the file's words are shown as text, not markup
+
+
 def test_model_card_prefers_the_manifest_entry(qtbot, open_window, checkpoint, tmp_path, monkeypatch):
     from ganstudio import pretrained
     path = checkpoint("dcgan")
@@ -188,6 +199,12 @@ def test_encoder_sets_z_to_the_encoders_mean(qtbot, open_window, checkpoint, dir
     assert torch.equal(torch.tensor(win.app.state.z), mu[0])
     wait_rendered(qtbot, win)
     assert np.array_equal(shown(win), direct(win.app.state))
+    win.docks["EncoderPanel"].raise_()
+    qtbot.waitUntil(lambda: panel.thumbs.labels == ["input", "reconstruction"], timeout=10000)
+    win.app.edit(win.app.state.replace(edits=(("raw", 0, 2.0, None),)), "raw z 0")  # z is still mu
+    qtbot.waitUntil(lambda: panel.thumbs.labels == ["input", "current image"], timeout=10000)
+    win.actions_by_name["undo"].trigger()
+    qtbot.waitUntil(lambda: panel.thumbs.labels == ["input", "reconstruction"], timeout=10000)
     win.actions_by_name["undo"].trigger()
     assert win.app.state == before
     # Colour images of another size are converted and resized to the model's.

@@ -473,6 +473,27 @@ def test_a_refused_resume_says_why(qtbot, tmp_path):
         cleanup(tab)
 
 
+def test_resume_to_a_step_the_run_has_passed_is_refused_in_the_tab(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    tab = make_tab(qtbot, tmp_path / "runs")
+    try:
+        run = fake_run(tmp_path / "runs", "r1", "stopped", 999999)  # at step 6 of 10
+        tab.refresh_runs()
+        tab.select_run(run)
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=10000)
+        said, started = [], []
+        monkeypatch.setattr(QMessageBox, "warning", lambda *a: said.append(a[2]))
+        monkeypatch.setattr(tab.manager, "resume", lambda *a: started.append(a))
+        tab.resume_steps.setValue(5)
+        tab.resume_run()
+        assert not started and "already at step 6" in said[0]
+        tab.resume_steps.setValue(20)
+        tab.resume_run()
+        assert started == [(run, 20)]
+    finally:
+        cleanup(tab)
+
+
 def test_closing_stops_a_paused_run_with_a_checkpoint_and_leaves_running_ones(tmp_path):
     # A paused (SIGSTOPped) trainer outlived the window frozen, holding its memory, until killed.
     from types import SimpleNamespace

@@ -162,6 +162,8 @@ def test_eval_conditional_and_non_fmnist(tmp_path, capsys):
     assert main(["eval", str(p3), "--n", "40", "--force"]) == 0
     assert "FCD" in capsys.readouterr().out
     assert main(["eval", str(p3), "--n", "3"]) == 2
+    assert main(["eval", str(p3), "--n", "100000000"]) == 2  # refused at once, not hours of generating
+    assert "between 10 and" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("device", ["mps", "xpu", "meta"])
@@ -173,3 +175,12 @@ def test_eval_on_a_device_that_is_not_there_is_one_line(tiny_dcgan, capsys, devi
     assert main(["eval", str(tiny_dcgan), "--device", device]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and "--device" in err
+
+
+@pytest.mark.parametrize("data, like", [("fashion-mnist", True), ("/data/fmnist/train", True),
+                                        ("mnist", False), ("/data/mnist/train-images-idx3-ubyte", False),
+                                        ("digits", False)])
+def test_only_fashion_mnist_data_counts_as_fashion_mnist_like(data, like):
+    from ganstudio.commands.eval import fmnist_like
+    from ganstudio.training.data import MNIST_CLASSES
+    assert fmnist_like({"training": {"data": data}, "class_names": MNIST_CLASSES}, 1)[0] is like

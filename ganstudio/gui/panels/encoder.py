@@ -14,7 +14,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from ganstudio.engine import ModelInfo
+from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.settings import settings
 from ganstudio.gui.widgets import ThumbGrid
@@ -88,6 +88,7 @@ class EncoderPanel(Panel):
         lay.addStretch(1)
         self.pixels: Optional[np.ndarray] = None  # the loaded image at the model's size
         self.mu: Optional[torch.Tensor] = None
+        self.encoded: Optional[RenderState] = None  # the state the encoding made: its image is the reconstruction
         self.open_btn.clicked.connect(self.open_dialog)
 
     def unsupported(self, info: ModelInfo) -> str:
@@ -95,7 +96,7 @@ class EncoderPanel(Panel):
             "the model has no encoder (capabilities().encoder is False); only VAE-style models can encode images."
 
     def model_changed(self, info: ModelInfo) -> None:
-        self.pixels, self.mu = None, None
+        self.pixels, self.mu, self.encoded = None, None, None
         self.thumbs.set_images(None)
         self.status.setText(f"Images are converted to {info.channels} channel{'s' if info.channels > 1 else ''} "
                             f"and resized to {info.resolution}×{info.resolution} px.")
@@ -129,6 +130,7 @@ class EncoderPanel(Panel):
                                 f"(z_dim {mu.numel()}). The view shows the reconstruction; undo returns.")
             # Explicit z; ws and direction edits would override or shift it, so they go.
             self.edit(f"Encode {Path(path).name}", z=tuple(float(v) for v in mu), ws=None, edits=())
+            self.encoded = self.state
 
         def failed(message: str):
             self.status.setText(message)
@@ -143,8 +145,8 @@ class EncoderPanel(Panel):
 
         def done(res):
             if res.image is not None and res.image.shape == pixels.shape and pixels is self.pixels:
-                label = "reconstruction" if self.mu is not None and state.z == tuple(float(v) for v in self.mu) \
-                    else "current image"
+                # Any other edit (truncation, noise, a direction...) leaves z = mu but not the reconstruction.
+                label = "reconstruction" if state == self.encoded else "current image"
                 self.thumbs.set_images(np.stack([pixels, res.image]), cols=2, labels=["input", label])
         self.run_job("view", lambda: renderer.render(state), done)
 

@@ -1,6 +1,7 @@
 """Interpolation between two bookmarks (lerp or slerp) with a t slider and play."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Optional
 
 import torch
@@ -23,6 +24,9 @@ def blend_classes(a: RenderState, b: RenderState, t: float) -> tuple:
     keys = sorted(set(wa) | set(wb))
     return tuple((k, (1 - t) * wa.get(k, 0.0) + t * wb.get(k, 0.0)) for k in keys
                  if (1 - t) * wa.get(k, 0.0) + t * wb.get(k, 0.0) > 0)
+
+
+T_MEMORY = 1024  # interpolated states whose t the slider can return to on undo (a drag makes ~100)
 
 
 class InterpolationPanel(Panel):
@@ -60,6 +64,7 @@ class InterpolationPanel(Panel):
         self.timer.setInterval(40)
         self.timer.timeout.connect(self._tick)
         self._played = None  # the state the last frame of Play asked for
+        self._t_of: OrderedDict[RenderState, float] = OrderedDict()  # interpolated state -> its t
         # Any other change while playing (Undo, a seed, another panel) stops Play: the next frame
         # would otherwise push a new step over it, wiping the undo and its redo.
         self.app.state_changed.connect(self._stop_if_changed_elsewhere)
@@ -146,7 +151,16 @@ class InterpolationPanel(Panel):
         if self.info.c_dim:
             changes["class_weights"] = blend_classes(pair[0], pair[1], t)
         self._played = self.state.replace(**changes)
+        self._t_of[self._played] = t
+        while len(self._t_of) > T_MEMORY:
+            self._t_of.popitem(last=False)
         self.edit("Interpolate", merge="interp", **changes)
+
+    def sync(self, state: RenderState) -> None:
+        # Undo / redo back to an interpolated image puts the slider back at its t.
+        t = self._t_of.get(state)
+        if t is not None:
+            self.t.set_value(t, quiet=True)
 
     def _stop_if_changed_elsewhere(self, state) -> None:
         if self.timer.isActive() and state != self._played:

@@ -82,6 +82,20 @@ def format_duration(seconds) -> str:
     return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s" if m else f"{s} s"
 
 
+def _imported_text(imported: dict) -> str:
+    """Where a converted checkpoint came from: the file, the importer, and what the importer noted."""
+    text = (f"from <code>{html.escape(str(imported.get('from', '?')))}</code> by the "
+            f"{html.escape(str(imported.get('importer', '?')))} importer")
+    details = imported.get("details")
+    if isinstance(details, dict) and details:
+        text += "<br>" + ", ".join(f"{html.escape(str(k))} {_fmt_number(v)}" for k, v in details.items()
+                                   if not isinstance(v, (dict, list)) or len(str(v)) < 60)
+    notes = imported.get("notes")
+    if isinstance(notes, list):
+        text += "".join(f"<br>• {html.escape(str(n))}" for n in notes[:8])
+    return text
+
+
 def card_fields(info: ModelInfo) -> tuple[list[tuple[str, str]], dict]:
     """(rows of (label, text) for the card, the source dict it came from) for a loaded model."""
     from ganstudio.models import get_spec
@@ -98,10 +112,15 @@ def card_fields(info: ModelInfo) -> tuple[list[tuple[str, str]], dict]:
     rows.append(("Family", f"{family} (registry model <code>{html.escape(info.model_name)}</code>)"))
     if description:
         rows.append(("About", html.escape(description)))
+    extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
+    imported = extra.get("imported") if isinstance(extra.get("imported"), dict) else None
     source = "shipped model (pretrained/manifest.json)" if entry else (
+        "imported checkpoint (converted, no training record)" if imported and not training else (
         "untrained registry model" if info.untrained else "checkpoint metadata" if training or meta.get("metrics")
-        else "checkpoint metadata (no training record: possibly untrained or imported)")
+        else "checkpoint metadata (no training record: possibly untrained or imported)"))
     rows.append(("Card from", source))
+    if imported:
+        rows.append(("Imported", _imported_text(imported)))
     data = (entry or {}).get("data") or training.get("data")
     rows.append(("Data", html.escape(str(data)) if data else "—"))
     rows.append(("Resolution", f"{info.resolution}×{info.resolution} px, {info.channels} channel"
