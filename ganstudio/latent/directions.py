@@ -68,34 +68,12 @@ def pca_directions(G, n_samples: int = 10000, k: int = 20, space: str = "w", see
     return directions.float(), variance.float()
 
 
-def _generic_weight(G) -> torch.Tensor:
-    """The first weight that reads the latent directly, as a linear map [out, w_dim]."""
-    w_dim = G.w_dim
-    for m in G.modules():
-        if isinstance(m, nn.Linear) and m.in_features == w_dim:
-            return m.weight
-        if isinstance(m, nn.ConvTranspose2d) and m.in_channels == w_dim and m.groups == 1:
-            # On a 1x1 input a transposed conv is a linear map from the in-channels to out x kH x kW.
-            return m.weight.reshape(w_dim, -1).T
-        weight = getattr(m, "weight", None)
-        if (type(m).__name__ == "EqualizedLinear" and isinstance(weight, torch.Tensor) and weight.ndim == 2
-                and weight.shape[1] == w_dim):
-            return weight * getattr(m, "weight_gain", 1.0)
-    raise ValueError(f"{type(G).__name__} has no layer reading the {w_dim}-dim latent directly; SeFa needs one")
-
-
 @torch.no_grad()
 def sefa_directions(G, k: int = 20, layers: Optional[Sequence[int]] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """SeFa: top eigenvectors of W^T W of the latent-facing weight -> (directions [k, w_dim], eigenvalues [k])."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    if hasattr(G, "sefa_weight"):
-        W = G.sefa_weight(layers)
-    elif layers is not None:
-        raise ValueError(f"{type(G).__name__} has no per-layer style weights; SeFa layers must be None")
-    else:
-        W = _generic_weight(G)
-    W = W.detach().to("cpu", torch.float64)
+    W = G.sefa_weight(layers).detach().to("cpu", torch.float64)
     if W.ndim != 2 or W.shape[1] != G.w_dim:
         raise ValueError(f"SeFa weight must have shape [out, {G.w_dim}], got {list(W.shape)}")
     eigenvalues, vectors = torch.linalg.eigh(W.T @ W)  # ascending

@@ -41,6 +41,7 @@ def _num_up(cfg: ACGANConfig) -> int:
 
 
 class ACGANGenerator(Generator):
+    latent_layer = "fc"  # reads [z, class embedding]
     cpu_channels_last = True  # see Generator.cpu_channels_last
 
     def __init__(self, cfg: ACGANConfig):

@@ -139,6 +139,7 @@ class GenBlock(nn.Module):
 
 
 class BigGANDeepGenerator(Generator):
+    latent_layer = "gen_z"  # reads [z, class embedding]
     # The engine should pass truncation to synthesis too: it changes BatchNorm statistics here.
     synthesis_truncation = True
 

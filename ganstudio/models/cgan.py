@@ -53,6 +53,7 @@ def _check_d_c(c, n: int, c_dim: int) -> torch.Tensor:
 
 
 class CGANGenerator(Generator):
+    latent_layer = "main"  # its first transposed conv reads [z, c]
     cpu_channels_last = True  # see Generator.cpu_channels_last
 
     def __init__(self, cfg: CGANConfig):

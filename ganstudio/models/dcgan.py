@@ -35,6 +35,7 @@ def _num_hidden(res: int) -> int:
 
 
 class DCGANGenerator(Generator):
+    latent_layer = "main"
     cpu_channels_last = True  # see Generator.cpu_channels_last
 
     def __init__(self, cfg: DCGANConfig):

@@ -37,6 +37,7 @@ def _check_cfg(cfg: MLPGANConfig) -> None:
 
 
 class MLPGenerator(Generator):
+    latent_layer = "net"  # reads z, or [z, c] when conditional
     def __init__(self, cfg: MLPGANConfig):
         super().__init__()
         _check_cfg(cfg)

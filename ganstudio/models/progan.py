@@ -145,6 +145,7 @@ class _GBlock(nn.Module):
 
 
 class ProGANGenerator(_StagedMixin, Generator):
+    latent_layer = "blocks.0.fc"
     cpu_channels_last = True  # see Generator.cpu_channels_last
 
     def __init__(self, cfg: ProGANConfig):

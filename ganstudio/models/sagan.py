@@ -200,6 +200,7 @@ class SAGANConfig:
 
 
 class SAGANGenerator(Generator):
+    latent_layer = "linear"
     def __init__(self, cfg: SAGANConfig):
         super().__init__()
         check_resolution(cfg.img_resolution)

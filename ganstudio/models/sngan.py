@@ -72,6 +72,7 @@ class GBlock(nn.Module):
 
 
 class SNGANGenerator(Generator):
+    latent_layer = "fc"
     cpu_channels_last = True  # see Generator.cpu_channels_last
 
     def __init__(self, cfg: SNGANProjectionConfig):

@@ -50,6 +50,7 @@ class VAEEncoder(nn.Module):
 
 class VAEGenerator(Generator):
     """The decoder p(x | z), with the encoder kept alongside for ``encode``."""
+    latent_layer = "decoder"
 
     def __init__(self, cfg: VAEConfig):
         super().__init__()

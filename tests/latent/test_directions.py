@@ -47,6 +47,34 @@ def test_sefa_generic_dcgan(G):
     assert torch.allclose(eig[0], torch.linalg.matrix_norm(W, 2) ** 2, rtol=1e-4)
 
 
+@pytest.mark.parametrize("name, kw", [("cgan", {}), ("acgan", {}), ("mlp-gan", {"c_dim": 3}), ("vae", {}),
+                                      ("progan", {}), ("sagan", {}), ("sngan-projection", {}), ("dcgan", {}),
+                                      ("biggan-deep", {})])
+def test_sefa_factorizes_the_map_from_z_to_the_first_layer(name, kw):
+    # A conditional first layer reads [z, c]: A is its z columns.  The old search took the first layer
+    # with z_dim inputs anywhere (cGAN: the last, feature-to-RGB conv).  Checked by the layer's response:
+    # A @ dz is how the first layer's output moves when its z input moves by dz, whatever c is.
+    from ganstudio.models import get_spec
+    torch.manual_seed(0)
+    G = create_generator(name, **{**get_spec(name).tiny, **kw}).eval()
+    A = G.sefa_weight().detach()
+    layer = next(m for m in G.get_submodule(G.latent_layer).modules()
+                 if isinstance(getattr(m, "weight", None), torch.Tensor))
+    seen = []  # (input, output) of the first layer, flattened (clones: an in-place ReLU follows)
+    hook = layer.register_forward_hook(lambda m, i, o: seen.append((i[0].detach().flatten(1).clone(),
+                                                                    o.detach().flatten(1).clone())))
+    c = torch.nn.functional.one_hot(torch.tensor([1]), G.c_dim).float() if G.c_dim else None
+    with torch.no_grad():
+        for z in torch.randn(2, 1, G.z_dim):
+            G.synthesis(G.mapping(z, c), c)
+    hook.remove()
+    (x0, y0), (x1, y1) = seen
+    assert torch.equal(x0[:, G.z_dim:], x1[:, G.z_dim:])  # only z's columns moved (class inputs come after)
+    assert A.shape[1] == G.z_dim and torch.allclose(y1 - y0, (x1 - x0)[:, :G.z_dim] @ A.T, atol=1e-4)
+    d, eig = sefa_directions(G, k=3)
+    assert torch.allclose(A.double().T @ A.double() @ d.double().T, d.double().T * eig.double(), rtol=1e-3, atol=1e-4)
+
+
 def test_sefa_uses_sefa_weight_when_defined(G):
     class WithWeight(torch.nn.Module):
         w_dim = 3
