@@ -31,20 +31,38 @@ def lerp(a: torch.Tensor, b: torch.Tensor, t: Scalar) -> torch.Tensor:
     return torch.lerp(a, b, _weight(t, a))
 
 
+def _perpendicular(u: torch.Tensor) -> torch.Tensor:
+    """A unit vector orthogonal to each unit vector u [..., D]: the basis axis u leans on least, minus its
+    u part.  Deterministic, so an interpolation between z and -z is the same path every time."""
+    axis = torch.nn.functional.one_hot(u.abs().argmin(-1), u.shape[-1]).to(u.dtype)
+    p = axis - (axis * u).sum(-1, keepdim=True) * u
+    return p / p.norm(dim=-1, keepdim=True).clamp_min(1e-30)
+
+
 def slerp(a: torch.Tensor, b: torch.Tensor, t: Scalar, eps: float = 1e-7) -> torch.Tensor:
-    """Spherical interpolation per last-dim vector (Shoemake 1985); lerp for (nearly) parallel vectors."""
+    """Spherical interpolation per last-dim vector (Shoemake 1985).
+
+    Computed in float64: near-opposite vectors divide by a small sin(omega).  Parallel vectors get
+    lerp; opposite ones (z and -z: every great circle joins them) turn through a fixed perpendicular
+    direction while the norm goes linearly from |a| to |b|, rather than lerp's path through 0.
+    """
     _check(a, b)
-    b = b.to(a.dtype)
-    w = _weight(t, a)
-    an = a / a.norm(dim=-1, keepdim=True).clamp_min(1e-30)
-    bn = b / b.norm(dim=-1, keepdim=True).clamp_min(1e-30)
+    dtype = a.dtype
+    work = torch.float32 if a.device.type == "mps" else torch.float64  # MPS has no float64
+    a64, b64 = a.to(work), b.to(dtype).to(work)
+    w = _weight(t, a64)
+    na, nb = a64.norm(dim=-1, keepdim=True), b64.norm(dim=-1, keepdim=True)
+    an, bn = a64 / na.clamp_min(1e-30), b64 / nb.clamp_min(1e-30)
     cos = (an * bn).sum(-1, keepdim=True).clamp(-1.0, 1.0)
     omega = torch.arccos(cos)
     sin = torch.sin(omega)
-    parallel = sin.abs() < eps
-    safe_sin = torch.where(parallel, torch.ones_like(sin), sin)
-    out = (torch.sin((1 - w) * omega) / safe_sin) * a + (torch.sin(w * omega) / safe_sin) * b
-    out = torch.where(parallel, torch.lerp(a, b, w), out)
+    degenerate = sin.abs() < eps
+    safe_sin = torch.where(degenerate, torch.ones_like(sin), sin)
+    out = (torch.sin((1 - w) * omega) / safe_sin) * a64 + (torch.sin(w * omega) / safe_sin) * b64
+    if bool(degenerate.any()):
+        opposite = (torch.cos(w * torch.pi) * an + torch.sin(w * torch.pi) * _perpendicular(an)) * torch.lerp(na, nb, w)
+        out = torch.where(degenerate, torch.where(cos < 0, opposite, torch.lerp(a64, b64, w)), out)
+    out = out.to(dtype)
     # Rounding in sin() would move the endpoints by an ulp; pin them.
     out = torch.where(w == 0, a, out)
-    return torch.where(w == 1, b, out)
+    return torch.where(w == 1, b.to(dtype), out)

@@ -67,8 +67,8 @@ class MinibatchStddev(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
         g = min(self.group_size, n)
-        if n % g:
-            g = 1
+        while n % g:  # the largest group that splits the batch evenly; g = 1 would make the feature a constant
+            g -= 1
         y = x.reshape(g, -1, c, h, w)
         y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=[1, 2, 3])  # [N/g]
         y = y.reshape(-1, 1, 1, 1).repeat(g, 1, h, w)

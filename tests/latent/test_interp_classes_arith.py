@@ -31,6 +31,23 @@ def test_slerp_parallel_falls_back_to_lerp():
     assert torch.allclose(s, 1.5 * a)
 
 
+def test_slerp_of_opposite_latents_stays_on_the_sphere():
+    # z and -z: the lerp fallback went through the origin (|out| = 0 at t = 0.5, a blank image).
+    g = torch.Generator().manual_seed(2)
+    a = torch.randn(3, 128, generator=g)
+    near = -a + 1e-4 * torch.randn(3, 128, generator=g)  # float32 lost this one too
+    near = near / near.norm(dim=-1, keepdim=True) * a.norm(dim=-1, keepdim=True)
+    for b in (-a, near):
+        for t in (0.25, 0.5, 0.75):
+            s = slerp(a, b, t)
+            assert torch.allclose(s.norm(dim=-1), a.norm(dim=-1), rtol=1e-3)
+        assert torch.equal(slerp(a, b, 0.0), a) and torch.equal(slerp(a, b, 1.0), b)
+    mid = slerp(a, -a, 0.5)
+    assert (mid * a).sum(-1).abs().max() < 1e-3 * a.norm(dim=-1).max() ** 2  # a quarter turn: orthogonal to a
+    assert torch.equal(mid, slerp(a, -a, 0.5))  # the same path every time
+    assert torch.allclose(slerp(a, -2 * a, 0.5).norm(dim=-1), 1.5 * a.norm(dim=-1))  # the norm goes linearly
+
+
 def test_interpolation_shape_mismatch():
     with pytest.raises(ValueError):
         lerp(torch.zeros(3), torch.zeros(4), 0.5)

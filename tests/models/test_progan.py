@@ -145,3 +145,13 @@ def test_train_step_reaches_only_active_layers():
     G(_z(G)).square().mean().backward()
     assert G.blocks[1].conv1.weight.grad is not None and G.to_rgb[0].weight.grad is not None
     assert G.blocks[2].conv1.weight.grad is None and G.to_rgb[2].weight.grad is None
+
+
+@pytest.mark.parametrize("n, g", [(6, 3), (30, 3), (50, 2), (8, 4), (7, 1)])
+def test_minibatch_stddev_uses_the_largest_group_that_divides_the_batch(n, g):
+    # Batches that did not split into groups of 4 got a constant feature (g = 1: zero variance).
+    from ganstudio.models._layers import MinibatchStddev
+    x = torch.randn(n, 3, 2, 2)
+    out = MinibatchStddev(4)(x)
+    expected = x.reshape(g, -1, 3, 2, 2).var(0, unbiased=False).add(1e-8).sqrt().mean([1, 2, 3])
+    assert torch.allclose(out[:, 3, 0, 0], expected.repeat(g))
