@@ -27,7 +27,8 @@ def add_arguments(p):
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi toward w_avg (StyleGAN models)")
     p.add_argument("--cutoff", type=int, default=None, help="apply psi only to ws layers below this index")
     p.add_argument("--trunc", type=float, default=None,
-                   help="BigGAN truncation: resample z entries with |z| above this threshold (a file's z is clipped)")
+                   help="BigGAN truncation: resample z entries with |z| above this threshold (a file's z is clipped); "
+                        "BigGAN-deep: the release's truncation in (0, 1], z = truncnorm(-2, 2) * T")
     cls = p.add_mutually_exclusive_group()
     cls.add_argument("--class", dest="class_", metavar="K", help="class index (or class name) to render")
     cls.add_argument("--class-weights", metavar="K:W,...", help="class blend, e.g. 3:0.5,5:0.5")
@@ -181,6 +182,8 @@ def run(args) -> int:
     if args.trunc is not None and caps.truncation != "z":
         raise UsageError(f"--trunc is BigGAN's truncated z; {info.model_name} declares no z truncation"
                          + (" (try --psi)" if caps.truncation == "w" else ""))
+    if args.trunc is not None and caps.z_truncation == "scaled" and args.trunc > 1:
+        raise UsageError(f"--trunc for {info.model_name} is the release's truncation, in (0, 1]; got {args.trunc}")
     if out is not None and info.channels not in (1, 3, 4):
         raise UsageError(f"cannot write an image of {info.channels}-channel images; use --npy")
     def base():  # the command line's settings (a latents .json brings its own, classes included)

@@ -268,13 +268,16 @@ class Renderer:
             if len(state.z) != info.z_dim:
                 raise ValueError(f"z has {len(state.z)} values, the model needs {info.z_dim}")
             z = _tensor(state.z, "z", self.device)[None]
-            if state.z_threshold is not None and info.capabilities.truncation == "z":
+            if (state.z_threshold is not None and info.capabilities.truncation == "z"
+                    and info.capabilities.z_truncation == "resample"):
                 # BigGAN's truncation redraws values beyond the threshold; an explicit z has no seed to
-                # redraw from, so they are clipped (a blend of truncated z's is already within).
+                # redraw from, so they are clipped (a blend of truncated z's is already within).  A scaled
+                # truncation (BigGAN-deep) takes an explicit z as it is: there t picks the statistics.
                 z = z.clamp(-state.z_threshold, state.z_threshold)
             return z
         if state.z_threshold is not None and info.capabilities.truncation == "z":
-            return latent.truncated_z([state.seed], info.z_dim, state.z_threshold).to(self.device)
+            draw = latent.scaled_truncated_z if info.capabilities.z_truncation == "scaled" else latent.truncated_z
+            return draw([state.seed], info.z_dim, state.z_threshold).to(self.device)
         # Seeding a fresh torch.Generator costs tens of microseconds, a fifth of a small model's
         # forward: keep the z of recently used seeds (read-only: edits clone before changing z).
         key = (state.seed, info.z_dim)

@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup
 
 from ganstudio.engine import Renderer, pick_device
 from ganstudio.engine.renderer import PRECISIONS
-from ganstudio.gui.settings import settings
+from ganstudio.gui.settings import settings, text as settings_text
 
 CHOICES = ("auto", "cpu", "cuda", "mps")
 PRECISION_LABELS = {"auto": "Auto (fp16 on a GPU where exact enough)", "fp32": "Always fp32",
@@ -34,13 +34,13 @@ def available_devices() -> list[str]:
 
 
 def preferred_precision() -> str:
-    pref = str(settings().value("precision", "auto"))
+    pref = settings_text("precision", "auto")
     return pref if pref in PRECISIONS else "auto"
 
 
 def preferred_renderer() -> Renderer:
     """A renderer on the device stored in the settings; an unavailable one falls back to auto."""
-    pref = str(settings().value("device", "auto"))
+    pref = settings_text("device", "auto")
     try:
         return Renderer(pick_device(pref), precision=preferred_precision())
     except ValueError:
@@ -58,7 +58,7 @@ def install_device_menu(win, parent_menu) -> None:
     menu = parent_menu.addMenu("&Device")
     group = QActionGroup(win)
     group.setExclusive(True)
-    current = str(settings().value("device", "auto"))
+    current = settings_text("device", "auto")
     win.device_actions = {}
     for name in available_devices():
         act = QAction(_label(name), win)
@@ -99,7 +99,7 @@ def set_device(win, preference: str) -> Optional[torch.device]:
     except ValueError as e:
         win.report_error(str(e), dialog=True)
         return None
-    previous = str(settings().value("device", "auto"))
+    previous = settings_text("device", "auto")
     settings().setValue("device", preference)
     act = getattr(win, "device_actions", {}).get(preference)
     if act is not None:

@@ -21,7 +21,7 @@ from ganstudio.gui.jobs import JobRunner
 from ganstudio.gui.model_picker import ModelPicker
 from ganstudio.gui.panels import PANELS, show_full_tab_titles
 from ganstudio.gui.render_bridge import RenderBridge
-from ganstudio.gui.settings import add_recent_file, recent_files, settings
+from ganstudio.gui.settings import add_recent_file, recent_files, settings, text as settings_text
 
 SESSION_FILTER = "GAN Studio session (*.json)"
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.pkl);;All files (*)"
@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model or session", str(settings().value("last_dir", "")),
+        path, _ = QFileDialog.getOpenFileName(self, "Open model or session", settings_text("last_dir", ""),
                                               CHECKPOINT_FILTER + ";;" + SESSION_FILTER)
         if path:
             settings().setValue("last_dir", str(Path(path).parent))
@@ -419,13 +419,13 @@ class MainWindow(QMainWindow):
             self.open_model(state.model, state, bookmarks, "Open session")
 
     def save_session_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", str(settings().value("last_dir", "")),
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", settings_text("last_dir", ""),
                                               SESSION_FILTER)
         if path:
             self.save_session(path if path.endswith(".json") else path + ".json")
 
     def open_session_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", str(settings().value("last_dir", "")),
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", settings_text("last_dir", ""),
                                               SESSION_FILTER)
         if path:
             self.open_session(path)

@@ -13,11 +13,20 @@ def settings() -> QSettings:
     return QSettings(QSettings.IniFormat, QSettings.UserScope, ORGANIZATION, APPLICATION)
 
 
+def text(key: str, default: str = "") -> str:
+    """A string setting; anything else there (a hand-edited or corrupt INI: a number, a point...) is
+    the default, so a bad settings file never stops the app."""
+    value = settings().value(key, default)
+    return value if isinstance(value, str) else default
+
+
 def recent_files() -> list[str]:
     value = settings().value("recent_files", [])
     if isinstance(value, str):  # QSettings returns a bare string for a one-element list
         value = [value]
-    return [str(v) for v in (value or [])]
+    if not isinstance(value, (list, tuple)):
+        return []
+    return [v for v in value if isinstance(v, str) and v]
 
 
 def add_recent_file(path: str) -> list[str]:

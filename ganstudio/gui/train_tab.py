@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
                                QMenu, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
                                QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from ganstudio.gui.settings import settings
+from ganstudio.gui.settings import settings, text as settings_text
 from ganstudio.gui.train_form import ConfigForm
 from ganstudio.gui.train_process import POSIX, ProcessManager, _package_root
 from ganstudio.training.monitor import (UNEXPECTED, RunMonitor, RunStatus, RunUpdate, append_metrics, list_runs,
@@ -59,7 +59,7 @@ class TrainTab(QWidget):
         super().__init__(parent)
         from ganstudio.gui.train_plots import LossPlot  # pyqtgraph only once the tab is built
 
-        root = runs_root or settings().value(SETTINGS_KEY, "") or DEFAULT_RUNS_ROOT
+        root = runs_root or settings_text(SETTINGS_KEY) or DEFAULT_RUNS_ROOT
         self.runs_root = Path(root).expanduser()
         self.manager = manager or ProcessManager()
         self.manager.adopt_orphan_logs(self.runs_root)

@@ -71,6 +71,14 @@ class FloatSlider(QWidget):
         self.slider.valueChanged.connect(self._on_slider)
         self.slider.sliderReleased.connect(self.released)
 
+    def set_range(self, lo: float, hi: float) -> None:
+        """Another [lo, hi] (a model with other limits); the value is kept, clamped into it, without emitting."""
+        self.lo, self.hi = float(lo), float(hi)
+        self.set_value(min(max(self._value, self.lo), self.hi), quiet=True)
+        self.slider.blockSignals(True)
+        self.slider.setValue(self._to_pos(self._value))
+        self.slider.blockSignals(False)
+
     def _to_pos(self, v: float) -> int:
         return round((min(max(v, self.lo), self.hi) - self.lo) / (self.hi - self.lo) * self.steps)
 
@@ -153,8 +161,8 @@ class ThumbGrid(QWidget):
         menu.exec(e.globalPos())
 
     def _save_dialog(self, scale: int) -> None:
-        from ganstudio.gui.settings import settings
-        path, _ = QFileDialog.getSaveFileName(self, "Save grid", str(settings().value("export_dir", "")), "PNG (*.png)")
+        from ganstudio.gui.settings import settings, text as settings_text
+        path, _ = QFileDialog.getSaveFileName(self, "Save grid", settings_text("export_dir", ""), "PNG (*.png)")
         if not path:
             return
         path = path if path.lower().endswith(".png") else path + ".png"

@@ -50,6 +50,18 @@ def truncated_z(seeds: Union[int, Sequence[int]], z_dim: int, threshold: float,
     return out.to(device)
 
 
+SCALED_BOUND = 2.0  # BigGAN-deep's release samples a normal truncated to [-2, 2] ...
+
+
+def scaled_truncated_z(seeds: Union[int, Sequence[int]], z_dim: int, truncation: float,
+                       device: Union[str, torch.device] = "cpu") -> torch.Tensor:
+    """... and multiplies it by the truncation t (which also picks its BatchNorm statistics): z [N, z_dim]."""
+    t = float(truncation)
+    if not math.isfinite(t) or t <= 0:
+        raise ValueError(f"truncation must be a positive number, got {truncation}")
+    return truncated_z(seeds, z_dim, SCALED_BOUND, device) * t
+
+
 def truncate_w(ws: torch.Tensor, w_avg: torch.Tensor, psi: float, cutoff: Optional[int] = None) -> torch.Tensor:
     """w_avg + psi * (ws - w_avg) on layers [0, cutoff) (all layers when cutoff is None); ws [N, L, w_dim]."""
     if ws.ndim != 3:

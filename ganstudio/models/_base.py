@@ -20,6 +20,9 @@ class Capabilities:
     """What a generator supports; GUI panels enable themselves from these flags."""
 
     truncation: Optional[str] = None  # "w": psi toward w_avg (StyleGAN); "z": truncated normal (BigGAN)
+    # How "z" truncation draws z: "resample" entries beyond the threshold (the BigGAN paper), or
+    # "scaled": a normal truncated to [-2, 2] times t, t also choosing BatchNorm statistics (BigGAN-deep's release).
+    z_truncation: str = "resample"
     classes: bool = False  # takes class weights c of shape [N, c_dim]
     class_space: str = "onehot"  # "embedding": c is multiplied into a learned embedding; "onehot": concatenated
     style_layers: bool = False  # every one of num_ws entries of ws drives its own layer(s)

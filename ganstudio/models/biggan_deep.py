@@ -183,7 +183,7 @@ class BigGANDeepGenerator(Generator):
         self.n_stats = cfg.n_stats
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(truncation="z", classes=True, class_space="embedding",
+        return Capabilities(truncation="z", z_truncation="scaled", classes=True, class_space="embedding",
                             attention=self.attention_index is not None)
 
     def _check_truncation(self, truncation: float) -> float:

@@ -142,12 +142,15 @@ def test_async_newest_wins_and_coalesces():
 
 
 def test_biggan_deep_truncation_reaches_batchnorm_statistics(renderer):
+    # As the release samples: z = truncnorm(-2, 2) * t, and t picks the BatchNorm statistics.  (z was
+    # N(0, 1) resampled into [-t, t]: std 0.23 at t = 0.4 where the release's statistics saw 0.35.)
     from ganstudio.latent import class_vector, truncated_z
     st = RenderState(model="registry:biggan-deep:tiny", seed=3, z_threshold=0.5)
     res = renderer.render(st)
     assert res.error == "", res.error
     G = renderer.generator(st.model)
-    z = truncated_z([3], G.z_dim, 0.5)
+    z = truncated_z([3], G.z_dim, 2.0) * 0.5
+    assert torch.equal(renderer.latents(st)[0], z)
     with torch.no_grad():
         ref = G(z, class_vector(0, G.c_dim)[None], truncation_psi=0.5)
     from ganstudio.imaging import to_uint8
@@ -346,6 +349,14 @@ def test_raw_z_edits_apply_to_an_explicit_ws_of_a_model_without_mapping(renderer
     on_ws = renderer.render(RenderState(model=DC, ws=ws[0].tolist(), edits=edits)).image
     assert np.array_equal(on_seed, on_ws)
     assert not np.array_equal(on_ws, renderer.render(RenderState(model=DC, seed=4)).image)
+
+
+def test_biggan_deep_takes_an_explicit_z_as_it_is(renderer):
+    # Its truncation scales a drawn z and picks statistics; an explicit z (a file's, an edit's) is final.
+    BD = "registry:biggan-deep:tiny"
+    info = renderer.load(BD)
+    z = tuple([1.7] + [0.1] * (info.z_dim - 1))
+    assert torch.equal(renderer.latents(RenderState(model=BD, z=z, z_threshold=0.4))[0][0], torch.tensor(z))
 
 
 def test_biggan_threshold_clips_an_explicit_z(renderer):

@@ -1,6 +1,7 @@
 """What a hand-edited session, a stray click or a full disk does to the window: a clear error, nothing lost."""
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,3 +218,27 @@ def test_state_checks_outside_the_window():
         RenderState.from_dict({"model": "m", "seed": MAX_SEED + 1})
     with pytest.raises(ValueError, match="must be a JSON object"):
         RenderState.from_dict([1])
+
+
+def test_wrongly_typed_settings_do_not_stop_the_app(qtbot, temp_settings, checkpoint):
+    # A hand-edited or corrupt INI: numbers and points where paths and lists belong.  recent_files
+    # stopped the window from opening; train/runs_root stopped the Train window.
+    from ganstudio.engine import Renderer
+    from ganstudio.gui.main_window import MainWindow
+    from ganstudio.gui.settings import recent_files, settings
+    from ganstudio.gui.train_tab import TrainTab
+    path = settings().fileName()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    number, point = "@Variant(\\0\\0\\0\\x2\\0\\0\\0\\x5)", "@Point(1 2)"
+    Path(path).write_text(f"[General]\nrecent_files={number}\nlast_dir={point}\ndevice={number}\n"
+                          f"export_dir={number}\n[train]\nruns_root={number}\n")
+    assert recent_files() == []
+    win = MainWindow(renderer=Renderer("cpu"), model=checkpoint("dcgan"))
+    qtbot.addWidget(win)
+    try:
+        qtbot.waitUntil(lambda: win.app.info is not None, timeout=15000)
+        tab = TrainTab()
+        qtbot.addWidget(tab)
+        assert tab.runs_root.name == "runs"  # the default
+    finally:
+        win.shutdown()

@@ -250,6 +250,39 @@ def test_import_latents_as_bookmarks(qtbot, open_window, checkpoint, tmp_path, d
     assert win.actions_by_name["import_latents"].shortcut().toString() == "Ctrl+I"
 
 
+def test_a_truncated_and_edited_biggan_z_round_trips_through_latents_npy(qtbot, open_window, checkpoint, tmp_path):
+    # The export writes the final z (truncated, edited); the import clipped it to the threshold again,
+    # cutting the edit back (28 levels off).
+    win = open_window(checkpoint("biggan"))
+    gallery = win.panels["GalleryPanel"]
+    win.app.edit(win.app.state.replace(seed=5, z_threshold=0.4, edits=(("raw", 1, 1.5, None),)), "setup")
+    wait_rendered(qtbot, win)
+    original = shown(win).copy()
+    gallery.export_latents(str(tmp_path / "lat.npy"))
+    qtbot.waitUntil(lambda: win.jobs.idle() and (tmp_path / "lat.npy").exists(), timeout=10000)
+    gallery.import_latents(str(tmp_path / "lat.npy"))
+    qtbot.waitUntil(lambda: win.jobs.idle() and gallery.list.count() == 1, timeout=10000)
+    win.app.edit(win.app.state.replace(seed=0, edits=()), "elsewhere")
+    gallery.restore(0)
+    wait_rendered(qtbot, win)
+    assert np.array_equal(shown(win), original)
+
+
+def test_biggan_deep_truncation_is_the_releases_scale(qtbot, open_window, checkpoint, direct):
+    win = open_window(checkpoint("biggan-deep"))
+    panel = win.panels["TruncationPanel"]
+    assert panel.threshold.hi == 1.0 and panel.threshold.label.text() == "truncation"
+    assert "[−2, 2]" in panel.kind_label.text()
+    panel.threshold_on.setChecked(True)
+    panel.threshold.slider.setValue(panel.threshold.steps)  # the top of the range: t = 1, a valid truncation
+    wait_rendered(qtbot, win)
+    assert win.app.state.z_threshold == 1.0 and win.last_result.error == ""
+    assert np.array_equal(shown(win), direct(win.app.state))
+    win.open_model(checkpoint("biggan"))
+    qtbot.waitUntil(lambda: win.app.info.model_name == "biggan", timeout=15000)
+    assert panel.threshold.hi == 2.0 and panel.threshold.label.text() == "threshold"
+
+
 def test_each_tab_group_opens_on_a_panel_the_model_has(qtbot, open_window, checkpoint):
     win = open_window(checkpoint("biggan"))  # no style layers: Style mixing and Noise are unusable
     shown = [name for name, dock in win.docks.items() if not dock.visibleRegion().isEmpty()]

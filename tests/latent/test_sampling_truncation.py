@@ -80,3 +80,12 @@ def test_truncate_w_errors():
         truncate_w(torch.zeros(2, 3, 8), torch.zeros(4), 0.5)
     with pytest.raises(ValueError):
         truncate_w(torch.zeros(2, 3, 8), torch.zeros(8), 0.5, cutoff=-1)
+
+
+def test_scaled_truncated_z_is_the_biggan_deep_release_sampling():
+    from ganstudio.latent import scaled_truncated_z, truncated_z
+    z = scaled_truncated_z(range(200), 16, 0.4)
+    assert z.abs().max() <= 0.8 and torch.equal(z, truncated_z(range(200), 16, 2.0) * 0.4)
+    assert abs(z.std().item() - 0.88 * 0.4) < 0.02  # a normal truncated at 2 has std 0.88
+    with pytest.raises(ValueError):
+        scaled_truncated_z([0], 4, 0.0)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVB
 
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.settings import settings
+from ganstudio.gui.settings import settings, text as settings_text
 from ganstudio.gui.widgets import ThumbGrid
 from ganstudio.imaging import upright_8bit
 
@@ -102,7 +102,7 @@ class EncoderPanel(Panel):
                             f"and resized to {info.resolution}×{info.resolution} px.")
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Encode image", str(settings().value("last_image_dir", "")),
+        path, _ = QFileDialog.getOpenFileName(self, "Encode image", settings_text("last_image_dir", ""),
                                               IMAGE_FILTER)
         if path:
             settings().setValue("last_image_dir", str(Path(path).parent))

@@ -191,8 +191,8 @@ class GalleryPanel(Panel):
 
     # -- exports (all off the GUI thread; tests call these with a path) ----------------------------
     def _dialog(self, title: str, filt: str, suffix: str, fn) -> None:
-        from ganstudio.gui.settings import settings
-        path, _ = QFileDialog.getSaveFileName(self, title, str(settings().value("export_dir", "")), filt)
+        from ganstudio.gui.settings import settings, text as settings_text
+        path, _ = QFileDialog.getSaveFileName(self, title, settings_text("export_dir", ""), filt)
         if path:
             settings().setValue("export_dir", str(Path(path).parent))
             fn(path if path.lower().endswith(suffix) else path + suffix)
@@ -297,8 +297,8 @@ class GalleryPanel(Panel):
 
     # -- import ---------------------------------------------------------------------------------
     def import_latents_dialog(self) -> None:
-        from ganstudio.gui.settings import settings
-        path, _ = QFileDialog.getOpenFileName(self, "Import latents", str(settings().value("export_dir", "")),
+        from ganstudio.gui.settings import settings, text as settings_text
+        path, _ = QFileDialog.getOpenFileName(self, "Import latents", settings_text("export_dir", ""),
                                               "Latents (*.npy *.npz *.json);;All files (*)")
         if path:
             settings().setValue("export_dir", str(Path(path).parent))
@@ -313,6 +313,10 @@ class GalleryPanel(Panel):
         if not self.supported or self.info is None:
             return
         info, base, renderer, name = self.info, self.state, self.ctx.renderer, Path(path).name
+        if info.capabilities.truncation == "z" and info.capabilities.z_truncation == "resample":
+            # A file's z is final (Latents .npy writes it truncated and edited): clipping it again to the
+            # threshold would cut an edit back.  (A scaled truncation keeps t: it picks the statistics.)
+            base = base.replace(z_threshold=None)
 
         def work(progress):
             states = latent_states(path, base, info.z_dim, info.num_ws, info.w_dim, info.capabilities.style_layers)

@@ -9,6 +9,8 @@ from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider, ThumbGrid
 
 DEFAULT_SEEDS = "0-7"
+THRESHOLD_RANGE = (0.05, 2.0)  # BigGAN's resampling threshold
+SCALED_MIN = 0.02  # BigGAN-deep's truncation scale, up to 1
 
 
 class TruncationPanel(Panel):
@@ -31,7 +33,7 @@ class TruncationPanel(Panel):
         lay.addLayout(crow)
         trow = QHBoxLayout()
         self.threshold_on = QCheckBox("Truncate z")
-        self.threshold = FloatSlider("threshold", 0.05, 2.0, 0.5, steps=195)
+        self.threshold = FloatSlider("threshold", *THRESHOLD_RANGE, 0.5, steps=195)
         trow.addWidget(self.threshold_on)
         trow.addWidget(self.threshold, 1)
         lay.addLayout(trow)
@@ -88,9 +90,15 @@ class TruncationPanel(Panel):
         for widget in (self.threshold, self.threshold_on):
             widget.setVisible(not w)
         self.cutoff.setRange(0, info.num_ws)
+        scaled = info.capabilities.z_truncation == "scaled"
+        # The release's truncation is a scale in (0, 1] (its BatchNorm statistics exist for no other).
+        self.threshold.set_range(*((SCALED_MIN, 1.0) if scaled else THRESHOLD_RANGE))
+        self.threshold.label.setText("truncation" if scaled else "threshold")
         self.kind_label.setText(
             "Truncation trick in w (StyleGAN): w = w_avg + ψ (w − w_avg). ψ = 0 gives the average image, "
             "ψ = 1 the untruncated sample." if w else
+            "Truncated z (BigGAN-deep release): z is a normal truncated to [−2, 2] times the truncation, which "
+            "also picks the BatchNorm statistics; smaller values trade diversity for fidelity." if scaled else
             "Truncated z (BigGAN): components of z beyond ± threshold are resampled; smaller thresholds trade "
             "diversity for fidelity.")
         self.samples.set_images(None)
@@ -115,7 +123,8 @@ class TruncationPanel(Panel):
             self.samples.set_images(res.image, cols=min(len(seeds), 8 if len(seeds) > 8 else 4),
                                     labels=[str(s) for s in seeds])
             what = (f"ψ = {state.truncation_psi:.2f}" if self.info.capabilities.truncation == "w" else
-                    f"threshold = {state.z_threshold:.2f}" if state.z_threshold is not None else "no truncation")
+                    f"{self.threshold.label.text()} = {state.z_threshold:.2f}" if state.z_threshold is not None
+                    else "no truncation")
             self.samples_label.setText(f"{len(seeds)} samples at {what}, one batch, {res.render_ms:.0f} ms "
                                        "(click one to open it)")
         self.run_job("samples", lambda: renderer.render(state, seeds), done)
