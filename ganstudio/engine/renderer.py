@@ -189,6 +189,7 @@ class Renderer:
         self.cache_size = cache_size
         self._nets: dict[str, tuple[Any, ModelInfo]] = {}  # insertion order = recency
         self._directions: dict[tuple, torch.Tensor] = {}
+        self._stamps: dict[str, Optional[tuple]] = {}  # key -> the file's identity when load() read it
         self._z_cache: dict[tuple[int, int], torch.Tensor] = {}  # (seed, z_dim) -> z [1, z_dim], LRU
         self._c_cache: dict[tuple, torch.Tensor] = {}  # (class_weights, c_dim) -> c [1, c_dim]
         self._lock = threading.RLock()
@@ -200,8 +201,26 @@ class Renderer:
 
     # -- models ------------------------------------------------------------------------------
     def load(self, key: str) -> ModelInfo:
-        """Load (or fetch from cache) a model; errors propagate so the GUI can keep the old one."""
-        return self._get(key)[1]
+        """Load (or fetch from cache) a model; errors propagate so the GUI can keep the old one.
+
+        Opening a file again reads it again if it changed on disk since (an import --force, a retrain
+        to the same path): the cache must not show the old network under the file's name.
+        """
+        with self._lock:
+            stamp = _file_stamp(key)
+            if key in self._nets and self._stamps.get(key) != stamp:
+                self.forget(key)
+            entry = self._get(key)
+            self._stamps[key] = stamp
+            return entry[1]
+
+    def forget(self, key: str) -> None:
+        """Drop a model and what was computed from it (directions) from the caches."""
+        with self._lock:
+            self._nets.pop(key, None)
+            self._stamps.pop(key, None)
+            for ck in [ck for ck in self._directions if ck[0] == key]:
+                del self._directions[ck]
 
     def _get(self, key: str):
         with self._lock:
@@ -412,6 +431,22 @@ class Renderer:
         if self.device.type == "cuda":
             ws = ws.contiguous()
         return G.synthesis(ws, c, **kwargs).float()
+
+
+def _file_stamp(key: str) -> Optional[tuple]:
+    """(size, mtime) of a checkpoint file, and of the files of a checkpoint folder; None for a
+    registry model or a path that is not there (the loader then says why)."""
+    if key.startswith("registry:"):
+        return None
+    from ganstudio.pretrained import resolve
+    path = resolve(key)
+    try:
+        st = path.stat()
+        if not path.is_dir():
+            return (st.st_size, st.st_mtime_ns)
+        return tuple(sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in path.iterdir() if f.is_file()))
+    except OSError:
+        return None
 
 
 def _raw_z_edits(z: torch.Tensor, edits, z_dim: int) -> torch.Tensor:

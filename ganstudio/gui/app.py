@@ -35,9 +35,12 @@ def run_app(checkpoint: Optional[str] = None) -> int:
     from ganstudio.gui.main_window import MainWindow
 
     window = MainWindow()
-    if checkpoint:
+    from ganstudio.gui.main_window import is_latents_file
+    if checkpoint and not is_latents_file(checkpoint):
         window.open_path(checkpoint)
-    else:
+    else:  # latents need a model: the default one, then they are imported as bookmarks
         window.open_model(default_model())
+        if checkpoint:
+            window.open_path(checkpoint)
     window.show()
     return app.exec()

@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.app = AppState(self)
         self.jobs = JobRunner(self)
         self.pending_open: Optional[tuple] = None  # open_model's arguments for a model still loading
+        self._import_after_load: Optional[str] = None  # a latents file given before any model was open
         self.bridge = RenderBridge(self.renderer, self)
         self.last_result: Optional[RenderResult] = None
         self.displayed_state: Optional[RenderState] = None
@@ -87,7 +88,7 @@ class MainWindow(QMainWindow):
         self.bridge.rendered.connect(self._on_rendered)
         self.jobs.busy_changed.connect(self._on_busy)
         self.jobs.progress.connect(lambda _ch, f: self.progress.setValue(int(f * 100)))
-        self.picker.model_chosen.connect(self.open_model)
+        self.picker.model_chosen.connect(self._model_picked)
         self.picker.open_requested.connect(self.open_dialog)
         self.view.zoom_changed.connect(self.zoom_label.setText)
 
@@ -237,12 +238,14 @@ class MainWindow(QMainWindow):
         Without ``state`` a model opened before comes back as it was left (see AppState.set_model);
         with one, that state is applied as an undo step named ``text``.
         """
+        key = model_key(key)
         renderer = self.renderer
         self.view.set_message(f"Loading {key}…")
         self.pending_open = (key, state, bookmarks, text)  # a device / precision switch reloads this one
 
         def failed(msg: str) -> None:
             self.pending_open = None
+            self._import_after_load = None  # its model did not come
             self.view.set_message("")
             self.picker.select(self.app.state.model)
             self.report_error(f"Could not open {key}:\n{msg}", dialog=True)
@@ -250,6 +253,11 @@ class MainWindow(QMainWindow):
         self.jobs.submit("model", lambda: renderer.load(key),
                          lambda info: self._model_loaded(info, state, bookmarks, text),
                          failed, busy=f"Loading {Path(key).name}")
+
+    def _model_picked(self, key: str) -> None:
+        if key == self.app.state.model and self.pending_open is None:
+            return  # the model on show, nothing loading: nothing to do
+        self.open_model(key)  # the last choice wins, also over a load in flight
 
     def _model_loaded(self, info: ModelInfo, state: Optional[RenderState], bookmarks: Optional[list],
                       text: str) -> None:
@@ -262,6 +270,9 @@ class MainWindow(QMainWindow):
             self.app.bookmarks = list(bookmarks)
         self.app.set_model(info, state, text)
         self.app.bookmarks_changed.emit()
+        waiting, self._import_after_load = self._import_after_load, None
+        if waiting:
+            self.panels["GalleryPanel"].import_latents(waiting)
 
     def _on_model_changed(self, info: ModelInfo) -> None:
         untrained = " (untrained)" if info.untrained and "untrained" not in info.label else ""
@@ -332,18 +343,24 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str) -> None:
         """A dropped or opened file: a session or latents (.json), latents (.npy, .npz) or a checkpoint."""
-        low = path.lower()
-        if low.endswith((".npy", ".npz")) or (low.endswith(".json") and _is_latents_json(path)):
-            self.panels["GalleryPanel"].import_latents(path)
-        elif low.endswith(".json"):
+        if is_latents_file(path):
+            if self.app.info is not None:
+                self.panels["GalleryPanel"].import_latents(path)
+            elif self.pending_open is not None:  # `ganstudio open latents.npy`: once the model is there
+                self._import_after_load = path
+            else:
+                self.report_error(f"{Path(path).name}: latents belong to a model; open the model first, "
+                                  f"then import them (File ▸ Import latents).", dialog=True)
+            return
+        if path.lower().endswith(".json"):
             self.open_session(path)
         else:
             self.open_model(path)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
-        for path in recent_files():
-            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        for path in recent_files():  # "&" would be read as a mnemonic marker and vanish
+            self.recent_menu.addAction(path.replace("&", "&&"), lambda p=path: self.open_path(p))
         if not self.recent_menu.actions():
             self.recent_menu.addAction("(none)").setEnabled(False)
 
@@ -506,6 +523,25 @@ class MainWindow(QMainWindow):
         self.jobs.stop()
         self.bridge.close(SHUTDOWN_WAIT_S)
         self.jobs.close(deadline - time.monotonic())
+
+
+def model_key(key: str) -> str:
+    """A model string as the window keeps it: a checkpoint path made absolute (resolved as the recent
+    list is), so a session saved elsewhere finds the file and the picker lists it once; shipped names and
+    registry keys unchanged."""
+    from ganstudio import pretrained
+    if key.startswith("registry:") or pretrained.get_entry(key) or not key:
+        return key
+    try:
+        return str(Path(key).expanduser().resolve())
+    except (OSError, RuntimeError):  # a symlink loop, a bad name: the loader reports it
+        return key
+
+
+def is_latents_file(path: str) -> bool:
+    """Latents (.npy, .npz, a Gallery latents .json) rather than a checkpoint or a session."""
+    low = path.lower()
+    return low.endswith((".npy", ".npz")) or (low.endswith(".json") and _is_latents_json(path))
 
 
 def _is_latents_json(path: str) -> bool:

@@ -67,5 +67,5 @@ class ModelPicker(QComboBox):
         if key == OPEN_FILE:
             self.select(self._current)
             self.open_requested.emit()
-        elif key and key != self._current:
+        elif key:  # the current model too: chosen while another loads, it must win over that one
             self.model_chosen.emit(key)
