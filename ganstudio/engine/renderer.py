@@ -240,7 +240,9 @@ class Renderer:
 
     # -- latents -----------------------------------------------------------------------------
     def directions(self, key: str, method: str, k: int = 20) -> torch.Tensor:
-        """Cached PCA (GANSpace) or SeFa directions [k, dim] of a model."""
+        """Cached PCA (GANSpace) or SeFa directions [k, dim] of a model: unit rows in w for style-based
+        models, else in z (GANSpace's PCA of the first layer's activations, regressed onto z: not
+        orthogonal).  Fewer than k where the samples have lower rank."""
         with self._lock:
             ck = (key, method, k)
             if ck not in self._directions:
@@ -250,7 +252,7 @@ class Renderer:
                 k_eff = min(k, info.w_dim)
                 with no_half:
                     if method == "pca":
-                        c = self._class_vector(RenderState(), info)
+                        c = self._class_vector(RenderState(), info)  # the default class
                         space = "w" if info.capabilities.style_layers else "z"
                         d, _ = latent.pca_directions(G, n_samples=2000, k=k_eff, space=space, seed=0, c=c)
                     elif method == "sefa":

@@ -50,7 +50,8 @@ class Generator(nn.Module):
     # families of plain convolutions, where oneDNN's kernels make batch-1 renders 20-40 % faster.
     cpu_channels_last: bool = False
     # The module (or the Sequential whose first weighted layer) that z enters first, z in its first
-    # z_dim input columns (class inputs, where a family concatenates them, come after): SeFa's A.
+    # z_dim input columns (class inputs, where a family concatenates them, come after): SeFa's A,
+    # and the layer whose output GANSpace's PCA runs on for families without a mapping network.
     latent_layer: str = ""
 
     def __init__(self) -> None:
@@ -65,16 +66,20 @@ class Generator(nn.Module):
         """SeFa's A (Shen & Zhou 2021): the first layer's weight as a linear map [out, z_dim] of z alone."""
         if layers is not None:
             raise ValueError(f"{type(self).__name__} has no per-layer style weights; SeFa layers must be None")
-        if not self.latent_layer:
-            raise ValueError(f"{type(self).__name__} names no layer that reads z; SeFa needs one")
-        m = next(m for m in self.get_submodule(self.latent_layer).modules()
-                 if isinstance(getattr(m, "weight", None), torch.Tensor))
+        m = self.latent_module()
         w = m.weight * getattr(m, "weight_gain", 1.0)  # equalized lr: the weight the forward uses
         if isinstance(m, nn.ConvTranspose2d):  # on z as a 1x1 map: in -> out x kH x kW, linear
             w = w.reshape(w.shape[0], -1).T
         if w.ndim != 2 or w.shape[1] < self.z_dim:
             raise ValueError(f"{self.latent_layer} of {type(self).__name__} does not read the {self.z_dim}-dim z")
         return w[:, :self.z_dim]
+
+    def latent_module(self) -> nn.Module:
+        """The weighted layer ``latent_layer`` names: the first one z enters."""
+        if not self.latent_layer:
+            raise ValueError(f"{type(self).__name__} names no layer that reads z")
+        return next(m for m in self.get_submodule(self.latent_layer).modules()
+                    if isinstance(getattr(m, "weight", None), torch.Tensor))
 
     # -- interface -------------------------------------------------------------------------
     def mapping(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,

@@ -78,6 +78,9 @@ class BigGANConfig:
 
 class BigGANGenerator(Generator):
     cpu_channels_last = True  # see Generator.cpu_channels_last
+    # Reads z's first chunk only (skip-z feeds the others to the blocks' class-conditional BN), so
+    # GANSpace's directions, regressed onto all of z, carry that chunk; sefa_weight covers every chunk.
+    latent_layer = "linear"
 
     def __init__(self, cfg: BigGANConfig):
         super().__init__()
