@@ -1,10 +1,11 @@
 """`ganstudio open FILE`: open a checkpoint (or a session file) in the explorer window."""
 NAME = "open"
-HELP = "open a checkpoint or a session file in the explorer window"
+HELP = "open a checkpoint, a session file or latents (as bookmarks) in the explorer window"
 
 
 def add_arguments(p):
-    p.add_argument("file", help="a GAN Studio checkpoint (.safetensors), a session (.json) or a shipped model name")
+    p.add_argument("file", help="a checkpoint (ours or a foreign one), a session (.json), latents (.npy/.npz/.json: "
+                                "bookmarks on the default model) or a shipped model name")
 
 
 def run(args) -> int:
@@ -16,7 +17,10 @@ def run(args) -> int:
     path = resolve(args.file)
     if not path.exists():
         raise UsageError(f"{args.file}: no such file or shipped model")
-    if path.suffix.lower() == ".json":
+    from ganstudio.engine.latent_files import is_latents_file
+    if is_latents_file(str(path)):
+        pass  # latents: the window opens the default model and imports them as bookmarks
+    elif path.suffix.lower() == ".json":
         from ganstudio.engine import load_session
         load_session(path)  # a bad session file is a one-line error here, not a dialog
     elif path.suffix.lower() == ".safetensors":

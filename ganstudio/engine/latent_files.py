@@ -183,3 +183,21 @@ def _rows(a: np.ndarray, hint: Optional[str], z_dim: int, num_ws: int, w_dim: in
     if style:
         want += f", ws [{num_ws}, {w_dim}] or [N, {num_ws}, {w_dim}], or w [N, 1, {w_dim}]"
     raise LatentFileError(f"{name}: shape {list(shape)} does not fit this model; expected {want}")
+
+
+def is_latents_file(path: str) -> bool:
+    """Latents (.npy, .npz, a Gallery latents .json) rather than a checkpoint or a session."""
+    low = path.lower()
+    return low.endswith((".npy", ".npz")) or (low.endswith(".json") and _is_latents_json(path))
+
+
+def _is_latents_json(path: str) -> bool:
+    """Gallery > Latents .json (a "state" and no session "format"), as opposed to a session file."""
+    try:
+        if Path(path).stat().st_size > 64 * 2 ** 20:
+            return False
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False  # open_session reports what is wrong with it
+    return isinstance(doc, list) or (isinstance(doc, dict) and "format" not in doc
+                                     and any(k in doc for k in ("state", "z", "w", "ws")))

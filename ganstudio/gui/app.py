@@ -35,7 +35,7 @@ def run_app(checkpoint: Optional[str] = None) -> int:
     from ganstudio.gui.main_window import MainWindow
 
     window = MainWindow()
-    from ganstudio.gui.main_window import is_latents_file
+    from ganstudio.engine.latent_files import is_latents_file
     if checkpoint and not is_latents_file(checkpoint):
         window.open_path(checkpoint)
     else:  # latents need a model: the default one, then they are imported as bookmarks

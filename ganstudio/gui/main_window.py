@@ -1,7 +1,6 @@
 """The explorer window: model picker, image view, capability-gated dock panels, menus, status bar."""
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 from pathlib import Path
@@ -14,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QApplication,
                                QTableWidget, QTableWidgetItem, QDialog, QVBoxLayout, QHeaderView)
 
 from ganstudio.engine import ModelInfo, Renderer, RenderResult, RenderState, load_session, save_session
+from ganstudio.engine.latent_files import is_latents_file
 from ganstudio.gui.app_state import AppState, Bookmark
 from ganstudio.gui.device_menu import install_device_menu, preferred_renderer
 from ganstudio.gui.image_view import ImageView
@@ -536,21 +536,3 @@ def model_key(key: str) -> str:
         return str(Path(key).expanduser().resolve())
     except (OSError, RuntimeError):  # a symlink loop, a bad name: the loader reports it
         return key
-
-
-def is_latents_file(path: str) -> bool:
-    """Latents (.npy, .npz, a Gallery latents .json) rather than a checkpoint or a session."""
-    low = path.lower()
-    return low.endswith((".npy", ".npz")) or (low.endswith(".json") and _is_latents_json(path))
-
-
-def _is_latents_json(path: str) -> bool:
-    """Gallery > Latents .json (a "state" and no session "format"), as opposed to a session file."""
-    try:
-        if Path(path).stat().st_size > 64 * 2 ** 20:
-            return False
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False  # open_session reports what is wrong with it
-    return isinstance(doc, list) or (isinstance(doc, dict) and "format" not in doc
-                                     and any(k in doc for k in ("state", "z", "w", "ws")))

@@ -287,3 +287,14 @@ def test_each_tab_group_opens_on_a_panel_the_model_has(qtbot, open_window, check
     win = open_window(checkpoint("biggan"))  # no style layers: Style mixing and Noise are unusable
     shown = [name for name, dock in win.docks.items() if not dock.visibleRegion().isEmpty()]
     assert shown and all(not win.panels[name].unsupported(win.app.info) for name in shown), shown
+
+
+def test_open_command_takes_latents(tmp_path, monkeypatch):
+    # `ganstudio open z.json` checked a latents .json as a session and refused it.
+    from ganstudio.cli import main
+    opened = []
+    monkeypatch.setattr("ganstudio.gui.app.run_app", lambda f: opened.append(f) or 0)
+    (tmp_path / "z.json").write_text(json.dumps({"z": [[0.0] * 8]}))
+    np.save(tmp_path / "z.npy", np.zeros((1, 8), np.float32))
+    assert main(["open", str(tmp_path / "z.json")]) == 0 and main(["open", str(tmp_path / "z.npy")]) == 0
+    assert opened == [str(tmp_path / "z.json"), str(tmp_path / "z.npy")]
