@@ -133,6 +133,10 @@ class Discriminator(nn.Module):
     def forward_aux(self, img: torch.Tensor, c: Optional[torch.Tensor] = None):
         return self(img, c), {}
 
+    def aux_heads(self) -> tuple[str, ...]:
+        """The keys ``forward_aux`` returns: what the auxiliary losses (aux_class, info) can train."""
+        return ()
+
 
 def check_shape(t: torch.Tensor, shape: list, name: str) -> None:
     """Raise ValueError unless t matches shape (None = any size)."""

@@ -111,6 +111,9 @@ class ACGANDiscriminator(Discriminator):
         h = self._features(img)
         return self.adv_head(h).flatten(), {"class_logits": self.aux_head(h)}
 
+    def aux_heads(self) -> tuple[str, ...]:
+        return ("class_logits",)
+
 
 register("acgan", family="acgan", config_cls=ACGANConfig, generator=ACGANGenerator,
          discriminator=ACGANDiscriminator,

@@ -121,6 +121,9 @@ class DCGANDiscriminator(Discriminator):
         aux = {"code": self.q_head(h)} if self.q_head is not None else {}
         return self.out(h).flatten(), aux
 
+    def aux_heads(self) -> tuple[str, ...]:
+        return ("code",) if self.q_head is not None else ()  # InfoGAN's Q head
+
 
 _PAPER = "Radford, Metz, Chintala. Unsupervised Representation Learning with Deep Convolutional GANs. ICLR 2016."
 register("dcgan", family="dcgan", config_cls=DCGANConfig, generator=DCGANGenerator,

@@ -2,9 +2,10 @@
 
 As in the paper's experiments, both networks are MLPs with tanh hidden units; the encoder
 outputs the mean and log-variance of a diagonal Gaussian q(z|x), and samples are drawn with
-the reparameterization trick z = mu + exp(logvar / 2) * eps.  The decoder is the generator:
-its tanh output is the paper's Bernoulli mean rescaled to [-1, 1].  There is no
-discriminator; training uses the ELBO.
+the reparameterization trick z = mu + exp(logvar / 2) * eps.  The decoder is the generator: its
+tanh output is the mean of a unit-variance Gaussian p(x|z) over [-1, 1] pixels (the paper's
+decoder for real-valued data; its MNIST runs used a Bernoulli one).  There is no
+discriminator; training uses the ELBO (``training.losses.vae_loss``).
 """
 from __future__ import annotations
 

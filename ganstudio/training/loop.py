@@ -67,6 +67,9 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+LEGACY_W_AVG_BETA = 0.995  # the training-level default (the model's own) that earlier run configs hold
+
+
 def build_models(cfg: TrainConfig, num_classes: int):
     """G and D (None for VAE-style models) from the config, with the data set's class count."""
     from ganstudio.models import create_discriminator, create_generator, get_spec
@@ -94,6 +97,12 @@ def build_models(cfg: TrainConfig, num_classes: int):
         over["c_dim"] = num_classes if cfg.conditional in ("yes", "auto") else 0
     elif cfg.conditional == "yes":
         raise ValueError(f"model {cfg.model} is not class-conditional (set conditional=no)")
+    if cfg.w_avg_beta is not None:  # the training-level name of the model's w_avg decay
+        if "w_avg_beta" in fields:
+            if over.setdefault("w_avg_beta", cfg.w_avg_beta) != cfg.w_avg_beta:
+                raise ValueError(f"w_avg_beta={cfg.w_avg_beta} contradicts model.w_avg_beta={over['w_avg_beta']}")
+        elif cfg.w_avg_beta != LEGACY_W_AVG_BETA:  # earlier run configs all hold 0.995: they still resume
+            raise ValueError(f"w_avg_beta is StyleGAN's running mean of w; {cfg.model} has none")
     try:
         G = create_generator(cfg.model, **over)
         D = create_discriminator(cfg.model, **over)
@@ -119,8 +128,9 @@ def _can_be_unconditional(name: str, over: dict) -> bool:
 
 
 def _make_optimizer(params, kind: str, lr: float, betas, lazy_every: int = 1) -> torch.optim.Optimizer:
-    """``lazy_every`` > 1: the net gets a lazy regularizer every N steps, and Adam is adjusted as if
-    those were separate steps: lr * c and betas ** c with c = N / (N + 1) (Karras et al. 2020, B)."""
+    """``lazy_every`` > 1: the net gets a lazy regularizer every N steps as a pass of its own (N + 1
+    Adam steps per N batches), so Adam runs at lr * c and betas ** c, c = N / (N + 1) (Karras et al.
+    2020, B): the same total step size per N batches as without lazy regularization."""
     params = list(params)
     if kind == "adam":
         c = lazy_every / (lazy_every + 1) if lazy_every > 1 else 1.0
@@ -249,8 +259,15 @@ class _Trainer:
         self.d_cond = self.D is not None and getattr(self.D, "c_dim", 0) > 0
         self.info_cat = int(getattr(self.G, "info_cat", 0) or 0)
         self.info_cont = int(getattr(self.G, "info_cont", 0) or 0)
-        self.use_info = cfg.info > 0 and (self.info_cat + self.info_cont) > 0
-        self.use_aux_class = cfg.aux_class > 0 and self.G.c_dim > 0
+        heads = self.D.aux_heads() if self.D is not None else ()
+        if cfg.aux_class > 0 and "class_logits" not in heads:  # it died in the first D step (KeyError)
+            raise ValueError(f"aux_class is ACGAN's auxiliary class loss; the {cfg.model} discriminator has no "
+                             f"class head (train the acgan model)")
+        if cfg.info > 0 and "code" not in heads:  # it was silently ignored
+            raise ValueError(f"info is InfoGAN's mutual-information loss; {cfg.model} has no latent codes "
+                             f"(the infogan preset, or model.info_cat / model.info_cont on dcgan)")
+        self.use_info = cfg.info > 0
+        self.use_aux_class = cfg.aux_class > 0
         if self.G.c_dim and self.num_classes and self.G.c_dim != self.num_classes:
             raise ValueError(f"the model has {self.G.c_dim} classes, the data set {self.num_classes}")
 
@@ -458,7 +475,8 @@ class _Trainer:
                 gp = L.gradient_penalty(self.D, real, fake, dc_real, generator=self.dev_gen)
                 terms["gp"] = gp
                 total = total + cfg.gp * gp
-            if cfg.r1 and self.d_iters % cfg.r1_every == 0:
+            r1_due = cfg.r1 and self.d_iters % cfg.r1_every == 0
+            if r1_due and not cfg.lazy_adam:  # folded into this step (no Adam adjustment)
                 r1 = L.r1_penalty(self.D, real, dc_real)
                 terms["r1"] = r1
                 total = total + (cfg.r1 / 2) * cfg.r1_every * r1
@@ -466,13 +484,21 @@ class _Trainer:
                 dr = L.dragan_penalty(self.D, real, dc_real, generator=self.dev_gen)
                 terms["dragan"] = dr
                 total = total + cfg.dragan * dr
-        self.opt_D.zero_grad(set_to_none=True)
-        total.backward()
-        dist_util.average_gradients(self.D.parameters(), self.ctx)
-        self.opt_D.step()
+        self._optimize(self.opt_D, self.D, total)
+        if r1_due and cfg.lazy_adam:  # the paper's lazy pass, a step of its own
+            with self._autocast():
+                r1 = L.r1_penalty(self.D, real, dc_real)
+            terms["r1"] = r1
+            self._optimize(self.opt_D, self.D, (cfg.r1 / 2) * cfg.r1_every * r1)
         if cfg.clip:
             L.clip_weights_(self.D, cfg.clip)
         self.d_iters += 1
+
+    def _optimize(self, opt: torch.optim.Optimizer, net, loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        dist_util.average_gradients(net.parameters(), self.ctx)
+        opt.step()
 
     def _reusing(self) -> bool:
         return self.cfg.reuse_fakes and self.cfg.k_disc == 1
@@ -508,18 +534,21 @@ class _Trainer:
                     orth = L.orthogonal_reg(self.G)
                     terms["ortho"] = orth
                     total = total + cfg.ortho * orth
-                if self.use_pl and self.step % cfg.pl_every == 0:
+                pl_due = self.use_pl and self.step % cfg.pl_every == 0
+                if pl_due and not cfg.lazy_adam:  # folded into this step (no Adam adjustment)
                     pl = self._path_length_penalty()
                     terms["pl"] = pl
                     total = total + cfg.pl * cfg.pl_every * pl
-            self.opt_G.zero_grad(set_to_none=True)
-            total.backward()
+            self._optimize(self.opt_G, self.G, total)
+            if pl_due and cfg.lazy_adam:  # the paper's lazy pass, a step of its own
+                with self._autocast():
+                    pl = self._path_length_penalty()
+                terms["pl"] = pl
+                self._optimize(self.opt_G, self.G, cfg.pl * cfg.pl_every * pl)
         finally:
             self.D.requires_grad_(True)
-        dist_util.average_gradients(self.G.parameters(), self.ctx)
-        self.opt_G.step()
         if hasattr(self.G, "update_w_avg"):
-            self.G.update_w_avg(ws[:, 0].detach(), cfg.w_avg_beta)
+            self.G.update_w_avg(ws[:, 0].detach())  # with the model's own beta (w_avg_beta is folded in)
 
     def _path_length_penalty(self) -> torch.Tensor:
         """Path length regularization on a fresh half batch; updates the running mean a."""

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 LOSSES = ("ns", "minimax", "lsgan", "wgan", "hinge")
+SMOOTHABLE_LOSSES = ("ns", "minimax", "lsgan")  # the losses with a real target for label smoothing to lower
 LOSS_HELP = {
     "ns": "non-saturating GAN loss (Goodfellow et al. 2014, sec. 3): G maximizes log D(G(z))",
     "minimax": "the saturating minimax loss: G minimizes log(1 - D(G(z)))",

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
-from ganstudio.training.losses import LOSSES
+from ganstudio.training.losses import LOSSES, SMOOTHABLE_LOSSES
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -56,7 +56,7 @@ class TrainConfig:
     info_cont: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
     ortho: float = 0.0  # BigGAN orthogonal regularization weight on G
     style_mixing: float = 0.0  # StyleGAN mixing probability (models with style layers)
-    w_avg_beta: float = 0.995  # StyleGAN w_avg tracking decay
+    w_avg_beta: Optional[float] = None  # StyleGAN w_avg tracking decay; None: the model's (model.w_avg_beta, 0.995)
     vae_beta: float = 1.0  # beta-VAE weight of the KL term
     ema: float = 0.0  # decay of the EMA of G's weights (0 = no EMA)
     phase_kimg: float = 0.0  # ProGAN: thousands of images per fade-in and per stable phase
@@ -114,6 +114,11 @@ class TrainConfig:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.label_smoothing and self.loss not in SMOOTHABLE_LOSSES:
+            raise ValueError(f"label_smoothing changes the real targets of the {', '.join(SMOOTHABLE_LOSSES)} losses; "
+                             f"the {self.loss} loss has none")
+        if self.w_avg_beta is not None and not 0 <= self.w_avg_beta < 1:
+            raise ValueError(f"w_avg_beta must be in [0, 1), got {self.w_avg_beta}")
         for name in ("betas_g", "betas_d"):
             b = getattr(self, name)
             if len(b) != 2 or not all(0 <= x < 1 for x in b):
@@ -185,7 +190,8 @@ PRESETS: dict[str, TrainConfig] = {
     "sagan": _p(preset="sagan", model="sagan", conditional="auto", loss="hinge", lr_g=1e-4, lr_d=4e-4,
                 betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), batch=64, steps=10000),
     # Brock et al. 2019: hinge, lr_g 5e-5 / lr_d 2e-4, betas (0, 0.999), 2 D steps, EMA of G,
-    # orthogonal regularization 1e-4.
+    # orthogonal regularization 1e-4.  Small scale: EMA decay 0.999, not the paper's 0.9999 (which
+    # it starts after 20k steps): over a run of 10k steps 0.9999 would average mostly early weights.
     "biggan": _p(preset="biggan", model="biggan", conditional="auto", loss="hinge", lr_g=5e-5, lr_d=2e-4,
                  betas_g=(0.0, 0.999), betas_d=(0.0, 0.999), k_disc=2, ema=0.999, ortho=1e-4, batch=64,
                  steps=10000),
@@ -195,7 +201,9 @@ PRESETS: dict[str, TrainConfig] = {
                  betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), ema=0.999, phase_kimg=60.0, batch=32, steps=20000),
     # Karras et al. 2020: non-saturating loss, lazy R1 (every 16 steps), Adam lr 2e-3, betas (0, 0.99),
     # style mixing 0.9, EMA of G; gamma scaled down for small images.  The paper's path length
-    # regularization (pl=2, lazy_adam) is off: its double backward doubles a CPU G step's cost.
+    # regularization (pl=2) is off: its double backward doubles a CPU G step's cost.  Small scale:
+    # R1 is folded into that D step (lazy_adam=true gives it the paper's own pass and Adam adjustment),
+    # and the EMA decay is 0.999 per step, a half-life of 22 kimg at batch 32 (the paper's 10 kimg).
     "stylegan2": _p(preset="stylegan2", model="stylegan2", loss="ns", r1=1.0, r1_every=16, lr_g=2e-3,
                     lr_d=2e-3, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), style_mixing=0.9, ema=0.999,
                     batch=32, steps=20000),

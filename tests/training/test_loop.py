@@ -195,6 +195,60 @@ def test_path_length_regularization_and_lazy_adam(tmp_path):
     assert math.isclose(d["lr"], cfg.lr_d * 4 / 5) and math.isclose(d["betas"][1], cfg.betas_d[1] ** (4 / 5))
 
 
+def test_lazy_adam_gives_each_lazy_regularizer_an_adam_step_of_its_own(tmp_path, monkeypatch):
+    # c = N / (N + 1) assumes N + 1 steps per N batches (the paper's separate regularization pass);
+    # with the penalty folded into the main step G moved 20 % less per N batches than the paper's.
+    from ganstudio.training import loop
+    counts, make = {}, loop._make_optimizer
+
+    def counting(params, kind, lr, betas, lazy_every=1):
+        opt = make(params, kind, lr, betas, lazy_every)
+        counts[lazy_every] = 0
+        opt.register_step_post_hook(lambda *_: counts.__setitem__(lazy_every, counts[lazy_every] + 1))
+        return opt
+    monkeypatch.setattr(loop, "_make_optimizer", counting)
+    cfg = tiny_config("stylegan2", steps=4, pl=2.0, pl_every=2, r1=1.0, r1_every=4, lazy_adam=True,
+                      sample_every=0, log_every=1, k_disc=1)
+    list(train(cfg, tmp_path / "run", dataset=TinyData()))
+    assert counts == {2: 4 + 2, 4: 4 + 1}  # G: 4 steps + PL at steps 0 and 2; D: 4 steps + R1 at its step 0
+
+
 def test_path_length_regularization_needs_a_style_based_generator(tmp_path):
     with pytest.raises(ValueError, match="needs a style-based generator"):
         next(train(tiny_config("dcgan", pl=2.0), tmp_path / "run", dataset=TinyData()))
+
+
+@pytest.mark.parametrize("model, setting, words", [
+    ("sngan-projection", {"aux_class": 1.0}, "no class head"),  # died in the first D step: KeyError
+    ("cgan", {"aux_class": 1.0}, "no class head"),
+    ("dcgan", {"info": 1.0}, "no latent codes"),  # was silently ignored
+])
+def test_auxiliary_losses_the_model_cannot_train_are_refused(tmp_path, model, setting, words):
+    with pytest.raises(ValueError, match=words):
+        next(train(tiny_config(model, **setting), tmp_path / "run", dataset=TinyData()))
+
+
+def test_label_smoothing_is_refused_for_losses_without_a_real_target():
+    from ganstudio.training.presets import apply_overrides, get_preset
+    with pytest.raises(ValueError, match="hinge loss has none"):
+        apply_overrides(get_preset("sngan-projection"), {"label_smoothing": 0.1})
+    assert apply_overrides(get_preset("dcgan"), {"label_smoothing": 0.1}).label_smoothing == 0.1
+
+
+def test_w_avg_beta_reaches_the_model_it_trains(tmp_path):
+    # The loop passed the training config's 0.995 whatever model.w_avg_beta said (and the checkpoint
+    # recorded the model's value).
+    from ganstudio.checkpoints import read_meta
+    base = tiny_config("stylegan2").model_config
+    for name, setting in (("a", {"model_config": {**base, "w_avg_beta": 0.5}}), ("b", {"w_avg_beta": 0.5})):
+        cfg = tiny_config("stylegan2", steps=1, sample_every=0, log_every=1, **setting)
+        stats = list(train(cfg, tmp_path / name, dataset=TinyData()))
+        ck = load_checkpoint(stats[-1]["checkpoint"])
+        assert read_meta(stats[-1]["checkpoint"])["config"]["w_avg_beta"] == 0.5
+        assert ck.G.mapping.w_avg_beta == 0.5
+    w_a = load_checkpoint(list((tmp_path / "a").rglob("*.safetensors"))[0]).G.mapping.w_avg
+    w_b = load_checkpoint(list((tmp_path / "b").rglob("*.safetensors"))[0]).G.mapping.w_avg
+    assert torch.equal(w_a, w_b)  # one knob under two names
+    with pytest.raises(ValueError, match="contradicts"):
+        next(train(tiny_config("stylegan2", w_avg_beta=0.9, model_config={**base, "w_avg_beta": 0.5}),
+                   tmp_path / "c", dataset=TinyData()))
