@@ -67,7 +67,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-LEGACY_W_AVG_BETA = 0.995  # the training-level default (the model's own) that earlier run configs hold
+DEFAULT_W_AVG_BETA = 0.995  # TrainConfig's default, the model's own: only another value is a setting
 
 
 def build_models(cfg: TrainConfig, num_classes: int):
@@ -97,12 +97,13 @@ def build_models(cfg: TrainConfig, num_classes: int):
         over["c_dim"] = num_classes if cfg.conditional in ("yes", "auto") else 0
     elif cfg.conditional == "yes":
         raise ValueError(f"model {cfg.model} is not class-conditional (set conditional=no)")
-    if cfg.w_avg_beta is not None:  # the training-level name of the model's w_avg decay
-        if "w_avg_beta" in fields:
+    # w_avg_beta is the training-level name of the model's w_avg decay: either one, set, reaches the model.
+    if "w_avg_beta" in fields:
+        if cfg.w_avg_beta != DEFAULT_W_AVG_BETA:
             if over.setdefault("w_avg_beta", cfg.w_avg_beta) != cfg.w_avg_beta:
                 raise ValueError(f"w_avg_beta={cfg.w_avg_beta} contradicts model.w_avg_beta={over['w_avg_beta']}")
-        elif cfg.w_avg_beta != LEGACY_W_AVG_BETA:  # earlier run configs all hold 0.995: they still resume
-            raise ValueError(f"w_avg_beta is StyleGAN's running mean of w; {cfg.model} has none")
+    elif cfg.w_avg_beta != DEFAULT_W_AVG_BETA:
+        raise ValueError(f"w_avg_beta is StyleGAN's running mean of w; {cfg.model} has none")
     try:
         G = create_generator(cfg.model, **over)
         D = create_discriminator(cfg.model, **over)

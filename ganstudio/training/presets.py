@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ganstudio.training.losses import LOSSES, SMOOTHABLE_LOSSES
 
@@ -56,7 +56,7 @@ class TrainConfig:
     info_cont: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
     ortho: float = 0.0  # BigGAN orthogonal regularization weight on G
     style_mixing: float = 0.0  # StyleGAN mixing probability (models with style layers)
-    w_avg_beta: Optional[float] = None  # StyleGAN w_avg tracking decay; None: the model's (model.w_avg_beta, 0.995)
+    w_avg_beta: float = 0.995  # StyleGAN w_avg tracking decay (the same as model.w_avg_beta; either sets it)
     vae_beta: float = 1.0  # beta-VAE weight of the KL term
     ema: float = 0.0  # decay of the EMA of G's weights (0 = no EMA)
     phase_kimg: float = 0.0  # ProGAN: thousands of images per fade-in and per stable phase
@@ -117,7 +117,7 @@ class TrainConfig:
         if self.label_smoothing and self.loss not in SMOOTHABLE_LOSSES:
             raise ValueError(f"label_smoothing changes the real targets of the {', '.join(SMOOTHABLE_LOSSES)} losses; "
                              f"the {self.loss} loss has none")
-        if self.w_avg_beta is not None and not 0 <= self.w_avg_beta < 1:
+        if not 0 <= self.w_avg_beta < 1:
             raise ValueError(f"w_avg_beta must be in [0, 1), got {self.w_avg_beta}")
         for name in ("betas_g", "betas_d"):
             b = getattr(self, name)
