@@ -93,3 +93,11 @@ def test_thumbnails_of_a_two_model_session(qtbot, open_window, checkpoint, direc
     switch(qtbot, win, dcgan)
     qtbot.waitUntil(lambda: win.jobs.idle() and icons() == [True, True, True], timeout=10000)
     assert np.array_equal(marks[0].thumbnail, direct(marks[0].state))
+
+
+def test_scaled_export_is_an_exact_nearest_neighbour_block_copy():
+    from ganstudio.gui.panels.gallery import scaled
+    for c in (1, 3, 4):
+        a = np.random.default_rng(c).integers(0, 256, (7, 5, c), dtype=np.uint8)
+        for k in (1, 2, 3, 32):
+            assert np.array_equal(scaled(a, k), np.repeat(np.repeat(a, k, 0), k, 1))

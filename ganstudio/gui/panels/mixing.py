@@ -156,7 +156,7 @@ class MixingPanel(Panel):
             self._grid_shape = (rows, cols, sources)  # what the cells show: clicks open these, not the text boxes
             self.grid_note.setText(f"Rows take their {preset} layers from the column seed "
                                    f"({res.render_ms:.0f} ms, one batch). Click a cell to open it.")
-        self.run_job("grid", lambda: renderer.render_batch(states), done)
+        self.run_job("grid", lambda: renderer.render_batch(states), done, busy=f"Rendering the {len(states)}-image mixing grid")
 
     def _on_grid_click(self, index: int) -> None:
         rows, cols, _ = getattr(self, "_grid_shape", ([], [], None))

@@ -127,4 +127,5 @@ class TruncationPanel(Panel):
                     else "no truncation")
             self.samples_label.setText(f"{len(seeds)} samples at {what}, one batch, {res.render_ms:.0f} ms "
                                        "(click one to open it)")
-        self.run_job("samples", lambda: renderer.render(state, seeds), done)
+        self.samples_label.setText(f"Rendering {len(seeds)} samples…")  # seconds on a big model
+        self.run_job("samples", lambda: renderer.render(state, seeds), done, busy=f"Rendering {len(seeds)} samples")
