@@ -66,3 +66,30 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: Scalar, eps: float = 1e-7) -> tor
     # Rounding in sin() would move the endpoints by an ulp; pin them.
     out = torch.where(w == 0, a, out)
     return torch.where(w == 1, b.to(dtype), out)
+
+
+def norm_blend(zs: torch.Tensor, weights) -> torch.Tensor:
+    """Weighted blend of latents [K, D] that keeps their norm: the direction of the linear blend, scaled to
+    the weighted mean of the latents' norms.
+
+    A plain weighted sum shrinks towards 0 between independent latents (the centre of four 100-d
+    Gaussian seeds has |z| ~ 4.8 against ~ 9.9 at the corners) and renders washed-out images; slerp
+    avoids that between two latents, this does it for any number.  A weight of 1 gives that latent
+    bitwise; weights that cancel the latents out (z and -z at 0.5 each) keep the linear blend.
+    """
+    zs = torch.as_tensor(zs)
+    if zs.ndim != 2:
+        raise ValueError(f"norm_blend needs latents [K, D], got shape {list(zs.shape)}")
+    w = torch.as_tensor(weights, dtype=torch.float64).flatten()
+    if w.shape[0] != zs.shape[0] or not bool(torch.isfinite(w).all()):
+        raise ValueError(f"norm_blend needs {zs.shape[0]} finite weights, got {weights!r}")
+    for k in range(w.shape[0]):
+        if float(w[k]) == 1.0 and float(w.abs().sum()) == 1.0:
+            return zs[k].clone()
+    z64 = zs.to(torch.float64)
+    linear = (w[:, None] * z64).sum(0)
+    target = (w * z64.norm(dim=-1)).sum()
+    norm = linear.norm()
+    if float(norm) < 1e-12 * max(float(target), 1e-30):
+        return linear.to(zs.dtype)
+    return (linear * (target / norm)).to(zs.dtype)

@@ -179,7 +179,13 @@ def test_blend_pad_bilinear_blend(qtbot, open_window, checkpoint, direct):
     assert abs(u - 0.25) < 0.02 and abs(v - 0.75) < 0.02
     z4 = latent.seeded_z(panel.seeds(), win.app.info.z_dim)
     w = torch.tensor([(1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v])
-    assert torch.allclose(torch.tensor(win.app.state.z), (w[:, None] * z4).sum(0), atol=1e-6)
+    linear = (w[:, None] * z4).sum(0)
+    z = torch.tensor(win.app.state.z)
+    # The direction of the bilinear blend, at the corners' weighted norm (not the shrunken linear sum's).
+    assert torch.allclose(z / z.norm(), linear / linear.norm(), atol=1e-6)
+    assert torch.isclose(z.norm(), (w * z4.norm(dim=1)).sum(), rtol=1e-5)
+    assert z.norm() > linear.norm() * 1.05
+    assert "norm" in panel.norm_note.text()
     wait_rendered(qtbot, win)
     assert np.array_equal(shown(win), direct(win.app.state))
     # A corner is exactly that seed's image.

@@ -92,3 +92,21 @@ def test_vector_arithmetic():
         vector_arithmetic(A, torch.zeros(0, 6), C)
     with pytest.raises(ValueError):
         vector_arithmetic(A, torch.zeros(2, 5), C)
+
+
+def test_norm_blend_keeps_the_norm_inside_a_blend_of_four_seeds():
+    # The blend pad's centre: a plain weighted sum of four 100-d seeds has about half their norm.
+    from ganstudio.latent import norm_blend, seeded_z
+    z4 = seeded_z([1, 2, 3, 4], 100)
+    w = torch.tensor([0.25, 0.25, 0.25, 0.25])
+    linear = (w[:, None] * z4).sum(0)
+    out = norm_blend(z4, w)
+    assert linear.norm() < 0.7 * z4.norm(dim=1).mean()
+    assert torch.isclose(out.norm(), z4.norm(dim=1).mean(), rtol=1e-5)
+    assert torch.allclose(out / out.norm(), linear / linear.norm(), atol=1e-6)
+    for k in range(4):  # a corner is that seed bitwise
+        assert torch.equal(norm_blend(z4, [float(i == k) for i in range(4)]), z4[k])
+    z = z4[0]
+    assert torch.equal(norm_blend(torch.stack([z, -z]), [0.5, 0.5]), torch.zeros_like(z))  # no direction: as is
+    with pytest.raises(ValueError):
+        norm_blend(z4, [1.0, 0.0])

@@ -1,4 +1,5 @@
-"""Blend pad: drag a point between four seeds; z is their bilinear blend (top-left, top-right, bottom-left, bottom-right)."""
+"""Blend pad: drag a point between four seeds; z is their bilinear blend (top-left, top-right, bottom-left,
+bottom-right), rescaled to keep the seeds' norm (see latent.norm_blend)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -113,6 +114,10 @@ class BlendPadPanel(Panel):
         lay.addWidget(self.pad, 1)
         self.weights_label = QLabel()
         lay.addWidget(self.weights_label)
+        self.norm_note = QLabel("Inside the pad the blend keeps the seeds' norm (as the Interpolation panel's "
+                                "slerp does): a plain weighted sum would shrink z towards 0 and wash the image out.")
+        self.norm_note.setWordWrap(True)
+        lay.addWidget(self.norm_note)
         self.apply_btn = QPushButton("Blend at the handle")
         lay.addWidget(self.apply_btn)
         self.pad.moved.connect(self.blend)
@@ -129,8 +134,7 @@ class BlendPadPanel(Panel):
         t = self.state.z_threshold if self.info.capabilities.truncation == "z" else None
         seeds, z_dim = self.seeds(), self.info.z_dim
         z = latent.seeded_z(seeds, z_dim) if t is None else latent.truncated_z(seeds, z_dim, t)
-        w = np.asarray(bilinear_weights(u, v), dtype=np.float32)
-        return (w[:, None] * z.numpy()).sum(0, dtype=np.float32)
+        return latent.norm_blend(z, bilinear_weights(u, v)).numpy()
 
     def blend(self, u: float, v: float) -> None:
         self.pad.set_point(u, v)
