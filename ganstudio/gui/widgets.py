@@ -232,3 +232,37 @@ class ThumbGrid(QWidget):
         i = self.index_at(e.position().toPoint())
         if i >= 0 and i not in self.inactive:
             self.clicked.emit(i)
+
+
+class CarryEditsChoice(QWidget):
+    """A sample grid's choice between plain samples and samples carrying the current edits, and a line
+    saying which is shown (the grids used to carry the edits silently)."""
+
+    toggled = Signal(bool)
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        from PySide6.QtWidgets import QCheckBox, QVBoxLayout
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.box = QCheckBox("Apply the current edits to the samples")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        lay.addWidget(self.box)
+        lay.addWidget(self.note)
+        self.box.toggled.connect(self.toggled)
+
+    def carry(self) -> bool:
+        return self.box.isChecked()
+
+    def show_for(self, state) -> None:
+        """Say what the samples of ``state`` carry."""
+        from ganstudio.engine.transforms import describe_edits
+        edits = describe_edits(state)
+        self.box.setEnabled(bool(edits))
+        if not edits:
+            self.note.setText("")
+        elif self.carry():
+            self.note.setText(f"The samples carry the current edits ({edits}).")
+        else:
+            self.note.setText(f"Plain samples: the current edits ({edits}) are not applied to them.")

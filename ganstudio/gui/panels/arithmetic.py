@@ -9,8 +9,9 @@ from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QGroupBox, QHBoxLayout
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.transforms import samples_base
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.widgets import SEED_MAX, SeedBox, ThumbGrid
+from ganstudio.gui.widgets import SEED_MAX, CarryEditsChoice, SeedBox, ThumbGrid
 
 BINS = ("A", "B", "C")
 GRID = 12  # candidate samples
@@ -55,6 +56,8 @@ class ArithmeticPanel(Panel):
         lay.addLayout(brow)
         self.samples = ThumbGrid(cols=6, cell=56)
         lay.addWidget(self.samples)
+        self.carry_edits = CarryEditsChoice()
+        lay.addWidget(self.carry_edits)
         bins_box = QGroupBox("Bins (each bin's latents are averaged)")
         bl = QGridLayout(bins_box)
         self.bin_views, self.bin_labels = [], []
@@ -87,6 +90,7 @@ class ArithmeticPanel(Panel):
         self._variation_latents: list = []
 
         self.base_seed.valueChanged.connect(lambda _: self.schedule_refresh())
+        self.carry_edits.toggled.connect(self._carry_toggled)
         self.shuffle_btn.clicked.connect(lambda: self.base_seed.setValue(random.randrange(100000)))
         self.samples.clicked.connect(self.add_sample)
         self.compute_btn.clicked.connect(self.compute)
@@ -116,7 +120,7 @@ class ArithmeticPanel(Panel):
         self._show_bins()
 
     def _show_bins(self) -> None:
-        renderer, state = self.ctx.renderer, self.state
+        renderer, state = self.ctx.renderer, samples_base(self.state, self.carry_edits.carry())
         for b, seeds in enumerate(self.bins):
             if not seeds:
                 self.bin_views[b].set_images(None)
@@ -177,9 +181,17 @@ class ArithmeticPanel(Panel):
         self._show_bins()
         self.space_label.setText(f"arithmetic on {'w' if self.space() == 'ws' else 'z'}")
 
+    def _carry_toggled(self) -> None:
+        self.carry_edits.show_for(self.state)
+        self._show_bins()
+        self.schedule_refresh()
+
+    def sync(self, state: RenderState) -> None:
+        self.carry_edits.show_for(state)
+
     def refresh(self) -> None:
         renderer, seeds = self.ctx.renderer, self.sample_seeds()
-        state = self.state
+        state = samples_base(self.state, self.carry_edits.carry())
 
         def done(res):
             if res.image is not None:

@@ -5,8 +5,9 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QSpinBo
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.transforms import samples_base
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.widgets import FloatSlider, ThumbGrid
+from ganstudio.gui.widgets import CarryEditsChoice, FloatSlider, ThumbGrid
 
 DEFAULT_SEEDS = "0-7"
 THRESHOLD_RANGE = (0.05, 2.0)  # BigGAN's resampling threshold
@@ -44,6 +45,8 @@ class TruncationPanel(Panel):
         lay.addLayout(srow)
         self.samples = ThumbGrid(cols=4, cell=72)
         lay.addWidget(self.samples)
+        self.carry_edits = CarryEditsChoice()
+        lay.addWidget(self.carry_edits)
         self.samples_label = QLabel()
         self.samples_label.setWordWrap(True)  # status and error texts: long ones must not widen the dock
         lay.addWidget(self.samples_label)
@@ -58,6 +61,7 @@ class TruncationPanel(Panel):
         self.threshold_on.toggled.connect(lambda _: self._on_threshold(self.threshold.value()))
         self.seeds_edit.editingFinished.connect(self.schedule_refresh)
         self.samples.clicked.connect(self._pick_sample)
+        self.carry_edits.toggled.connect(lambda _: (self.carry_edits.show_for(self.state), self.schedule_refresh()))
 
     def unsupported(self, info: ModelInfo) -> str:
         if info.capabilities.truncation not in ("w", "z"):
@@ -81,7 +85,8 @@ class TruncationPanel(Panel):
         shown = self.samples.labels
         if 0 <= i < len(shown) and shown[i].isdigit():
             seed = int(shown[i])
-            self.edit(f"Seed {seed}", seed=seed, z=None, ws=None)
+            base = samples_base(self.state, self.carry_edits.carry())  # open what the cell shows
+            self.edit(f"Seed {seed}", seed=seed, z=None, ws=None, edits=base.edits)
 
     def model_changed(self, info: ModelInfo) -> None:
         w = info.capabilities.truncation == "w"
@@ -104,6 +109,7 @@ class TruncationPanel(Panel):
         self.samples.set_images(None)
 
     def sync(self, state: RenderState) -> None:
+        self.carry_edits.show_for(state)
         self.psi.set_value(state.truncation_psi, quiet=True)
         self.cutoff.setValue(state.truncation_cutoff or 0)
         self.threshold_on.setChecked(state.z_threshold is not None)
@@ -114,7 +120,7 @@ class TruncationPanel(Panel):
         seeds, renderer = self.sample_seeds(), self.ctx.renderer
         if not seeds:
             return
-        state = self.state
+        state = samples_base(self.state, self.carry_edits.carry())
 
         def done(res):
             if res.image is None:
