@@ -381,3 +381,13 @@ def test_hand_edited_session_with_a_wrongly_typed_container_is_one_clear_error(t
     path.write_text(json.dumps(doc))
     with pytest.raises(ValueError, match=field):
         load_session(path)
+
+
+def test_blend_position_reads_the_weights_back_onto_the_from_to_t_controls():
+    from ganstudio.engine.transforms import blend_classes, blend_position
+    for a, b, t in ((0, 3, 0.0), (0, 3, 1.0), (0, 3, 0.25), (2, 1, 0.5)):
+        assert blend_position(blend_classes(a, b, t), a, b)[:3] == (a, b, t)
+    assert blend_position({}, 4, 5) == (0, 5, 0.0, 1)  # no weights: class 0
+    assert blend_position({7: 1.0}, 0, 1) == (7, 1, 0.0, 1)
+    assert blend_position({1: 1.0, 2: 3.0}, 0, 5) == (1, 2, 0.75, 2)
+    assert blend_position({1: 1.0, 2: 3.0, 4: 1.0}, 0, 5) == (2, 1, 0.0, 3)

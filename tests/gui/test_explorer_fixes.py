@@ -41,3 +41,30 @@ def test_sample_grids_say_whether_they_carry_the_edits_and_offer_plain_samples(q
     assert "Plain samples" in arith.carry_edits.note.text()
     win.app.edit(win.app.state.replace(edits=()), "no edits")
     qtbot.waitUntil(lambda: arith.carry_edits.note.text() == "" and not arith.carry_edits.box.isEnabled())
+
+
+def test_class_blend_controls_follow_the_state_after_switching_model(qtbot, open_window, checkpoint):
+    # t = 1.00 "from 0 to 1" stayed on show after opening another model whose state is class 0 alone.
+    first, second = checkpoint("cgan"), checkpoint("acgan")
+    win = open_window(first)
+    panel = win.panels["ClassPanel"]
+    win.docks["ClassPanel"].raise_()
+    qtbot.waitUntil(panel.is_shown)
+    panel.class_a.setCurrentIndex(0)
+    panel.class_b.setCurrentIndex(1)
+    panel.t.slider.setValue(panel.t.steps)
+    assert dict(win.app.state.class_weights) == {1: 1.0}
+    win.open_model(second)
+    qtbot.waitUntil(lambda: win.app.info.key == second, timeout=15000)
+    wait_rendered(qtbot, win)
+    assert dict(win.app.state.class_weights or {0: 1.0}) == {0: 1.0}
+    assert (panel.class_a.currentIndex(), panel.t.value()) == (0, 0.0)
+    win.open_model(first)  # back as it was left: the blend at t = 1
+    qtbot.waitUntil(lambda: win.app.info.key == first, timeout=15000)
+    assert (panel.class_a.currentIndex(), panel.class_b.currentIndex(), panel.t.value()) == (0, 1, 1.0)
+    # Weights typed into the table move the controls too; a mix of three says t blends two of them.
+    panel.table.item(2, 1).setText("1")
+    assert dict(win.app.state.class_weights) == {1: 1.0, 2: 1.0}
+    assert (panel.class_a.currentIndex(), panel.class_b.currentIndex(), panel.t.value()) == (1, 2, 0.5)
+    panel.table.item(0, 1).setText("3")
+    assert panel.class_a.currentIndex() == 0 and "mix 3 classes" in panel.blend_note.text()

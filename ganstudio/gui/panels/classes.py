@@ -6,6 +6,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.transforms import blend_classes, blend_position
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
 
@@ -54,6 +55,9 @@ class ClassPanel(Panel):
         lay.addLayout(form)
         self.t = FloatSlider("t", 0.0, 1.0, 0.0, steps=100, fmt="{:.2f}")
         lay.addWidget(self.t)
+        self.blend_note = QLabel()
+        self.blend_note.setWordWrap(True)
+        lay.addWidget(self.blend_note)
 
         self.table.itemChanged.connect(self._on_item)
         self.table.cellDoubleClicked.connect(lambda r, _c: self.set_pure(self._row_class(r)))
@@ -95,10 +99,7 @@ class ClassPanel(Panel):
         a, b = self.class_a.currentIndex(), self.class_b.currentIndex()
         if a < 0 or b < 0:
             return
-        weights = {a: 1.0 - t} if a == b else {a: 1.0 - t, b: t}
-        if a == b:
-            weights = {a: 1.0}
-        self.set_weights(weights, "Class blend", merge="class_blend")
+        self.set_weights(blend_classes(a, b, t), "Class blend", merge="class_blend")
 
     def normalize(self) -> None:
         self.set_weights(normalized(self.weights()), "Normalize class weights")
@@ -137,6 +138,7 @@ class ClassPanel(Panel):
             combo.addItems([f"{k}: {n}" for k, n in enumerate(info.class_names)])
             combo.blockSignals(False)
         self.class_b.setCurrentIndex(min(1, info.c_dim - 1))
+        self.t.set_value(0.0, quiet=True)  # the state's sync places it
 
     def sync(self, state: RenderState) -> None:
         weights = dict(state.class_weights) or {0: 1.0}
@@ -147,6 +149,19 @@ class ClassPanel(Panel):
             item.setText(f"{w:g}")
             item.setBackground(Qt.darkYellow if w > 0 else Qt.transparent)
         self.table.blockSignals(False)
+        self._sync_blend(weights)
         total = sum(weights.values())
         self.sum_label.setText(f"{len(weights)} class(es) weighted; sum {total:g}"
                                + ("" if abs(total - 1) < 1e-9 else " (the renderer normalises to 1)"))
+
+    def _sync_blend(self, weights: dict[int, float]) -> None:
+        """The from/to/t controls show where the weights are (they kept another model's blend)."""
+        a, b, t, n = blend_position(weights, self.class_a.currentIndex(), self.class_b.currentIndex())
+        for combo, k in ((self.class_a, a), (self.class_b, b)):
+            if 0 <= k < combo.count():
+                combo.blockSignals(True)
+                combo.setCurrentIndex(k)
+                combo.blockSignals(False)
+        self.t.set_value(t, quiet=True)
+        self.blend_note.setText("" if n <= 2 else f"The weights mix {n} classes; moving t blends only "
+                                                   "'from' and 'to'.")
