@@ -36,7 +36,7 @@ FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
                          "Bag", "Ankle boot"]
 MNIST_CLASSES = [str(i) for i in range(10)]
 SYSTEM_DATA_DIRS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist"), "mnist": Path("/usr/share/datasets/mnist")}
-NAMED = ("fashion-mnist", "mnist", "digits", "shapes", "shapes:N", "shapes-upright")
+NAMED = ("fashion-mnist", "mnist", "digits", "shapes", "shapes:N", "shapes-upright", "emoji", "emoji-base")
 # Above this many bytes the resized copy is not kept; images are resized per item instead.
 MAX_CACHE_BYTES = 768 * 2 ** 20
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -170,6 +170,10 @@ def make_dataset(spec: str, resolution: int, channels: int, *, split: str = "tra
     if is_shapes_spec(key):
         from ganstudio.training.shapes import make_shapes_dataset
         return make_shapes_dataset(spec, resolution, channels, split=split, flip=flip, limit=limit)
+    from ganstudio.training.emoji import is_emoji_spec
+    if is_emoji_spec(key):
+        from ganstudio.training.emoji import make_emoji_dataset
+        return make_emoji_dataset(spec, resolution, channels, split=split, flip=flip, limit=limit)
     path = Path(spec).expanduser()
     if not path.exists():
         raise DatasetError(f"{spec}: no such file or folder, and not a known data set name "
@@ -200,6 +204,9 @@ def describe_dataset(spec: str) -> str:
             n, variant = parse_shapes_spec(spec), shapes_variant(spec)
             return (f"{variant}: {n} procedural RGB images, {len(SHAPE_NAMES)} shapes "
                     f"({', '.join(SHAPE_NAMES)}), known factors{', upright' if variant != 'shapes' else ''}")
+        from ganstudio.training.emoji import describe_emoji, is_emoji_spec
+        if is_emoji_spec(key):
+            return describe_emoji(key)
         path = Path(str(spec)).expanduser()
         if not path.exists():
             return f"{spec}: not found"
