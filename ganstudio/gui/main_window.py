@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
             torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
         self.app = AppState(self)
         self.jobs = JobRunner(self)
+        self._models_seen: set = set()  # models shown in this window (a first view raises their main panel)
         self.pending_open: Optional[tuple] = None  # open_model's arguments for a model still loading
         self._import_after_load: Optional[str] = None  # a latents file given before any model was open
         self.bridge = RenderBridge(self.renderer, self)
@@ -289,6 +290,11 @@ class MainWindow(QMainWindow):
             stack.widget(1).setText(f"{panel.title} is not available for this model:\n{reason}")
             stack.setCurrentIndex(1 if reason else 0)
         self._raise_usable_docks(info)
+        if info.key not in self._models_seen:
+            self._models_seen.add(info.key)
+            if not self.panels["ClassPanel"].unsupported(info):  # a class-conditional model: its classes first
+                self.docks["ClassPanel"].raise_()
+        self.statusBar().clearMessage()  # a message (an error) about the model before no longer applies
         # torch, Qt and the loaded network are millions of long-lived objects; a full garbage
         # collection walking them stalled the event loop for ~200 ms mid slider-storm.  Freezing
         # them keeps full collections to the objects made since.

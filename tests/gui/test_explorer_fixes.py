@@ -68,3 +68,18 @@ def test_class_blend_controls_follow_the_state_after_switching_model(qtbot, open
     assert (panel.class_a.currentIndex(), panel.class_b.currentIndex(), panel.t.value()) == (1, 2, 0.5)
     panel.table.item(0, 1).setText("3")
     assert panel.class_a.currentIndex() == 0 and "mix 3 classes" in panel.blend_note.text()
+
+
+def test_opening_another_model_clears_the_status_error_and_shows_the_class_panel_first(qtbot, open_window,
+                                                                                          checkpoint, tmp_path):
+    win = open_window(checkpoint("dcgan"))
+    win.open_model(str(tmp_path / "missing.safetensors"))
+    qtbot.waitUntil(lambda: "Could not open" in win.statusBar().currentMessage(), timeout=15000)
+    win.error_box.hide()
+    cgan = checkpoint("cgan")
+    win.open_model(cgan)
+    qtbot.waitUntil(lambda: win.app.info.key == cgan, timeout=15000)
+    assert win.statusBar().currentMessage() == ""
+    # The first view of a class-conditional model shows its classes (it showed Vector arithmetic).
+    qtbot.waitUntil(lambda: not win.docks["ClassPanel"].visibleRegion().isEmpty())
+    assert win.panels["ClassPanel"].is_shown()
