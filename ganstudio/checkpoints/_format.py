@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import torch
 
-from ganstudio._io import _umask, atomic_path
+from ganstudio._io import atomic_write_bytes
 
 FORMAT = "ganstudio"
 FORMAT_VERSION = 1
@@ -67,7 +67,7 @@ def save_checkpoint(path: str | os.PathLike, G, *, D=None, class_names: Optional
 
     ``dtype=torch.float16`` stores floating-point tensors at half size (shipped models).
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save as safetensors_bytes
 
     if not getattr(G, "model_name", ""):
         raise CheckpointError("the generator was not built through the registry (no model_name); cannot save its config")
@@ -85,9 +85,11 @@ def save_checkpoint(path: str | os.PathLike, G, *, D=None, class_names: Optional
     for k, v in (extra_tensors or {}).items():
         tensors["extra." + k] = v.detach().cpu().contiguous().clone()
     path = Path(path)
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
-        os.chmod(tmp, 0o666 & ~_umask())  # safetensors writes a new 0600 file over the prepared one
+    # Serialized in memory, then written through our own temp + fsync + rename: safetensors' save_file
+    # writes a temp file of its own (".<name>.tmpXXXXXX") that a kill leaves behind under a name no
+    # clean-up knows, and a full disk surfaces as its SafetensorError instead of an OSError.
+    data = safetensors_bytes(tensors, metadata={META_KEY: json.dumps(meta)})
+    atomic_write_bytes(path, data)
     return path
 
 

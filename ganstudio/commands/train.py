@@ -16,6 +16,8 @@ import signal
 import sys
 from pathlib import Path
 
+from ganstudio._duration import format_duration
+
 NAME = "train"
 HELP = "train a model from a preset (see --list-presets) into a run folder, or resume one"
 
@@ -148,20 +150,11 @@ def _same_data(given: str, recorded: str) -> bool:
         return False
 
 
-def _fmt_time(s: float) -> str:
-    if s != s or s == float("inf"):
-        return "?"
-    s = int(s)
-    h, m = divmod(s, 3600)
-    m, sec = divmod(m, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{sec:02d}s"
-
-
 def _progress_line(st: dict) -> str:
     losses = " ".join(f"{k} {v:.4g}" for k, v in st["losses"].items() if not k.startswith("D_"))
     extra = f" stage {st['stage']} a={st['alpha']:.2f}" if "stage" in st else ""
     return (f"step {st['step']}/{st['steps']}  kimg {st['kimg']:.{1 if st['kimg'] >= 10 else 3}f}  {losses}  "
-            f"{st['img_per_s']:.0f} img/s  ETA {_fmt_time(st['eta_s'])}{extra}")
+            f"{st['img_per_s']:.0f} img/s  ETA {format_duration(st['eta_s'])}{extra}")
 
 
 def run(args) -> int:
@@ -200,7 +193,7 @@ def _run(args, requested: dict) -> int:
         return 0
     cfg, run_dir, resume = _resolve(args)
 
-    from ganstudio.training.loop import TrainingError, train
+    from ganstudio.training.loop import RunWriteError, TrainingError, train
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
     handler = logging.StreamHandler(sys.stderr)
@@ -225,7 +218,9 @@ def _run(args, requested: dict) -> int:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         print(f"ganstudio train: error: {first}; the last good checkpoint is kept in {run_dir.checkpoints_dir}",
               file=sys.stderr)
-        return 1
+        # A file the run could not write (a full disk): the environment, not the run, is at fault; once
+        # it is fixed, --resume continues from that checkpoint.
+        return 2 if isinstance(e, RunWriteError) else 1
     finally:
         logger.removeHandler(handler)
     if show and tty:

@@ -25,6 +25,7 @@ run on CPU therefore continues bit for bit like an uninterrupted one.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -38,6 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganstudio.checkpoints import step_of
 from ganstudio.training import distributed as dist_util
 from ganstudio.training import losses as L
 from ganstudio.training.ema import make_ema, update_ema
@@ -53,6 +55,26 @@ RESUMABLE_CHANGES = ("steps", "device", "num_workers", "log_every", "sample_ever
 
 class TrainingError(RuntimeError):
     """Training could not go on (a diverged loss); the run's status.json says why."""
+
+
+class RunWriteError(TrainingError):
+    """A file of the run folder could not be written (a full disk, a read-only or lost mount).
+
+    The message names the file the trainer meant to write, never a temp file of ours."""
+
+    def __init__(self, path, err: OSError):
+        reason = os.strerror(err.errno).lower() if err.errno else (str(err) or type(err).__name__)
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path, self.errno = Path(path), err.errno
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Turn an OSError of the block into a :class:`RunWriteError` naming ``path``."""
+    try:
+        yield
+    except OSError as e:
+        raise RunWriteError(path, e) from None
 
 
 # -- setup helpers ----------------------------------------------------------------------------
@@ -193,7 +215,7 @@ def _save_png(path: Path, grid: np.ndarray) -> None:
     from PIL import Image
 
     from ganstudio._io import atomic_path
-    with atomic_path(path) as tmp:
+    with writing(path), atomic_path(path) as tmp:
         Image.fromarray(grid).save(tmp, format="PNG")
 
 
@@ -289,17 +311,20 @@ class _Trainer:
         self.resumed_from: Optional[Path] = None
         self._fixed_latents()
         if self.main:
-            self.run.path.mkdir(parents=True, exist_ok=True)
+            with writing(self.run.path):
+                self.run.path.mkdir(parents=True, exist_ok=True)
             self.run.remove_temp_files()
         self._barrier()
         if resume:
             self._resume()
         if self.main:
-            self.run.write_config(cfg.to_dict())  # on resume too: the steps may have been extended
-            if resume:
-                self.run.truncate_log(self.step)
-            else:
-                self.run.log_path.unlink(missing_ok=True)
+            with writing(self.run.config_path):
+                self.run.write_config(cfg.to_dict())  # on resume too: the steps may have been extended
+            with writing(self.run.log_path):
+                if resume:
+                    self.run.truncate_log(self.step)
+                else:
+                    self.run.log_path.unlink(missing_ok=True)
 
     def _barrier(self) -> None:
         if self.ctx.enabled:
@@ -651,8 +676,9 @@ class _Trainer:
                      else [str(i) for i in range(self.G.c_dim)])
         path = self.run.checkpoint_path(self.step)
         G_out = self.G_ema if self.G_ema is not None else self.G
-        save_checkpoint(path, G_out, D=self.D, class_names=names, training=training,
-                        extra_tensors=tensors, extra={"resume": resume})
+        with writing(path):
+            save_checkpoint(path, G_out, D=self.D, class_names=names, training=training,
+                            extra_tensors=tensors, extra={"resume": resume})
         self.run.prune_checkpoints(cfg.keep)
         return path
 
@@ -719,8 +745,9 @@ class _Trainer:
 
     def write_status(self, state: str, reason: str = "", checkpoint: Optional[Path] = None) -> None:
         if self.main:
-            self.run.write_status(state, step=self.step, steps=self.cfg.steps, kimg=self.kimg(), reason=reason,
-                                  checkpoint=str(checkpoint) if checkpoint else self._latest_ckpt())
+            with writing(self.run.status_path):
+                self.run.write_status(state, step=self.step, steps=self.cfg.steps, kimg=self.kimg(), reason=reason,
+                                      checkpoint=str(checkpoint) if checkpoint else self._latest_ckpt())
 
     def _latest_ckpt(self) -> Optional[str]:
         found = self.run.checkpoints()
@@ -793,7 +820,8 @@ def _train(config: TrainConfig, run_dir, *, resume: bool, dataset, stop, locks: 
     pending: list[dict] = []
     t0 = time.perf_counter()
     t_last, step_last = t0, t.step
-    log_f = open(t.run.log_path, "a", encoding="utf-8") if t.main else None
+    with writing(t.run.log_path):
+        log_f = t.run.open_log() if t.main else None
     t.write_status("running")
     try:
         while t.step < cfg.steps:
@@ -842,8 +870,8 @@ def _train(config: TrainConfig, run_dir, *, resume: bool, dataset, stop, locks: 
             if do_ckpt and t.main:
                 stats["checkpoint"] = str(t.run.checkpoint_path(step))
             if log_f is not None:
-                log_f.write(json.dumps({k: v for k, v in stats.items() if k != "sample"}) + "\n")
-                log_f.flush()
+                with writing(t.run.log_path):
+                    log_f.append({k: v for k, v in stats.items() if k != "sample"})
             if do_ckpt:
                 if t.main:
                     last_ckpt = t.save_checkpoint()
@@ -861,7 +889,7 @@ def _train(config: TrainConfig, run_dir, *, resume: bool, dataset, stop, locks: 
     except GeneratorExit:
         # The consumer closed us between steps: the state is consistent, so keep it.
         state, reason = "stopped", "stopped by the caller"
-        if t.main and (last_ckpt is None or t.step != _step_of(last_ckpt)) and t.step > 0:
+        if t.main and (last_ckpt is None or t.step != step_of(last_ckpt)) and t.step > 0:
             last_ckpt = t.save_checkpoint()
         raise
     except KeyboardInterrupt:
@@ -872,9 +900,15 @@ def _train(config: TrainConfig, run_dir, *, resume: bool, dataset, stop, locks: 
         reason = reason or f"{type(e).__name__}: {e}"
         raise
     finally:
-        if log_f is not None:
-            log_f.close()
-        t.write_status(state, reason=reason, checkpoint=last_ckpt)
+        _close_quietly(log_f)
+        try:
+            t.write_status(state, reason=reason, checkpoint=last_ckpt)
+        except RunWriteError as e:
+            # The disk that refused a checkpoint refuses the status too: the error already raised says
+            # why, and a "running" status whose process is gone reads as killed.
+            log.debug("status not written: %s", e)
+            if state != "failed":
+                raise
         hash_dir = os.environ.get("GANSTUDIO_TEST_HASH_DIR")
         if hash_dir:
             Path(hash_dir, f"rank{t.ctx.rank}.json").write_text(json.dumps(_hash_params(t)))
@@ -883,10 +917,14 @@ def _train(config: TrainConfig, run_dir, *, resume: bool, dataset, stop, locks: 
     return None
 
 
+def _close_quietly(f) -> None:
+    try:
+        if f is not None:
+            f.close()
+    except OSError:  # a full disk refusing the last buffered bytes: every line was already flushed
+        pass
+
+
 def _absent_mask(pending: list[dict], names: list[str]) -> torch.Tensor:
     return torch.tensor([[k not in p for k in names] for p in pending], dtype=torch.bool).reshape(len(pending),
                                                                                                  len(names))
-
-
-def _step_of(path: Path) -> int:
-    return int(Path(path).stem.split("_")[-1])

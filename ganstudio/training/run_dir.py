@@ -19,7 +19,8 @@ Layout (``RUN`` is the folder given to ``ganstudio train --out RUN``)::
     RUN/checkpoints/ckpt_000100.safetensors a ganstudio checkpoint (see ganstudio.checkpoints): opens in
                            the explorer as is; the ``extra.`` tensors and ``extra["resume"]`` hold the
                            training state.  Only the newest ``keep`` are kept; resume takes the newest
-                           one that loads.  ``.ckpt_*.tmp`` files are leftovers of a killed writer.
+                           one that loads.  ``.<name>.*.tmp`` files are leftovers of a killed writer
+                           (removed on resume, see :func:`is_temp_name`).
 
 Step numbers are zero-padded to six digits (more when a run goes past 999999 steps).
 """
@@ -90,7 +91,8 @@ class RunDir:
         if self.is_run_dir():
             raise ValueError(f"--out {self.path}: is an existing run folder; pass --resume {self.path} to "
                              f"continue it, or choose another --out")
-        if self.path.is_dir() and any(p.name != LOCK_FILE for p in self.path.iterdir()):
+        # Only our lock and temp files (a new run killed while writing its config.json): an unstarted run.
+        if self.path.is_dir() and any(p.name != LOCK_FILE and not is_temp_name(p.name) for p in self.path.iterdir()):
             raise ValueError(f"--out {self.path}: the folder is not empty and is not a run folder; "
                              f"choose an empty or new folder")
 
@@ -156,6 +158,10 @@ class RunDir:
                 out.append(rec)
         return out
 
+    def open_log(self) -> "RunLog":
+        """The log for appending (the trainer's one writer of log.jsonl)."""
+        return RunLog(self.log_path)
+
     def truncate_log(self, step: int) -> None:
         """Keep the log records up to ``step`` (resume), dropping partial lines."""
         if not self.log_path.exists():
@@ -193,11 +199,38 @@ class RunDir:
                 pass
 
     def remove_temp_files(self) -> None:
-        """Delete leftovers of writers that were killed mid-write."""
+        """Delete leftovers of writers that were killed mid-write (ours, and safetensors' own from
+        checkpoints written before they went through our atomic write)."""
         for folder in (self.path, self.checkpoints_dir, self.samples_dir):
             if folder.is_dir():
-                for p in folder.glob(".*.tmp"):
-                    try:
-                        p.unlink()
-                    except OSError:
-                        pass
+                for p in folder.iterdir():
+                    if is_temp_name(p.name) and p.is_file():
+                        try:
+                            p.unlink()
+                        except OSError:
+                            pass
+
+
+class RunLog:
+    """log.jsonl opened for appending: one JSON line per record, flushed at once (readers follow it live)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._f = open(path, "a", encoding="utf-8")
+
+    def append(self, record: dict) -> None:
+        self._f.write(json.dumps(record) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+# ".config.json.k2j4.tmp" (ganstudio._io.atomic_path) and ".ckpt_000010.safetensors.tmpA1b2C3" (the
+# temp file of safetensors' save_file, which older versions called; also around one of ours).
+_TEMP_RE = re.compile(r"^\..+\.tmp[A-Za-z0-9_]*$")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is a temp file a killed writer of a run folder can leave."""
+    return bool(_TEMP_RE.match(name))
