@@ -27,7 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pretrained" / "fmnist_classifier.safetensors"
+from ganstudio.pretrained import PRETRAINED_DIR
+
+DEFAULT_PATH = PRETRAINED_DIR / "fmnist_classifier.safetensors"  # shipped inside the package when installed
 META_KEY = "ganstudio_classifier"
 FORMAT = "ganstudio-classifier"
 FORMAT_VERSION = 1
