@@ -12,9 +12,7 @@ import pkgutil
 import sys
 import threading
 
-
-class UsageError(Exception):
-    """A user mistake a command reports as one line (bad argument, missing file...)."""
+from ganstudio.commands import UsageError  # the one class (see its docstring); importable from here too
 
 
 def _commands() -> dict:
@@ -84,4 +82,7 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Dispatch through the imported module, not this __main__ copy: EARLY_STOPS (read by the train
+    # command as ganstudio.cli.EARLY_STOPS) must be the same list the signal handlers fill.
+    from ganstudio.cli import main as _entry
+    sys.exit(_entry())

@@ -1,4 +1,6 @@
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -157,19 +159,38 @@ def test_imaging_helpers(tmp_path):
         save_png(tmp_path / "x.png", np.zeros((4, 4, 2), np.uint8))
 
 
+def _entry_points() -> list[list[str]]:
+    """Every way to start the command line, from whatever environment runs the tests (not only
+    the repository's .venv): the modules, and the console script where this Python has one."""
+    cmds = [[sys.executable, "-m", "ganstudio"], [sys.executable, "-m", "ganstudio.cli"]]
+    script = shutil.which("ganstudio", path=str(Path(sys.executable).parent))
+    return cmds + ([[script]] if script else [])
+
+
+def _run(cmd, cwd):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT)] + [os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+
+
 def test_subprocess_entry_point(ckpt, tmp_path):
-    exe = ROOT / ".venv" / "bin" / "ganstudio"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ganstudio.cli"]
     out = tmp_path / "s.png"
-    ok = subprocess.run(cmd + ["sample", str(ckpt), "--seeds", "0-1", "--out", str(out)],
-                        capture_output=True, text=True, timeout=120)
+    ok = _run(_entry_points()[0] + ["sample", str(ckpt), "--seeds", "0-1", "--out", str(out)], tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert Image.open(out).size == (2 * 18 + 2, 18 + 2)
     bad = tmp_path / "p.npy"
     np.save(bad, np.array([object()], dtype=object), allow_pickle=True)
-    r = subprocess.run(cmd + ["sample", str(ckpt), "--z-file", str(bad)], capture_output=True, text=True, timeout=120)
+    r = _run(_entry_points()[0] + ["sample", str(ckpt), "--z-file", str(bad)], tmp_path)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "pickled" in r.stderr
+
+
+def test_no_entry_point_prints_a_traceback_for_a_usage_error(tmp_path):
+    # Run as __main__, cli.py used to define a second UsageError that the commands never raised.
+    for cmd in _entry_points():
+        r = _run(cmd + ["sample", "--seeds", "0"], tmp_path)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, (cmd, r.stderr)
+        assert r.stderr.strip().splitlines() == [r.stderr.strip()], (cmd, r.stderr)
+        assert "give a CHECKPOINT_OR_MODEL" in r.stderr, (cmd, r.stderr)
 
 
 def test_psi_zero_on_stylegan2_renders_the_average(tmp_path):
