@@ -353,23 +353,24 @@ class Renderer:
             if max(state.mix_sources) >= len(sources) or min(state.mix_sources) < 0:
                 raise ValueError("mix_sources names a latent that mix_seeds does not have")
             ws = latent.style_mix_sources(sources, list(state.mix_sources))
-        for method, index, alpha, layers in state.edits:
-            if method == "raw" or not alpha:
+        for edit in state.edits:
+            if edit.method == "raw" or not edit.alpha:
                 continue
-            if method == "w":  # one raw w dimension: a unit direction in w
-                if not 0 <= index < info.w_dim:
-                    raise ValueError(f"w dimension {index} out of range (0-{info.w_dim - 1})")
+            if edit.method == "w":  # one raw w dimension: a unit direction in w
+                if not 0 <= edit.index < info.w_dim:
+                    raise ValueError(f"w dimension {edit.index} out of range (0-{info.w_dim - 1})")
                 direction = torch.zeros(info.w_dim, device=self.device)
-                direction[index] = 1.0
+                direction[edit.index] = 1.0
             else:
-                d = self.directions(state.model, method)
-                if not 0 <= index < len(d):
-                    raise ValueError(f"{method} direction {index} out of range (0-{len(d) - 1})")
-                direction = d[index]
+                d = self.directions(state.model, edit.method)
+                if not 0 <= edit.index < len(d):
+                    raise ValueError(f"{edit.method} direction {edit.index} out of range (0-{len(d) - 1})")
+                direction = d[edit.index]
+            layers = edit.layers
             if layers is not None and not 0 <= layers[0] <= layers[1] <= info.num_ws:
                 raise ValueError(f"edit layers {layers[0]}-{layers[1]} out of range (the model has {info.num_ws})")
             layer_list = None if layers is None else list(range(*layers))
-            ws = latent.apply_direction(ws, direction, alpha, layer_list)
+            ws = latent.apply_direction(ws, direction, edit.alpha, layer_list)
         return z, c, ws
 
     # -- rendering ---------------------------------------------------------------------------
@@ -419,7 +420,7 @@ class Renderer:
         if state.noise is not None and caps.noise_layers:
             if len(state.noise) != len(caps.noise_layers):
                 raise ValueError(f"noise has {len(state.noise)} entries, the model has {len(caps.noise_layers)} noise layers")
-            layers = [latent.NoiseLayer(mode=m, seed=s, strength=st) for m, s, st in state.noise]
+            layers = [latent.NoiseLayer(mode=n.mode, seed=n.seed, strength=n.strength) for n in state.noise]
             kwargs["noise_inputs"] = latent.noise_inputs(G, layers, ws.shape[0], self.device)
         if getattr(G, "synthesis_truncation", False) and state.z_threshold is not None:
             # BigGAN-deep picks its BatchNorm statistics by the truncation value as well.
@@ -454,12 +455,12 @@ def _file_stamp(key: str) -> Optional[tuple]:
 def _raw_z_edits(z: torch.Tensor, edits, z_dim: int) -> torch.Tensor:
     """z (or a w that is z, [N, 1, z_dim]) with the state's raw z edits added; never changes ``z``
     in place (it may be a cached tensor)."""
-    for method, index, alpha, _ in edits:
-        if method == "raw":
-            if not 0 <= index < z_dim:
-                raise ValueError(f"z dimension {index} out of range")
+    for edit in edits:
+        if edit.method == "raw":
+            if not 0 <= edit.index < z_dim:
+                raise ValueError(f"z dimension {edit.index} out of range")
             z = z.clone()
-            z[..., index] += alpha
+            z[..., edit.index] += edit.alpha
     return z
 
 

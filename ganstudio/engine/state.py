@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from ganstudio.latent.noise import MODES as LAYER_NOISE_MODES
 from ganstudio.latent.sampling import MAX_SEED
@@ -20,6 +20,21 @@ from ganstudio.latent.sampling import MAX_SEED
 EDIT_METHODS = ("raw", "w", "pca", "sefa")
 NOISE_MODES = ("const", "random", "none")  # noise_mode: the generator's own modes
 MAX_MIX_SEEDS = 256  # more than any model has layers; guards a hostile session's list
+
+class Edit(NamedTuple):
+    """One direction edit of a state: ``alpha`` along direction ``index`` of ``method``, on ``layers``."""
+    method: str  # raw | w | pca | sefa (EDIT_METHODS)
+    index: int  # a z / w dimension (raw, w) or a direction number (pca, sefa)
+    alpha: float  # strength
+    layers: Optional[tuple[int, int]] = None  # (first, end) ws layers; None = every layer
+
+
+class LayerNoise(NamedTuple):
+    """The noise setting of one noise layer (see latent.noise.MODES)."""
+    mode: str
+    seed: int = 0
+    strength: float = 1.0
+
 
 # The fields that may hold lists or dicts (the others are scalars, strings or None).
 _CONTAINER_FIELDS = ("z", "ws", "class_weights", "mix_seeds", "mix_sources", "noise", "edits")
@@ -37,10 +52,10 @@ class RenderState:
     z_threshold: Optional[float] = None  # BigGAN: resample |z_i| > threshold; None = off
     mix_seeds: tuple[int, ...] = ()  # extra latents for style mixing
     mix_sources: Optional[tuple[int, ...]] = None  # per ws layer: 0 = main latent, i = mix_seeds[i-1]
-    noise: Optional[tuple[tuple[str, int, float], ...]] = None  # per noise layer (mode, seed, strength)
+    noise: Optional[tuple[LayerNoise, ...]] = None  # per noise layer
     noise_mode: str = "const"  # for layers without an explicit entry
     noise_strength: float = 1.0  # multiplies all noise
-    edits: tuple[tuple[str, int, float, Optional[tuple[int, int]]], ...] = ()  # (method raw|w|pca|sefa, index, alpha, layers)
+    edits: tuple[Edit, ...] = ()
     stage: Optional[int] = None  # Progressive GAN stage (None = the model's own)
     stage_alpha: float = 1.0
 
@@ -54,6 +69,12 @@ class RenderState:
                 object.__setattr__(self, k, _freeze_value(v))
         if self.class_weights:
             object.__setattr__(self, "class_weights", tuple((int(k), float(w)) for k, w in self.class_weights))
+        # Named tuples (equal to, and hashing as, the plain tuples older code and callers pass); a value
+        # of another shape stays as it is for check_state to name.
+        if d["edits"]:
+            object.__setattr__(self, "edits", _named(Edit, 4, d["edits"]))
+        if d["noise"]:
+            object.__setattr__(self, "noise", _named(LayerNoise, 3, d["noise"]))
 
     def replace(self, **kw) -> "RenderState":
         return dataclasses.replace(self, **kw)
@@ -61,10 +82,8 @@ class RenderState:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["class_weights"] = {str(k): w for k, w in self.class_weights}
-        d["noise"] = None if self.noise is None else [
-            {"mode": m, "seed": s, "strength": st} for m, s, st in self.noise]
-        d["edits"] = [{"method": m, "index": i, "alpha": a, "layers": None if l is None else list(l)}
-                      for m, i, a, l in self.edits]
+        d["noise"] = None if self.noise is None else [n._asdict() for n in self.noise]
+        d["edits"] = [{**e._asdict(), "layers": None if e.layers is None else list(e.layers)} for e in self.edits]
         return _thaw(d)
 
     @classmethod
@@ -103,6 +122,13 @@ class RenderState:
         except TypeError as e:  # a value of a shape the checks do not expect
             raise ValueError(f"malformed render state: {e}") from None
         return state
+
+
+def _named(kind, size: int, values):
+    if type(values) is not tuple:
+        return values
+    return tuple(v if type(v) is kind else kind(*v) if type(v) is tuple and len(v) == size else v
+                 for v in values)
 
 
 def _r(v) -> str:
