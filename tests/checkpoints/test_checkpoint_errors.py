@@ -232,17 +232,8 @@ def test_save_refuses_a_generator_built_outside_the_registry(tmp_path):
         save_checkpoint(tmp_path / "x.safetensors", G)
 
 
-def _inputs(G, n=2, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, G.z_dim, generator=g)
-    c = None
-    if G.c_dim:
-        c = torch.nn.functional.one_hot(torch.arange(n) % G.c_dim, G.c_dim).float()
-    return z, c
-
-
 @pytest.mark.parametrize("name", list_models())
-def test_round_trip_is_exact(tmp_path, name):
+def test_round_trip_is_exact(tmp_path, name, latents):
     spec = get_spec(name)
     torch.manual_seed(0)
     G = create_generator(name, **spec.tiny).eval()
@@ -263,7 +254,11 @@ def test_round_trip_is_exact(tmp_path, name):
     assert torch.equal(ck.extra["step"], torch.tensor([7]))
     if names:
         assert ck.class_names == names
-    z, c = _inputs(G)
+    for net, back in ((G, ck.G), (D, ck.D)):  # every tensor, parameters and buffers, bit for bit
+        if net is not None:
+            assert back is not None and list(back.state_dict()) == list(net.state_dict())
+            assert all(torch.equal(v, back.state_dict()[k]) for k, v in net.state_dict().items())
+    z, c = latents(G)
     with torch.no_grad():
         a = G(z, c, noise_mode="const")
         b = ck.G(z, c, noise_mode="const")
@@ -271,3 +266,9 @@ def test_round_trip_is_exact(tmp_path, name):
         if D is not None:
             assert ck.D is not None
             assert torch.equal(D(a, c), ck.D.eval()(a, c))
+            (s1, aux1), (s2, aux2) = D.forward_aux(a, c), ck.D.forward_aux(a, c)  # e.g. AC-GAN's class logits
+            assert torch.equal(s1, s2) and aux1.keys() == aux2.keys()
+            assert all(torch.equal(aux1[k], aux2[k]) for k in aux1 if isinstance(aux1[k], torch.Tensor))
+        if G.capabilities().encoder:  # the VAE's encoder is part of the file too
+            img = torch.rand(2, G.img_channels, G.img_resolution, G.img_resolution) * 2 - 1
+            assert all(torch.equal(x, y) for x, y in zip(G.encode(img), ck.G.encode(img)))

@@ -1,48 +1,46 @@
-"""BigGAN: class blending, skip-z, orthogonal regularization, checkpoint round trip."""
+"""BigGAN: class blending, skip-z, orthogonal regularization, attention, SeFa over z's chunks.
+(The checkpoint round trip of every family: tests/checkpoints/test_checkpoint_errors.py::test_round_trip_is_exact.)"""
 import pytest
 import torch
 from torch import nn
 
-from ganstudio.checkpoints._format import load_checkpoint, save_checkpoint
-from ganstudio.models import create_discriminator, create_generator, get_spec, one_hot
+from ganstudio.models import create_generator, get_spec, one_hot
 from ganstudio.models.biggan import ortho_reg
 
 TINY = get_spec("biggan").tiny
 
 
-def _G(**kw):
-    torch.manual_seed(0)
-    return create_generator("biggan", **{**TINY, **kw}).eval()
+@pytest.fixture
+def make(tiny_models):
+    return lambda **kw: tiny_models("biggan", **kw)
 
 
-def _z(G, n=2, seed=0):
-    return torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+@pytest.fixture
+def make_G(make):
+    return lambda **kw: make(**kw)[0]
 
 
-def test_capabilities_and_defaults():
+
+def test_capabilities_and_defaults(make_G):
     cfg = get_spec("biggan").config_cls()
     assert cfg.img_resolution == 32 and cfg.z_dim % 4 == 0
-    caps = _G().capabilities()
+    caps = make_G().capabilities()
     assert caps.truncation == "z" and caps.classes and caps.class_space == "embedding" and caps.attention
 
 
 @pytest.mark.parametrize("res, chunks", [(32, 4), (64, 5), (128, 6)])
-def test_resolutions(res, chunks):
-    G = _G(img_resolution=res, z_dim=chunks * 2, attn_res=0, g_ch=1, d_ch=1)
+def test_resolutions(make, res, chunks, latents):
+    G, D = make(img_resolution=res, z_dim=chunks * 2, attn_res=0, g_ch=1, d_ch=1)
     assert G.num_chunks == chunks
     with torch.no_grad():
-        img = G(_z(G, n=1), one_hot(torch.tensor([0]), G.c_dim))
-    assert img.shape == (1, 3, res, res)
-    if res == 64:  # D accepts the same size
-        torch.manual_seed(0)
-        D = create_discriminator("biggan", **{**TINY, "img_resolution": res, "z_dim": chunks * 2, "attn_res": 0,
-                                              "g_ch": 1, "d_ch": 1})
-        assert D(img, one_hot(torch.tensor([0]), G.c_dim)).shape == (1,)
+        img = G(latents(G, n=1)[0], one_hot(torch.tensor([0]), G.c_dim))
+        assert img.shape == (1, 3, res, res)
+        assert D(img, one_hot(torch.tensor([0]), G.c_dim)).shape == (1,)  # D accepts the same size
 
 
-def test_class_blend_weight_one_equals_the_class():
-    G = _G()
-    z = _z(G, n=1)
+def test_class_blend_weight_one_equals_the_class(make_G, latents):
+    G = make_G()
+    z = latents(G, n=1)[0]
     e = torch.eye(G.c_dim)
     with torch.no_grad():
         pure = G(z, e[1:2])
@@ -54,16 +52,16 @@ def test_class_blend_weight_one_equals_the_class():
         assert not torch.allclose(half, pure) and not torch.allclose(half, G(z, e[0:1]))
 
 
-def test_shared_embedding_is_linear_in_c():
-    G = _G()
+def test_shared_embedding_is_linear_in_c(make_G):
+    G = make_G()
     e = torch.eye(G.c_dim)
     blend = 0.3 * e[0:1] + 0.7 * e[2:3]
     assert torch.allclose(G.shared(blend), 0.3 * G.shared(e[0:1]) + 0.7 * G.shared(e[2:3]), atol=1e-6)
 
 
-def test_each_z_chunk_reaches_the_output():
-    G = _G()
-    z = _z(G, n=1)
+def test_each_z_chunk_reaches_the_output(make_G, latents):
+    G = make_G()
+    z = latents(G, n=1)[0]
     c = one_hot(torch.tensor([0]), G.c_dim)
     assert G.num_chunks == 4 and G.chunk == 4
     with torch.no_grad():
@@ -88,8 +86,8 @@ def test_ortho_reg_zero_for_orthogonal_positive_otherwise():
     assert ortho_reg(lin, beta=1e-4).item() == pytest.approx(12 * 36 * 1e-4)
 
 
-def test_ortho_reg_on_the_generator_skips_embeddings_and_is_differentiable():
-    G = _G()
+def test_ortho_reg_on_the_generator_skips_embeddings_and_is_differentiable(make_G):
+    G = make_G()
     G.train()
     loss = ortho_reg(G)
     assert loss.item() > 0
@@ -112,45 +110,18 @@ def test_bad_configs_are_clear_errors():
         create_generator("biggan", **{**TINY, "img_resolution": 16})
 
 
-def test_attention_maps():
-    G = _G()
+def test_attention_maps(make_G, latents):
+    G = make_G()
     with torch.no_grad():
-        G(_z(G, n=2), one_hot(torch.tensor([0, 1]), G.c_dim))
+        G(latents(G, n=2)[0], one_hot(torch.tensor([0, 1]), G.c_dim))
     a = G.attention_maps()[16]
     assert a.shape == (2, 256, 64)
     assert torch.allclose(a.sum(-1), torch.ones(2, 256), atol=1e-5)
 
 
-def test_checkpoint_round_trip_bit_exact(tmp_path):
-    G = _G()
-    torch.manual_seed(0)
-    D = create_discriminator("biggan", **TINY)
-    G.train()
-    D.train()
-    for i in range(2):  # move BN stats and spectral-norm vectors off their initial values
-        z = _z(G, n=4, seed=5 + i)
-        c = one_hot(torch.arange(4) % G.c_dim, G.c_dim)
-        D(G(z, c).detach(), c)
-    G.eval()
-    D.eval()
-    z = _z(G)
-    c = one_hot(torch.tensor([2, 0]), G.c_dim)
-    with torch.no_grad():
-        before = G(z, c)
-        assert torch.equal(G(z, c), before)
-        d_before = D(before, c)
-    path = save_checkpoint(tmp_path / "b.safetensors", G, D=D, class_names=["a", "b", "c"])
-    ck = load_checkpoint(path, load_D=True)
-    ck.D.eval()
-    with torch.no_grad():
-        assert torch.equal(ck.G(z, c), before)
-        assert torch.equal(ck.D(before, c), d_before)
-
-
-def test_sefa_covers_every_z_chunk():
+def test_sefa_covers_every_z_chunk(make_G):
     from ganstudio.latent import sefa_directions
-    torch.manual_seed(0)
-    G = create_generator("biggan", **get_spec("biggan").tiny).eval()
+    G = make_G()
     W = G.sefa_weight()
     assert W.shape[1] == G.z_dim
     # every chunk of z is read by some row

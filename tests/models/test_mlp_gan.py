@@ -1,22 +1,19 @@
-"""MLP GAN: shapes at MNIST-like sizes, optional class conditioning, checkpoint round trip."""
+"""MLP GAN: shapes at MNIST-like sizes, optional class conditioning, the conditional variant's round trip
+(the unconditional tiny variant's: tests/checkpoints/test_checkpoint_errors.py::test_round_trip_is_exact)."""
 import pytest
 import torch
 
-from ganstudio.checkpoints._format import load_checkpoint, save_checkpoint
-from ganstudio.models import create_discriminator, create_generator, get_spec, one_hot
-
-TINY = get_spec("mlp-gan").tiny
+from ganstudio.models import create_generator, get_spec, one_hot
 
 
-def _models(**kw):
-    torch.manual_seed(0)
-    cfg = {**TINY, **kw}
-    return create_generator("mlp-gan", **cfg).eval(), create_discriminator("mlp-gan", **cfg).eval()
+@pytest.fixture
+def models(tiny_models):
+    return lambda **kw: tiny_models("mlp-gan", **kw)
 
 
 @pytest.mark.parametrize("res,ch", [(28, 1), (32, 3)])
-def test_any_resolution_and_channels(res, ch):
-    G, D = _models(img_resolution=res, img_channels=ch)
+def test_any_resolution_and_channels(models, res, ch):
+    G, D = models(img_resolution=res, img_channels=ch)
     z = torch.randn(2, G.z_dim)
     with torch.no_grad():
         img = G(z)
@@ -25,14 +22,14 @@ def test_any_resolution_and_channels(res, ch):
     assert not G.capabilities().classes
 
 
-def test_wrong_image_shape_is_a_clear_error():
-    _, D = _models()
+def test_wrong_image_shape_is_a_clear_error(models):
+    _, D = models()
     with pytest.raises(ValueError, match="img"):
         D(torch.zeros(2, 1, 9, 9))
 
 
-def test_conditional_blend_and_errors():
-    G, D = _models(c_dim=3)
+def test_conditional_blend_and_errors(models):
+    G, D = models(c_dim=3)
     assert G.capabilities().classes and G.capabilities().class_space == "onehot"
     z = torch.randn(1, G.z_dim)
     a, b = one_hot(torch.tensor([0]), 3), one_hot(torch.tensor([2]), 3)
@@ -51,17 +48,13 @@ def test_conditional_blend_and_errors():
 
 def test_bad_config_is_a_clear_error():
     with pytest.raises(ValueError, match="img_channels"):
-        create_generator("mlp-gan", **TINY, img_channels=2)
+        create_generator("mlp-gan", **get_spec("mlp-gan").tiny, img_channels=2)
 
 
-@pytest.mark.parametrize("c_dim", [0, 3])
-def test_checkpoint_round_trip(tmp_ckpt, c_dim):
-    G, D = _models(c_dim=c_dim)
-    z = torch.randn(2, G.z_dim)
-    c = one_hot(torch.tensor([0, 1]), c_dim) if c_dim else None
-    save_checkpoint(tmp_ckpt, G, D=D)
-    ck = load_checkpoint(tmp_ckpt, load_D=True)
-    ck.D.eval()
+def test_conditional_checkpoint_round_trip(models, round_trip):
+    G, D = models(c_dim=3)
+    z, c = torch.randn(2, G.z_dim), one_hot(torch.tensor([0, 1]), 3)
+    ck = round_trip(G, D)
     with torch.no_grad():
         img = G(z, c)
         assert torch.equal(ck.G(z, c), img)

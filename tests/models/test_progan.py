@@ -1,19 +1,20 @@
-"""Progressive GAN: stages, fade-in, D stages, checkpoint round trip."""
+"""Progressive GAN: stages, fade-in, D stages, the stage kept by a checkpoint."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-from ganstudio.checkpoints._format import load_checkpoint, save_checkpoint
-from ganstudio.models import create_discriminator, create_generator, get_spec
+from ganstudio.models import create_generator, get_spec
 
 
-def _G(**kw):
-    torch.manual_seed(0)
-    return create_generator("progan", **{**get_spec("progan").tiny, **kw}).eval()
+@pytest.fixture
+def make(tiny_models):
+    return lambda **kw: tiny_models("progan", **kw)
 
 
-def _z(G, n=2, seed=0):
-    return torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+@pytest.fixture
+def make_G(make):
+    return lambda **kw: make(**kw)[0]
+
 
 
 def test_defaults_follow_the_paper():
@@ -24,9 +25,9 @@ def test_defaults_follow_the_paper():
     assert G.current_stage() == (3, 1.0)  # a fresh G renders at full size
 
 
-def test_every_stage_renders_full_resolution_and_native_size():
-    G = _G()
-    z = _z(G)
+def test_every_stage_renders_full_resolution_and_native_size(make_G, latents):
+    G = make_G()
+    z = latents(G)[0]
     assert G.num_stages == 3
     for s in range(G.num_stages):
         for alpha in (0.0, 0.5, 1.0):
@@ -41,9 +42,9 @@ def test_every_stage_renders_full_resolution_and_native_size():
             assert torch.equal(img, F.interpolate(native, size=(16, 16), mode="nearest"))
 
 
-def test_fade_in_alpha_zero_is_the_previous_stage_upsampled():
-    G = _G()
-    z = _z(G, seed=1)[:, None]
+def test_fade_in_alpha_zero_is_the_previous_stage_upsampled(make_G, latents):
+    G = make_G()
+    z = latents(G, seed=1)[0][:, None]
     with torch.no_grad():
         for s in range(1, G.num_stages):
             faded = G.synthesis_at(z, s, 0.0)
@@ -55,9 +56,9 @@ def test_fade_in_alpha_zero_is_the_previous_stage_upsampled():
             assert not torch.equal(half, faded) and not torch.equal(half, G.synthesis_at(z, s, 1.0))
 
 
-def test_stage_changes_the_rendering():
-    G = _G()
-    z = _z(G)
+def test_stage_changes_the_rendering(make_G, latents):
+    G = make_G()
+    z = latents(G)[0]
     with torch.no_grad():
         G.set_stage(0)
         a = G(z)
@@ -72,15 +73,14 @@ def test_stage_changes_the_rendering():
     (3, 1.0, "stage"), (-1, 1.0, "stage"), (1.5, 1.0, "stage"), (True, 1.0, "stage"),
     (1, 1.5, "alpha"), (1, -0.1, "alpha"), (1, float("nan"), "alpha"), (1, "x", "alpha"),
 ])
-def test_set_stage_validation(stage, alpha, msg):
-    G = _G()
-    D = create_discriminator("progan", **get_spec("progan").tiny)
+def test_set_stage_validation(make, stage, alpha, msg, latents):
+    G, D = make()
     for net in (G, D):
         with pytest.raises(ValueError, match=msg):
             net.set_stage(stage, alpha)
         assert net.current_stage() == (2, 1.0)  # unchanged after a bad call
     with pytest.raises(ValueError, match=msg):
-        G.synthesis_at(_z(G)[:, None], stage, alpha)
+        G.synthesis_at(latents(G)[0][:, None], stage, alpha)
 
 
 def test_bad_channels_config():
@@ -90,11 +90,9 @@ def test_bad_channels_config():
         create_generator("progan", z_dim=8, img_resolution=24, channel_max=8)
 
 
-def test_discriminator_stages_and_fade_in():
-    torch.manual_seed(0)
-    D = create_discriminator("progan", **get_spec("progan").tiny).eval()
-    G = _G()
-    z = _z(G, n=4)
+def test_discriminator_stages_and_fade_in(make, latents):
+    G, D = make()
+    z = latents(G, n=4)[0]
     for s in range(D.num_stages):
         G.set_stage(s, 0.5)
         D.set_stage(s, 0.5)
@@ -116,33 +114,31 @@ def test_discriminator_stages_and_fade_in():
         D(torch.zeros(2, 3, 12, 12))
 
 
-def test_grayscale_and_linear_output_variant():
-    G = _G(img_channels=1, tanh_output=False)
+def test_grayscale_and_linear_output_variant(make_G, latents):
+    G = make_G(img_channels=1, tanh_output=False)
     with torch.no_grad():
-        img = G(_z(G))
+        img = G(latents(G)[0])
     assert img.shape == (2, 1, 16, 16) and img.min() >= -1 and img.max() <= 1
 
 
-def test_checkpoint_round_trip_keeps_stage(tmp_path):
-    G = _G()
-    D = create_discriminator("progan", **get_spec("progan").tiny)
+def test_checkpoint_round_trip_keeps_stage(make, round_trip, latents):
+    G, D = make()
     G.set_stage(1, 0.25)
     D.set_stage(1, 0.25)
-    z = _z(G)
+    z = latents(G)[0]
     with torch.no_grad():
         before = G(z)
-    path = save_checkpoint(tmp_path / "p.safetensors", G, D=D)
-    ck = load_checkpoint(path, load_D=True)
+    ck = round_trip(G, D)
     assert ck.G.current_stage() == (1, 0.25) and ck.D.current_stage() == (1, 0.25)
     with torch.no_grad():
         assert torch.equal(ck.G(z), before)
 
 
-def test_train_step_reaches_only_active_layers():
-    G = _G()
+def test_train_step_reaches_only_active_layers(make_G, latents):
+    G = make_G()
     G.train()
     G.set_stage(1, 0.5)
-    G(_z(G)).square().mean().backward()
+    G(latents(G)[0]).square().mean().backward()
     assert G.blocks[1].conv1.weight.grad is not None and G.to_rgb[0].weight.grad is not None
     assert G.blocks[2].conv1.weight.grad is None and G.to_rgb[2].weight.grad is None
 

@@ -2,23 +2,9 @@
 import pytest
 import torch
 
-from ganstudio.models import Capabilities, create_discriminator, create_generator, get_spec, list_models
+from ganstudio.models import Capabilities, create_discriminator, get_spec, list_models
 
 MODELS = list_models()
-
-
-def _inputs(G, n=3, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, G.z_dim, generator=g)
-    c = None
-    if G.c_dim:
-        c = torch.nn.functional.one_hot(torch.arange(n) % G.c_dim, G.c_dim).float()
-    return z, c
-
-
-def _tiny_G(name):
-    torch.manual_seed(0)
-    return create_generator(name, **get_spec(name).tiny).eval()
 
 
 def test_registry_has_every_family():
@@ -27,9 +13,9 @@ def test_registry_has_every_family():
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_forward_shape_range_finite(name):
-    G = _tiny_G(name)
-    z, c = _inputs(G)
+def test_forward_shape_range_finite(name, tiny_models, latents):
+    G, _ = tiny_models(name)
+    z, c = latents(G, n=3)
     with torch.no_grad():
         img = G(z, c, noise_mode="const")
     assert img.shape == (3, G.img_channels, G.img_resolution, G.img_resolution)
@@ -41,9 +27,9 @@ def test_forward_shape_range_finite(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_deterministic_with_fixed_noise(name):
-    G = _tiny_G(name)
-    z, c = _inputs(G, seed=1)
+def test_deterministic_with_fixed_noise(name, tiny_models, latents):
+    G, _ = tiny_models(name)
+    z, c = latents(G, n=3, seed=1)
     with torch.no_grad():
         a = G(z, c, noise_mode="const")
         b = G(z, c, noise_mode="const")
@@ -51,9 +37,9 @@ def test_deterministic_with_fixed_noise(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_mapping_synthesis_split_equals_forward(name):
-    G = _tiny_G(name)
-    z, c = _inputs(G, seed=2)
+def test_mapping_synthesis_split_equals_forward(name, tiny_models, latents):
+    G, _ = tiny_models(name)
+    z, c = latents(G, n=3, seed=2)
     with torch.no_grad():
         ws = G.mapping(z, c)
         assert ws.shape == (3, G.num_ws, G.w_dim)
@@ -61,13 +47,11 @@ def test_mapping_synthesis_split_equals_forward(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_discriminator_scores(name):
-    spec = get_spec(name)
-    D = create_discriminator(name, **spec.tiny)
+def test_discriminator_scores(name, tiny_models, latents):
+    G, D = tiny_models(name)
     if D is None:
         pytest.skip(f"{name} has no discriminator")
-    G = _tiny_G(name)
-    z, c = _inputs(G)
+    z, c = latents(G, n=3)
     with torch.no_grad():
         img = G(z, c)
     scores = D(img, c)
@@ -77,8 +61,8 @@ def test_discriminator_scores(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_wrong_z_shape_is_a_clear_error(name):
-    G = _tiny_G(name)
+def test_wrong_z_shape_is_a_clear_error(name, tiny_models):
+    G, _ = tiny_models(name)
     with pytest.raises(ValueError, match="z"):
         G.mapping(torch.randn(2, G.z_dim + 1), None if not G.c_dim else torch.zeros(2, G.c_dim))
 

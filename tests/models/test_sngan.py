@@ -1,8 +1,8 @@
-"""SN-GAN projection: conditional BN blends, spectral norm in D, projection depends on c, round trip."""
+"""SN-GAN projection: conditional BN blends, spectral norm in D, projection depends on c.
+(The checkpoint round trip of every family: tests/checkpoints/test_checkpoint_errors.py::test_round_trip_is_exact.)"""
 import pytest
 import torch
 
-from ganstudio.checkpoints._format import load_checkpoint, save_checkpoint
 from ganstudio.models import create_discriminator, create_generator, get_spec, one_hot
 from ganstudio.models._layers import ConditionalBatchNorm2d
 from _conditional import check_blend_weight_one_equals_pure_class
@@ -11,24 +11,25 @@ NAME = "sngan-projection"
 TINY = get_spec(NAME).tiny
 
 
-def _models(**kw):
-    torch.manual_seed(0)
-    G = create_generator(NAME, **{**TINY, **kw})
-    # CBN starts class-neutral (gain 1, bias 0 for every class); give the classes their own
-    # gains and biases, as training would, so that class effects are visible.
-    with torch.no_grad():
-        for m in G.modules():
-            if isinstance(m, ConditionalBatchNorm2d):
-                m.gain.weight.normal_(0, 0.5)
-                m.bias.weight.normal_(0, 0.5)
-    D = create_discriminator(NAME, **{**TINY, **kw})
-    img = torch.rand(4, G.img_channels, G.img_resolution, G.img_resolution) * 2 - 1
-    D(img, one_hot(torch.arange(4) % G.c_dim, G.c_dim))  # a train-mode call runs SN's power iteration
-    return G.eval(), D.eval()
+@pytest.fixture
+def models(tiny_models):
+    def make(**kw):
+        G, D = tiny_models(NAME, **kw)
+        # CBN starts class-neutral (gain 1, bias 0 for every class); give the classes their own
+        # gains and biases, as training would, so that class effects are visible.
+        with torch.no_grad():
+            for m in G.modules():
+                if isinstance(m, ConditionalBatchNorm2d):
+                    m.gain.weight.normal_(0, 0.5)
+                    m.bias.weight.normal_(0, 0.5)
+        img = torch.rand(4, G.img_channels, G.img_resolution, G.img_resolution) * 2 - 1
+        D.train()(img, one_hot(torch.arange(4) % G.c_dim, G.c_dim))  # a train-mode call runs SN's power iteration
+        return G, D.eval()
+    return make
 
 
-def test_capabilities_and_defaults():
-    caps = _models()[0].capabilities()
+def test_capabilities_and_defaults(models):
+    caps = models()[0].capabilities()
     assert caps.classes and caps.class_space == "embedding"
     cfg = get_spec(NAME).config_cls()
     assert (cfg.c_dim, cfg.img_resolution) == (10, 32)
@@ -42,12 +43,12 @@ def test_fresh_generator_is_class_neutral():
         assert torch.equal(G(z, one_hot(torch.tensor([0]), G.c_dim)), G(z, one_hot(torch.tensor([1]), G.c_dim)))
 
 
-def test_blend_weight_one_equals_pure_class():
-    check_blend_weight_one_equals_pure_class(_models()[0], 1, 2)
+def test_blend_weight_one_equals_pure_class(models):
+    check_blend_weight_one_equals_pure_class(models()[0], 1, 2)
 
 
-def test_wrong_c_is_a_clear_error():
-    G, D = _models()
+def test_wrong_c_is_a_clear_error(models):
+    G, D = models()
     z = torch.randn(2, G.z_dim)
     img = torch.zeros(2, G.img_channels, G.img_resolution, G.img_resolution)
     for bad in (torch.zeros(2, G.c_dim + 1), torch.zeros(3, G.c_dim), None):
@@ -57,8 +58,8 @@ def test_wrong_c_is_a_clear_error():
             D(img, bad)
 
 
-def test_projection_score_is_linear_in_c():
-    G, D = _models()
+def test_projection_score_is_linear_in_c(models):
+    G, D = models()
     img = torch.rand(2, G.img_channels, G.img_resolution, G.img_resolution) * 2 - 1
     a, b = one_hot(torch.tensor([0, 0]), G.c_dim), one_hot(torch.tensor([3, 3]), G.c_dim)
     with torch.no_grad():
@@ -76,22 +77,11 @@ def test_discriminator_is_spectrally_normalized():
 
 
 @pytest.mark.parametrize("res,ch", [(8, 1), (32, 3)])
-def test_resolutions_and_channels(res, ch):
-    G, D = _models(img_resolution=res, img_channels=ch)
+def test_resolutions_and_channels(models, res, ch):
+    G, D = models(img_resolution=res, img_channels=ch)
     c = one_hot(torch.tensor([0, 1]), G.c_dim)
     with torch.no_grad():
         img = G(torch.randn(2, G.z_dim), c)
         assert img.shape == (2, ch, res, res) and img.abs().max() <= 1
         assert D(img, c).shape == (2,)
 
-
-def test_checkpoint_round_trip(tmp_ckpt):
-    G, D = _models()
-    z, c = torch.randn(2, G.z_dim), one_hot(torch.tensor([0, 3]), G.c_dim)
-    save_checkpoint(tmp_ckpt, G, D=D)
-    ck = load_checkpoint(tmp_ckpt, load_D=True)
-    ck.D.eval()
-    with torch.no_grad():
-        img = G(z, c)
-        assert torch.equal(ck.G(z, c), img)
-        assert torch.equal(ck.D(img, c), D(img, c))

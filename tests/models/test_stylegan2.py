@@ -1,55 +1,59 @@
-"""StyleGAN2: truncation, style mixing, noise control, derived layer counts, conditioning, save/load."""
+"""StyleGAN2: truncation, style mixing, noise control, derived layer counts, conditioning, the conditional
+variant's round trip."""
 import pytest
 import torch
 
-from ganstudio.checkpoints import load_checkpoint, save_checkpoint
 from ganstudio.latent import style_mix, truncate_w
-from ganstudio.models import create_discriminator, create_generator, get_spec
+from ganstudio.models import create_generator, get_spec
 from ganstudio.models.stylegan2 import conv2d_resample, make_filter, upfirdn2d
 
 TINY = get_spec("stylegan2").tiny
 
 
-def _G(**overrides):
-    torch.manual_seed(0)
-    G = create_generator("stylegan2", **{**TINY, **overrides}).eval()
-    with torch.no_grad():  # noise strengths start at 0; make noise visible to the tests
-        for layer in G.synthesis.noise_layers():
-            layer.noise_strength.fill_(0.5)
-        G.mapping.w_avg.normal_()
-    return G
+@pytest.fixture
+def make(tiny_models):
+    """(G, D) with visible noise (noise strengths start at 0) and a w_avg away from 0."""
+    def build(**overrides):
+        G, D = tiny_models("stylegan2", **overrides)
+        with torch.no_grad():
+            for layer in G.synthesis.noise_layers():
+                layer.noise_strength.fill_(0.5)
+            G.mapping.w_avg.normal_()
+        return G, D
+    return build
 
 
-def _z(n, seed=0, dim=32):
-    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))
+@pytest.fixture
+def make_G(make):
+    return lambda **kw: make(**kw)[0]
 
 
 @torch.no_grad()
-def test_psi_zero_renders_w_avg_for_any_z():
-    G = _G()
-    imgs = G(_z(3), truncation_psi=0.0, noise_mode="const")
+def test_psi_zero_renders_w_avg_for_any_z(make_G, latents):
+    G = make_G()
+    imgs = G(latents(G, 3)[0], truncation_psi=0.0, noise_mode="const")
     ws_avg = G.w_avg.expand(1, G.num_ws, G.w_dim)
     ref = G.synthesis(ws_avg, noise_mode="const")
     assert torch.equal(imgs[0], imgs[1]) and torch.equal(imgs[0], imgs[2])
     assert torch.allclose(imgs, ref.expand_as(imgs), atol=1e-5)  # batch 3 vs 1: grouped conv rounding
-    ws = G.mapping(_z(3))
-    assert torch.allclose(G.mapping(_z(3), truncation_psi=0.0), truncate_w(ws, G.w_avg, 0.0), atol=1e-6)
-    assert not torch.allclose(G(_z(3), noise_mode="const")[0], ref[0], atol=1e-3)
+    ws = G.mapping(latents(G, 3)[0])
+    assert torch.allclose(G.mapping(latents(G, 3)[0], truncation_psi=0.0), truncate_w(ws, G.w_avg, 0.0), atol=1e-6)
+    assert not torch.allclose(G(latents(G, 3)[0], noise_mode="const")[0], ref[0], atol=1e-3)
 
 
 @torch.no_grad()
-def test_truncation_cutoff_only_touches_first_layers():
-    G = _G()
-    ws = G.mapping(_z(2))
-    wt = G.mapping(_z(2), truncation_psi=0.5, truncation_cutoff=3)
+def test_truncation_cutoff_only_touches_first_layers(make_G, latents):
+    G = make_G()
+    ws = G.mapping(latents(G, 2)[0])
+    wt = G.mapping(latents(G, 2)[0], truncation_psi=0.5, truncation_cutoff=3)
     assert torch.allclose(wt, truncate_w(ws, G.w_avg, 0.5, cutoff=3), atol=1e-6)
     assert torch.equal(wt[:, 3:], ws[:, 3:]) and not torch.allclose(wt[:, :3], ws[:, :3])
 
 
 @torch.no_grad()
-def test_style_mixing_every_layer_from_b_equals_b():
-    G = _G()
-    ws_a, ws_b = G.mapping(_z(2, seed=1)), G.mapping(_z(2, seed=2))
+def test_style_mixing_every_layer_from_b_equals_b(make_G, latents):
+    G = make_G()
+    ws_a, ws_b = G.mapping(latents(G, 2, 1)[0]), G.mapping(latents(G, 2, 2)[0])
     mixed = style_mix(ws_a, ws_b, list(range(G.num_ws)))
     assert torch.equal(G.synthesis(mixed), G.synthesis(ws_b))
     coarse = style_mix(ws_a, ws_b, [0, 1])
@@ -58,9 +62,9 @@ def test_style_mixing_every_layer_from_b_equals_b():
 
 
 @torch.no_grad()
-def test_noise_modes():
-    G = _G()
-    ws = G.mapping(_z(2))
+def test_noise_modes(make_G, latents):
+    G = make_G()
+    ws = G.mapping(latents(G, 2)[0])
     none1, none2 = G.synthesis(ws, noise_mode="none"), G.synthesis(ws, noise_mode="none")
     assert torch.equal(none1, none2)
     const = G.synthesis(ws, noise_mode="const")
@@ -75,9 +79,9 @@ def test_noise_modes():
 
 
 @torch.no_grad()
-def test_one_layer_noise_input_changes_image_and_zero_inputs_equal_none():
-    G = _G()
-    ws = G.mapping(_z(2))
+def test_one_layer_noise_input_changes_image_and_zero_inputs_equal_none(make_G, latents):
+    G = make_G()
+    ws = G.mapping(latents(G, 2)[0])
     res = G.capabilities().noise_layers
     zeros = [torch.zeros(1, 1, r, r) for r in res]
     assert torch.allclose(G.synthesis(ws, noise_inputs=zeros), G.synthesis(ws, noise_mode="none"), atol=1e-6)
@@ -119,13 +123,13 @@ def test_nvidia_state_dict_names():
     assert torch.equal(G.synthesis.b8.conv0.affine.bias, torch.ones(32))  # styles start at 1
 
 
-def test_conditional_with_one_hot_c():
-    G = _G(c_dim=4)
+def test_conditional_with_one_hot_c(make, latents):
+    G, D = make(c_dim=4)
     caps = G.capabilities()
     assert caps.classes and caps.class_space == "embedding"
     assert "mapping.embed.weight" in G.state_dict()
     c = torch.eye(4)[:3]
-    z = _z(1).expand(3, -1)
+    z = latents(G, 1)[0].expand(3, -1)
     with torch.no_grad():
         ws = G.mapping(z, c)
         imgs = G(z, c, noise_mode="const")
@@ -133,15 +137,14 @@ def test_conditional_with_one_hot_c():
     assert not torch.allclose(ws[0], ws[1])  # same z, different class
     with pytest.raises(ValueError, match="class-conditional"):
         G.mapping(z, None)
-    D = create_discriminator("stylegan2", **{**TINY, "c_dim": 4})
     s = D(imgs, c)
     assert s.shape == (3,) and torch.isfinite(s).all()
     assert not torch.allclose(D(imgs, c), D(imgs, c.roll(1, dims=1)))
 
 
-def test_training_mode_unfused_matches_eval_and_w_avg_update():
-    G = _G()
-    ws = G.mapping(_z(3))
+def test_training_mode_unfused_matches_eval_and_w_avg_update(make_G, latents):
+    G = make_G()
+    ws = G.mapping(latents(G, 3)[0])
     with torch.no_grad():
         a = G.synthesis(ws, noise_mode="const", clamp=False)
         G.train()
@@ -152,8 +155,8 @@ def test_training_mode_unfused_matches_eval_and_w_avg_update():
     assert torch.allclose(G.w_avg, 0.5 * before + 0.5 * ws[:, 0].mean(0), atol=1e-6)
 
 
-def test_sefa_weight_stacks_affines():
-    G = _G()
+def test_sefa_weight_stacks_affines(make_G):
+    G = make_G()
     W = G.sefa_weight()
     convs = [layer for layer in G.synthesis.noise_layers()]
     assert W.shape == (sum(l.affine.weight.shape[0] for l in convs), G.w_dim)
@@ -164,14 +167,12 @@ def test_sefa_weight_stacks_affines():
         G.sefa_weight([G.num_ws])
 
 
-def test_save_load_round_trip_is_bit_exact(tmp_ckpt):
-    G = _G(c_dim=3)
-    D = create_discriminator("stylegan2", **{**TINY, "c_dim": 3})
-    save_checkpoint(tmp_ckpt, G, D=D, class_names=["a", "b", "c"])
-    ck = load_checkpoint(tmp_ckpt, load_D=True)
-    for k, v in G.state_dict().items():
-        assert torch.equal(v, ck.G.state_dict()[k]), k
-    z, c = _z(2), torch.eye(3)[:2]
+def test_conditional_round_trip_is_bit_exact(make, round_trip, latents):
+    # The registry-wide round trip covers the unconditional tiny variant; this one has the class embedding.
+    G, D = make(c_dim=3)
+    ck = round_trip(G, D, class_names=["a", "b", "c"])
+    assert ck.class_names == ["a", "b", "c"]
+    z, c = latents(G, 2)
     with torch.no_grad():
         assert torch.equal(G(z, c, noise_mode="const"), ck.G(z, c, noise_mode="const"))
         img = G(z, c)
