@@ -30,26 +30,41 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _naming(e: OSError, path: Path) -> OSError:
+    """``e`` (same class and errno) naming ``path``: the file the caller asked for, not our temp file."""
+    if e.errno is None or not e.strerror:
+        return type(e)(f"{path}: {e}")
+    return type(e)(e.errno, e.strerror, str(path))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write to; on success it replaces ``path`` atomically.
 
     ``keep_suffix``: the temporary name ends in path's extension too (".x.mp4.abc.tmp.mp4"), for
     writers such as ffmpeg that pick the format from it.  Others end in ".tmp" (found by clean-ups).
+    An OSError about the temporary file (a folder that cannot be written, a full disk) names ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = ".tmp" + (path.suffix if keep_suffix else "")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as e:
+        raise _naming(e, path) from None
     os.close(fd)
     tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         _fsync_dir(path.parent)
+    except OSError as e:
+        if e.filename is None or str(e.filename) == str(tmp) or e.filename2 is not None:
+            raise _naming(e, path) from None
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()

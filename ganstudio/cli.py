@@ -77,6 +77,8 @@ def _main(argv: list[str] | None) -> int:
     except (UsageError, CheckpointError, OSError, ValueError, KeyError) as e:
         # OSError: an output path that is a folder, a full disk, a name too long...
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        if isinstance(e, OSError) and e.filename is not None and e.strerror and e.filename2 is None:
+            msg = f"{e.filename}: {e.strerror}"  # not "[Errno 28] No space left on device: 'x.png'"
         print(f"ganstudio {command}: error: {msg}", file=sys.stderr)
         return 2
 

@@ -108,6 +108,43 @@ def test_bad_z_files(ckpt, tmp_path, capsys, content, needle):
     assert not (tmp_path / "o.png").exists()
 
 
+def test_huge_latents_are_refused_and_nothing_is_written(ckpt, tmp_path, capsys):
+    # A float32 .npy of 3e38 rendered all-NaN raw images and a garbage PNG, rc 0.
+    out, npy = tmp_path / "o.png", tmp_path / "o.npy"
+    np.save(tmp_path / "z.npy", np.full((2, 8), 3e38, np.float32))
+    _fails(capsys, ["sample", str(ckpt), "--z-file", str(tmp_path / "z.npy"), "--out", str(out), "--npy", str(npy)],
+           "magnitude 3e+38")
+    (tmp_path / "z.json").write_text(json.dumps({"z": [[2e4] + [0.0] * 7]}))
+    _fails(capsys, ["sample", str(ckpt), "--z-file", str(tmp_path / "z.json"), "--out", str(out)], "magnitude 2e+04")
+    np.save(tmp_path / "ok.npy", np.full((1, 8), 50.0, np.float32))  # large, but a latent a user may mean
+    assert main(["sample", str(ckpt), "--z-file", str(tmp_path / "ok.npy"), "--out", str(out)]) == 0
+    out.unlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.npy", "z.json", "z.npy"]
+
+
+def test_non_finite_images_are_never_written(ckpt, tmp_path, capsys, monkeypatch):
+    from ganstudio.engine.renderer import Renderer
+    real = Renderer._synthesize
+
+    def overflowing(self, G, info, state, ws, c):
+        img = real(self, G, info, state, ws, c).clone()
+        img[-1] = float("nan")  # the last image of each batch
+        return img
+    monkeypatch.setattr(Renderer, "_synthesize", overflowing)
+    out, npy = tmp_path / "o.png", tmp_path / "o.npy"
+    line = _fails(capsys, ["sample", str(ckpt), "--seeds", "3-5", "--out", str(out), "--npy", str(npy)], "NaN")
+    assert "image 2 (seed 5)" in line
+    _fails(capsys, ["sample", str(ckpt), "--seeds", "7", "--out", str(out)], "seed 7")  # PNG only: NaN showed grey
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_path_that_cannot_be_written_is_named(ckpt, tmp_path, capsys):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc, where no file can be created")
+    line = _fails(capsys, ["sample", str(ckpt), "--seeds", "0", "--out", "/proc/nope.png"], "/proc/nope.png")
+    assert ".tmp" not in line and "No such file" in line
+
+
 def test_missing_and_bad_arguments(ckpt, tmp_path, capsys):
     _fails(capsys, ["sample", str(ckpt), "--z-file", str(tmp_path / "none.npy")], "no such file")
     _fails(capsys, ["sample", str(tmp_path / "none.safetensors")], "no such checkpoint")

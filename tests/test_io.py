@@ -27,3 +27,21 @@ def test_failed_write_keeps_old_file(tmp_path):
             raise RuntimeError("crash while writing")
     assert p.read_text() == "old"
     assert [f.name for f in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_errors_name_the_path_asked_for_not_the_temp_file(tmp_path, monkeypatch):
+    # `--out /proc/nope.png` said "No such file or directory: '/proc/.nope.png.pmtaw_sn.tmp'".
+    if os.path.isdir("/proc/self"):
+        with pytest.raises(OSError) as e:
+            atomic_write_text("/proc/nope.txt", "x")
+        assert e.value.filename == "/proc/nope.txt" and e.value.errno is not None
+    p = tmp_path / "a.txt"
+    atomic_write_text(p, "old")
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as e:
+        atomic_write_text(p, "new")
+    assert e.value.errno == 28 and e.value.filename == str(p)
+    assert p.read_text() == "old" and [f.name for f in tmp_path.iterdir()] == ["a.txt"]

@@ -215,6 +215,21 @@ def _run_session(args, out) -> int:
     return _render(renderer, states, info, args, out, grid=seeds is not None, what=args.session)
 
 
+def _check_finite(raw, states, start: int) -> None:
+    """A UsageError naming the first image of the batch at ``start`` that came out NaN or infinite."""
+    import numpy as np
+
+    from ganstudio.cli import UsageError
+
+    bad = np.flatnonzero(~np.isfinite(raw.reshape(len(raw), -1)).all(axis=1))
+    if len(bad):
+        i = start + int(bad[0])
+        s = states[i]
+        which = f"seed {s.seed}" if s.z is None and s.ws is None else f"latent {i}"
+        raise UsageError(f"image {i} ({which}) came out NaN or infinite: the model overflowed on these settings; "
+                         "nothing was written")
+
+
 def _render(renderer, states, info, args, out, grid: bool, what: str = "") -> int:
     """Render ``states`` a batch at a time into the grid image and/or the raw .npy (filled on disk)."""
     import contextlib
@@ -241,9 +256,11 @@ def _render(renderer, states, info, args, out, grid: bool, what: str = "") -> in
             tmp = stack.enter_context(atomic_path(args.npy))
             raw = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, ch, r, r))
         for start in range(0, n, _BATCH):
-            res = renderer.render_batch(states[start:start + _BATCH], raw=raw is not None)
+            # raw always: a NaN image rounds to plain grey in the PNG, and must not be written silently.
+            res = renderer.render_batch(states[start:start + _BATCH], raw=True)
             if res.error:
                 raise UsageError(f"cannot render{' ' + what if what else ''}: {res.error}")
+            _check_finite(res.raw, states, start)
             if images is not None:
                 images[start:start + len(res.image)] = res.image
             if raw is not None:

@@ -27,6 +27,10 @@ MAX_BYTES = 256 * 2 ** 20  # 256 latents of even a 1024 px StyleGAN's ws are ~9 
 # JSON numbers become Python floats, ~12 bytes of memory per byte of text: a smaller cap keeps a
 # hostile file near 200 MB (a 1024 px StyleGAN ws is ~0.2 MB of JSON: 80 of them fit).
 MAX_JSON_BYTES = 16 * 2 ** 20
+# No model means a latent this large: z is standard normal (|z| < 6 in practice) and w / ws are what
+# a mapping network outputs, orders of magnitude below it.  Far larger values overflow the network to
+# Inf / NaN (a float32 .npy of 3e38 rendered all-NaN images).
+MAX_ABS_LATENT = 1e4
 
 
 class LatentFileError(ValueError):
@@ -131,6 +135,10 @@ def _numeric(a: np.ndarray, name: str) -> np.ndarray:
     a = a.astype(np.float32)
     if not np.isfinite(a).all():
         raise LatentFileError(f"{name}: contains NaN or infinite values")
+    biggest = float(np.abs(a).max())
+    if biggest > MAX_ABS_LATENT:
+        raise LatentFileError(f"{name}: holds a value of magnitude {biggest:.3g}; latents are a few units in size "
+                              f"(at most {MAX_ABS_LATENT:g} is accepted)")
     return a
 
 
