@@ -27,7 +27,7 @@ def main() -> int:
     a = p.parse_args()
     from PySide6.QtWidgets import QApplication
 
-    from ganstudio.gui.train_process import ProcessManager
+    from ganstudio.training.process import ProcessManager
     from ganstudio.gui.train_tab import TrainTab
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         show_full_tab_titles(self)
         self._build_actions()
         from ganstudio.gui.train_tab import install_train_tab  # Train menu; its window opens on demand
-        install_train_tab(self)
+        self.train_launcher = install_train_tab(self, before=self.help_menu.menuAction())
+        self.actions_by_name["train"] = self.train_launcher.action
         self._build_status_bar()
 
         # Not modal, so tests (and users) can keep working while it shows; tests read its text.
@@ -204,7 +205,7 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
 
-        h = mb.addMenu("&Help")
+        h = self.help_menu = mb.addMenu("&Help")
         self._action(h, "&Keyboard shortcuts", self.show_shortcuts, QKeySequence.HelpContents, "shortcuts")
         self._action(h, "&About", lambda: QMessageBox.about(
             self, "GAN Studio", "GAN Studio: explore the latent spaces of generative models."))

@@ -6,6 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox
 
+from ganstudio.checkpoints.naming import step_of
 from ganstudio.gui.settings import recent_files
 
 OPEN_FILE = "__open__"
@@ -20,6 +21,16 @@ def model_entries() -> list[tuple[str, str]]:
            for e in list_pretrained()]
     out += [(f"{name}  ·  untrained ({get_spec(name).family})", f"registry:{name}") for name in list_models()]
     return out
+
+
+def recent_label(path: str, recent: bool = True) -> str:
+    """A file as the picker lists it: a training run's checkpoint (RUN/checkpoints/ckpt_N.safetensors) as
+    "RUN  ·  step N", so two runs' checkpoints at one step differ; any other file by its name."""
+    p = Path(path)
+    step = step_of(p)
+    if step is not None and p.parent.name == "checkpoints" and p.parent.parent.name:
+        return f"{p.parent.parent.name}  ·  step {step}"
+    return f"{p.name}  ·  recent" if recent else p.name
 
 
 class ModelPicker(QComboBox):
@@ -43,7 +54,7 @@ class ModelPicker(QComboBox):
         if recent:
             self.insertSeparator(self.count())
             for path in recent:
-                self.addItem(f"{Path(path).name}  ·  recent", path)
+                self.addItem(recent_label(path), path)
         self.insertSeparator(self.count())
         self.addItem("Open file…", OPEN_FILE)
         self.blockSignals(False)
@@ -56,7 +67,7 @@ class ModelPicker(QComboBox):
             return
         i = self.findData(key)
         if i < 0:
-            self.insertItem(0, Path(key).name, key)
+            self.insertItem(0, recent_label(key, recent=False), key)
             i = 0
         self.blockSignals(True)
         self.setCurrentIndex(i)

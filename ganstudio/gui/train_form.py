@@ -1,10 +1,12 @@
 """The training settings form, generated from the TrainConfig dataclass.
 
-Each field gets a widget chosen from its default's type (or a list of choices), a tooltip
-taken from the comment beside the field in ``ganstudio/training/presets.py`` (so the help
-stays in sync with the code), and its value from the chosen preset.  The form turns itself
-into ``ganstudio train`` arguments: the preset name, the data set and one ``KEY=VALUE`` per
-field that differs from the preset.
+Each setting gets a widget chosen from its default's type (or a list of choices), a plain-language
+label (the setting's own name, as ``--set`` takes it, is in the tooltip), a tooltip taken from the
+comment beside the field in ``ganstudio/training/presets.py`` (so the help stays in sync with the
+code), and its value from the chosen preset.  The settings a first run needs are shown in a few
+named groups; every other one is under "Advanced", closed until asked for.  The form turns itself
+into ``ganstudio train`` arguments: the preset name, the data set and one ``KEY=VALUE`` per field
+that differs from the preset.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from ganstudio.training.losses import LOSSES
 from ganstudio.training.presets import DEVICES, OPTIMIZERS, TrainConfig, apply_overrides, get_preset, list_presets
@@ -25,7 +27,52 @@ from ganstudio.training.presets import DEVICES, OPTIMIZERS, TrainConfig, apply_o
 DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes-upright", "shapes:2000")
 CHOICES = {"loss": LOSSES, "optimizer": OPTIMIZERS, "device": DEVICES, "conditional": ("no", "auto", "yes")}
 FIRST_GROUP = "model and data"
+ADVANCED = "Advanced"
+FIRST_PRESET = "dcgan"  # the recipe the form starts with: the smallest, fastest one to see results from
 INT_MAX = 2**31 - 1
+
+# The groups a first run needs, open and in this order; every other setting goes under ADVANCED.
+BASIC_GROUPS = {
+    "What to train": ("data", "model", "resolution", "channels", "conditional"),
+    "How long": ("steps", "batch"),
+    "How it learns": ("loss", "lr_g", "lr_d"),
+    "Progress and saving": ("sample_every", "sample_count", "log_every", "ckpt_every", "keep", "device"),
+}
+
+# Plain-language labels; a setting missing here shows its name with spaces.
+LABELS = {
+    "model": "Model family", "model_config": "Model settings", "data": "Training images",
+    "resolution": "Image size (px)", "channels": "Colour channels (1 or 3)", "conditional": "Use class labels",
+    "flip": "Mirror images at random", "class_folders": "Subfolders are classes",
+    "steps": "Training steps", "batch": "Images per step (batch)", "optimizer": "Optimizer",
+    "lr_g": "Generator learning rate", "lr_d": "Discriminator learning rate",
+    "betas_g": "Generator Adam betas", "betas_d": "Discriminator Adam betas", "loss": "Loss",
+    "k_disc": "Discriminator steps per generator step", "reuse_fakes": "Generator step reuses D's fakes",
+    "clip": "Weight clipping bound (WGAN)", "gp": "Gradient penalty weight (WGAN-GP)",
+    "r1": "R1 penalty weight", "r1_every": "R1 penalty every N steps", "dragan": "DRAGAN penalty weight",
+    "pl": "Path length penalty weight", "pl_every": "Path length penalty every N steps",
+    "lazy_adam": "Adjust Adam for lazy penalties", "drift": "Drift penalty weight (ProGAN)",
+    "label_smoothing": "Label smoothing", "instance_noise": "Instance noise",
+    "aux_class": "Class loss weight (ACGAN)", "info": "Information loss weight (InfoGAN)",
+    "info_cont": "Continuous code weight (InfoGAN)", "info_cont_weight": "Continuous code weight (InfoGAN)",
+    "ortho": "Orthogonal regularization (BigGAN)", "style_mixing": "Style mixing probability",
+    "w_avg_beta": "Average w tracking decay", "vae_beta": "KL weight (beta-VAE)",
+    "ema": "Weight averaging (EMA) decay", "phase_kimg": "Growing phase length (kimg)",
+    "amp": "Mixed precision (CUDA)", "seed": "Random seed", "device": "Device",
+    "num_workers": "Data loading processes", "log_every": "Log losses every N steps",
+    "sample_every": "Sample grid every N steps", "sample_count": "Images in the sample grid",
+    "ckpt_every": "Checkpoint every N steps", "keep": "Checkpoints kept",
+}
+
+# "Quick first look": a grid within seconds on a CPU instead of minutes (the dcgan preset's batch 128
+# gave its first grid at 147 s on 2 cores).  Smaller batches and frequent samples and log lines;
+# everything else stays the preset's.
+QUICK_LOOK = {"batch": 16, "sample_every": 10, "sample_count": 16, "log_every": 2, "ckpt_every": 200}
+
+
+def label_for(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
 
 # Longer help where the one-line comment in presets.py is terse.
 EXTRA_HELP = {
@@ -153,46 +200,104 @@ class DataPicker(QWidget):
         self.combo.setCurrentText(text)
 
 
+def listed_settings() -> list[tuple[str, str, str]]:
+    """(section, name, help) of every training setting the form shows, in TrainConfig's order.
+
+    The one place the form learns which settings exist (switch to ``presets.settings()`` here).
+    """
+    helps, groups = field_help()
+    return [(groups[f.name], f.name, helps[f.name]) for f in dataclasses.fields(TrainConfig) if f.name != "preset"]
+
+
+def _form_box(title: str) -> tuple[QGroupBox, QFormLayout]:
+    box = QGroupBox(title)
+    form = QFormLayout(box)
+    form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+    form.setLabelAlignment(Qt.AlignRight)
+    return box, form
+
+
 class ConfigForm(QWidget):
-    """Every TrainConfig field, grouped as in presets.py; defaults from the chosen preset."""
+    """Every training setting under a plain label: a few groups a first run needs, the rest under Advanced."""
 
     preset_changed = Signal(str)
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.helps, groups = field_help()
+        listed = listed_settings()
+        self.helps = {name: text for _s, name, text in listed}
         self.widgets: dict[str, QWidget] = {}
+        self.labels: dict[str, QLabel] = {}
+        self.groups: dict[str, str] = {}  # setting -> the group it is shown in
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(self._build_top())
+        basic = {name: group for group, names in BASIC_GROUPS.items() for name in names}
+        forms: dict[str, QFormLayout] = {}
+        for group in BASIC_GROUPS:
+            box, forms[group] = _form_box(group)
+            lay.addWidget(box)
+        self.advanced_btn = QToolButton()
+        self.advanced_btn.setText(f"{ADVANCED} settings")
+        self.advanced_btn.setCheckable(True)
+        self.advanced_btn.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.advanced_btn.setArrowType(Qt.RightArrow)
+        self.advanced_btn.setToolTip("Optimizer details, regularizers and tricks, model settings, seed…")
+        self.advanced_btn.toggled.connect(self.show_advanced)
+        lay.addWidget(self.advanced_btn)
+        self.advanced = QWidget()
+        adv = QVBoxLayout(self.advanced)
+        adv.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.advanced)
+        sections = {name: section for section, name, _help in listed}
+        for group, names in BASIC_GROUPS.items():
+            for name in names:
+                if name in sections:
+                    self._add_row(forms[group], name, group)
+        for name, section in sections.items():
+            if name not in basic:  # under Advanced, in the section the setting belongs to
+                group = f"{ADVANCED}: {section}"
+                if group not in forms:
+                    box, forms[group] = _form_box(section[:1].upper() + section[1:])
+                    adv.addWidget(box)
+                self._add_row(forms[group], name, group)
+        self.advanced.setVisible(False)
+        lay.addStretch(1)
+        self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
+        self.quick.toggled.connect(self._quick_toggled)
+        self._preset_chosen()
+
+    def _build_top(self) -> QFormLayout:
         self.preset = QComboBox()
         for name in list_presets():
             p = get_preset(name)
             self.preset.addItem(f"{name}   ({p.model}, {p.loss})", name)
-        self.preset.setToolTip("Family and training recipe; every field below starts from it")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
+        self.preset.setCurrentIndex(max(0, self.preset.findData(FIRST_PRESET)))
+        self.preset.setToolTip("Family and training recipe; every setting below starts from it")
+        self.quick = QCheckBox("Quick first look")
+        self.quick.setToolTip("A sample grid within seconds on a CPU: " + ", ".join(
+            f"{label_for(k).lower()} {v}" for k, v in QUICK_LOOK.items()) + " (the rest as the preset says)")
         top = QFormLayout()
-        top.addRow("Preset", self.preset)
-        lay.addLayout(top)
-        boxes: dict[str, QFormLayout] = {}
-        for f in dataclasses.fields(TrainConfig):
-            if f.name == "preset":
-                continue
-            group = groups[f.name]
-            if group not in boxes:
-                box = QGroupBox(group[:1].upper() + group[1:])
-                form = QFormLayout(box)
-                form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-                form.setLabelAlignment(Qt.AlignRight)
-                boxes[group] = form
-                lay.addWidget(box)
-            w = self._make_widget(f.name)
-            w.setToolTip(self.helps[f.name])
-            label = QLabel(f.name)
-            label.setToolTip(self.helps[f.name])
-            boxes[group].addRow(label, w)
-            self.widgets[f.name] = w
-        lay.addStretch(1)
-        self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
-        self._preset_chosen()
+        top.addRow("Recipe", self.preset)
+        top.addRow("", self.quick)
+        return top
+
+    def _add_row(self, form: QFormLayout, name: str, group: str) -> None:
+        w = self._make_widget(name)
+        tip = f"{self.helps[name]}\n(setting: {name})"
+        w.setToolTip(tip)
+        label = QLabel(label_for(name))
+        label.setToolTip(tip)
+        form.addRow(label, w)
+        self.widgets[name] = w
+        self.labels[name] = label
+        self.groups[name] = group
+
+    def show_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.advanced_btn.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+        if self.advanced_btn.isChecked() != on:
+            self.advanced_btn.setChecked(on)
 
     # -- widgets ---------------------------------------------------------------------------------
     def _make_widget(self, name: str) -> QWidget:
@@ -279,8 +384,20 @@ class ConfigForm(QWidget):
             self.preset.setCurrentIndex(i)
 
     def _preset_chosen(self) -> None:
-        self.set_config(get_preset(self.preset_name()), preset=False)
+        cfg = get_preset(self.preset_name())
+        if self.quick.isChecked():
+            cfg = dataclasses.replace(cfg, **QUICK_LOOK)
+        self.set_config(cfg, preset=False)
         self.preset_changed.emit(self.preset_name())
+
+    def set_quick(self, on: bool) -> None:
+        """Tick or clear "Quick first look" (the settings it changes go back to the preset's when cleared)."""
+        self.quick.setChecked(on)
+
+    def _quick_toggled(self, on: bool) -> None:
+        base = get_preset(self.preset_name())
+        for name, v in QUICK_LOOK.items():  # only these: the user's other edits stay
+            self.set_value(name, v if on else getattr(base, name))
 
     def set_config(self, cfg: TrainConfig, preset: bool = True) -> None:
         """Show ``cfg`` (e.g. a run's config, to start another like it)."""
@@ -332,3 +449,36 @@ class ConfigForm(QWidget):
         if p.exists() or "/" in d or "\\" in d or d.startswith("~"):
             return str(p.resolve()) if p.exists() else str(p)
         return d
+
+
+class NewRunForm(QWidget):
+    """The settings form in a scroll area, the reason a start was refused, and the Start button."""
+
+    start_requested = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.form = ConfigForm()
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.form)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setMinimumWidth(self.form.sizeHint().width() + 24)
+        self.start_btn = QPushButton("Start training")
+        self.start_btn.setToolTip("Start a new run with these settings in a new folder under the runs folder")
+        self.start_btn.clicked.connect(lambda _=False: self.start_requested.emit())
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d0342c")
+        self.error.hide()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 4, 0, 4)
+        lay.addWidget(QLabel("<b>New run</b>"))
+        lay.addWidget(self.scroll, 1)
+        lay.addWidget(self.error)
+        lay.addWidget(self.start_btn)
+
+    def show_error(self, text: str) -> None:
+        """Why the run was not started; "" hides it."""
+        self.error.setText(text)
+        self.error.setVisible(bool(text))

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from ganstudio._duration import format_duration
 from ganstudio.engine import ModelInfo
 from ganstudio.gui.panels._base import Panel
 
@@ -70,16 +71,6 @@ def format_metric(key: str, value) -> tuple[str, str]:
         except ValueError:  # e.g. a count written as a float
             pass
     return label, _fmt_number(value)
-
-
-def format_duration(seconds) -> str:
-    try:
-        s = int(round(float(seconds)))
-    except (TypeError, ValueError):
-        return str(seconds)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s" if m else f"{s} s"
 
 
 def _imported_text(imported: dict) -> str:
