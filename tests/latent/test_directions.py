@@ -37,9 +37,8 @@ def _toy():
     return G, r.T, s ** 2
 
 
-def test_pca_in_w_is_the_principal_axes_of_w():
-    torch.manual_seed(0)
-    G = create_generator("stylegan2", **get_spec("stylegan2").tiny).eval()
+def test_pca_in_w_is_the_principal_axes_of_w(tiny_models):
+    G, _ = tiny_models("stylegan2")
     d, var = pca_directions(G, n_samples=600, k=5, seed=0)  # style layers: space "w" by default
     assert d.shape == (5, G.w_dim) and var.shape == (5,)
     assert _orthonormal(d)
@@ -104,9 +103,8 @@ def test_pca_directions_clamps_k_and_checks_args(G):
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_pca_directions_for_every_family(name):
-    torch.manual_seed(0)
-    G = create_generator(name, **get_spec(name).tiny).eval()
+def test_pca_directions_for_every_family(name, tiny_models):
+    G, _ = tiny_models(name)
     dim = G.w_dim if G.capabilities().style_layers else G.z_dim
     for c in [None, torch.eye(G.c_dim)[-1]] if G.c_dim else [None]:
         d, var = pca_directions(G, n_samples=300, k=5, c=c)
@@ -116,11 +114,10 @@ def test_pca_directions_for_every_family(name):
             assert not G.latent_module()._forward_hooks
 
 
-def test_pca_in_z_of_biggan_carries_the_chunk_its_first_layer_reads():
+def test_pca_in_z_of_biggan_carries_the_chunk_its_first_layer_reads(tiny_models):
     # BigGAN's linear reads z's first chunk only: its activations have that rank, and the directions,
     # regressed onto all of z, lie in that chunk up to sampling noise.
-    torch.manual_seed(0)
-    G = create_generator("biggan", **get_spec("biggan").tiny).eval()
+    G, _ = tiny_models("biggan")
     d, _ = pca_directions(G, n_samples=2000, k=20, c=torch.eye(G.c_dim)[0])
     assert d.shape == (G.chunk, G.z_dim)
     assert (d[:, G.chunk:].norm(dim=1) < 0.2).all()
@@ -169,13 +166,11 @@ def test_sefa_generic_dcgan(G):
 @pytest.mark.parametrize("name, kw", [("cgan", {}), ("acgan", {}), ("mlp-gan", {"c_dim": 3}), ("vae", {}),
                                       ("progan", {}), ("sagan", {}), ("sngan-projection", {}), ("dcgan", {}),
                                       ("biggan-deep", {})])
-def test_sefa_factorizes_the_map_from_z_to_the_first_layer(name, kw):
+def test_sefa_factorizes_the_map_from_z_to_the_first_layer(name, kw, tiny_models):
     # A conditional first layer reads [z, c]: A is its z columns.  The old search took the first layer
     # with z_dim inputs anywhere (cGAN: the last, feature-to-RGB conv).  Checked by the layer's response:
     # A @ dz is how the first layer's output moves when its z input moves by dz, whatever c is.
-    from ganstudio.models import get_spec
-    torch.manual_seed(0)
-    G = create_generator(name, **{**get_spec(name).tiny, **kw}).eval()
+    G, _ = tiny_models(name, **kw)
     A = G.sefa_weight().detach()
     layer = next(m for m in G.get_submodule(G.latent_layer).modules()
                  if isinstance(getattr(m, "weight", None), torch.Tensor))
