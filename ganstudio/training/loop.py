@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -127,8 +128,10 @@ def build_models(cfg: TrainConfig, num_classes: int):
     elif cfg.w_avg_beta != DEFAULT_W_AVG_BETA:
         raise ValueError(f"w_avg_beta is StyleGAN's running mean of w; {cfg.model} has none")
     try:
-        G = create_generator(cfg.model, **over)
-        D = create_discriminator(cfg.model, **over)
+        with warnings.catch_warnings():  # torch's "zero-element tensors" note: check_models_run names the cause
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+            G = create_generator(cfg.model, **over)
+            D = create_discriminator(cfg.model, **over)
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError) as e:
         if over.get("c_dim", None) == 0 and not _can_be_unconditional(cfg.model, over):
             raise ValueError(f"{cfg.model} is class-conditional by design and cannot train without classes; "
@@ -137,6 +140,37 @@ def build_models(cfg: TrainConfig, num_classes: int):
         # A bad model.FIELD override surfaces here; keep it to one line naming the model.
         raise ValueError(f"model {cfg.model}: invalid config {over}: {str(e).splitlines()[0]}") from None
     return G, D
+
+
+def check_models_run(cfg: TrainConfig, G, D, device: torch.device) -> None:
+    """ValueError naming the model settings when G and D build but cannot run (``model.ngf=0`` gives
+    layers without channels, which died in oneDNN at the first step, after the run folder was made).
+
+    One forward of two images in eval mode, without gradients and with the RNG state restored: the
+    weights, buffers and random streams of the run are left exactly as they were."""
+    over = ", ".join(f"model.{k}={v}" for k, v in cfg.model_config.items()) or "the preset's model settings"
+    for name, net in (("generator", G), ("discriminator", D)):
+        for pname, p in (net.named_parameters() if net is not None else ()):
+            if p.numel() == 0:
+                raise ValueError(f"model {cfg.model}: with {over} the {name}'s {pname} is empty "
+                                 f"(shape {list(p.shape)}); give every width and size a value >= 1")
+    nets = [m for m in (G, D) if m is not None]
+    modes = [m.training for m in nets]
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            for m in nets:
+                m.eval()
+            z = torch.zeros(2, G.z_dim, device=device)
+            c = torch.zeros(2, G.c_dim, device=device) if G.c_dim else None
+            img = G(z, c)
+            if D is not None:
+                D(img, c if getattr(D, "c_dim", 0) else None)
+    except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"model {cfg.model}: with {over} the networks cannot run ({first[:200]})") from None
+    finally:
+        for m, mode in zip(nets, modes):
+            m.train(mode)
 
 
 def _can_be_unconditional(name: str, over: dict) -> bool:
@@ -271,6 +305,7 @@ class _Trainer:
             self.D.to(device).train()
         dist_util.broadcast_module(self.G, self.ctx)
         dist_util.broadcast_module(self.D, self.ctx)
+        check_models_run(cfg, self.G, self.D, device)  # before anything is written
         self.G_ema = make_ema(self.G) if cfg.ema > 0 else None
         self.is_vae = self.D is None
         if self.is_vae and not hasattr(self.G, "encode"):

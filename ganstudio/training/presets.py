@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,16 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         """Raise ValueError naming the first bad setting."""
         self._check_types()
+        for f in dataclasses.fields(self):  # nan passed every "< 0" test below; inf made every loss inf
+            v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"{f.name} must be a finite number, got {v}")
+        if not 0 <= self.seed < 2 ** 63:
+            raise ValueError(f"seed must be a whole number in [0, 2**63), got {self.seed}")
+        if not 4 <= self.resolution <= 4096:
+            raise ValueError(f"resolution must be in [4, 4096], got {self.resolution}")
+        if not 0 <= self.style_mixing <= 1:
+            raise ValueError(f"style_mixing is a probability in [0, 1], got {self.style_mixing}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
         if self.optimizer not in OPTIMIZERS:

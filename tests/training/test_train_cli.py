@@ -112,12 +112,51 @@ def test_more_bad_arguments_are_one_line_errors(capsys, tmp_path, data, extra, m
     assert not (tmp_path / "run").exists()
 
 
-def test_a_failure_inside_torch_is_one_line_and_keeps_the_folder(capsys, tmp_path, data):
+@pytest.mark.parametrize("extra, message", [
+    # Built, then died in oneDNN at the first step ("could not create a primitive descriptor"), leaving
+    # a failed run folder behind.
+    (["--set", "model.ngf=0"], "model.ngf=0"),
+    (["--set", "model.ndf=0"], "model.ndf=0"),
+    (["--set", "model.z_dim=0"], "model.z_dim=0"),
+    (["--set", "gp=nan"], "gp must be a finite number"),
+    (["--set", "r1=inf"], "r1 must be a finite number"),
+    (["--seed", str(2 ** 80)], "seed must be a whole number in [0, 2**63)"),
+    (["--seed", "-1"], "seed must be a whole number in [0, 2**63)"),
+    (["--set", "style_mixing=2"], "style_mixing is a probability"),
+])
+def test_settings_are_checked_before_anything_is_written(capsys, tmp_path, data, extra, message):
     argv = ["train", "--preset", "dcgan", "--data", str(data), "--out", str(tmp_path / "run"), "--steps", "2",
-            "--quiet"] + TINY + ["--set", "model.z_dim=0"]
-    assert main(argv) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("ganstudio train: error: ") and "Traceback" not in "\n".join(err)
+            "--quiet"] + TINY + extra
+    assert message in _error(capsys, argv)
+    assert not (tmp_path / "run").exists()
+
+
+def test_networks_that_build_but_cannot_run_are_refused_without_touching_them():
+    import torch
+
+    from ganstudio.training.loop import check_models_run
+
+    class G(torch.nn.Module):
+        z_dim, c_dim = 4, 0
+
+        def __init__(self):
+            super().__init__()
+            self.bn = torch.nn.BatchNorm1d(4)
+
+        def forward(self, z, c):
+            return self.bn(z + torch.rand(z.shape))
+
+    class D(torch.nn.Module):
+        def forward(self, img, c):
+            raise RuntimeError("could not create a primitive descriptor for a convolution forward\nmore")
+
+    g = G()
+    rng = torch.get_rng_state()
+    cfg = TrainConfig(model_config={"ngf": 3})
+    with pytest.raises(ValueError, match=r"^model dcgan: with model.ngf=3 the networks cannot run \(could not "
+                                         r"create a primitive descriptor for a convolution forward\)$"):
+        check_models_run(cfg, g, D(), torch.device("cpu"))
+    assert g.training and int(g.bn.num_batches_tracked) == 0 and torch.equal(torch.get_rng_state(), rng)
 
 
 def _finished_run(tmp_path, data, capsys):
