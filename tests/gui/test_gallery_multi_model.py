@@ -3,8 +3,7 @@ the interpolation export passes through each bookmark of a class-conditional mod
 import numpy as np
 from PIL import Image
 
-from ganstudio.gui.panels.gallery import interpolation_states
-from ganstudio.gui.panels.interpolation import blend_classes
+from ganstudio.engine.interpolation import blend_state_classes as blend_classes, interpolation_states
 from ganstudio.imaging import make_grid
 from tests.gui.conftest import wait_rendered
 
@@ -96,7 +95,7 @@ def test_thumbnails_of_a_two_model_session(qtbot, open_window, checkpoint, direc
 
 
 def test_scaled_export_is_an_exact_nearest_neighbour_block_copy():
-    from ganstudio.gui.panels.gallery import scaled
+    from ganstudio.engine.export import scaled
     for c in (1, 3, 4):
         a = np.random.default_rng(c).integers(0, 256, (7, 5, c), dtype=np.uint8)
         for k in (1, 2, 3, 32):

@@ -1,74 +1,20 @@
 """Gallery: bookmarks with thumbnails; exports (PNG at any integer scale, grid PNG, GIF/MP4, latents); clipboard."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSpinBox, QVBoxLayout)
 
-from ganstudio import latent
-from ganstudio._io import atomic_path, atomic_write_text
-from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine import ModelInfo, export
+from ganstudio.engine.export import has_ffmpeg
 from ganstudio.engine.latent_files import latent_states
 from ganstudio.gui.app_state import Bookmark
 from ganstudio.gui.images import to_qimage
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.panels.interpolation import blend_classes, endpoint_state
-from ganstudio.imaging import make_grid, save_png
-
-
-def has_ffmpeg() -> bool:
-    try:
-        import imageio_ffmpeg  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def scaled(image: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour upscale by an integer factor: every pixel becomes a scale x scale block."""
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
-    modes = {1: "L", 3: "RGB", 4: "RGBA"}
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in modes or scale == 1:
-        return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-    # PIL's resize releases the GIL (np.repeat held it: a 32x export froze the window for 0.6 s).
-    from PIL import Image
-    h, w, c = image.shape
-    im = Image.fromarray(image[:, :, 0] if c == 1 else image, modes[c]).resize((w * scale, h * scale), Image.NEAREST)
-    out = np.asarray(im)
-    return out[:, :, None] if c == 1 else out
-
-
-def interpolation_states(renderer, stops: list[RenderState], frames_per_leg: int, current: RenderState) -> list:
-    """Slerp through the bookmarks' latents and back to the first: one state per frame.
-
-    As in the Interpolation panel, each leg also blends its two bookmarks' classes with t (a leg's
-    first frame is then its bookmark), and truncation, edits and the rest come from ``current``.
-    """
-    space = "ws" if any(s.ws is not None for s in stops) else "z"
-    pick = 2 if space == "ws" else 0
-    ends = [renderer.latents(endpoint_state(s)) for s in stops]
-    lat = [e[pick][0].cpu() for e in ends]
-    conditional = ends[0][1] is not None  # c is None for unconditional models
-    out = []
-    for i in range(len(lat)):
-        j = (i + 1) % len(lat)
-        for f in range(frames_per_leg):
-            t = f / frames_per_leg
-            x = latent.slerp(lat[i], lat[j], t)
-            values = tuple(tuple(float(v) for v in row) for row in x.tolist()) if x.ndim == 2 else tuple(
-                float(v) for v in x.tolist())
-            changes = {space: values, ("z" if space == "ws" else "ws"): None}
-            if conditional:
-                changes["class_weights"] = blend_classes(stops[i], stops[j], t)
-            out.append(current.replace(**changes))
-    return out
 
 
 class GalleryPanel(Panel):
@@ -219,17 +165,12 @@ class GalleryPanel(Panel):
         # One channel per file: exports run in turn, none replaces another.
         self.run_job(f"export:{path}", fn, done, busy=f"Exporting {what}", with_progress=True, on_fail=failed)
 
+    # The work of each export is engine.export's (the command line's too: same inputs, same bytes).
     def export_png(self, path: str, scale: Optional[int] = None) -> None:
         scale = int(scale or self.scale.value())
         renderer, state = self.ctx.renderer, self.state
-
-        def work(progress):
-            res = renderer.render(state)
-            if res.image is None:
-                raise ValueError(res.error)
-            save_png(path, scaled(res.image, scale))
-            progress(1.0)
-        self._export(f"image at {scale}×", path, work)
+        self._export(f"image at {scale}×", path, lambda progress: export.export_png(renderer, state, path, scale,
+                                                                                    progress))
 
     def export_grid(self, path: str, scale: Optional[int] = None) -> None:
         """The current model's bookmarks as one PNG grid (a batch renders one model; the gallery spans models)."""
@@ -242,14 +183,8 @@ class GalleryPanel(Panel):
                                       else f" ({others} bookmarks of other models left out)")
         scale = int(scale or self.scale.value())
         renderer = self.ctx.renderer
-
-        def work(progress):
-            res = renderer.render_batch(states)
-            if res.image is None:
-                raise ValueError(res.error)
-            save_png(path, scaled(make_grid(res.image), scale))
-            progress(1.0)
-        self._export("bookmarks grid", path, work, note)
+        self._export("bookmarks grid", path,
+                     lambda progress: export.export_grid(renderer, states, path, scale, progress=progress), note)
 
     def export_animation(self, path: str, frames_per_leg: Optional[int] = None) -> None:
         """GIF (pillow, always) or MP4 (needs imageio-ffmpeg) slerping through the bookmarks and back."""
@@ -263,45 +198,14 @@ class GalleryPanel(Panel):
             return
         n, scale = int(frames_per_leg or self.frames.value()), self.scale.value()
         renderer, current = self.ctx.renderer, self.state
-
-        def work(progress):
-            import imageio.v3 as iio
-            states = interpolation_states(renderer, stops, n, current)
-            frames = []
-            for start in range(0, len(states), 8):
-                res = renderer.render_batch(states[start:start + 8])
-                if res.image is None:
-                    raise ValueError(res.error)
-                frames += [scaled(f, scale) for f in res.image]
-                progress(len(frames) / len(states))
-            video = np.stack(frames)
-            if video.shape[-1] == 1:
-                video = np.repeat(video, 3, axis=-1)
-            with atomic_path(path, keep_suffix=True) as tmp:
-                if path.lower().endswith(".mp4"):
-                    iio.imwrite(tmp, video, extension=".mp4", fps=24)
-                else:
-                    iio.imwrite(tmp, video, extension=".gif", duration=1000 / 24, loop=0)
-                if tmp.stat().st_size == 0:  # an encoder that failed without raising: keep no empty file
-                    raise ValueError("the video encoder wrote nothing (see the terminal for its message)")
-        self._export(f"{Path(path).suffix[1:].upper()} animation", path, work)
+        self._export(f"{Path(path).suffix[1:].upper()} animation", path,
+                     lambda progress: export.export_animation(renderer, stops, current, path, n, scale, loop=True,
+                                                              progress=progress))
 
     def export_latents(self, path: str) -> None:
         """The exact (z, c, ws) of the current image: .npy holds ws [num_ws, w_dim]; .json holds all and the state."""
         renderer, state = self.ctx.renderer, self.state
-
-        def work(progress):
-            z, c, ws = renderer.latents(state)
-            if path.lower().endswith(".npy"):
-                with atomic_path(path) as tmp:
-                    with open(tmp, "wb") as f:
-                        np.save(f, ws[0].cpu().numpy())
-            else:
-                doc = {"state": state.to_dict(), "z": None if z is None else z[0].cpu().tolist(),
-                       "c": None if c is None else c[0].cpu().tolist(), "ws": ws[0].cpu().tolist()}
-                atomic_write_text(path, json.dumps(doc))
-            progress(1.0)
-        self._export("latents", path, work)
+        self._export("latents", path, lambda progress: export.export_latents(renderer, state, path, progress))
 
     # -- import ---------------------------------------------------------------------------------
     def import_latents_dialog(self) -> None:

@@ -10,20 +10,9 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPush
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.interpolation import blend_state_classes, endpoint_state
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
-
-
-def endpoint_state(state: RenderState) -> RenderState:
-    """The bare latent of a bookmark: truncation and edits are the current state's, applied once on top."""
-    return state.replace(edits=(), truncation_psi=1.0, truncation_cutoff=None)
-
-
-def blend_classes(a: RenderState, b: RenderState, t: float) -> tuple:
-    wa, wb = dict(a.class_weights) or {0: 1.0}, dict(b.class_weights) or {0: 1.0}
-    keys = sorted(set(wa) | set(wb))
-    return tuple((k, (1 - t) * wa.get(k, 0.0) + t * wb.get(k, 0.0)) for k in keys
-                 if (1 - t) * wa.get(k, 0.0) + t * wb.get(k, 0.0) > 0)
 
 
 T_MEMORY = 1024  # interpolated states whose t the slider can return to on undo (a drag makes ~100)
@@ -149,7 +138,7 @@ class InterpolationPanel(Panel):
             float(v) for v in x.tolist())
         changes = {"ws": values, "z": None} if self._endpoints[3] == "ws" else {"z": values, "ws": None}
         if self.info.c_dim:
-            changes["class_weights"] = blend_classes(pair[0], pair[1], t)
+            changes["class_weights"] = blend_state_classes(pair[0], pair[1], t)
         self._played = self.state.replace(**changes)
         self._t_of[self._played] = t
         while len(self._t_of) > T_MEMORY:
