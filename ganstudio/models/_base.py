@@ -32,6 +32,11 @@ class Capabilities:
     attention: bool = False  # keeps attention maps in .attention_maps after a forward
     progressive: bool = False  # has stages: set_stage(stage, alpha)
     latent_codes: int = 0  # InfoGAN-style structured codes at the end of z
+    # synthesis(..., input_transform=[3, 3]) translates / rotates the content (StyleGAN3's Fourier input)
+    input_transform: bool = False
+    # Resolutions at which synthesis(..., stop_at=r) returns an r x r image early, a cheap preview
+    # (StyleGAN2's skip generator sums an image at every resolution); () = full renders only.
+    preview_resolutions: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
