@@ -93,7 +93,7 @@ def _resolve(args):
     """(TrainConfig, run folder, resume?) from the arguments; ValueError on any misuse."""
     from ganstudio.cli import UsageError
     from ganstudio.training.loop import RESUMABLE_CHANGES
-    from ganstudio.training.presets import TrainConfig, apply_overrides, get_preset
+    from ganstudio.training.presets import TrainConfig, apply_overrides, follow_data, get_preset
     from ganstudio.training.run_dir import RunDir
 
     items = _expand_loss_alias(_overrides(args))
@@ -130,6 +130,11 @@ def _resolve(args):
     cfg = dataclasses.replace(cfg, data=_absolute_data(cfg.data))
     run = RunDir(args.out)
     run.check_new()
+    # Channels and resolution follow the data unless given here (the preset's are for its own data).
+    cfg, notes = follow_data(cfg, explicit={k for k, _ in items})
+    if int(os.environ.get("RANK", "0")) == 0:
+        for line in notes:
+            print(f"ganstudio train: note: {line}", file=sys.stderr)
     return cfg, run, False
 
 

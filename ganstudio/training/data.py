@@ -23,7 +23,7 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -186,6 +186,61 @@ def make_dataset(spec: str, resolution: int, channels: int, *, split: str = "tra
     if path.is_dir():
         return _image_folder(path, class_folders=class_folders, limit=limit, **kw)
     raise DatasetError(f"{spec}: neither an image folder nor an IDX file (train-images-idx3-ubyte[.gz] ...)")
+
+
+class DataGeometry(NamedTuple):
+    """What a data set is made of: ``channels`` 1 (grey) or 3 (colour), and ``resolution`` when all its
+    images share one square size (None: any size, or sizes that differ)."""
+    channels: int
+    resolution: Optional[int]
+
+
+def data_geometry(spec: str, *, probe: int = 64) -> Optional[DataGeometry]:
+    """The data set's own channels and size, from names, IDX headers or up to ``probe`` images of a
+    folder (evenly spread); None when it cannot tell.  Never raises."""
+    try:
+        key = str(spec).strip().lower()
+        if key in ("fashion-mnist", "fashion_mnist", "fmnist", "mnist"):
+            return DataGeometry(1, 32)  # 28 px, padded to 32 (see the module docstring)
+        if key == "digits":
+            return DataGeometry(1, None)  # 8 px: too small for the models, always resized
+        from ganstudio.training.shapes import is_shapes_spec
+        if is_shapes_spec(key):
+            return DataGeometry(3, None)  # rendered in colour at the size asked for
+        path = Path(str(spec)).expanduser()
+        if _looks_like_idx(path):
+            with open(_idx_files(path, "train")[0], "rb") as f:
+                gz = f.read(2) == b"\x1f\x8b"
+            with (gzip.open if gz else open)(_idx_files(path, "train")[0], "rb") as f:
+                head = f.read(16)
+            h, w = int.from_bytes(head[8:12], "big"), int.from_bytes(head[12:16], "big")
+            return DataGeometry(1, 32 if (h, w) == (28, 28) else (h if h == w else None))
+        if path.is_dir():
+            return _folder_geometry(_list_images(path), probe)
+    except (DatasetError, OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _folder_geometry(files: list[Path], probe: int) -> Optional[DataGeometry]:
+    from PIL import Image
+    if not files:
+        return None
+    picked = files if len(files) <= probe else [files[i * len(files) // probe] for i in range(probe)]
+    colour, sizes = False, set()
+    for f in picked:
+        try:
+            with Image.open(f) as im:
+                sizes.add(im.size)
+                if not colour and im.mode not in ("1", "L", "LA", "I", "I;16", "F"):
+                    rgb = np.asarray(im.convert("RGB"))
+                    colour = bool((rgb[..., 0] != rgb[..., 1]).any() or (rgb[..., 1] != rgb[..., 2]).any())
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue  # unreadable files are reported when the data set is opened
+    if not sizes:
+        return None
+    (w, h), = sizes if len(sizes) == 1 else [(0, 1)]
+    return DataGeometry(3 if colour else 1, w if w == h else None)
 
 
 def describe_dataset(spec: str) -> str:

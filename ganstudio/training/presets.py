@@ -242,6 +242,51 @@ def get_preset(name: str) -> TrainConfig:
     return dataclasses.replace(PRESETS[name], model_config=dict(PRESETS[name].model_config))
 
 
+def follow_data(cfg: TrainConfig, explicit=frozenset()) -> tuple[TrainConfig, list[str]]:
+    """Channels and resolution from the data set, unless named in ``explicit`` (what the user set).
+
+    A preset's geometry is its recipe for its own data set; on other data the data decides (the dcgan
+    preset on shapes-upright trained grey without a word).  Returns the config and one line per
+    decision or per mismatch the user set, to show before training starts."""
+    from ganstudio.training.data import data_geometry
+
+    geo = data_geometry(cfg.data)
+    if geo is None:
+        return cfg, []
+    own_data = cfg.preset in PRESETS and PRESETS[cfg.preset].data == cfg.data
+    kind = {1: "grey", 3: "colour"}
+    changes, notes = {}, []
+    if cfg.channels != geo.channels and not (own_data and "channels" not in explicit):
+        if "channels" in explicit:
+            how = "trained as grey (luma)" if cfg.channels == 1 else "fed as three equal channels"
+            notes.append(f"channels={cfg.channels} as set: the {kind[geo.channels]} images of {cfg.data} are {how}")
+        else:
+            changes["channels"] = geo.channels
+            notes.append(f"channels={geo.channels}: {cfg.data} is {kind[geo.channels]} (set channels to override)")
+    r = geo.resolution
+    if r is not None and cfg.resolution != r and not (own_data and "resolution" not in explicit):
+        if "resolution" in explicit or not _model_accepts(cfg, r):
+            notes.append(f"resolution={cfg.resolution}: the {r}x{r} images of {cfg.data} are resized to "
+                         f"{cfg.resolution}x{cfg.resolution}")
+        else:
+            changes["resolution"] = r
+            notes.append(f"resolution={r}: the size of the images of {cfg.data} (set resolution to override)")
+    return (dataclasses.replace(cfg, **changes).validate() if changes else cfg), notes
+
+
+def _model_accepts(cfg: TrainConfig, resolution: int) -> bool:
+    import torch
+
+    from ganstudio.models import create_generator
+    try:
+        with torch.device("meta"):
+            create_generator(cfg.model, **{**cfg.model_config, "img_resolution": resolution,
+                                           "img_channels": cfg.channels})
+    except Exception:  # noqa: BLE001 - any refusal means: keep the preset's resolution
+        return False
+    return True
+
+
 def _parse_bool(s: str) -> bool:
     v = s.strip().lower()
     if v in ("1", "true", "yes", "on"):

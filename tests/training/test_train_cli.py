@@ -290,3 +290,64 @@ def test_resume_keeps_the_runs_creation_time(capsys, tmp_path, data):
     assert main(["train", "--resume", str(run), "--steps", "2", "--quiet"]) == 0
     doc = _json.loads((run / "config.json").read_text())
     assert doc["created"] == created and doc["config"]["steps"] == 2
+
+
+def _colour_folder(folder, n=16, res=16, size=None):
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        s = size(i) if size else res
+        Image.fromarray(rng.integers(0, 256, (s, s, 3), dtype=np.uint8)).save(folder / f"{i:03d}.png")
+    return folder
+
+
+def test_channels_follow_the_data_unless_set_and_a_set_mismatch_is_explained_first(capsys, tmp_path):
+    # The dcgan preset (grey, for Fashion-MNIST) on shapes-upright trained grey without a word.
+    tiny = TINY  # the last step (1) writes a sample grid
+    run = tmp_path / "rgb"
+    argv = ["train", "--preset", "dcgan", "--data", "shapes-upright:32", "--out", str(run), "--steps", "1",
+            "--quiet"] + tiny
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert TrainConfig.from_dict(RunDir(run).read_config()).channels == 3
+    assert "channels=3: shapes-upright:32 is colour" in err
+    import numpy as np
+    from PIL import Image
+    grid = np.asarray(Image.open(RunDir(run).sample_path(1)))
+    assert (grid[..., 0] != grid[..., 1]).any()  # colour samples
+    assert main(argv[:6] + [str(tmp_path / "grey")] + argv[7:] + ["--channels", "1"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == ("ganstudio train: note: channels=1 as set: the colour images of shapes-upright:32 are "
+                        "trained as grey (luma)")
+    assert TrainConfig.from_dict(RunDir(tmp_path / "grey").read_config()).channels == 1
+
+
+def test_resolution_follows_an_image_folder_of_one_size_unless_set(capsys, tmp_path):
+    data = _colour_folder(tmp_path / "data", res=16)
+    tiny = [a for a in TINY]
+    del tiny[tiny.index("--resolution"):tiny.index("--resolution") + 2]
+    assert main(["train", "--preset", "dcgan", "--data", str(data), "--out", str(tmp_path / "a"), "--steps", "1"]
+                + tiny) == 0
+    cfg = TrainConfig.from_dict(RunDir(tmp_path / "a").read_config())
+    assert (cfg.channels, cfg.resolution) == (3, 16)
+    assert "resolution=16: the size of the images" in capsys.readouterr().err
+    assert main(["train", "--preset", "dcgan", "--data", str(data), "--out", str(tmp_path / "b"), "--steps", "1",
+                 "--resolution", "32"] + tiny) == 0
+    assert TrainConfig.from_dict(RunDir(tmp_path / "b").read_config()).resolution == 32
+    assert "resolution=32: the 16x16 images" in capsys.readouterr().err
+
+
+def test_data_geometry(tmp_path):
+    from ganstudio.training.data import DataGeometry, data_geometry
+    from ganstudio.training.presets import follow_data, get_preset
+    assert data_geometry(str(write_image_folder(tmp_path / "grey", n=4, res=8))) == DataGeometry(1, 8)
+    assert data_geometry(str(_colour_folder(tmp_path / "rgb", n=4, res=8))) == DataGeometry(3, 8)
+    mixed = _colour_folder(tmp_path / "mixed", n=4, size=lambda i: 8 + 8 * (i % 2))
+    assert data_geometry(str(mixed)) == DataGeometry(3, None)
+    assert data_geometry("shapes-upright") == DataGeometry(3, None)
+    assert data_geometry(str(tmp_path / "nothing")) is None
+    # A preset on its own data keeps its recipe (mlp-gan: MNIST at 28 px, not the padded 32).
+    cfg = get_preset("mlp-gan")
+    assert follow_data(cfg) == (cfg, [])
