@@ -355,9 +355,11 @@ run = sys.argv[1]
 os.makedirs(run, exist_ok=True)
 print("before the run folder", flush=True)
 open(os.path.join(run, "config.json"), "w").write(json.dumps({"format": "ganstudio-run", "config": {}}))
-time.sleep(1.0)
+deadline = time.monotonic() + 60
+while not os.path.exists(os.path.join(run, "process.log")) and time.monotonic() < deadline:
+    time.sleep(0.05)  # until the window has linked the log into the run folder
 print("after the run folder", flush=True)
-time.sleep(60)
+time.sleep(600)  # until killed
 """
 
 
