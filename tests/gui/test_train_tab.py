@@ -588,3 +588,51 @@ def test_a_run_checkpoint_is_listed_by_run_name_and_step(qtbot, tmp_path):
     c = tmp_path / "runs" / "dcgan-3" / "checkpoints" / "ckpt_000007.safetensors"
     picker.select(str(c))  # opened but not (yet) among the recent files
     assert picker.currentText() == "dcgan-3  ·  step 7"
+
+
+# -- the parts alone (#16: run list, new-run form and run view are separate widgets) ----------------------
+
+def test_the_run_list_alone_keeps_items_in_order_and_reports_the_choice(qtbot, tmp_path):
+    from ganstudio.gui.train_run_list import RunEntry, RunList
+    runs = RunList()
+    qtbot.addWidget(runs)
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    runs.set_entries([RunEntry(a, "running", 4, 10), RunEntry(b, "failed", reason="NaN")])
+    assert runs.texts() == {"a": "a\n   running · 4/10", "b": "b\n   failed"} and runs.first() == a
+    with qtbot.waitSignal(runs.run_selected) as sig:
+        runs.select(b)
+    assert sig.args == [b]
+    runs.set_entries([RunEntry(c, "starting"), RunEntry(a, "stopped", 6, 10)])  # b gone, c new on top
+    assert list(runs.texts()) == ["c", "a"] and runs.texts()["a"].endswith("stopped · 6/10")
+
+
+def test_the_run_view_alone_shows_what_it_is_given_and_asks_for_actions(qtbot, tmp_path):
+    from PIL import Image
+
+    from ganstudio.gui.train_run_view import RunView
+    from ganstudio.training.run_controller import Actions
+    view = RunView()
+    qtbot.addWidget(view)
+    view.clear(tmp_path / "dcgan-1")
+    assert "dcgan-1" in view.title.text() and view.selected_checkpoint() is None
+    view.set_actions(Actions(pause=True, stop=True))
+    assert view.pause_btn.isEnabled() and view.stop_btn.isEnabled() and not view.resume_btn.isEnabled()
+    assert not view.open_btn.isEnabled() and not view.copy_btn.isEnabled()
+    with qtbot.waitSignal(view.pause_requested):
+        view.pause_btn.click()
+    view.show_progress(30, 100, {"kimg": 0.48, "img_per_s": 37.0, "eta_s": 754}, live=True)
+    assert (view.progress.value(), view.progress.maximum()) == (30, 100)
+    assert view.eta_label.text() == "ETA 12 min 34 s" and view.speed_label.text() == "37 img/s"
+    view.show_progress(30, 100, {"kimg": 0.48, "img_per_s": 37.0, "eta_s": 754}, live=False)
+    assert view.eta_label.text() == "ETA —" and view.speed_label.text() == "— img/s"
+    png = tmp_path / "step_000030.png"
+    Image.new("L", (40, 40), 128).save(png)
+    view.show_sample(png)
+    assert view.sample_path == png and view.sample_caption.text().startswith("step 30 ")
+    ckpts = [(10, tmp_path / "ckpt_000010.safetensors"), (20, tmp_path / "ckpt_000020.safetensors")]
+    view.fill_checkpoints(ckpts)
+    assert view.selected_checkpoint() == str(ckpts[-1][1])  # the newest first
+    view.show_error("Training failed: NaN")
+    assert view.error_box.isVisibleTo(view) and view.error_box.toPlainText() == "Training failed: NaN"
+    view.show_error("")
+    assert not view.error_box.isVisibleTo(view)
