@@ -1,7 +1,6 @@
 """The Qt-free engine: render never raises, batches equal singles, newest request wins, sessions round-trip."""
 import json
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -105,21 +104,24 @@ def test_state_json_roundtrip_exact():
     assert RenderState.from_dict(json.loads(json.dumps(s.to_dict()))) == s
 
 
-class _SlowRenderer:
-    """Counts concurrent renders; each takes 20 ms."""
+class _HeldRenderer:
+    """Counts concurrent renders; each waits for ``release`` (the test decides when renders may finish)."""
 
     def __init__(self):
         self.active = 0
         self.max_active = 0
         self.rendered = []
         self.lock = threading.Lock()
+        self.started = threading.Event()
+        self.release = threading.Event()
 
-    def render(self, state, seeds=None):
+    def render(self, state, seeds=None, **options):
         from ganstudio.engine import RenderResult
         with self.lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
-        time.sleep(0.02)
+        self.started.set()
+        self.release.wait(60)
         with self.lock:
             self.active -= 1
         self.rendered.append(state.seed)
@@ -127,18 +129,21 @@ class _SlowRenderer:
 
 
 def test_async_newest_wins_and_coalesces():
-    slow = _SlowRenderer()
+    held = _HeldRenderer()
     results = []
-    ar = AsyncRenderer(slow, results.append)
-    for i in range(500):
+    ar = AsyncRenderer(held, results.append)
+    ar.submit(RenderState(seed=0))
+    assert held.started.wait(30)  # seed 0 is rendering (and held) while the other 499 requests arrive
+    for i in range(1, 500):
         ar.submit(RenderState(seed=i))
         assert ar.in_flight <= 1 and ar.queued <= 1
-    assert ar.wait_idle(10)
+    held.release.set()
+    assert ar.wait_idle(30)
     ar.close()
-    assert slow.max_active == 1 and ar.max_in_flight == 1
-    assert results[-1].state.seed == 499  # the newest request is always rendered last
-    assert len(slow.rendered) < 50  # stale requests were dropped, not rendered
-    assert ar.dropped + ar.completed == 500
+    assert held.max_active == 1 and ar.max_in_flight == 1
+    assert held.rendered == [0, 499]  # stale requests were dropped, not rendered; the newest came last
+    assert results[-1].state.seed == 499
+    assert ar.completed == 2 and ar.dropped == 498
 
 
 def test_biggan_deep_truncation_reaches_batchnorm_statistics(renderer):

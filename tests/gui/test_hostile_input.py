@@ -1,5 +1,6 @@
 """What a hand-edited session, a stray click or a full disk does to the window: a clear error, nothing lost."""
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -174,20 +175,26 @@ def test_model_switch_keeps_the_gallery(qtbot, open_window, checkpoint):
     assert win.app.bookmarks == marks
 
 
-def test_closing_does_not_wait_long_for_a_slow_render(qtbot, open_window, checkpoint, monkeypatch):
+def test_closing_does_not_wait_for_a_slow_render(qtbot, open_window, checkpoint, monkeypatch):
+    # How long closing takes is a figure (benchmarks/gui_responsiveness.py); that it does not wait for the
+    # render is behaviour: shutdown returns while the render is still held.
     win = open_window(checkpoint("dcgan"))
     renderer = win.renderer
-    real = renderer.render_batch
+    real = renderer.render
+    release, finished = threading.Event(), threading.Event()
 
-    def slow(states):
-        time.sleep(6)
-        return real(states)
-    monkeypatch.setattr(renderer, "render_batch", slow)
+    def held(*a, **k):
+        release.wait(60)
+        try:
+            return real(*a, **k)
+        finally:
+            finished.set()
+    monkeypatch.setattr(renderer, "render", held)
     win.panels["LatentPanel"].next_btn.click()
     qtbot.waitUntil(lambda: win.bridge.worker.in_flight == 1, timeout=5000)
-    t = time.monotonic()
     win.shutdown()
-    assert time.monotonic() - t < 3.0
+    assert not finished.is_set()
+    release.set()
 
 
 def test_a_closing_runner_stops_a_long_export_and_leaves_no_file(qtbot, tmp_path):
@@ -196,18 +203,23 @@ def test_a_closing_runner_stops_a_long_export_and_leaves_no_file(qtbot, tmp_path
     runner = JobRunner()
     started, target = [], tmp_path / "out.gif"
 
+    ended = threading.Event()
+
     def export(progress):
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(b"partial")
-            for i in range(1000):
-                started.append(i)
-                progress(i / 1000)
-                time.sleep(0.01)
+        try:
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(b"partial")
+                for i in range(1000):
+                    started.append(i)
+                    progress(i / 1000)
+                    time.sleep(0.01)  # one frame's work: the whole export takes 10 s, longer than close() waits
+        finally:
+            ended.set()
     runner.submit("export", export, lambda _: None, lambda _: None, with_progress=True)
     qtbot.waitUntil(lambda: bool(started), timeout=5000)
-    t = time.monotonic()
     runner.close()
-    assert time.monotonic() - t < 1.0 and len(started) < 1000
+    # close() waits 5 s at most: an export that ignored it would still be running, with its temporary file.
+    assert ended.is_set() and len(started) < 1000
     assert [p.name for p in tmp_path.iterdir()] == ["settings"]  # neither the file nor its temporary
 
 

@@ -407,6 +407,7 @@ def test_undo_while_playing_stops_play_and_keeps_the_undone_state(qtbot, open_wi
     panel.play_btn.click()
     qtbot.waitUntil(lambda: win.app.state.z is not None, timeout=3000)
     win.actions_by_name["undo"].trigger()
-    qtbot.wait(200)  # several frames' worth
-    assert not panel.timer.isActive() and win.app.state == before
+    qtbot.waitUntil(lambda: not panel.timer.isActive(), timeout=10000)  # (before the fix: Play went on to t = 1)
+    wait_rendered(qtbot, win)
+    assert win.app.state == before
     assert win.app.undo_stack.canRedo()

@@ -1,5 +1,5 @@
 """Small things a user notices: menus during a load, clicks landing on the pixel drawn, stray buttons."""
-import time
+import threading
 
 import numpy as np
 import pytest
@@ -22,25 +22,32 @@ def test_a_renderer_switch_during_a_load_still_opens_that_model(qtbot, open_wind
     assert win.view.message == "" and win.app.info.model_name == "stylegan2"
 
 
-def slow_down(renderer, seconds: float):
-    """Make ``renderer.render`` take ``seconds`` longer; returns the real one."""
+def hold_renders(renderer) -> tuple[threading.Event, threading.Event, object]:
+    """Make ``renderer.render`` wait until the returned ``release`` event is set (at most a minute);
+    ``finished`` is set when a held render returns.  Returns (release, finished, the real render)."""
     real = renderer.render
+    release, finished = threading.Event(), threading.Event()
 
-    def slow(*a, **k):
-        time.sleep(seconds)
-        return real(*a, **k)
-    renderer.render = slow
-    return real
+    def held(*a, **k):
+        release.wait(60)
+        try:
+            return real(*a, **k)
+        finally:
+            finished.set()
+    renderer.render = held
+    return release, finished, real
 
 
 def test_a_renderer_switch_does_not_wait_for_a_render_in_flight(qtbot, open_window, checkpoint):
+    # How long the switch takes is a figure (benchmarks/gui_responsiveness.py); that it does not wait is
+    # behaviour: it returns while the render in flight is still held.
     win = open_window(checkpoint("dcgan"))
-    slow_down(win.renderer, 3)
+    release, finished, _ = hold_renders(win.renderer)
     win.panels["LatentPanel"].step_seed(1)
     qtbot.waitUntil(lambda: win.bridge.worker.in_flight == 1, timeout=5000)
-    t = time.perf_counter()
     win.precision_actions["fp16"].trigger()
-    assert time.perf_counter() - t < 1.0
+    assert not finished.is_set()
+    release.set()
     wait_rendered(qtbot, win, timeout=20000)  # the new renderer shows the current state
 
 
@@ -130,19 +137,19 @@ def test_the_status_bar_shows_the_zoom_of_the_first_image(qtbot, open_window, ch
 
 def test_a_slow_render_says_it_is_coming_and_the_note_goes_with_the_image(qtbot, open_window, checkpoint):
     win = open_window(checkpoint("dcgan"))
-    real = slow_down(win.renderer, 0.8)
+    release, _, real = hold_renders(win.renderer)
     assert win.view.busy == ""
     win.panels["LatentPanel"].next_btn.click()
-    qtbot.waitUntil(lambda: win.view.busy == "Rendering…", timeout=5000)
+    qtbot.waitUntil(lambda: win.view.busy == "Rendering…", timeout=5000)  # the render is held: it is slow
+    release.set()
     wait_rendered(qtbot, win)
     assert win.view.busy == ""
     win.renderer.render = real
-    for _ in range(20):  # fast renders: no note
+    for _ in range(20):  # renders that come back: no note once the image is the current state
         win.panels["LatentPanel"].next_btn.click()
-        qtbot.wait(20)
     wait_rendered(qtbot, win)
-    qtbot.wait(400)
-    assert win.view.busy == ""
+    # Nothing left to say a render is coming: the note is gone and its timer cannot bring it back.
+    assert win.view.busy == "" and not win._slow_render.isActive()
 
 
 def test_the_panel_layout_is_kept_across_runs_and_can_be_reset(qtbot, open_window, checkpoint):
