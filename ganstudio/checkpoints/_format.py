@@ -129,15 +129,19 @@ def _read_header(path: Path) -> dict:
     if size == 0:
         raise CheckpointError(f"{path}: the file is empty")
     with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
+        head = f.read(9)
+        if len(head) < 9:
             raise CheckpointError(f"{path}: not a checkpoint (only {size} bytes)")
-        n = struct.unpack("<Q", head)[0]
+        n = struct.unpack("<Q", head[:8])[0]
         if n > size - 8 or n > 100_000_000:
+            if head[8:9] == b"{" and n <= 100_000_000:  # a header that starts, then the file ends
+                raise CheckpointError(f"{path}: truncated: the header alone promises {8 + n} bytes, "
+                                      f"the file has {size}")
             if head[:2] == b"PK" or head[:1] == b"\x80":
                 raise CheckpointError(f"{path}: this is a PyTorch/pickle file, not a GAN Studio checkpoint; "
                                       "use `ganstudio import` to convert a foreign checkpoint")
             raise CheckpointError(f"{path}: not a GAN Studio checkpoint (no safetensors header), or truncated")
+        f.seek(8)
         raw = f.read(n)
     header = parse_json(raw, f"{path}: corrupt header: it")
     if not isinstance(header, dict):

@@ -50,6 +50,7 @@ def run(args) -> int:
 
     from ganstudio.checkpoints import load_checkpoint
     from ganstudio.cli import UsageError
+    from ganstudio.latent.sampling import MAX_SEED
     from ganstudio.pretrained import resolve
     from ganstudio.training import metrics
     from ganstudio.training.classifier import ClassifierError
@@ -58,6 +59,8 @@ def run(args) -> int:
         raise UsageError(f"--n must be between 10 and {MAX_N} (FID's usual count is 50000), got {args.n}")
     if args.batch < 1:
         raise UsageError(f"--batch must be positive, got {args.batch}")
+    if not 0 <= args.seed <= MAX_SEED:  # torch's "Overflow when unpacking long long" otherwise
+        raise UsageError(f"--seed must be in 0..{MAX_SEED}, got {args.seed}")
     from ganstudio.engine import pick_device
     try:
         device = pick_device(args.device)  # cpu, cuda[:N], mps, auto: each checked to be there

@@ -26,14 +26,12 @@ def run(args) -> int:
     from pathlib import Path
 
     from ganstudio.checkpoints import CheckpointError
-    from ganstudio.checkpoints.importers import (convert_foreign, default_destination, is_ganstudio_checkpoint,
-                                                 save_imported)
+    from ganstudio.checkpoints.importers import convert_foreign, default_destination, refuse_own, save_imported
 
     src = Path(args.src)
     if not src.exists():
         raise CheckpointError(f"{src}: no such file or folder")
-    if is_ganstudio_checkpoint(src):
-        raise CheckpointError(f"{src}: already a GAN Studio checkpoint; nothing to import")
+    refuse_own(src)
     dst = Path(args.out) if args.out else default_destination(src)
     if not args.info and dst.exists() and dst.resolve() == src.resolve():
         raise CheckpointError(f"{dst}: the destination would overwrite the source")

@@ -199,3 +199,73 @@ def test_pickle_bombs_of_shared_network_records():
     leaf = PersistentObject("L", {"_parameters": {"w": torch.zeros(1)}})
     tree = PersistentObject("T", {"_modules": {"a": leaf, "b": leaf}})
     _refused(lambda: tree.state_dict(), "appears twice")
+
+
+class _NumpyBomb:
+    """Pickles as numpy's own array reconstruction, declaring ``shape`` ``(shape, state)``."""
+
+    def __init__(self, shape, state=None):
+        self.shape, self.state = shape, state
+
+    def __reduce__(self):
+        import numpy as np
+        args = (np.core.multiarray._reconstruct, (np.ndarray, self.shape, b"b"))
+        return args if self.state is None else args + (self.state,)
+
+
+@pytest.mark.parametrize("bomb", [
+    _NumpyBomb((2**20, 2**20)),  # 1 TiB, asked of numpy by _reconstruct itself
+    _NumpyBomb((0,), (1, (10**6, 10**5), "f4", False, b"\0" * 8)),  # by the state set after it
+    _NumpyBomb((0,), (1, (10**6, 10**5), "O", False, [0] * 4)),  # object arrays: zero-filled, then filled
+])
+def test_numpy_arrays_are_sized_before_they_are_allocated(bomb, recwarn):
+    import pickle
+    import numpy as np
+    if isinstance(bomb.state, tuple):
+        bomb.state = bomb.state[:2] + (np.dtype(bomb.state[2]),) + bomb.state[3:]
+    data = pickle.dumps({"a": bomb}, protocol=2)
+    msg = _refused(lambda: loads_pickle(data, "bomb.pkl"), "bomb.pkl")
+    assert "numpy array" in msg and "MemoryError" not in msg
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)  # a real array still loads, as a plain array
+    back = loads_pickle(pickle.dumps({"a": a}, protocol=2))["a"]
+    assert np.array_equal(back, a) and type(np.asarray(back)) is np.ndarray
+
+
+def test_a_storage_payload_naming_a_refused_global_names_it(tmp_path):
+    # A plain pickle wraps each storage in torch.storage._load_from_bytes (a torch.save file, read
+    # weights-only): a payload referencing os.system showed torch's paragraph about weights_only.
+    import io
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, ("echo pwned",)
+    inner = io.BytesIO()
+    torch.save({"x": Evil()}, inner)
+
+    class Outer:
+        def __reduce__(self):
+            return torch.storage._load_from_bytes, (inner.getvalue(),)
+    bad = tmp_path / "storage.pkl"
+    bad.write_bytes(pickle.dumps(Outer(), protocol=2))
+    msg = _refused(lambda: open_any(bad), "storage.pkl", f"{os.system.__module__}.system", "refused")
+    assert "Weights only" not in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("cut", [100, 3000])
+def test_import_of_a_broken_ganstudio_checkpoint_names_the_problem(good, tmp_path, capsys, cut):
+    # `ganstudio import` said "already a GAN Studio checkpoint; nothing to import" where `sample` said
+    # what was wrong; 100 bytes in, the header's length bytes even read as a pickle's opening.
+    from ganstudio.cli import main
+    bad = tmp_path / "cut.safetensors"
+    bad.write_bytes(good.read_bytes()[:cut])
+    broken = _with_meta(good, tmp_path / "meta.safetensors", config="not an object")
+    for path, words in ((bad, "truncated"), (broken, "'config' entry is not an object")):
+        assert main(["sample", str(path), "--out", str(tmp_path / "x.png")]) == 2
+        sample_line = capsys.readouterr().err
+        assert main(["import", str(path)]) == 2
+        import_line = capsys.readouterr().err
+        assert import_line.replace("import", "sample", 1) == sample_line, (import_line, sample_line)
+        assert words in import_line and "nothing to import" not in import_line and "pickle" not in import_line
+    assert main(["import", str(good)]) == 2
+    assert "already a GAN Studio checkpoint; nothing to import" in capsys.readouterr().err

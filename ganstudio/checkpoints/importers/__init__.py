@@ -27,7 +27,7 @@ from ganstudio.checkpoints.importers._common import describe
 from ganstudio.checkpoints.importers._unpickle import load_pickle, safe_torch_load
 
 __all__ = ["Detection", "convert_foreign", "default_destination", "detect", "importers",
-           "import_file", "is_ganstudio_checkpoint", "load_foreign", "open_any", "save_imported"]
+           "import_file", "is_ganstudio_checkpoint", "load_foreign", "open_any", "refuse_own", "save_imported"]
 
 # Legacy (pre-zip) torch.save files begin with the pickled magic number; other pickles do not.
 _TORCH_LEGACY_HEAD = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
@@ -80,7 +80,9 @@ def _file_kind(path: Path) -> str:
         return "torch-legacy"
     if len(head) >= 9:
         n = struct.unpack("<Q", head[:8])[0]
-        if 2 <= n <= size - 8 and head[8:9] == b"{":
+        # No size check: a truncated one is still ours to report (its length bytes can read "\x80\x04",
+        # a pickle's opening, and "{" at byte 8 opens no pickle).
+        if 2 <= n and head[8:9] == b"{":
             return "safetensors"
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "pickle"
@@ -246,13 +248,22 @@ def default_destination(src) -> Path:
     return dst if dst != src else src.with_name(src.stem + ".ganstudio.safetensors")
 
 
+def refuse_own(src) -> None:
+    """For an import source: a CheckpointError when ``src`` is one of our checkpoints, naming what is
+    wrong with it when it does not load (truncated, a malformed config), else saying there is
+    nothing to import."""
+    src = Path(src)
+    if is_ganstudio_checkpoint(src):
+        load_checkpoint(src)  # a broken one says why, as `ganstudio sample` does
+        raise CheckpointError(f"{src}: already a GAN Studio checkpoint; nothing to import")
+
+
 def import_file(src, dst=None) -> Path:
     """Convert a foreign checkpoint to our format (written atomically); returns the destination."""
     src = Path(src)
     if not _exists(src):
         raise CheckpointError(f"{src}: no such file or folder")
-    if is_ganstudio_checkpoint(src):
-        raise CheckpointError(f"{src}: already a GAN Studio checkpoint; nothing to import")
+    refuse_own(src)
     dst = Path(dst) if dst is not None else default_destination(src)
     if dst.resolve() == src.resolve():
         raise CheckpointError(f"{dst}: the destination would overwrite the source")

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import numpy as np
 import torch
 
 from ganstudio.checkpoints._format import CheckpointError, regular_file
@@ -110,7 +113,18 @@ def _load_storage_bytes(b: Any):
     # Plain pickles of tensors embed each storage as a small torch.save file; read it weights-only.
     if not isinstance(b, (bytes, bytearray)):
         raise pickle.UnpicklingError("tensor storage payload is not bytes")
-    return torch.load(io.BytesIO(bytes(b)), map_location="cpu", weights_only=True)
+    try:
+        return torch.load(io.BytesIO(bytes(b)), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:  # torch's text is a paragraph about weights_only; name the global
+        detail = _weights_only_detail(e)
+        found = _GLOBAL_RE.search(detail)
+        if found:
+            module, _, name = found.group(1).rpartition(".")
+            raise RefusedGlobal(module, name) from None
+        raise pickle.UnpicklingError(f"a tensor storage holds more than tensors: {detail}") from None
+
+
+_GLOBAL_RE = re.compile(r"GLOBAL\s+([\w.]+\.\w+)")
 
 
 def _is_storage(s: Any) -> bool:
@@ -141,7 +155,6 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
 
 
 def _numpy_scalar(dtype, data=None):
-    import numpy as np
     if not isinstance(dtype, np.dtype) or dtype.hasobject:
         raise pickle.UnpicklingError("numpy scalar with an object dtype")
     if not isinstance(data, (bytes, bytearray)):
@@ -149,11 +162,50 @@ def _numpy_scalar(dtype, data=None):
     return np.frombuffer(bytes(data), dtype=dtype, count=1)[0]
 
 
-def _numpy_reconstruct(cls, shape, dtype_code):
-    import numpy as np
+def _array_bytes(shape, dtype) -> int:
+    """Bytes of a numpy array of ``shape`` and ``dtype`` as a pickle declares them, checked first."""
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                                                       for n in shape):
+        raise pickle.UnpicklingError(f"numpy array with a malformed shape {shape!r}"[:200])
+    try:
+        dtype = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise pickle.UnpicklingError("numpy array with an unknown dtype") from None
+    if dtype.hasobject:
+        raise pickle.UnpicklingError("numpy array of Python objects")
+    return math.prod(shape) * dtype.itemsize
+
+
+def _check_array_size(shape, dtype, budget: int) -> None:
+    size = _array_bytes(shape, dtype)
+    if size > budget:
+        raise pickle.UnpicklingError(f"it declares a numpy array of {size / 2**20:.1f} MB (shape {shape!r}) in a "
+                                     f"{budget}-byte pickle; refused before allocating it"[:300])
+
+
+def _numpy_reconstruct(cls, shape, dtype_code, budget: int):
     if cls is not np.ndarray:
         raise pickle.UnpicklingError("numpy array of a subclass")
-    return np.ndarray.__new__(np.ndarray, shape, dtype_code)
+    # Sized by what the pickle declares, before numpy allocates it (a small pickle asked numpy for 93 GiB).
+    _check_array_size(shape, dtype_code, budget)
+    a = np.ndarray.__new__(_CheckedArray, shape, dtype_code)
+    a.budget = budget
+    return a
+
+
+class _CheckedArray(np.ndarray):
+    """An unpickled ndarray whose state (shape and dtype, set by the opcode after _reconstruct) is
+    checked against the pickle's size before numpy allocates it; otherwise a plain array."""
+
+    budget = 0  # set per array by _numpy_reconstruct
+
+    def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) not in (4, 5):  # (version,) shape, dtype, fortran, data
+            raise pickle.UnpicklingError("numpy array with a malformed state")
+        _check_array_size(state[-4], state[-3], self.budget)
+        super().__setstate__(state)
 
 
 def _codecs_encode(text, encoding="utf-8"):
@@ -170,7 +222,6 @@ def _copyreg_reconstructor(cls, base, state):
 
 
 def _whitelist() -> dict[tuple[str, str], Callable]:
-    import numpy as np
     w: dict[tuple[str, str], Any] = {
         ("torch_utils.persistence", "_reconstruct_persistent_obj"): _rebuild_persistent,
         ("dnnlib.util", "EasyDict"): EasyDict,
@@ -192,9 +243,8 @@ def _whitelist() -> dict[tuple[str, str], Callable]:
         ("builtins", "slice"): slice,
         ("builtins", "complex"): complex,
     }
-    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):  # _reconstruct: see find_class
         w[(mod, "scalar")] = _numpy_scalar
-        w[(mod, "_reconstruct")] = _numpy_reconstruct
     for name in ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"):
         w[("torch", name)] = getattr(torch, name)
     return w
@@ -216,6 +266,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         if (module, name) == ("builtins", "bytearray"):
             return self._bytearray
+        if name == "_reconstruct" and module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+            return lambda cls, shape, dtype_code: _numpy_reconstruct(cls, shape, dtype_code, self.budget)
         if _RestrictedUnpickler._allowed is None:
             _RestrictedUnpickler._allowed = _whitelist()
         try:
