@@ -112,7 +112,8 @@ def lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float, radial:
     x = (np.arange(numtaps) - (numtaps - 1) / 2) / fs
     r = np.hypot(*np.meshgrid(x, x))
     a = 2 * math.pi * cutoff
-    j1 = torch.special.bessel_j1(torch.as_tensor(a * r, dtype=torch.float64)).numpy()
+    # Designed on the CPU even while a model is built on the meta device (a size check).
+    j1 = torch.special.bessel_j1(torch.as_tensor(a * r, dtype=torch.float64, device="cpu")).numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(r > 0, j1 / (math.pi * r), cutoff)  # jinc; its limit at r = 0 is the cutoff
     f = f * np.outer(window, window)
@@ -440,8 +441,12 @@ class StyleGAN3Generator(Generator):
         self.synthesis.input.transform.copy_(_inverse_transform(make_input_transform(translate, rotate)))
 
     def layer_resolutions(self) -> list[int]:
-        """The sampling rate (pixels per image side, margins aside) each ws index is applied at."""
-        return [int(self.synthesis.input.sampling_rate)] + [layer.out_sampling_rate for layer in self.synthesis.layers()]
+        """The detail each ws index controls, as a resolution: twice the cutoff its layer band-limits to.
+
+        Not the sampling rate, which is padded up to a power of two for the stopband: the first layers
+        of a 256 px model all sample at 16 px while their cutoffs grow from 2 to 6 cycles."""
+        cutoffs = [self.synthesis.input.bandwidth] + [layer.spec.out_cutoff for layer in self.synthesis.layers()]
+        return [max(1, round(2 * f)) for f in cutoffs]
 
     def capabilities(self) -> Capabilities:
         return Capabilities(truncation="w", classes=self.c_dim > 0, class_space="embedding", style_layers=True,

@@ -39,7 +39,7 @@ def _network(obj: Any) -> Optional[tuple[str, PersistentObject]]:
 
 
 def sniff(path, obj) -> bool:
-    """An NVIDIA persistence pickle holding a generator (StyleGAN3 ones are refused in convert, by name)."""
+    """An NVIDIA persistence pickle holding a generator (StyleGAN3 ones: stylegan3-nvidia sniffs first)."""
     return _network(obj) is not None
 
 
