@@ -17,12 +17,13 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from ganstudio.training.losses import LOSSES
-from ganstudio.training.presets import DEVICES, OPTIMIZERS, TrainConfig, apply_overrides, get_preset, list_presets
+from ganstudio.training.presets import (DEVICES, OPTIMIZERS, TrainConfig, apply_overrides, follow_data, get_preset,
+                                        list_presets)
 
 DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes-upright", "shapes:2000")
 CHOICES = {"loss": LOSSES, "optimizer": OPTIMIZERS, "device": DEVICES, "conditional": ("no", "auto", "yes")}
@@ -30,6 +31,8 @@ FIRST_GROUP = "model and data"
 ADVANCED = "Advanced"
 FIRST_PRESET = "dcgan"  # the recipe the form starts with: the smallest, fastest one to see results from
 INT_MAX = 2**31 - 1
+GEOMETRY = ("channels", "resolution")  # follow the data unless the user sets them (training.presets.follow_data)
+FOLLOW_MS = 300  # the data box is read this long after the last keystroke
 
 # The groups a first run needs, open and in this order; every other setting goes under ADVANCED.
 BASIC_GROUPS = {
@@ -229,6 +232,16 @@ class ConfigForm(QWidget):
         self.widgets: dict[str, QWidget] = {}
         self.labels: dict[str, QLabel] = {}
         self.groups: dict[str, str] = {}  # setting -> the group it is shown in
+        self.edited: set[str] = set()  # settings the user changed since the preset (or a run's settings) was shown
+        self._loading = False  # the form itself is filling the widgets: not the user's edits
+        self.data_note = QLabel()
+        self.data_note.setWordWrap(True)
+        self.data_note.setStyleSheet("color: #2e7fc9")
+        self.data_note.hide()
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setSingleShot(True)
+        self._follow_timer.setInterval(FOLLOW_MS)
+        self._follow_timer.timeout.connect(self.follow_data)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(self._build_top())
@@ -254,6 +267,7 @@ class ConfigForm(QWidget):
             for name in names:
                 if name in sections:
                     self._add_row(forms[group], name, group)
+        forms["What to train"].addRow(self.data_note)
         for name, section in sections.items():
             if name not in basic:  # under Advanced, in the section the setting belongs to
                 group = f"{ADVANCED}: {section}"
@@ -292,6 +306,16 @@ class ConfigForm(QWidget):
         self.widgets[name] = w
         self.labels[name] = label
         self.groups[name] = group
+        self._watch(name, w)
+
+    def _watch(self, name: str, w: QWidget) -> None:
+        """Note the user's edits; a new data set is looked at once typing pauses."""
+        if isinstance(w, DataPicker):
+            w.combo.currentTextChanged.connect(lambda _t: self._loading or self._follow_timer.start())
+            return
+        changed = {QSpinBox: "valueChanged", QComboBox: "currentTextChanged", QCheckBox: "toggled",
+                   QLineEdit: "textChanged"}[type(w)]
+        getattr(w, changed).connect(lambda *_a: self._loading or self.edited.add(name))
 
     def show_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
@@ -388,6 +412,7 @@ class ConfigForm(QWidget):
         if self.quick.isChecked():
             cfg = dataclasses.replace(cfg, **QUICK_LOOK)
         self.set_config(cfg, preset=False)
+        self.follow_data()
         self.preset_changed.emit(self.preset_name())
 
     def set_quick(self, on: bool) -> None:
@@ -396,24 +421,58 @@ class ConfigForm(QWidget):
 
     def _quick_toggled(self, on: bool) -> None:
         base = get_preset(self.preset_name())
-        for name, v in QUICK_LOOK.items():  # only these: the user's other edits stay
-            self.set_value(name, v if on else getattr(base, name))
+        self._loading = True
+        try:
+            for name, v in QUICK_LOOK.items():  # only these: the user's other edits stay
+                self.set_value(name, v if on else getattr(base, name))
+        finally:
+            self._loading = False
 
     def set_config(self, cfg: TrainConfig, preset: bool = True) -> None:
-        """Show ``cfg`` (e.g. a run's config, to start another like it)."""
+        """Show ``cfg`` (e.g. a run's config, to start another like it: its channels and resolution are then kept
+        as if the user had set them).  ``preset=False``: ``cfg`` is the current preset's own."""
         if preset and self.preset.findData(cfg.preset) >= 0 and cfg.preset != self.preset_name():
             self.preset.blockSignals(True)
             self.preset.setCurrentIndex(self.preset.findData(cfg.preset))
             self.preset.blockSignals(False)
-        for name in self.widgets:
-            self.set_value(name, getattr(cfg, name))
+        self._loading = True
+        try:
+            for name in self.widgets:
+                self.set_value(name, getattr(cfg, name))
+        finally:
+            self._loading = False
+        self.edited = set(GEOMETRY) if preset else set()
+
+    def follow_data(self) -> list[str]:
+        """Show the channels and resolution training will use on the chosen data (the data decides unless the
+        user set them), and say so under the data box; returns those notes."""
+        self._follow_timer.stop()
+        try:
+            cfg = self._config(geometry_from_preset=True)
+            cfg, notes = follow_data(cfg, explicit=self.edited & set(GEOMETRY))
+        except ValueError:  # a field that does not parse: Start names it
+            return []
+        self._loading = True
+        try:
+            for name in GEOMETRY:
+                if name not in self.edited and name in self.widgets:
+                    self.set_value(name, getattr(cfg, name))
+        finally:
+            self._loading = False
+        self.data_note.setText("\n".join(notes))
+        self.data_note.setVisible(bool(notes))
+        return notes
 
     def settings(self) -> list[str]:
-        """``KEY=VALUE`` for every field that differs from the preset (data excluded: it is --data)."""
+        """``KEY=VALUE`` for every field that differs from the preset, and for channels and resolution when the
+        user set them (the trainer then keeps them, whatever the data); data excluded: it is --data."""
+        return self._settings()
+
+    def _settings(self, geometry_from_preset: bool = False) -> list[str]:
         base = get_preset(self.preset_name())
         out = []
         for name in self.widgets:
-            if name == "data":
+            if name == "data" or (geometry_from_preset and name in GEOMETRY and name not in self.edited):
                 continue
             v = self.value(name)
             if name == "model_config":
@@ -427,17 +486,20 @@ class ConfigForm(QWidget):
                     if k not in v and k in defaults:
                         out.append(f"model.{k}={_compact(defaults[k])}")
                 continue
-            if v != getattr(base, name):
+            if v != getattr(base, name) or (name in GEOMETRY and name in self.edited):
                 out.append(f"{name}={format_value(v)}")
         return out
 
     def config(self) -> TrainConfig:
         """The resolved config the trainer will use; ValueError naming the first bad field."""
+        return self._config()
+
+    def _config(self, geometry_from_preset: bool = False) -> TrainConfig:
         cfg = get_preset(self.preset_name())
         cfg.data = self.value("data")
         if not cfg.data:
             raise ValueError("data: choose a data set or an image folder")
-        return apply_overrides(cfg, self.settings())
+        return apply_overrides(cfg, self._settings(geometry_from_preset))
 
     def data(self) -> str:
         """The data value to train on: a path that exists here becomes absolute (the trainer runs in the

@@ -14,7 +14,7 @@ import pytest
 from ganstudio.gui.train_form import ADVANCED, QUICK_LOOK, ConfigForm, field_help
 from ganstudio.gui.train_tab import SETTINGS_KEY, TrainTab, install_train_tab
 from ganstudio.training import monitor as M
-from ganstudio.training.presets import TrainConfig, get_preset, list_presets
+from ganstudio.training.presets import TrainConfig, apply_overrides, get_preset, list_presets
 from ganstudio.training.process import ProcessManager
 from ganstudio.training.run_dir import RunDir
 
@@ -636,3 +636,26 @@ def test_the_run_view_alone_shows_what_it_is_given_and_asks_for_actions(qtbot, t
     assert view.error_box.isVisibleTo(view) and view.error_box.toPlainText() == "Training failed: NaN"
     view.show_error("")
     assert not view.error_box.isVisibleTo(view)
+
+
+# -- channels and resolution follow the data (#15 item 9, the Train window's side) ------------------------
+
+def test_the_form_shows_the_datas_colour_and_explains_a_setting_that_differs(qtbot, tmp_path):
+    # The dcgan preset on colour data trained grey without a word (the form showed channels 1 and sent nothing).
+    form = ConfigForm()
+    qtbot.addWidget(form)
+    form.show()
+    assert form.preset_name() == "dcgan" and form.value("channels") == 1 and not form.data_note.isVisible()
+    form.widgets["data"].combo.setCurrentText("shapes-upright")  # typed: looked at once typing pauses
+    qtbot.waitUntil(lambda: form.value("channels") == 3, timeout=5000)
+    assert form.data_note.isVisible() and "colour" in form.data_note.text()
+    assert "channels=3" in form.settings() and form.config().channels == 3
+    form.set_value("channels", 1)  # the user wants grey: kept, sent and explained
+    assert form.follow_data() and form.value("channels") == 1 and "channels=1" in form.settings()
+    assert "as set" in form.data_note.text() and "grey" in form.data_note.text()
+    form.set_preset("dcgan")  # the preset again: its own data, its own geometry, nothing to say
+    assert form.value("channels") == 1 and form.settings() == [] and not form.data_note.isVisible()
+    # "Copy settings to form" of a run that set grey on colour data keeps it grey.
+    run_cfg = apply_overrides(get_preset("dcgan"), {"data": "shapes-upright", "channels": 1})
+    form.set_config(run_cfg)
+    assert form.follow_data() and form.value("channels") == 1 and "channels=1" in form.settings()
