@@ -75,3 +75,23 @@ def cli_forkserver():
     ctx.set_forkserver_preload(["torch", "torch._dynamo", "ganstudio.cli", "ganstudio.commands.train",
                                 "ganstudio.training.loop", "ganstudio.training.data", "_train_helpers", *families])
     return ctx
+
+
+def run_cli_stopping_in_a_checkpoint_write(argv, checkpoints_before=1):
+    """Process target: the command line, stopping itself (SIGSTOP) once a checkpoint after the first
+    ``checkpoints_before`` is complete in its temporary file but not yet renamed into place, so that the
+    parent's kill lands in the middle of a checkpoint write every time (POSIX only)."""
+    import os
+    import signal
+    from pathlib import Path
+
+    real, landed = os.replace, [0]
+
+    def replace(src, dst, *args, **kwargs):
+        if Path(dst).name.startswith("ckpt_") and Path(dst).suffix == ".safetensors":
+            if landed[0] >= checkpoints_before:
+                os.kill(os.getpid(), signal.SIGSTOP)
+            landed[0] += 1
+        return real(src, dst, *args, **kwargs)
+    os.replace = replace
+    run_cli(argv)
