@@ -8,5 +8,9 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    checkpoint = getattr(args, "checkpoint", None)
+    if checkpoint is not None:  # refused files say why on the terminal, as `ganstudio open` does
+        from ganstudio.commands.open import checked
+        checkpoint = checked(checkpoint)
     from ganstudio.gui.app import run_app
-    return run_app(getattr(args, "checkpoint", None))
+    return run_app(checkpoint)

@@ -8,23 +8,41 @@ def add_arguments(p):
                                 "bookmarks on the default model) or a shipped model name")
 
 
-def run(args) -> int:
+def checked(file: str) -> str:
+    """``file`` as the window should be given it, once loaded here as `ganstudio sample` loads it.
+
+    A file the loader refuses (a pickle naming a forbidden global, a corrupt checkpoint, a session
+    whose model does not load) raises the same one-line error `sample` prints, on the terminal the
+    user typed the command in, before any window opens.  A model is read twice (here, then in the
+    window): the price of saying on the terminal why a file does not open.
+    """
     from pathlib import Path
 
+    import torch
+
     from ganstudio.cli import UsageError
+    from ganstudio.engine.latent_files import LatentFileError, is_latents_file, read_latent_file
+    from ganstudio.engine.renderer import load_model
     from ganstudio.pretrained import resolve
 
-    path = resolve(args.file)
+    path = resolve(file)
     if not path.exists():
-        raise UsageError(f"{args.file}: no such file or shipped model")
-    from ganstudio.engine.latent_files import is_latents_file
-    if is_latents_file(str(path)):
-        pass  # latents: the window opens the default model and imports them as bookmarks
+        raise UsageError(f"{file}: no such file or shipped model")
+    if is_latents_file(str(path)):  # the window opens the default model and imports them as bookmarks
+        try:
+            read_latent_file(path)
+        except LatentFileError as e:
+            raise UsageError(str(e)) from None
     elif path.suffix.lower() == ".json":
         from ganstudio.engine import load_session
-        load_session(path)  # a bad session file is a one-line error here, not a dialog
-    elif path.suffix.lower() == ".safetensors":
-        from ganstudio.checkpoints import read_meta
-        read_meta(path)  # header check only; the window loads the weights
+        state, _ = load_session(path)
+        load_model(state.model, torch.device("cpu"), prepare=False)
+    else:
+        load_model(str(path), torch.device("cpu"), prepare=False)
+    return str(Path(file) if not Path(file).exists() else path)
+
+
+def run(args) -> int:
+    path = checked(args.file)
     from ganstudio.gui.app import run_app
-    return run_app(str(Path(args.file) if not Path(args.file).exists() else path))
+    return run_app(path)
