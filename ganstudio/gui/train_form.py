@@ -245,11 +245,22 @@ class ConfigForm(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(self._build_top())
-        basic = {name: group for group, names in BASIC_GROUPS.items() for name in names}
+        self._build_rows(lay, {name: section for section, name, _help in listed})
+        lay.addStretch(1)
+        self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
+        self.quick.toggled.connect(self._quick_toggled)
+        self._preset_chosen()
+
+    def _build_rows(self, lay: QVBoxLayout, sections: dict[str, str]) -> None:
+        """The basic groups, open; then every other setting in its section under a closed Advanced."""
         forms: dict[str, QFormLayout] = {}
-        for group in BASIC_GROUPS:
+        for group, names in BASIC_GROUPS.items():
             box, forms[group] = _form_box(group)
             lay.addWidget(box)
+            for name in names:
+                if name in sections:
+                    self._add_row(forms[group], name, group)
+        forms["What to train"].addRow(self.data_note)
         self.advanced_btn = QToolButton()
         self.advanced_btn.setText(f"{ADVANCED} settings")
         self.advanced_btn.setCheckable(True)
@@ -262,12 +273,7 @@ class ConfigForm(QWidget):
         adv = QVBoxLayout(self.advanced)
         adv.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.advanced)
-        sections = {name: section for section, name, _help in listed}
-        for group, names in BASIC_GROUPS.items():
-            for name in names:
-                if name in sections:
-                    self._add_row(forms[group], name, group)
-        forms["What to train"].addRow(self.data_note)
+        basic = {name for names in BASIC_GROUPS.values() for name in names}
         for name, section in sections.items():
             if name not in basic:  # under Advanced, in the section the setting belongs to
                 group = f"{ADVANCED}: {section}"
@@ -276,10 +282,6 @@ class ConfigForm(QWidget):
                     adv.addWidget(box)
                 self._add_row(forms[group], name, group)
         self.advanced.setVisible(False)
-        lay.addStretch(1)
-        self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
-        self.quick.toggled.connect(self._quick_toggled)
-        self._preset_chosen()
 
     def _build_top(self) -> QFormLayout:
         self.preset = QComboBox()
