@@ -184,6 +184,33 @@ def test_class_conditional(tmp_path, capsys):
     _fails(capsys, ["sample", str(ck), "--class", str(G.c_dim)], "out of range")
 
 
+def test_class_names_match_without_case_and_errors_list_them(tmp_path, capsys):
+    from ganstudio.training.data import FASHION_MNIST_CLASSES
+    torch.manual_seed(0)
+    G = create_generator("cgan", tiny_config("cgan", c_dim=10))
+    ck = save_checkpoint(tmp_path / "fm.safetensors", G, class_names=FASHION_MNIST_CLASSES)
+    a, b, c = tmp_path / "a.npy", tmp_path / "b.npy", tmp_path / "c.npy"
+    assert main(["sample", str(ck), "--seeds", "0", "--class", "Sandal", "--npy", str(a)]) == 0
+    assert main(["sample", str(ck), "--seeds", "0", "--class", "sandal", "--npy", str(b)]) == 0  # was refused
+    assert main(["sample", str(ck), "--seeds", "0", "--class-weights", " SANDAL:1", "--npy", str(c)]) == 0
+    assert np.array_equal(np.load(a), np.load(b)) and np.array_equal(np.load(a), np.load(c))
+    line = _fails(capsys, ["sample", str(ck), "--seeds", "0", "--class", "sandals"], "unknown class 'sandals'")
+    assert ", ".join(FASHION_MNIST_CLASSES) in line
+
+
+def test_class_index_with_many_and_ambiguous_names():
+    from ganstudio.commands.sample import class_index
+    from ganstudio.resources_data import imagenet_class_names
+    names = imagenet_class_names()
+    assert class_index("Goldfish", names, 1000) == names.index("goldfish") and class_index("7", names, 1000) == 7
+    with pytest.raises(ValueError) as e:
+        class_index("goldfsh", names, 1000)
+    assert "1000 class names" in str(e.value) and "closest: goldfish" in str(e.value)
+    assert class_index("b", ["B", "b"], 2) == 1  # the exact case first
+    with pytest.raises(ValueError, match="ambiguous: it is class 0, 2"):
+        class_index("A", ["a", "x", "a"], 3)
+
+
 def test_imaging_helpers(tmp_path):
     img = torch.tensor([-1.0, -0.999, 0.0, 1.0, 2.0, float("nan")]).reshape(1, 1, 1, 6)
     assert to_uint8(img)[0, 0, :, 0].tolist() == [0, 0, 128, 255, 255, 128]

@@ -30,7 +30,7 @@ def add_arguments(p):
                    help="BigGAN truncation: resample z entries with |z| above this threshold (a file's z is clipped); "
                         "BigGAN-deep: the release's truncation in (0, 1], z = truncnorm(-2, 2) * T")
     cls = p.add_mutually_exclusive_group()
-    cls.add_argument("--class", dest="class_", metavar="K", help="class index (or class name) to render")
+    cls.add_argument("--class", dest="class_", metavar="K", help="class index or class name (any case) to render")
     cls.add_argument("--class-weights", metavar="K:W,...", help="class blend, e.g. 3:0.5,5:0.5")
     p.add_argument("--noise", choices=("const", "random", "none"), default="const",
                    help="noise mode of models with noise layers")
@@ -97,6 +97,37 @@ def _latent_states(path: str, base, info, args):
     return states
 
 
+_MAX_LISTED = 30  # class names listed in full on an error; more (ImageNet's 1000) get the closest ones
+
+
+def class_index(text: str, class_names: list, c_dim: int) -> int:
+    """The class ``text`` names: a class name, matched without regard to case (exact case first),
+    or an index.  A ValueError lists the valid names (or the closest, for long lists) when none
+    matches, and the indices when a name is ambiguous (two classes named alike)."""
+    import difflib
+
+    k = text.strip()
+    exact = [i for i, n in enumerate(class_names) if n == k]
+    same = exact or [i for i, n in enumerate(class_names) if n.casefold() == k.casefold()]
+    if len(same) == 1:
+        return same[0]
+    if same:
+        raise ValueError(f"class name {k!r} is ambiguous: it is class {', '.join(map(str, same))}; give the index")
+    try:
+        return int(k)
+    except ValueError:
+        pass
+    msg = f"unknown class {k!r}: give an index 0..{c_dim - 1}"
+    if not class_names:
+        raise ValueError(msg)
+    if len(class_names) <= _MAX_LISTED:
+        raise ValueError(f"{msg} or a name: {', '.join(class_names)}")
+    folded = {n.casefold(): n for n in class_names}
+    close = [folded[c] for c in difflib.get_close_matches(k.casefold(), list(folded), n=5, cutoff=0.6)]
+    hint = f"; closest: {', '.join(close)}" if close else ""
+    raise ValueError(f"{msg} or one of the model's {len(class_names)} class names{hint}")
+
+
 def _class_weights(args, info) -> tuple:
     """((class, weight), ...) from --class / --class-weights, checked against the model."""
     from ganstudio.cli import UsageError
@@ -112,14 +143,10 @@ def _class_weights(args, info) -> tuple:
         raise UsageError(f"this model is class-conditional ({c_dim} classes): pass --class K or --class-weights")
 
     def index(k: str) -> int:
-        k = k.strip()
-        if k in class_names:
-            return class_names.index(k)
         try:
-            return int(k)
-        except ValueError:
-            raise UsageError(f"unknown class {k!r}: give an index 0..{c_dim - 1}"
-                             + (" or a class name" if class_names else "")) from None
+            return class_index(k, class_names, c_dim)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
 
     if args.class_ is not None:
         weights = {index(args.class_): 1.0}
