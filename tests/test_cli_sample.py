@@ -211,6 +211,17 @@ def test_class_index_with_many_and_ambiguous_names():
         class_index("A", ["a", "x", "a"], 3)
 
 
+def test_without_out_the_default_file_is_named_in_full(ckpt, tmp_path, capsys, monkeypatch):
+    # samples.png, the default, was written (and once committed) at the root without a word of where.
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", str(ckpt), "--seeds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'samples.png'} (" in out and "no --out given" in out
+    assert Image.open(tmp_path / "samples.png").size == (20, 20)
+    assert main(["sample", str(ckpt), "--seeds", "0", "--out", "mine.png"]) == 0
+    assert capsys.readouterr().out.startswith("wrote mine.png (1 image, 20x20 px)")
+
+
 def test_imaging_helpers(tmp_path):
     img = torch.tensor([-1.0, -0.999, 0.0, 1.0, 2.0, float("nan")]).reshape(1, 1, 1, 6)
     assert to_uint8(img)[0, 0, :, 0].tolist() == [0, 0, 128, 255, 255, 128]

@@ -13,6 +13,7 @@ HELP = "render images from seeds or a latent file into an image grid and/or a ra
 _BATCH = 16  # images per forward pass, to bound memory on large models
 _MAX_SCALE = 32
 _MAX_GRID_PIXELS = 2 ** 27  # ~400 MB of RGB: beyond this a grid is a mistake (use --npy)
+DEFAULT_OUT = "samples.png"  # in the working folder, named in full on the "wrote" line
 
 
 def add_arguments(p):
@@ -186,7 +187,7 @@ def run(args) -> int:
         raise UsageError(f"--trunc must be a positive threshold, got {args.trunc}")
     if args.z_file is not None and args.seeds is not None:
         raise UsageError("give either --seeds or --z-file, not both")
-    out = args.out if args.out is not None or args.npy is not None else "samples.png"
+    out = args.out if args.out is not None or args.npy is not None else DEFAULT_OUT
     if out is not None:
         if Path(out).is_dir():
             raise UsageError(f"--out {out}: is a folder; name a file in it, e.g. {Path(out) / 'samples.png'}")
@@ -302,5 +303,7 @@ def _render(renderer, states, info, args, out, grid: bool, what: str = "") -> in
             images = images.repeat(args.scale, axis=1).repeat(args.scale, axis=2)
         picture = make_grid(images, cols=args.cols) if grid else images[0]
         save_image(out, picture)
-        print(f"wrote {out} ({n} image{'s' if n != 1 else ''}, {picture.shape[1]}x{picture.shape[0]} px)")
+        # Without --out the user did not choose the name: say it in full, and that it was the default.
+        name, note = (out, "") if args.out is not None else (Path(out).resolve(), "; no --out given: the default name")
+        print(f"wrote {name} ({n} image{'s' if n != 1 else ''}, {picture.shape[1]}x{picture.shape[0]} px{note})")
     return 0
