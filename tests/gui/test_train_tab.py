@@ -19,6 +19,7 @@ from ganstudio.training.process import ProcessManager
 from ganstudio.training.run_dir import RunDir
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="pause/kill use POSIX signals")
+slow = pytest.mark.slow  # a real training or evaluation process
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # the test machine's cores are shared
 
 
@@ -155,6 +156,7 @@ def test_reopening_shows_past_runs_with_their_curves(qtbot, tmp_path):
 
 # -- real runs ------------------------------------------------------------------------------------------
 
+@slow
 @posix_only
 def test_train_pause_resume_stop_and_open_in_explorer(qtbot, tmp_path, temp_settings):
     import torch
@@ -234,6 +236,7 @@ def test_train_pause_resume_stop_and_open_in_explorer(qtbot, tmp_path, temp_sett
         win.shutdown()
 
 
+@slow
 @posix_only
 def test_killed_run_shows_stopped_unexpectedly_and_resumes(qtbot, tmp_path):
     from ganstudio.checkpoints import load_checkpoint
@@ -267,6 +270,7 @@ def test_killed_run_shows_stopped_unexpectedly_and_resumes(qtbot, tmp_path):
         cleanup(tab)
 
 
+@slow
 def test_evaluate_fcd_runs_eval_in_a_process_and_keeps_the_result(qtbot, tmp_path, checkpoint):
     import shutil
     root = tmp_path / "runs"
@@ -296,6 +300,7 @@ def test_evaluate_fcd_runs_eval_in_a_process_and_keeps_the_result(qtbot, tmp_pat
         cleanup(tab)
 
 
+@slow
 def test_bad_dataset_path_shows_the_reason(qtbot, tmp_path):
     tab = make_tab(qtbot, tmp_path / "runs")
     try:
@@ -311,6 +316,7 @@ def test_bad_dataset_path_shows_the_reason(qtbot, tmp_path):
         cleanup(tab)
 
 
+@slow
 def test_a_data_path_starting_with_a_dash_reaches_the_trainer_as_data(qtbot, tmp_path):
     tab = make_tab(qtbot, tmp_path / "runs")
     try:
@@ -522,6 +528,7 @@ def test_quick_first_look_changes_only_its_settings_and_is_ticked_for_a_first_ru
         cleanup(tab)
 
 
+@slow
 def test_a_quick_first_look_shows_a_sample_grid(qtbot, tmp_path):
     # A first run with the preset's batch 128 showed its first grid after minutes on a 2-core CPU.
     tab = make_tab(qtbot, tmp_path / "runs")
