@@ -78,23 +78,18 @@ def test_tail_lines_of_a_progress_log(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_process_state_alive_paused_zombie_dead():
+def test_process_state_alive_paused_zombie_dead(wait_until):
     assert M.process_state(os.getpid()) == "alive"
     assert M.process_state(None) == "dead" and M.process_state(0) == "dead"
-    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # a child that stays alive
     try:
         assert M.process_state(p.pid) == "alive"
         os.kill(p.pid, signal.SIGSTOP)
-        deadline = time.time() + 5
-        while M.process_state(p.pid) != "paused" and time.time() < deadline:
-            time.sleep(0.02)
-        assert M.process_state(p.pid) == "paused"
+        wait_until(lambda: M.process_state(p.pid) == "paused", message="SIGSTOP never showed as paused")
         os.kill(p.pid, signal.SIGCONT)
         os.kill(p.pid, signal.SIGKILL)
-        deadline = time.time() + 5
-        while M.process_state(p.pid) != "dead" and time.time() < deadline:
-            time.sleep(0.02)
-        assert M.process_state(p.pid) == "dead"  # a zombie (not reaped yet) counts as dead
+        # A zombie (killed, not reaped yet: p.wait() has not run) counts as dead.
+        wait_until(lambda: M.process_state(p.pid) == "dead", message="SIGKILL never showed as dead")
     finally:
         p.kill()
         p.wait()
@@ -114,9 +109,12 @@ def write_status(run: RunDir, state, pid, **kw):
     run.status_path.write_text(json.dumps(doc))
 
 
-def make_run(path, config=None):
+def make_run(path, config=None, created=None):
     run = RunDir(path)
     run.write_config(config or {"preset": "dcgan", "model": "dcgan", "steps": 100})
+    if created is not None:  # a run created at that unix time (listed newest first)
+        doc = json.loads(run.config_path.read_text())
+        run.config_path.write_text(json.dumps({**doc, "created": created}))
     return run
 
 
@@ -173,9 +171,8 @@ def test_monitor_reports_only_changes(tmp_path):
 
 def test_list_runs_and_names(tmp_path):
     assert M.list_runs(tmp_path / "missing") == []
-    old = make_run(tmp_path / "old")
-    time.sleep(0.01)
-    new = make_run(tmp_path / "new")
+    old = make_run(tmp_path / "old", created=1000.0)
+    new = make_run(tmp_path / "new", created=2000.0)
     (tmp_path / "empty").mkdir()
     (tmp_path / ".logs").mkdir()
     (tmp_path / ".logs" / M.PROCESS_LOG).write_text("x")

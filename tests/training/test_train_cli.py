@@ -1,4 +1,6 @@
 """`ganstudio train`: argument handling, one-line errors with exit status 2, a tiny run and its resume."""
+import sys
+
 import pytest
 from _train_helpers import write_image_folder
 
@@ -237,19 +239,37 @@ def test_a_relative_data_path_is_recorded_absolute_and_the_same_command_resumes(
     assert "cannot change 'batch'" in err  # a real change is still refused
 
 
-def test_a_stop_while_the_trainer_starts_is_a_clean_stop(tmp_path):
+# The trainer as `python -m ganstudio` runs it, except that it stops itself (SIGSTOP) just before building its
+# parser, which imports torch: the moment at which the Train tab's Stop used to kill it.
+_STOPS_BEFORE_TORCH = """
+import os, signal, sys
+import ganstudio.cli as cli
+build_parser = cli.build_parser
+def stopping_build_parser():
+    os.kill(os.getpid(), signal.SIGSTOP)
+    return build_parser()
+cli.build_parser = stopping_build_parser
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the stopped state from /proc")
+def test_a_stop_while_the_trainer_starts_is_a_clean_stop(tmp_path, wait_until):
     # The Train tab's Stop in the first second (torch still importing) met SIGTERM's default action:
-    # the trainer died and the run showed as failed.
+    # the trainer died and the run showed as failed.  The signal arrives at that moment for certain (a
+    # fixed sleep in the test could end before the interpreter had started, or after torch was imported).
     import signal
     import subprocess
-    import sys
-    import time
+
+    from ganstudio.training.monitor import process_state
     run = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "ganstudio", "train", "--preset", "dcgan", "--data=shapes:64", "--batch", "8",
-                             f"--out={run}", "--quiet", "--steps", "100000"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", _STOPS_BEFORE_TORCH, "train", "--preset", "dcgan", "--data=shapes:64",
+                             "--batch", "8", f"--out={run}", "--quiet", "--steps", "100000"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    time.sleep(0.2)  # inside the interpreter, before torch is imported
-    proc.send_signal(signal.SIGTERM)
+    wait_until(lambda: proc.poll() is not None or process_state(proc.pid) == "paused")
+    assert proc.poll() is None, proc.communicate()[0]
+    proc.send_signal(signal.SIGTERM)  # pending while it is stopped, delivered when it continues
+    proc.send_signal(signal.SIGCONT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
     assert "stopped at step" in out and RunDir(run).read_status()["state"] == "stopped"
