@@ -90,3 +90,26 @@ def round_trip(tmp_path):
             loaded.eval()
         return ck
     return check
+
+
+# A wait's timeout only says when to give up on a hang: a short one (pytest-qt's default is 5 s) failed tests
+# on a loaded machine that passed alone.  Every qtbot wait gives up after a minute at the earliest.
+QT_WAIT_FLOOR_MS = 60_000
+
+
+@pytest.fixture
+def qtbot(qtbot):
+    """pytest-qt's qtbot whose ``waitUntil`` / ``waitSignal`` time out after at least QT_WAIT_FLOOR_MS."""
+    wait_until, wait_signal = qtbot.waitUntil, qtbot.waitSignal
+
+    def floor(timeout):
+        return timeout if timeout is None or timeout <= 0 else max(timeout, QT_WAIT_FLOOR_MS)
+
+    def waitUntil(callback, *, timeout=5000):
+        return wait_until(callback, timeout=floor(timeout))
+
+    def waitSignal(signal, *, timeout=5000, **kwargs):
+        return wait_signal(signal, timeout=floor(timeout), **kwargs)
+    qtbot.waitUntil = qtbot.wait_until = waitUntil
+    qtbot.waitSignal = qtbot.wait_signal = waitSignal
+    return qtbot
