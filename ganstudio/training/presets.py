@@ -54,7 +54,7 @@ class TrainConfig:
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed linearly to 0
     aux_class: float = 0.0  # ACGAN auxiliary class loss weight
     info: float = 0.0  # InfoGAN mutual-information weight (categorical code)
-    info_cont: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
+    info_cont_weight: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
     ortho: float = 0.0  # BigGAN orthogonal regularization weight on G
     style_mixing: float = 0.0  # StyleGAN mixing probability (models with style layers)
     w_avg_beta: float = 0.995  # StyleGAN w_avg tracking decay (the same as model.w_avg_beta; either sets it)
@@ -81,6 +81,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        d = {RENAMED.get(k, k): v for k, v in d.items()}  # config.json of runs made before a rename
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - set(known))
         if unknown:
@@ -115,7 +116,7 @@ class TrainConfig:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("sample_every", "ckpt_every", "num_workers", "clip", "gp", "r1", "pl", "dragan", "drift",
-                     "label_smoothing", "instance_noise", "aux_class", "info", "info_cont", "ortho",
+                     "label_smoothing", "instance_noise", "aux_class", "info", "info_cont_weight", "ortho",
                      "style_mixing", "vae_beta", "phase_kimg", "lr_g", "lr_d"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -170,6 +171,8 @@ class TrainConfig:
 
 
 MAX_LR = 10.0
+# Old setting names -> new: "info_cont" was both this loss weight and the model's code count (model.info_cont).
+RENAMED = {"info_cont": "info_cont_weight"}
 MAX_SAMPLES = 1024
 
 
@@ -226,7 +229,7 @@ PRESETS: dict[str, TrainConfig] = {
     "mlp-gan": _p(preset="mlp-gan", model="mlp-gan", data="mnist", resolution=28, batch=64, steps=10000),
     # Chen et al. 2016 on MNIST: 62 noise dims, one 10-way categorical and two continuous codes,
     # lr_g 1e-3 / lr_d 2e-4, lambda 1 (0.1 on the continuous codes).
-    "infogan": _p(preset="infogan", model="infogan", data="mnist", info=1.0, info_cont=0.1, lr_g=1e-3,
+    "infogan": _p(preset="infogan", model="infogan", data="mnist", info=1.0, info_cont_weight=0.1, lr_g=1e-3,
                   lr_d=2e-4, batch=64, steps=5000, model_config={"z_dim": 62, "info_cat": 10, "info_cont": 2}),
 }
 
@@ -337,6 +340,7 @@ def apply_overrides(cfg: TrainConfig, settings: list[str] | dict) -> TrainConfig
     cfg = dataclasses.replace(cfg, model_config=dict(cfg.model_config))
     for key, value in items:
         key = key.strip().replace("-", "_")
+        key = RENAMED.get(key, key)
         if key.startswith("model."):
             sub = key[len("model."):]
             if not sub:

@@ -234,3 +234,21 @@ _TEMP_RE = re.compile(r"^\..+\.tmp[A-Za-z0-9_]*$")
 def is_temp_name(name: str) -> bool:
     """Whether ``name`` is a temp file a killed writer of a run folder can leave."""
     return bool(_TEMP_RE.match(name))
+
+
+def lock_run(path: Path):
+    """An exclusive lock on ``path``/.lock, held by the open file returned; ValueError when taken."""
+    if not path.is_dir():
+        raise ValueError(f"{path}: no such run folder")
+    f = open(path / LOCK_FILE, "a+")
+    try:
+        if os.name == "nt":
+            import msvcrt
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise ValueError(f"{path}: another process is training this run; stop it first (or wait for it)") from None
+    return f

@@ -199,14 +199,14 @@ def test_lazy_adam_gives_each_lazy_regularizer_an_adam_step_of_its_own(tmp_path,
     # c = N / (N + 1) assumes N + 1 steps per N batches (the paper's separate regularization pass);
     # with the penalty folded into the main step G moved 20 % less per N batches than the paper's.
     from ganstudio.training import loop
-    counts, make = {}, loop._make_optimizer
+    counts, make = {}, loop.make_optimizer
 
     def counting(params, kind, lr, betas, lazy_every=1):
         opt = make(params, kind, lr, betas, lazy_every)
         counts[lazy_every] = 0
         opt.register_step_post_hook(lambda *_: counts.__setitem__(lazy_every, counts[lazy_every] + 1))
         return opt
-    monkeypatch.setattr(loop, "_make_optimizer", counting)
+    monkeypatch.setattr(loop, "make_optimizer", counting)
     cfg = tiny_config("stylegan2", steps=4, pl=2.0, pl_every=2, r1=1.0, r1_every=4, lazy_adam=True,
                       sample_every=0, log_every=1, k_disc=1)
     list(train(cfg, tmp_path / "run", dataset=TinyData()))

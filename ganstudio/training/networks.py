@@ -1,0 +1,128 @@
+"""The networks a run trains: G and D from a TrainConfig, checked to run before anything is written,
+and their optimizers."""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import torch
+
+from ganstudio.training.presets import TrainConfig
+
+DEFAULT_W_AVG_BETA = 0.995  # TrainConfig's default, the model's own: only another value is a setting
+
+
+def build_models(cfg: TrainConfig, num_classes: int):
+    """G and D (None for VAE-style models) from the config, with the data set's class count."""
+    from ganstudio.models import create_discriminator, create_generator, get_spec
+
+    try:
+        spec = get_spec(cfg.model)
+    except KeyError as e:
+        raise ValueError(e.args[0]) from None
+    fields = {f.name for f in dataclasses.fields(spec.config_cls)}
+    over = dict(cfg.model_config)
+    for k in ("img_resolution", "img_channels"):
+        if k in over:
+            raise ValueError(f"set the training 'resolution'/'channels', not model.{k}")
+    over["img_resolution"], over["img_channels"] = cfg.resolution, cfg.channels
+    if "c_dim" in fields:
+        if cfg.conditional == "yes" and num_classes < 1:
+            hint = ("try --set conditional=no" if _can_be_unconditional(cfg.model, over) else
+                    f"{cfg.model} is class-conditional by design; label an image folder by subfolder with "
+                    "--set class_folders=true")
+            raise ValueError(f"{cfg.model} is trained class-conditionally and needs a labelled data set; "
+                             f"{cfg.data} has no labels ({hint})")
+        if cfg.conditional == "no" and over.get("c_dim", 0):
+            raise ValueError(f"conditional=no contradicts model.c_dim={over['c_dim']}")
+        # "no" trains without classes: left at the model's default c_dim, every image was fed as class 0.
+        over["c_dim"] = num_classes if cfg.conditional in ("yes", "auto") else 0
+    elif cfg.conditional == "yes":
+        raise ValueError(f"model {cfg.model} is not class-conditional (set conditional=no)")
+    # w_avg_beta is the training-level name of the model's w_avg decay: either one, set, reaches the model.
+    if "w_avg_beta" in fields:
+        if cfg.w_avg_beta != DEFAULT_W_AVG_BETA:
+            if over.setdefault("w_avg_beta", cfg.w_avg_beta) != cfg.w_avg_beta:
+                raise ValueError(f"w_avg_beta={cfg.w_avg_beta} contradicts model.w_avg_beta={over['w_avg_beta']}")
+    elif cfg.w_avg_beta != DEFAULT_W_AVG_BETA:
+        raise ValueError(f"w_avg_beta is StyleGAN's running mean of w; {cfg.model} has none")
+    try:
+        with warnings.catch_warnings():  # torch's "zero-element tensors" note: check_models_run names the cause
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+            G = create_generator(cfg.model, **over)
+            D = create_discriminator(cfg.model, **over)
+    except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError) as e:
+        if over.get("c_dim", None) == 0 and not _can_be_unconditional(cfg.model, over):
+            raise ValueError(f"{cfg.model} is class-conditional by design and cannot train without classes; "
+                             f"{cfg.data} has none: use a labelled data set (an image folder with "
+                             "--set class_folders=true) or an unconditional model such as dcgan") from None
+        # A bad model.FIELD override surfaces here; keep it to one line naming the model.
+        raise ValueError(f"model {cfg.model}: invalid config {over}: {str(e).splitlines()[0]}") from None
+    return G, D
+
+
+def check_models_run(cfg: TrainConfig, G, D, device: torch.device) -> None:
+    """ValueError naming the model settings when G and D build but cannot run (``model.ngf=0`` gives
+    layers without channels, which died in oneDNN at the first step, after the run folder was made).
+
+    One forward of two images in eval mode, without gradients and with the RNG state restored: the
+    weights, buffers and random streams of the run are left exactly as they were."""
+    over = ", ".join(f"model.{k}={v}" for k, v in cfg.model_config.items()) or "the preset's model settings"
+    for name, net in (("generator", G), ("discriminator", D)):
+        for pname, p in (net.named_parameters() if net is not None else ()):
+            if p.numel() == 0:
+                raise ValueError(f"model {cfg.model}: with {over} the {name}'s {pname} is empty "
+                                 f"(shape {list(p.shape)}); give every width and size a value >= 1")
+    nets = [m for m in (G, D) if m is not None]
+    modes = [m.training for m in nets]
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            for m in nets:
+                m.eval()
+            z = torch.zeros(2, G.z_dim, device=device)
+            c = torch.zeros(2, G.c_dim, device=device) if G.c_dim else None
+            img = G(z, c)
+            if D is not None:
+                D(img, c if getattr(D, "c_dim", 0) else None)
+    except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"model {cfg.model}: with {over} the networks cannot run ({first[:200]})") from None
+    finally:
+        for m, mode in zip(nets, modes):
+            m.train(mode)
+
+
+def _can_be_unconditional(name: str, over: dict) -> bool:
+    """Whether the family builds with c_dim=0 (cgan, acgan, SN-GAN and BigGAN need classes)."""
+    from ganstudio.models import create_generator
+    try:
+        with torch.device("meta"):
+            create_generator(name, **{**over, "c_dim": 0})
+    except (TypeError, ValueError, RuntimeError, ZeroDivisionError, OverflowError):
+        return False
+    return True
+
+
+def make_optimizer(params, kind: str, lr: float, betas, lazy_every: int = 1) -> torch.optim.Optimizer:
+    """``lazy_every`` > 1: the net gets a lazy regularizer every N steps as a pass of its own (N + 1
+    Adam steps per N batches), so Adam runs at lr * c and betas ** c, c = N / (N + 1) (Karras et al.
+    2020, B): the same total step size per N batches as without lazy regularization."""
+    params = list(params)
+    if kind == "adam":
+        c = lazy_every / (lazy_every + 1) if lazy_every > 1 else 1.0
+        return torch.optim.Adam(params, lr=lr * c, betas=tuple(b ** c for b in betas))
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr, momentum=betas[0])
+
+
+def check_applicable(cfg: TrainConfig, caps, heads) -> None:
+    """Settings the model cannot honour are refused, not ignored (see presets.applies)."""
+    if cfg.aux_class > 0 and "class_logits" not in heads:  # it died in the first D step (KeyError)
+        raise ValueError(f"aux_class is ACGAN's auxiliary class loss; the {cfg.model} discriminator has no "
+                         f"class head (train the acgan model)")
+    if cfg.info > 0 and "code" not in heads:  # it was silently ignored
+        raise ValueError(f"info is InfoGAN's mutual-information loss; {cfg.model} has no latent codes "
+                         f"(the infogan preset, or model.info_cat / model.info_cont on dcgan)")
+    if cfg.pl > 0 and not caps.style_layers:
+        raise ValueError(f"pl (path length regularization) needs a style-based generator; {cfg.model} has none")

@@ -1,0 +1,215 @@
+"""The losses of a training step, as an object with phases (as stylegan3's ``accumulate_gradients``).
+
+``GANLoss.run_phase("D", terms)`` takes one discriminator step, ``run_phase("G", terms)`` one generator
+step; each writes the loss terms it computed into ``terms`` (name -> tensor) for the stats.  The
+regularizers and auxiliary losses are rows of a table (:data:`D_TERMS`, :data:`G_TERMS`): name, weight,
+interval and function, evaluated in table order (the order of the random draws, which a resumed run
+repeats exactly).  A term with an interval N > 1 is due every N steps and weighted by N; with
+``lazy_adam`` it runs as a pass of its own after the main one (Karras et al. 2020, B).
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+
+from ganstudio.training import distributed as dist_util
+from ganstudio.training import losses as L
+
+
+class Term(NamedTuple):
+    """One loss term added to a phase: ``weight * fn(batch)``, due every ``interval`` steps."""
+    name: str  # the stats key
+    weight: Callable  # cfg -> weight; 0 = off
+    fn: Callable  # (loss, batch) -> unweighted tensor
+    interval: Callable = lambda cfg: 1  # cfg -> N: due every N steps, weighted by N
+    lazy: bool = False  # with cfg.lazy_adam: its own optimizer pass after the main one
+
+
+class Batch(NamedTuple):
+    """What the terms of one phase see."""
+    real: Optional[torch.Tensor]
+    fake: torch.Tensor
+    labels: Optional[torch.Tensor]  # real labels (D) or the fakes' labels (G)
+    fake_labels: Optional[torch.Tensor]
+    c: Optional[torch.Tensor]  # the class input D saw for reals (D) or fakes (G)
+    cat: Optional[torch.Tensor]
+    cont: Optional[torch.Tensor]
+    scores_real: Optional[torch.Tensor]
+    aux_real: dict
+    aux_fake: dict
+
+
+D_TERMS = (
+    Term("class_D", lambda c: c.aux_class, lambda s, b: L.class_loss(b.aux_real["class_logits"], b.labels)
+         + L.class_loss(b.aux_fake["class_logits"], b.fake_labels)),
+    Term("info_D", lambda c: c.info, lambda s, b: s.info_loss(b.aux_fake["code"], b.cat, b.cont)),
+    Term("drift", lambda c: c.drift, lambda s, b: L.drift_penalty(b.scores_real)),
+    Term("gp", lambda c: c.gp, lambda s, b: L.gradient_penalty(s.t.D, b.real, b.fake, b.c, generator=s.t.dev_gen)),
+    Term("r1", lambda c: c.r1 / 2, lambda s, b: L.r1_penalty(s.t.D, b.real, b.c), lambda c: c.r1_every, lazy=True),
+    Term("dragan", lambda c: c.dragan, lambda s, b: L.dragan_penalty(s.t.D, b.real, b.c, generator=s.t.dev_gen)),
+)
+G_TERMS = (
+    Term("class_G", lambda c: c.aux_class, lambda s, b: L.class_loss(b.aux_fake["class_logits"], b.labels)),
+    Term("info_G", lambda c: c.info, lambda s, b: s.info_loss(b.aux_fake["code"], b.cat, b.cont)),
+    Term("ortho", lambda c: c.ortho, lambda s, b: L.orthogonal_reg(s.t.G)),
+    Term("pl", lambda c: c.pl, lambda s, b: s.path_length_penalty(), lambda c: c.pl_every, lazy=True),
+)
+
+
+class GANLoss:
+    """The adversarial loss of a trainer's G and D, its terms, and the state they keep (pl_mean)."""
+
+    def __init__(self, trainer):
+        self.t = trainer
+        self.pl_mean = torch.zeros([], device=trainer.device)  # the running mean path length a
+        self._fakes = None  # the D step's fakes, kept for the G step when reuse_fakes is on
+
+    # -- helpers ----------------------------------------------------------------------------
+    def info_loss(self, code, cat, cont) -> torch.Tensor:
+        t = self.t
+        return L.info_loss(code, cat, cont, t.info_cat, t.info_cont, t.cfg.info_cont_weight)
+
+    def generate(self, z, c) -> tuple[torch.Tensor, torch.Tensor]:
+        t = self.t
+        if t.style_mixing > 0:
+            z2 = torch.randn(z.shape, generator=t.gen).to(t.device)
+            ws = L.style_mix(t.G, z, z2, c, t.style_mixing, generator=t.gen)
+        else:
+            ws = t.G.mapping(z, c)
+        if t.progressive:
+            return t.G.synthesis_at(ws, t.stage, t.alpha), ws
+        return t.G.synthesis(ws, c, **t.noise_kw), ws
+
+    def scores(self, img, c, aux: bool):
+        if aux:
+            return self.t.D.forward_aux(img, c)
+        return self.t.D(img, c), {}
+
+    def autocast(self):
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.t.amp)
+
+    def instance_noise(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.t
+        sigma = t.cfg.instance_noise * max(0.0, 1.0 - t.step / t.cfg.steps)
+        if sigma <= 0:
+            return x
+        return x + sigma * torch.randn(x.shape, generator=t.dev_gen, device=t.device, dtype=x.dtype)
+
+    def optimize(self, opt: torch.optim.Optimizer, net, loss: torch.Tensor) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        dist_util.average_gradients(net.parameters(), self.t.ctx)
+        opt.step()
+
+    def reusing(self) -> bool:
+        return self.t.cfg.reuse_fakes and self.t.cfg.k_disc == 1
+
+    def path_length_penalty(self) -> torch.Tensor:
+        """Path length regularization on a fresh half batch; updates the running mean a."""
+        t = self.t
+        n = max(1, t.cfg.batch // t.ctx.world_size // L.PL_BATCH_SHRINK)
+        z, c, *_ = t.latents(n, t.gen)
+        fake, ws = self.generate(z, c)
+        lengths = L.path_lengths(fake, ws, generator=t.dev_gen)
+        # Every rank moves a by the mean over all ranks, so a stays the same everywhere.
+        mean = dist_util.mean_over_ranks(lengths.detach().mean(), t.ctx)
+        self.pl_mean = self.pl_mean.lerp(mean, L.PL_DECAY)
+        return L.path_length_penalty(lengths, self.pl_mean)
+
+    # -- phases -----------------------------------------------------------------------------
+    def run_phase(self, phase: str, terms: dict) -> None:
+        """One optimizer step of ``phase``: "D" (discriminator), "G" (generator) or "VAE"."""
+        {"D": self._d_phase, "G": self._g_phase, "VAE": self._vae_phase}[phase](terms)
+
+    def _add_terms(self, table, batch: Batch, counter: int, total: torch.Tensor, terms: dict):
+        """The table's due terms folded into ``total``; returns (total, the lazy ones left for a pass of their own)."""
+        cfg, lazy = self.t.cfg, []
+        for term in table:
+            weight = term.weight(cfg)
+            if not weight or counter % term.interval(cfg):
+                continue
+            if term.lazy and cfg.lazy_adam:
+                lazy.append(term)
+                continue
+            value = term.fn(self, batch)
+            terms[term.name] = value
+            total = total + weight * term.interval(cfg) * value
+        return total, lazy
+
+    def _lazy_passes(self, lazy, batch: Batch, opt, net, terms: dict) -> None:
+        cfg = self.t.cfg
+        for term in lazy:  # the paper's lazy pass, a step of its own
+            with self.autocast():
+                value = term.fn(self, batch)
+            terms[term.name] = value
+            self.optimize(opt, net, term.weight(cfg) * term.interval(cfg) * value)
+
+    def _d_phase(self, terms: dict) -> None:
+        t = self.t
+        cfg = t.cfg
+        real, labels = t.batches.next()
+        real = t.prepare_real(real)
+        z, c_fake, fake_labels, cat, cont = t.latents(real.shape[0], t.gen)
+        c_real = F.one_hot(labels.clamp(min=0), t.G.c_dim).float() if t.G.c_dim else None
+        dc_real, dc_fake = (c_real, c_fake) if t.d_cond else (None, None)
+        aux = t.use_aux_class or t.use_info
+        with self.autocast():
+            if self.reusing():
+                # Keep G's graph: the G step that follows trains on these same fakes.
+                fake_g, ws = self.generate(z, c_fake)
+                self._fakes = (fake_g, ws, c_fake, fake_labels, cat, cont)
+                fake = fake_g.detach()
+            else:
+                with torch.no_grad():
+                    fake, _ = self.generate(z, c_fake)
+            s_real, aux_real = self.scores(self.instance_noise(real), dc_real, aux)
+            s_fake, aux_fake = self.scores(self.instance_noise(fake), dc_fake, aux)
+            loss = L.d_loss(cfg.loss, s_real, s_fake, real_target=1.0 - cfg.label_smoothing)
+            terms["loss_D"], terms["D_real"], terms["D_fake"] = loss, s_real.float().mean(), s_fake.float().mean()
+            batch = Batch(real, fake, labels, fake_labels, dc_real, cat, cont, s_real, aux_real, aux_fake)
+            total, lazy = self._add_terms(D_TERMS, batch, t.d_iters, loss, terms)
+        self.optimize(t.opt_D, t.D, total)
+        self._lazy_passes(lazy, batch, t.opt_D, t.D, terms)
+        if cfg.clip:
+            L.clip_weights_(t.D, cfg.clip)
+        t.d_iters += 1
+
+    def _g_phase(self, terms: dict) -> None:
+        t = self.t
+        cfg = t.cfg
+        fakes, self._fakes = self._fakes, None
+        if fakes is None:
+            z, c, labels, cat, cont = t.latents(cfg.batch // t.ctx.world_size, t.gen)
+        aux = t.use_aux_class or t.use_info
+        t.D.requires_grad_(False)
+        try:
+            with self.autocast():
+                if fakes is None:
+                    fake, ws = self.generate(z, c)
+                else:
+                    fake, ws, c, labels, cat, cont = fakes
+                # D sees the same noisy inputs as in its own step (Sønderby et al. 2017).
+                scores, aux_out = self.scores(self.instance_noise(fake), c if t.d_cond else None, aux)
+                loss = L.g_loss(cfg.loss, scores)
+                terms["loss_G"] = loss
+                batch = Batch(None, fake, labels, None, c, cat, cont, None, {}, aux_out)
+                total, lazy = self._add_terms(G_TERMS, batch, t.step, loss, terms)
+            self.optimize(t.opt_G, t.G, total)
+            self._lazy_passes(lazy, batch, t.opt_G, t.G, terms)
+        finally:
+            t.D.requires_grad_(True)
+        if t.caps.truncation == "w":
+            t.G.update_w_avg(ws[:, 0].detach())  # with the model's own beta (w_avg_beta is folded in)
+
+    def _vae_phase(self, terms: dict) -> None:
+        t = self.t
+        real, _ = t.batches.next()
+        with self.autocast():
+            mu, logvar = t.G.encode(real)
+            z = t.G.reparameterize(mu, logvar, generator=t.dev_gen)
+            recon = t.G(z, None)
+            loss, rec, kl = L.vae_loss(recon, real, mu, logvar, t.cfg.vae_beta)
+        terms["loss_vae"], terms["vae_recon"], terms["vae_kl"] = loss, rec, kl
+        self.optimize(t.opt_G, t.G, loss)
