@@ -29,6 +29,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from ganstudio import __version__
     parser = argparse.ArgumentParser(prog="ganstudio", description="GAN Studio: explore and train generative models.")
     parser.add_argument("--version", action="version", version=f"ganstudio {__version__}")
+    parser.add_argument("--selftest", action="store_true",
+                        help="check this installation offscreen (the default model and each panel's first action)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     mods = _commands()
     for name in sorted(mods):
@@ -66,6 +68,9 @@ def _main(argv: list[str] | None) -> int:
     from ganstudio.checkpoints import CheckpointError
     parser, mods = build_parser()
     args = parser.parse_args(argv)
+    if args.selftest:
+        from ganstudio.gui.selftest import run_selftest
+        return run_selftest()
     command = args.command or "gui"
     if command not in mods:
         parser.error(f"unknown command {command!r}")
