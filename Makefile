@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch>=2.10
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test venv data bench clean
+.PHONY: run test venv data bench clean wheel check-wheel package
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 
 venv: $(STAMP)
 
-# Fashion-MNIST from Debian, where apt-get may run (best effort: see the script).
+# Fashion-MNIST and the emoji set's font and list from Debian, where apt-get may run (best effort: see the script).
 data:
 	@sh scripts/install_system_data.sh
 
@@ -32,5 +32,23 @@ bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/render_latency.py
 
+# The wheel (shipped models inside), then the same wheel in a fresh venv, run from another folder.
+wheel: $(STAMP)
+	$(PY) -m pip wheel . --no-deps --no-build-isolation -q -w dist
+	@ls -l dist/ganstudio-*.whl
+
+check-wheel:
+	sh scripts/check_wheel.sh
+
+# A PyInstaller one-folder app in dist/ganstudio/ (spec and how-to in packaging/), then its selftest.
+# PyInstaller comes from PyPI here, not from the dev extra: only packagers need it.
+PYINSTALLER_SPEC ?= pyinstaller>=6.10
+package: $(STAMP)
+	$(PY) -m pip install -q "$(PYINSTALLER_SPEC)"
+	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+	  packaging/ganstudio.spec
+	QT_QPA_PLATFORM=offscreen dist/ganstudio/ganstudio --selftest
+	@du -sh dist/ganstudio
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
