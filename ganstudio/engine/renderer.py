@@ -20,6 +20,7 @@ import torch
 # Imported here, not in the functions: with PySide6 loaded every import statement goes through
 # its import hook, which costs microseconds on each render.
 from ganstudio import latent
+from ganstudio.engine.encoding import image_tensor
 from ganstudio.engine.state import RenderState, check_numbers
 from ganstudio.imaging import to_uint8
 from ganstudio.models import Capabilities
@@ -74,6 +75,10 @@ class RenderResult:
     model: Optional[ModelInfo] = None
     request_id: int = 0
     raw: Optional[np.ndarray] = None  # float32 [N, C, H, W] in [-1, 1] before rounding, when asked for
+    # What the render was asked to capture besides the image (as stylegan3's renderer returns capture_layer
+    # results): {"attention": {resolution: float32 [N, HW, HW/4]}}; read under the render's lock, so no
+    # other forward can overwrite them, and callers never take the lock or read the network themselves.
+    captures: dict = field(default_factory=dict)
 
 
 def load_model(key: str, device: torch.device, prepare: bool = True):
@@ -239,6 +244,13 @@ class Renderer:
         return self._get(key)[0]
 
     # -- latents -----------------------------------------------------------------------------
+    def encode(self, key: str, pixels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar) [z_dim] of an image (uint8 [H, W, C] at the model's size) under the model's encoder."""
+        with self._lock, torch.no_grad():
+            G, _ = self._get(key)
+            mu, logvar = G.encode(image_tensor(pixels).to(self.device))
+        return mu[0].float().cpu(), logvar[0].float().cpu()
+
     def directions(self, key: str, method: str, k: int = 20) -> torch.Tensor:
         """Cached PCA (GANSpace) or SeFa directions [k, dim] of a model: unit rows in w for style-based
         models, else in z (GANSpace's PCA of the first layer's activations, regressed onto z: not
@@ -374,18 +386,22 @@ class Renderer:
         return z, c, ws
 
     # -- rendering ---------------------------------------------------------------------------
-    def render(self, state: RenderState, seeds: Optional[Sequence[int]] = None) -> RenderResult:
-        """Render a state (or the state at each of ``seeds`` as one batch); never raises."""
+    def render(self, state: RenderState, seeds: Optional[Sequence[int]] = None,
+               capture: Sequence[str] = ()) -> RenderResult:
+        """Render a state (or the state at each of ``seeds`` as one batch); never raises.
+        ``capture``: what else to return in ``RenderResult.captures`` (CAPTURES)."""
         if seeds is not None:
-            return self.render_batch([state.replace(seed=int(s), z=None, ws=None) for s in seeds])
-        res = self.render_batch([state])
+            return self.render_batch([state.replace(seed=int(s), z=None, ws=None) for s in seeds], capture=capture)
+        res = self.render_batch([state], capture=capture)
         if res.image is not None:
             res.image = res.image[0]
         return res
 
-    def render_batch(self, states: Sequence[RenderState], raw: bool = False) -> RenderResult:
+    def render_batch(self, states: Sequence[RenderState], raw: bool = False,
+                     capture: Sequence[str] = ()) -> RenderResult:
         """Render several states of one model as one batch -> image [N, H, W, C]; never raises.
-        ``raw`` also hands back the float images before rounding (``RenderResult.raw``)."""
+        ``raw`` also hands back the float images before rounding (``RenderResult.raw``); ``capture``
+        names what else to return in ``RenderResult.captures`` (CAPTURES)."""
         t0 = time.perf_counter()
         state = states[0] if states else RenderState()
         info = None
@@ -405,8 +421,9 @@ class Renderer:
                         ws = torch.cat([p[2] for p in parts])
                         c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
                     img = self._synthesize(G, info, state, ws, c)
+                captures = _captures(G, info, capture)
             image = to_uint8(img)
-            res = RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info)
+            res = RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info, captures=captures)
             if raw:
                 res.raw = img.detach().to("cpu", torch.float32).numpy()
             return res
@@ -434,6 +451,21 @@ class Renderer:
         if self.device.type == "cuda":
             ws = ws.contiguous()
         return G.synthesis(ws, c, **kwargs).float()
+
+
+CAPTURES = ("attention",)
+
+
+def _captures(G, info: ModelInfo, names: Sequence[str]) -> dict:
+    """What the forward just run left behind that the caller asked for, copied off the network."""
+    out: dict = {}
+    for name in names:
+        if name not in CAPTURES:
+            raise ValueError(f"unknown capture {name!r} (one of {', '.join(CAPTURES)})")
+        if name == "attention":
+            maps = G.attention_maps() if info.capabilities.attention else {}
+            out[name] = {int(r): a.detach().float().cpu().numpy() for r, a in maps.items()}
+    return out
 
 
 def _file_stamp(key: str) -> Optional[tuple]:

@@ -5,7 +5,10 @@ tests can call them alike.
 """
 from __future__ import annotations
 
-from ganstudio.engine.state import RenderState
+from typing import Optional
+
+from ganstudio.engine.state import Edit, RenderState
+from ganstudio.latent.sampling import MAX_SEED
 
 _METHOD_NAMES = {"raw": "z", "w": "w", "pca": "PCA", "sefa": "SeFa"}
 
@@ -51,3 +54,54 @@ def blend_position(weights: dict[int, float], a: int, b: int) -> tuple[int, int,
         first, second = sorted(live)
         return first, second, live[second] / (live[first] + live[second]), 2
     return first, second, 0.0, len(live)
+
+
+# -- direction edits -----------------------------------------------------------------------------
+def _layers(layers) -> Optional[tuple[int, int]]:
+    return None if layers is None else (int(layers[0]), int(layers[1]))
+
+
+def _is_edit(e: Edit, method: str, index: int, layers) -> bool:
+    """An edit is one direction over one layer range: the same direction over other layers is another."""
+    return (e.method, e.index) == (method, index) and _layers(e.layers) == _layers(layers)
+
+
+def set_edit(edits: tuple, method: str, index: int, alpha: float, layers=None) -> tuple:
+    """``edits`` with the (method, index, layers) entry set to alpha (dropped at 0), others kept in order."""
+    out = [e for e in edits if not _is_edit(e, method, index, layers)]
+    if alpha:
+        out.append(Edit(method, index, float(alpha), _layers(layers)))
+    return tuple(out)
+
+
+def edit_alpha(edits: tuple, method: str, index: int, layers=None) -> float:
+    """The strength of the (method, index, layers) edit; 0 when there is none."""
+    return next((e.alpha for e in edits if _is_edit(e, method, index, layers)), 0.0)
+
+
+def edits_on_layers(edits: tuple, layers) -> tuple:
+    """Every direction and raw-w edit moved onto the w-layer range ``layers`` (raw z edits have no layers)."""
+    return tuple(e._replace(layers=_layers(layers)) if e.method != "raw" else e for e in edits)
+
+
+def sweep_state(state: RenderState, method: str, index: int, alpha: float, layers=None) -> RenderState:
+    """``state`` moved by ``alpha`` along one direction, on top of any edit it already has there."""
+    total = edit_alpha(state.edits, method, index, layers) + alpha  # the same direction on other layers stays
+    return state.replace(edits=set_edit(state.edits, method, index, total, layers))
+
+
+def sweep_alphas(strength: float, steps: int) -> list[float]:
+    """``steps`` evenly spaced strengths from -strength to +strength (0 in the middle for odd steps)."""
+    if steps < 2:
+        return [0.0]
+    return [strength * (2 * j / (steps - 1) - 1) for j in range(steps)]
+
+
+def step_seed(state: RenderState, delta: int) -> int:
+    """The seed ``delta`` away from the state's, kept in the seed range."""
+    return min(max(state.seed + delta, 0), MAX_SEED)
+
+
+def seed_state(state: RenderState, seed: int) -> RenderState:
+    """The state at another seed: an explicit latent gives way to it; edits, truncation, class stay."""
+    return state.replace(seed=int(seed), z=None, ws=None)

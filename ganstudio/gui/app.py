@@ -35,6 +35,8 @@ def run_app(checkpoint: Optional[str] = None) -> int:
     from ganstudio.gui.main_window import MainWindow
 
     window = MainWindow()
+    from ganstudio.engine.process import configure_interactive_process
+    configure_interactive_process(window.render.device.type)
     from ganstudio.engine.latent_files import is_latents_file
     if checkpoint and not is_latents_file(checkpoint):
         window.open_path(checkpoint)

@@ -1,18 +1,18 @@
 """The render device: auto / cpu / cuda / mps (those available), kept in QSettings "device";
 and the render precision: auto / fp32 / fp16, kept in QSettings "precision".
 
-Switching builds a new Renderer on that device (the old one's cached nets go with it), a new
-render bridge, reloads the open model off the GUI thread and re-renders the current state.
+Switching builds a new Renderer on that device (the old one's cached nets go with it) and hands it
+to the render service, which loads the open model there off the GUI thread and then renders with it.
 """
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import torch
 from PySide6.QtGui import QAction, QActionGroup
 
 from ganstudio.engine import Renderer, pick_device
+from ganstudio.engine.process import leave_a_core_to_the_gui
 from ganstudio.engine.renderer import PRECISIONS
 from ganstudio.gui.settings import settings, text as settings_text
 
@@ -87,11 +87,6 @@ def install_device_menu(win, parent_menu) -> None:
     win.precision_menu = pmenu
 
 
-def _limit_cpu_threads() -> None:
-    # As at start-up: leave a core to the GUI thread while torch renders on the CPU.
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
-
-
 def set_device(win, preference: str) -> Optional[torch.device]:
     """Render on ``preference`` from now on (and remember it); None with an error shown if unavailable."""
     try:
@@ -104,10 +99,10 @@ def set_device(win, preference: str) -> Optional[torch.device]:
     act = getattr(win, "device_actions", {}).get(preference)
     if act is not None:
         act.setChecked(True)
-    if device == win.renderer.device and preference == previous:
+    if device == win.render.device and preference == previous:
         return device  # nothing changes; a changed preference on the same device still starts afresh
     if device.type == "cpu":
-        _limit_cpu_threads()
+        leave_a_core_to_the_gui()  # as at start-up (engine.process)
     _switch_renderer(win, Renderer(device, precision=preferred_precision()), f"Moving the model to {device}",
                      undo=lambda: _choose(win, "device", previous, getattr(win, "device_actions", {})))
     win.statusBar().showMessage(f"Rendering on {device}", 4000)
@@ -118,10 +113,10 @@ def set_precision(win, precision: str) -> str:
     """Render in ``precision`` (auto / fp32 / fp16) from now on, remembered; the open model reloads."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}")
-    previous = win.renderer.precision
+    previous = win.render.precision
     _choose(win, "precision", precision, getattr(win, "precision_actions", {}))
-    if precision != win.renderer.precision:
-        _switch_renderer(win, Renderer(win.renderer.device, precision=precision), "Reloading the model",
+    if precision != win.render.precision:
+        _switch_renderer(win, Renderer(win.render.device, precision=precision), "Reloading the model",
                          undo=lambda: _choose(win, "precision", previous, getattr(win, "precision_actions", {})))
     return precision
 
@@ -135,40 +130,30 @@ def _choose(win, key: str, value: str, actions: dict) -> None:
 
 
 def _switch_renderer(win, renderer: Renderer, busy: str, undo=None) -> None:
-    """Render with ``renderer`` from now on: a new bridge; the open model reloads off the GUI thread.
-    If that reload fails, the previous renderer (which still holds the network) comes back and ``undo``
-    restores the menu choice: a failed switch must not leave a window that cannot render."""
-    from ganstudio.gui.render_bridge import RenderBridge
-    previous = win.renderer
-    old = win.bridge
-    old.rendered.disconnect(win._on_rendered)  # a render still in flight there is stale: drop it
-    old.close(timeout=0)  # never wait on the GUI thread; the old worker ends after its render
-    win.renderer = renderer
-    win.bridge = RenderBridge(renderer, win)
-    win.bridge.rendered.connect(win._on_rendered)
-    win.device_label.setText(f"device: {renderer.device}")
-    win.displayed_state = None  # the shown frame came from the old renderer
+    """Render with ``renderer`` from now on.  The render service swaps it in once the open model has
+    loaded there (off the GUI thread); until then rendering goes on as before.  If that load fails,
+    nothing changes and ``undo`` restores the menu choice: a failed switch must not leave a window
+    that cannot render."""
+    service, previous = win.render, win.render.renderer
     if win.pending_open is not None:  # a model was still loading: load that one, on the new renderer
+        service.switch(renderer)
+        win.device_label.setText(f"device: {renderer.device}")
         win.open_model(*win.pending_open)
         return
-    key = win.app.state.model
-    if win.app.info is not None and key:
-        def loaded(info):
-            win.app.info = info  # the same model, with the precision it now renders in
-            win.device_label.setText(f"device: {renderer.device} · {info.precision}")
-            win.device_label.setToolTip(info.precision_note)
-            win.app.state_changed.emit(win.app.state)  # the view and every panel re-render
+    key = win.app.state.model if win.app.info is not None else ""
 
-        def failed(msg: str):
-            win.bridge.rendered.disconnect(win._on_rendered)
-            win.bridge.close(timeout=0)
-            win.renderer, win.bridge = previous, RenderBridge(previous, win)
-            win.bridge.rendered.connect(win._on_rendered)
-            info = win.app.info
-            win.device_label.setText(f"device: {previous.device}" + (f" · {info.precision}" if info else ""))
-            if undo is not None:
-                undo()
-            win.report_error(f"Could not load {key} on {renderer.device}:\n{msg}\n"
-                             f"Rendering goes on as before ({previous.device}, {previous.precision}).", dialog=True)
-            win.app.state_changed.emit(win.app.state)
-        win.jobs.submit("model", lambda: renderer.load(key), loaded, failed, busy=busy)
+    def switched(info):
+        label = f"device: {renderer.device}"
+        if info is not None:
+            label += f" · {info.precision}"
+            win.device_label.setToolTip(info.precision_note)
+        win.device_label.setText(label)
+        win.displayed_state = None  # the shown frame came from the old renderer
+        win.app.core.rerender(info)  # the same model, with the precision it now renders in: everything re-renders
+
+    def failed(msg: str):
+        if undo is not None:
+            undo()
+        win.report_error(f"Could not load {key} on {renderer.device}:\n{msg}\n"
+                         f"Rendering goes on as before ({previous.device}, {previous.precision}).", dialog=True)
+    win.jobs.submit("model", lambda: service.switch(renderer, key), switched, failed, busy=busy)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 class ImageView(QWidget):
     zoom_changed = Signal(str)  # "fit 3×", "zoom 2×" ... for the status bar
+    image_clicked = Signal(float, float)  # a left click on the image, as fractions of its width and height
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -110,6 +111,10 @@ class ImageView(QWidget):
     def mousePressEvent(self, e):
         if e.button() == Qt.LeftButton:
             self._drag_from = e.position()
+            r = self.image_rect() if self.image is not None else None
+            if r is not None and r.contains(e.position()):
+                self.image_clicked.emit((e.position().x() - r.left()) / r.width(),
+                                        (e.position().y() - r.top()) / r.height())
 
     def mouseMoveEvent(self, e):
         if self._drag_from is not None and not self.fit:

@@ -1,17 +1,19 @@
-"""Background work that is not the main render: grids, directions, model loading, exports.
+"""Background work that is not the main render (grids, directions, model loading, exports), for the GUI thread.
 
-One worker thread; each channel keeps only its newest job (a grid re-requested while an
-older one waits replaces it).  Results come back on the GUI thread through a queued
-signal, and only the newest job of a channel delivers its result.
+The runner is engine.jobs.NewestWinsRunner (one worker thread; each channel keeps only its
+newest job); this adapter brings results back to the GUI thread through a queued signal, and
+only the newest job of a channel delivers its result.
 """
 from __future__ import annotations
 
 import threading
-import traceback
-from collections import OrderedDict
 from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, Qt, Signal
+
+from ganstudio.engine.jobs import JobCancelled, JobDone, NewestWinsRunner
+
+__all__ = ["JobCancelled", "JobRunner"]
 
 
 class JobRunner(QObject):
@@ -21,101 +23,46 @@ class JobRunner(QObject):
 
     def __init__(self, parent: Optional[QObject] = None):
         super().__init__(parent)
-        self._cond = threading.Condition()
-        self._pending: "OrderedDict[str, tuple]" = OrderedDict()
-        self._latest: dict[str, int] = {}
-        self._callbacks: dict[int, tuple] = {}
-        self._token = 0
-        self._running = 0
-        self._closed = False
+        self._lock = threading.Lock()
+        self._callbacks: dict[int, tuple] = {}  # token -> (on_done, on_error), until delivered or dropped
         self._finished.connect(self._deliver, Qt.QueuedConnection)
-        import torch
-        self._threads = torch.get_num_threads()
-        self._thread = threading.Thread(target=self._run, name="ganstudio-jobs", daemon=True)
-        self._thread.start()
+        self._runner = NewestWinsRunner("ganstudio-jobs", self._finished.emit, self.busy_changed.emit,
+                                        self.progress.emit, self._dropped)
 
     def submit(self, channel: str, fn: Callable[..., Any], on_done: Callable[[Any], None],
                on_error: Optional[Callable[[str], None]] = None, busy: str = "",
                with_progress: bool = False) -> int:
         """Run ``fn()`` (or ``fn(report)`` when with_progress; report(fraction)) off the GUI thread."""
-        with self._cond:
-            self._token += 1
-            token = self._token
-            self._latest[channel] = token
+        with self._lock:
+            token = self._runner.submit(channel, fn, busy, with_progress)
             self._callbacks[token] = (on_done, on_error)
-            old = self._pending.pop(channel, None)
-            if old is not None:
-                self._callbacks.pop(old[0], None)
-            self._pending[channel] = (token, fn, busy, with_progress)
-            self._cond.notify()
         return token
 
+    def _dropped(self, token: int) -> None:  # called inside submit: the lock is held
+        self._callbacks.pop(token, None)
+
     def idle(self) -> bool:
-        with self._cond:
-            return not self._pending and not self._running and not self._callbacks
+        with self._lock:
+            return self._runner.idle() and not self._callbacks
 
-    def _run(self) -> None:
-        import torch
-        torch.set_num_threads(self._threads)  # OpenMP's thread count is per thread (see engine/worker.py)
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._closed)
-                if self._closed:
-                    return
-                channel, (token, fn, busy, with_progress) = self._pending.popitem(last=False)
-                self._running += 1
-            if busy:
-                self.busy_changed.emit(busy)
-            result, error = None, ""
-            try:
-                if with_progress:
-                    result = fn(lambda f, ch=channel: self._report(ch, f))
-                else:
-                    result = fn()
-            except Exception as e:  # reported to the panel, never raised into the worker
-                error = str(e) or type(e).__name__
-                if not str(e):
-                    error += "\n" + traceback.format_exc(limit=3)
-            finally:
-                with self._cond:
-                    self._running -= 1
-            try:
-                if busy:
-                    self.busy_changed.emit("")
-                self._finished.emit((channel, token, result, error))
-            except RuntimeError:  # the runner's Qt object is gone (the window closed mid-job)
-                return
-
-    def _deliver(self, item) -> None:
-        channel, token, result, error = item
-        with self._cond:
-            callbacks = self._callbacks.pop(token, None)
-            latest = self._latest.get(channel) == token
-        if callbacks is None or not latest:
+    def _deliver(self, done: JobDone) -> None:
+        with self._lock:
+            callbacks = self._callbacks.pop(done.token, None)
+        if callbacks is None or not self._runner.is_latest(done.channel, done.token):
             return  # a newer job on this channel supersedes it
         on_done, on_error = callbacks
-        if error:
+        if done.error:
             if on_error is not None:
-                on_error(error)
+                on_error(done.error)
         else:
-            on_done(result)
-
-    def _report(self, channel: str, fraction) -> None:
-        if self._closed:  # the window is closing: a long export stops at its next step
-            raise JobCancelled("cancelled: the window closed")
-        self.progress.emit(channel, float(fraction))
+            on_done(done.result)
 
     def stop(self) -> None:
         """Drop waiting jobs and ask the running one to stop at its next progress report."""
-        with self._cond:
-            self._closed = True
-            self._pending.clear()
-            self._cond.notify_all()
+        with self._lock:
+            self._runner.stop()
+            self._callbacks.clear()
 
     def close(self, timeout: float = 5.0) -> None:
         self.stop()
-        self._thread.join(timeout=max(timeout, 0.0))
-
-
-class JobCancelled(Exception):
-    """Raised inside a job's progress report once the runner is closing."""
+        self._runner.close(timeout)

@@ -14,12 +14,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QApplication,
 
 from ganstudio.engine import ModelInfo, Renderer, RenderResult, RenderState, load_session, save_session
 from ganstudio.engine.latent_files import is_latents_file
+from ganstudio.engine.process import freeze_long_lived_objects
 from ganstudio.gui.app_state import AppState, Bookmark
 from ganstudio.gui.device_menu import install_device_menu, preferred_renderer
 from ganstudio.gui.image_view import ImageView
 from ganstudio.gui.jobs import JobRunner
 from ganstudio.gui.model_picker import ModelPicker
 from ganstudio.gui.panels import PANELS, show_full_tab_titles
+from ganstudio.gui.panels._context import PanelContext
 from ganstudio.gui.render_bridge import RenderBridge
 from ganstudio.gui.settings import add_recent_file, recent_files, settings, text as settings_text
 
@@ -37,23 +39,14 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("GAN Studio")
         self.setAcceptDrops(True)
-        self.renderer = renderer or preferred_renderer()
-        # The render worker holds the GIL between torch ops; a short switch interval hands it back
-        # to the GUI thread quickly (slider storms ran ~2x faster with 1 ms than with the 5 ms default).
-        import sys
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
-        if self.renderer.device.type == "cpu":
-            # Leave a core to the GUI thread so sliders stay smooth while torch renders.
-            import os
-
-            import torch
-            torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
+        # Process-wide settings (thread counts, GIL switch interval, gc) are run_app's: see engine.process.
         self.app = AppState(self)
         self.jobs = JobRunner(self)
         self._models_seen: set = set()  # models shown in this window (a first view raises their main panel)
         self.pending_open: Optional[tuple] = None  # open_model's arguments for a model still loading
         self._import_after_load: Optional[str] = None  # a latents file given before any model was open
-        self.bridge = RenderBridge(self.renderer, self)
+        self.bridge = RenderBridge(renderer or preferred_renderer(), self)
+        self.render = self.bridge.service  # owns the renderer; switches device and precision
         self.last_result: Optional[RenderResult] = None
         self.displayed_state: Optional[RenderState] = None
         self._frame_times: deque = deque(maxlen=120)
@@ -66,6 +59,11 @@ class MainWindow(QMainWindow):
         self.view = ImageView()
         self.setCentralWidget(self.view)
         self.picker = ModelPicker()
+        self.ctx = PanelContext(app=self.app, render=self.render, jobs=self.jobs, report_error=self.report_error,
+                                show_message=lambda text, ms=4000: self.statusBar().showMessage(text, ms),
+                                open_model=self.open_model, copy_image=self.copy_image,
+                                shown_result=lambda: self.last_result)
+        self.view.image_clicked.connect(self.ctx.view.image_clicked)
         self._build_docks()
         for name, panel in self.panels.items():  # until a model is open, panels have nothing to act on
             stack = self.docks[name].widget()
@@ -108,12 +106,17 @@ class MainWindow(QMainWindow):
         if model:
             self.open_model(model)
 
+    @property
+    def renderer(self) -> Renderer:
+        """The renderer the render service uses now (it changes with the device and precision)."""
+        return self.render.renderer
+
     # -- construction ---------------------------------------------------------------------------
     def _build_docks(self) -> None:
         self.panels, self.docks = {}, {}
         first: dict = {}
         for cls, area in PANELS:
-            panel = cls(self)
+            panel = cls(self.ctx)
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setWidget(panel)
@@ -173,9 +176,8 @@ class MainWindow(QMainWindow):
         self._action(f, "&Quit", self.close, QKeySequence.Quit, "quit")
 
         e = mb.addMenu("&Edit")
-        undo = self.app.undo_group.createUndoAction(self, "&Undo")
+        undo, redo = self.app.create_undo_actions(self)
         undo.setShortcut(QKeySequence.Undo)
-        redo = self.app.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for act, name in ((undo, "undo"), (redo, "redo")):
             e.addAction(act)
@@ -184,7 +186,7 @@ class MainWindow(QMainWindow):
         self._action(e, "Reset to the &plain seed", self.reset_to_seed, QKeySequence("Ctrl+Shift+R"), "reset")
         e.addSeparator()
         self._action(e, "&Copy image", self.copy_image, QKeySequence.Copy, "copy")
-        self._action(e, "&Bookmark", lambda: self.panels["GalleryPanel"].bookmark_current(),
+        self._action(e, "&Bookmark", lambda: self.app.core.bookmark_current(self.ctx.displayed_image(self.app.state)),
                      QKeySequence("Ctrl+B"), "bookmark")
 
         lat = mb.addMenu("&Latent")
@@ -219,7 +221,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
         self.model_label = QLabel()
-        self.device_label = QLabel(f"device: {self.renderer.device}")
+        self.device_label = QLabel(f"device: {self.render.device}")
         self.ms_label = QLabel("— ms")
         self.fps_label = QLabel("— fps")
         self.zoom_label = QLabel()
@@ -241,7 +243,7 @@ class MainWindow(QMainWindow):
         with one, that state is applied as an undo step named ``text``.
         """
         key = model_key(key)
-        renderer = self.renderer
+        renderer = self.render.renderer
         self.view.set_message(f"Loading {key}…")
         self.pending_open = (key, state, bookmarks, text)  # a device / precision switch reloads this one
 
@@ -268,10 +270,8 @@ class MainWindow(QMainWindow):
         if not info.key.startswith("registry:") and Path(info.key).exists():
             add_recent_file(str(Path(info.key).resolve()))
             self.picker.rebuild()
-        if bookmarks is not None:  # a session's own list; otherwise the gallery spans models
-            self.app.bookmarks = list(bookmarks)
-        self.app.set_model(info, state, text)
-        self.app.bookmarks_changed.emit()
+        # A session's own bookmarks replace the gallery; otherwise it spans models.
+        self.app.set_model(info, state, text, bookmarks)
         waiting, self._import_after_load = self._import_after_load, None
         if waiting:
             self.panels["GalleryPanel"].import_latents(waiting)
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
         style = "color: #e08a00; font-weight: bold" if info.untrained else ""
         self.model_label.setStyleSheet(style)
         self.model_label.setText(f"{info.label}{untrained} · {info.resolution}px")
-        self.device_label.setText(f"device: {self.renderer.device} · {info.precision}")
+        self.device_label.setText(f"device: {self.render.device} · {info.precision}")
         self.device_label.setToolTip(info.precision_note)
         for name, panel in self.panels.items():
             stack = self.docks[name].widget()
@@ -291,17 +291,12 @@ class MainWindow(QMainWindow):
             stack.widget(1).setText(f"{panel.title} is not available for this model:\n{reason}")
             stack.setCurrentIndex(1 if reason else 0)
         self._raise_usable_docks(info)
+        freeze_long_lived_objects()  # the network just loaded is long-lived too (see engine.process)
         if info.key not in self._models_seen:
             self._models_seen.add(info.key)
             if not self.panels["ClassPanel"].unsupported(info):  # a class-conditional model: its classes first
                 self.docks["ClassPanel"].raise_()
         self.statusBar().clearMessage()  # a message (an error) about the model before no longer applies
-        # torch, Qt and the loaded network are millions of long-lived objects; a full garbage
-        # collection walking them stalled the event loop for ~200 ms mid slider-storm.  Freezing
-        # them keeps full collections to the objects made since.
-        import gc
-        gc.collect()
-        gc.freeze()
 
     def _raise_usable_docks(self, info: ModelInfo) -> None:
         """Where a tab group shows a panel this model lacks, bring its first usable panel to the front."""
@@ -372,7 +367,8 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     # -- rendering -------------------------------------------------------------------------------
-    def _submit(self, state: RenderState) -> None:
+    def _submit(self, change) -> None:
+        state = change.new
         if state.model and self.app.info is not None:
             self.bridge.submit(state)
             if not self._slow_render.isActive():  # from the first request of a drag, not the last
@@ -436,8 +432,7 @@ class MainWindow(QMainWindow):
         # While another model loads, even a session of the current model goes through open_model: the
         # newest request wins, so that late load no longer replaces the session.
         if state.model == self.app.state.model and self.app.info is not None and self.pending_open is None:
-            self.app.bookmarks = bookmarks
-            self.app.bookmarks_changed.emit()
+            self.app.core.set_bookmarks(bookmarks)
             self.app.edit(state, "Open session")
         else:
             self.open_model(state.model, state, bookmarks, "Open session")
@@ -457,10 +452,7 @@ class MainWindow(QMainWindow):
     def reset_to_seed(self) -> None:
         """One undo step back to the current seed with nothing applied: no explicit latent, edits,
         truncation, mixing or noise settings; the class and the ProGAN stage stay."""
-        st = self.app.state
-        if st.model and self.app.info is not None:
-            self.app.edit(RenderState(model=st.model, seed=st.seed, class_weights=st.class_weights, stage=st.stage,
-                                      stage_alpha=st.stage_alpha), "Reset to the plain seed")
+        self.app.core.reset_to_seed()
 
     def copy_image(self) -> None:
         if self.view.image is not None:

@@ -75,9 +75,9 @@ class FloatSlider(QWidget):
         """Another [lo, hi] (a model with other limits); the value is kept, clamped into it, without emitting."""
         self.lo, self.hi = float(lo), float(hi)
         self.set_value(min(max(self._value, self.lo), self.hi), quiet=True)
-        self.slider.blockSignals(True)
+        was = self.slider.blockSignals(True)
         self.slider.setValue(self._to_pos(self._value))
-        self.slider.blockSignals(False)
+        self.slider.blockSignals(was)
 
     def _to_pos(self, v: float) -> int:
         return round((min(max(v, self.lo), self.hi) - self.lo) / (self.hi - self.lo) * self.steps)
@@ -93,9 +93,9 @@ class FloatSlider(QWidget):
             return  # mirroring an unchanged value: skip the widget updates
         self._value = float(v)
         self.value_label.setText(self.fmt.format(self._value))
-        self.slider.blockSignals(True)
+        was = self.slider.blockSignals(True)
         self.slider.setValue(self._to_pos(self._value))
-        self.slider.blockSignals(False)
+        self.slider.blockSignals(was)
         if not quiet:
             self.valueChanged.emit(self._value)
 

@@ -85,13 +85,15 @@ def test_thumbnails_of_a_two_model_session(qtbot, open_window, checkpoint, direc
     def icons():
         return [not gallery.list.item(i).icon().isNull() for i in range(gallery.list.count())]
     qtbot.waitUntil(lambda: win.jobs.idle() and icons()[1:] == [True, True], timeout=10000)
-    for b in marks[1:]:
+    for b in win.app.bookmarks[1:]:
         assert np.array_equal(b.thumbnail, direct(b.state))
-    assert marks[0].thumbnail is None  # waits for its model
+    assert win.app.bookmarks[0].thumbnail is None  # waits for its model
 
     switch(qtbot, win, dcgan)
     qtbot.waitUntil(lambda: win.jobs.idle() and icons() == [True, True, True], timeout=10000)
-    assert np.array_equal(marks[0].thumbnail, direct(marks[0].state))
+    # Bookmarks are replaced, never changed in place: the gallery now holds one with the thumbnail.
+    assert marks[0].thumbnail is None and win.app.bookmarks[0].uid == marks[0].uid
+    assert np.array_equal(win.app.bookmarks[0].thumbnail, direct(marks[0].state))
 
 
 def test_scaled_export_is_an_exact_nearest_neighbour_block_copy():

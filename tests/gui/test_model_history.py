@@ -24,17 +24,17 @@ def test_switching_back_finds_the_model_as_it_was_left_with_its_history(qtbot, o
     wait_rendered(qtbot, win)
     left_a = win.app.state
     pixels_a = win.last_result.image.copy()
-    assert left_a.seed == 2 and win.app.undo_stack.count() == 2
+    assert left_a.seed == 2 and win.app.history.count() == 2
 
     switch(qtbot, win, b)
     assert win.app.state == RenderState(model=b)  # a new model starts from its default state
-    assert win.app.undo_stack.count() == 0 and not win.actions_by_name["undo"].isEnabled()
+    assert win.app.history.count() == 0 and not win.actions_by_name["undo"].isEnabled()
     latent.seed.setValue(9)
     wait_rendered(qtbot, win)
-    assert win.app.undo_stack.count() == 1
+    assert win.app.history.count() == 1
 
     switch(qtbot, win, a)
-    assert win.app.state == left_a and win.app.undo_stack.count() == 2
+    assert win.app.state == left_a and win.app.history.count() == 2
     assert np.array_equal(win.last_result.image, pixels_a)
     assert latent.seed.value() == 2  # the panels show the restored state
     win.actions_by_name["undo"].trigger()  # the undo action follows the current model's history
@@ -45,7 +45,7 @@ def test_switching_back_finds_the_model_as_it_was_left_with_its_history(qtbot, o
     assert win.app.state.seed == 0 and not win.actions_by_name["undo"].isEnabled()  # never reaches model b
 
     switch(qtbot, win, b)
-    assert win.app.state.seed == 9 and win.app.undo_stack.undoText()
+    assert win.app.state.seed == 9 and win.app.history.undo_text()
 
 
 def test_a_session_or_bookmark_of_a_model_seen_before_is_one_undo_step(qtbot, open_window, checkpoint, tmp_path):
@@ -61,7 +61,7 @@ def test_a_session_or_bookmark_of_a_model_seen_before_is_one_undo_step(qtbot, op
     win.open_session(str(path))
     qtbot.waitUntil(lambda: win.app.state.model == a, timeout=15000)
     wait_rendered(qtbot, win)
-    assert win.app.state.seed == 3 and win.app.undo_stack.undoText() == "Open session"
+    assert win.app.state.seed == 3 and win.app.history.undo_text() == "Open session"
     win.actions_by_name["undo"].trigger()
     assert win.app.state == RenderState(model=a, seed=7)
 
@@ -77,7 +77,7 @@ def test_a_file_that_now_holds_another_network_starts_afresh(qtbot):
     app.edit(app.state.replace(seed=4, z=(0.5,) * 8))
     app.set_model(_info("other"))
     app.set_model(_info("m.safetensors", z_dim=16))  # same name, other shapes: the old z would not fit
-    assert app.state == RenderState(model="m.safetensors") and app.undo_stack.count() == 0
+    assert app.state == RenderState(model="m.safetensors") and app.history.count() == 0
 
 
 def test_histories_are_kept_for_the_most_recently_used_models(qtbot):
@@ -87,7 +87,7 @@ def test_histories_are_kept_for_the_most_recently_used_models(qtbot):
         app.set_model(_info(k))
         app.edit(app.state.replace(seed=5))
     app.set_model(_info(keys[1]))  # kept: comes back at seed 5 with its step
-    assert app.state.seed == 5 and app.undo_stack.count() == 1
+    assert app.state.seed == 5 and app.history.count() == 1
     app.set_model(_info(keys[0]))  # the least recently used: dropped, starts afresh
-    assert app.state.seed == 0 and app.undo_stack.count() == 0
-    assert len(app.undo_group.stacks()) == app_state.MAX_HISTORIES + 1  # + the stack used before any model
+    assert app.state.seed == 0 and app.history.count() == 0
+    assert len(app.core.histories) == app_state.MAX_HISTORIES

@@ -410,4 +410,4 @@ def test_undo_while_playing_stops_play_and_keeps_the_undone_state(qtbot, open_wi
     qtbot.waitUntil(lambda: not panel.timer.isActive(), timeout=10000)  # (before the fix: Play went on to t = 1)
     wait_rendered(qtbot, win)
     assert win.app.state == before
-    assert win.app.undo_stack.canRedo()
+    assert win.app.history.can_redo()

@@ -3,7 +3,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from ganstudio.engine import RenderState
-from ganstudio.gui.panels.sweep import sweep_alphas, sweep_state
+from ganstudio.engine.transforms import sweep_alphas, sweep_state
 from tests.gui.conftest import wait_rendered
 
 
@@ -102,6 +102,7 @@ def test_a_sweep_asked_for_again_stops_rendering_the_old_one(qtbot, open_window,
     panel.method.setCurrentIndex(panel.method.findData("raw"))
     panel.rows.setValue(2)
     panel.steps.setValue(2)
+    panel._refresh_timer.stop()  # the debounced refresh those changes asked for would be a third sweep, or not
     panel.refresh()
     qtbot.waitUntil(lambda: panel.grid.count() == 4 and win.jobs.idle(), timeout=60000)
     assert calls == [1] + [1] * 4  # the first sweep stopped after one image; the second drew all four
@@ -111,7 +112,7 @@ def test_a_sweep_over_a_layer_range_keeps_the_same_direction_on_other_layers():
     # sweep_state keyed edits by direction only: a sweep over layers 0-4 moved an all-layer +2 edit onto
     # 0-4, so its 0 column was not the current image, and a click lost the +2 on the other layers.
     from ganstudio.engine import RenderState
-    from ganstudio.gui.panels.sweep import sweep_state
+    from ganstudio.engine.transforms import sweep_state
     state = RenderState(model="m", edits=(("pca", 0, 2.0, None),))
     assert sweep_state(state, "pca", 0, 0.0, (0, 4)).edits == state.edits
     assert sweep_state(state, "pca", 0, 1.0, (0, 4)).edits == (("pca", 0, 2.0, None), ("pca", 0, 1.0, (0, 4)))

@@ -26,7 +26,7 @@ def test_undo_restores_the_previous_image_exactly(qtbot, open_window, checkpoint
     for v in (0.9, 0.7, 0.5):  # one drag: merges into one undo step
         psi.slider.setValue(psi._to_pos(v))
     psi.released.emit()
-    assert win.app.undo_stack.count() == 2
+    assert win.app.history.count() == 2
     wait_rendered(qtbot, win)
     win.actions_by_name["undo"].trigger()
     assert win.app.state.truncation_psi == 1.0 and win.app.state.seed == 1
@@ -41,7 +41,7 @@ def test_undo_restores_the_previous_image_exactly(qtbot, open_window, checkpoint
     # After a release the same slider starts a new step.
     win.actions_by_name["redo"].trigger()
     psi.slider.setValue(psi._to_pos(0.2))
-    assert win.app.undo_stack.count() == 3
+    assert win.app.history.count() == 3
 
 
 def test_session_round_trips_to_the_same_pixels(qtbot, open_window, checkpoint, tmp_path):
@@ -123,7 +123,7 @@ def test_slider_storm_keeps_one_in_flight_and_drops_stale_renders(qtbot, open_wi
     assert changes[0] == 1000
     assert worker.max_in_flight == 1 and max_queued[0] <= 1
     assert worker.completed < 1000  # stale requests were dropped, not rendered
-    assert win.app.undo_stack.count() == 1  # one drag, one undo step
+    assert win.app.history.count() == 1  # one drag, one undo step
     assert np.array_equal(shown(win), direct(win.app.state))
 
 

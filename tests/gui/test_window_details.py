@@ -97,7 +97,7 @@ def test_truncation_thumbnail_opens_the_seed_it_shows(qtbot, open_window, checkp
 def test_a_failed_direction_compute_says_why_in_the_panel(qtbot, open_window, checkpoint):
     win = open_window(checkpoint("dcgan"))
     p = win.panels["LatentPanel"]
-    p.ctx.renderer.directions = lambda *a, **k: (_ for _ in ()).throw(ValueError("no layer reads z"))
+    p.ctx.render.directions = lambda *a, **k: (_ for _ in ()).throw(ValueError("no layer reads z"))
     p.compute_directions()
     qtbot.waitUntil(lambda: "failed" in p.dir_status.text(), timeout=10000)
     assert "no layer reads z" in p.dir_status.text()
@@ -242,7 +242,7 @@ def test_shortcut_list_names_undo_plainly_and_a_drag_step_by_its_end(qtbot, open
     for v in (0.8, 0.3, -0.5):  # one drag: one step, named by where it ended
         psi.slider.setValue(psi._to_pos(v))
     psi.released.emit()
-    assert win.app.undo_stack.undoText() == "ψ -0.50"
+    assert win.app.history.undo_text() == "ψ -0.50"
     win.show_shortcuts()
     table = win.shortcuts_dialog.layout().itemAt(0).widget()
     actions = [table.item(r, 0).text() for r in range(table.rowCount())]
@@ -269,7 +269,7 @@ def test_ctrl_z_with_focus_in_the_seed_box_is_the_apps_undo(qtbot, open_window, 
     box.lineEdit().selectAll()
     QTest.keyClicks(box, "123")
     QTest.keyClick(box, Qt.Key_Return)
-    assert win.app.state.seed == 123 and win.app.undo_stack.undoText() == "Seed 123"
+    assert win.app.state.seed == 123 and win.app.history.undo_text() == "Seed 123"
     QTest.keyClick(box, Qt.Key_Z, Qt.ControlModifier)
     assert win.app.state.seed == 0
 

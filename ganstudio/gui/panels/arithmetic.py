@@ -120,7 +120,7 @@ class ArithmeticPanel(Panel):
         self._show_bins()
 
     def _show_bins(self) -> None:
-        renderer, state = self.ctx.renderer, samples_base(self.state, self.carry_edits.carry())
+        renderer, state = self.ctx.render, samples_base(self.state, self.carry_edits.carry())
         for b, seeds in enumerate(self.bins):
             if not seeds:
                 self.bin_views[b].set_images(None)
@@ -138,7 +138,7 @@ class ArithmeticPanel(Panel):
         if not all(self.bins):
             self.ctx.report_error("Vector arithmetic: put at least one sample in each of A, B and C")
             return
-        renderer, state, space, bins = self.ctx.renderer, self.state, self.space(), [list(b) for b in self.bins]
+        renderer, state, space, bins = self.ctx.render, self.state, self.space(), [list(b) for b in self.bins]
         pick = 2 if space == "ws" else 0
 
         def compute():
@@ -161,7 +161,7 @@ class ArithmeticPanel(Panel):
         self._variation_latents = [result + VARIATION_SIGMA * torch.randn(result.shape, generator=gen)
                                    for _ in range(VARIATIONS)]
         states = [self.state.replace(**{space: as_tuple(x)}) for x in self._variation_latents]
-        renderer = self.ctx.renderer
+        renderer = self.ctx.render
 
         def done(res):
             if res.image is not None:
@@ -190,7 +190,7 @@ class ArithmeticPanel(Panel):
         self.carry_edits.show_for(state)
 
     def refresh(self) -> None:
-        renderer, seeds = self.ctx.renderer, self.sample_seeds()
+        renderer, seeds = self.ctx.render, self.sample_seeds()
         state = samples_base(self.state, self.carry_edits.carry())
 
         def done(res):

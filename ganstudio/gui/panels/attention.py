@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -153,7 +153,7 @@ class AttentionPanel(Panel):
         for view in (self.query_view, self.overlay_view, self.map_view):
             view.clicked.connect(self.set_query)
         self.layer.currentIndexChanged.connect(lambda _: self._show())
-        ctx.view.installEventFilter(self)
+        ctx.view.image_clicked.connect(self._on_view_clicked)
 
     def unsupported(self, info: ModelInfo) -> str:
         return "" if info.capabilities.attention else \
@@ -164,15 +164,10 @@ class AttentionPanel(Panel):
         self.query = (min(max(fx, 0.0), 0.999999), min(max(fy, 0.0), 0.999999))
         self._show()
 
-    def eventFilter(self, obj, e):
-        # A click on the main image moves the query while this panel is on screen; the view still gets it.
-        if (e.type() == QEvent.MouseButtonPress and e.button() == Qt.LeftButton and self.supported
-                and self.is_shown() and getattr(obj, "image", None) is not None):
-            r = obj.image_rect()
-            pos = e.position()
-            if r.contains(pos):
-                self.set_query((pos.x() - r.left()) / r.width(), (pos.y() - r.top()) / r.height())
-        return False
+    def _on_view_clicked(self, fx: float, fy: float) -> None:
+        # A click on the main image moves the query while this panel is on screen.
+        if self.supported and self.is_shown():
+            self.set_query(fx, fy)
 
     def model_changed(self, info: ModelInfo) -> None:
         self.maps, self.image, self.maps_state, self.current_map = {}, None, None, None
@@ -182,29 +177,26 @@ class AttentionPanel(Panel):
         self.stats.setText("rendering…")
 
     def refresh(self) -> None:
-        renderer, state = self.ctx.renderer, self.state
+        render, state = self.ctx.render, self.state
 
         def work():
-            # Render and read the maps under the renderer's lock: no other forward can overwrite them.
-            lock = renderer.lock
-            with lock:
-                res = renderer.render(state)
-                if res.image is None:
-                    raise ValueError(res.error)
-                maps = renderer.generator(state.model).attention_maps()
-                return res.image, {int(r): a[0].detach().float().cpu().numpy() for r, a in maps.items()}
+            # The maps come back with the render (captured under its lock: no other forward overwrites them).
+            res = render.render(state, capture=("attention",))
+            if res.image is None:
+                raise ValueError(res.error)
+            return res.image, {r: a[0] for r, a in res.captures["attention"].items()}
 
         def done(result):
             self.image, self.maps = result
             self.maps_state = state
             keep = self.layer.currentText()
-            self.layer.blockSignals(True)
+            was = self.layer.blockSignals(True)
             self.layer.clear()
             for r in sorted(self.maps):
                 self.layer.addItem(f"{r}×{r} feature map", r)
             i = self.layer.findText(keep)
             self.layer.setCurrentIndex(max(i, 0))
-            self.layer.blockSignals(False)
+            self.layer.blockSignals(was)
             if not self.maps:
                 self.stats.setText("The generator kept no attention maps for this render.")
             self._show()

@@ -94,6 +94,7 @@ class Pad(QWidget):
 
 class BlendPadPanel(Panel):
     title = "Blend pad"
+    sync_fields = frozenset()  # the pad keeps its handle; other edits do not move it
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -155,7 +156,7 @@ class BlendPadPanel(Panel):
         self.pad.update()
 
     def refresh(self) -> None:
-        state, renderer, seeds = self.state, self.ctx.renderer, self.seeds()
+        state, renderer, seeds = self.state, self.ctx.render, self.seeds()
         base = state.replace(z=None, ws=None)
 
         def done(res):

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView,
 
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.engine.transforms import blend_classes, blend_position
+from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
 
@@ -26,6 +27,8 @@ def normalized(weights: dict[int, float]) -> dict[int, float]:
 
 class ClassPanel(Panel):
     title = "Class"
+    sync_fields = frozenset({"class_weights"})
+    preview_fields = frozenset()
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -83,7 +86,7 @@ class ClassPanel(Panel):
         weights = {int(k): float(w) for k, w in weights.items() if w > 0}
         if not weights:
             self.ctx.report_error("Class weights: at least one weight must be above 0")
-            self.sync(self.state)
+            self._sync_now()
             return
         self.edit(text, merge=merge, class_weights=tuple(sorted(weights.items())))
 
@@ -105,7 +108,7 @@ class ClassPanel(Panel):
         self.set_weights(normalized(self.weights()), "Normalize class weights")
 
     def _on_item(self, item: QTableWidgetItem) -> None:
-        if self._syncing or item.column() != 1:
+        if item.column() != 1:
             return
         try:
             w = float(item.text())
@@ -113,7 +116,7 @@ class ClassPanel(Panel):
                 raise ValueError
         except ValueError:
             self.ctx.report_error(f"Class weight must be a number from 0 to {MAX_WEIGHT:g}, got {item.text()!r}")
-            self.sync(self.state)
+            self._sync_now()
             return
         self.set_weight(self._row_class(item.row()), w)
 
@@ -123,7 +126,7 @@ class ClassPanel(Panel):
             self.table.setRowHidden(r, bool(text) and text not in self.table.item(r, 0).text().lower())
 
     def model_changed(self, info: ModelInfo) -> None:
-        self.table.blockSignals(True)
+        was = self.table.blockSignals(True)
         self.table.setRowCount(info.c_dim)
         for k in range(info.c_dim):
             name = QTableWidgetItem(f"{k}: {info.class_names[k]}")
@@ -131,24 +134,24 @@ class ClassPanel(Panel):
             name.setFlags(name.flags() & ~Qt.ItemIsEditable)
             self.table.setItem(k, 0, name)
             self.table.setItem(k, 1, QTableWidgetItem("0"))
-        self.table.blockSignals(False)
+        self.table.blockSignals(was)
         for combo in (self.class_a, self.class_b):
-            combo.blockSignals(True)
+            was = combo.blockSignals(True)
             combo.clear()
             combo.addItems([f"{k}: {n}" for k, n in enumerate(info.class_names)])
-            combo.blockSignals(False)
+            combo.blockSignals(was)
         self.class_b.setCurrentIndex(min(1, info.c_dim - 1))
         self.t.set_value(0.0, quiet=True)  # the state's sync places it
 
     def sync(self, state: RenderState) -> None:
         weights = dict(state.class_weights) or {0: 1.0}
-        self.table.blockSignals(True)
+        was = self.table.blockSignals(True)
         for k in range(self.table.rowCount()):
             item = self.table.item(k, 1)
             w = weights.get(k, 0.0)
             item.setText(f"{w:g}")
             item.setBackground(Qt.darkYellow if w > 0 else Qt.transparent)
-        self.table.blockSignals(False)
+        self.table.blockSignals(was)
         self._sync_blend(weights)
         total = sum(weights.values())
         self.sum_label.setText(f"{len(weights)} class(es) weighted; sum {total:g}"
@@ -159,9 +162,12 @@ class ClassPanel(Panel):
         a, b, t, n = blend_position(weights, self.class_a.currentIndex(), self.class_b.currentIndex())
         for combo, k in ((self.class_a, a), (self.class_b, b)):
             if 0 <= k < combo.count():
-                combo.blockSignals(True)
+                was = combo.blockSignals(True)
                 combo.setCurrentIndex(k)
-                combo.blockSignals(False)
+                combo.blockSignals(was)
         self.t.set_value(t, quiet=True)
         self.blend_note.setText("" if n <= 2 else f"The weights mix {n} classes; moving t blends only "
                                                    "'from' and 'to'.")
+
+    def edited(self, change: StateChange) -> None:
+        self._sync_now()  # its buttons change what its other widgets show

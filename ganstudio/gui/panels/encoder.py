@@ -15,51 +15,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.encoding import load_image
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.settings import settings, text as settings_text
 from ganstudio.gui.widgets import ThumbGrid
-from ganstudio.imaging import upright_8bit
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp);;All files (*)"
-
-
-def load_image(path: str, resolution: int, channels: int) -> np.ndarray:
-    """An image file -> uint8 [resolution, resolution, channels] (converted, centre-cropped to a square,
-    resized); one-line errors."""
-    from PIL import Image, UnidentifiedImageError
-    name = Path(path).name
-    try:
-        with Image.open(path) as im:
-            im.load()
-            im = upright_8bit(im).convert("L" if channels == 1 else "RGB")
-    except FileNotFoundError:
-        raise ValueError(f"{name}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        reason = "not an image file that can be read" if isinstance(e, UnidentifiedImageError) else str(e)
-        raise ValueError(f"could not read {name}: {reason}") from None
-    w, h = im.size
-    if w != h:  # the central square, as training crops do: resizing alone would squash a photo
-        side = min(w, h)
-        im = im.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
-    if im.size != (resolution, resolution):
-        im = im.resize((resolution, resolution), Image.LANCZOS)
-    a = np.asarray(im, dtype=np.uint8)
-    return a[:, :, None] if a.ndim == 2 else a
-
-
-def image_tensor(pixels: np.ndarray) -> torch.Tensor:
-    """uint8 [H, W, C] -> float [1, C, H, W] in [-1, 1] (the generators' output range)."""
-    return torch.from_numpy(pixels.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None].contiguous()
-
-
-def encode_image(renderer, model: str, pixels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mu, logvar) [z_dim] of an image under the renderer's cached encoder."""
-    lock = renderer.lock
-    with lock, torch.no_grad():
-        G = renderer.generator(model)
-        x = image_tensor(pixels).to(renderer.device)
-        mu, logvar = G.encode(x)
-    return mu[0].float().cpu(), logvar[0].float().cpu()
 
 
 class EncoderPanel(Panel):
@@ -112,11 +73,11 @@ class EncoderPanel(Panel):
         """Read, convert and encode an image off the GUI thread; then z = mu as one undoable edit."""
         if not self.supported:
             return
-        renderer, info, model = self.ctx.renderer, self.info, self.state.model
+        render, info, model = self.ctx.render, self.info, self.state.model
 
         def work():
             pixels = load_image(path, info.resolution, info.channels)
-            mu, logvar = encode_image(renderer, model, pixels)
+            mu, logvar = render.encode(model, pixels)
             return pixels, mu, logvar
 
         def done(result):
@@ -141,7 +102,7 @@ class EncoderPanel(Panel):
         # The input beside the current image (the reconstruction right after encoding).
         if self.pixels is None:
             return
-        renderer, state, pixels = self.ctx.renderer, self.state, self.pixels
+        renderer, state, pixels = self.ctx.render, self.state, self.pixels
 
         def done(res):
             if res.image is not None and res.image.shape == pixels.shape and pixels is self.pixels:

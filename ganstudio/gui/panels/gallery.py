@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QHBoxLayout,
 from ganstudio.engine import ModelInfo, export
 from ganstudio.engine.export import has_ffmpeg
 from ganstudio.engine.latent_files import latent_states
-from ganstudio.gui.app_state import Bookmark
+from ganstudio.engine.app_core import Bookmark
 from ganstudio.gui.images import to_qimage
 from ganstudio.gui.panels._base import Panel
 
@@ -95,11 +95,7 @@ class GalleryPanel(Panel):
 
     # -- bookmarks -----------------------------------------------------------------------------
     def bookmark_current(self) -> None:
-        res = self.ctx.last_result
-        thumb = res.image if res is not None and res.state == self.state else None
-        self.app.add_bookmark(Bookmark(self.state, thumb, f"seed {self.state.seed}"
-                                       + (" (edited)" if self.state.z is not None or self.state.ws is not None
-                                          or self.state.edits else "")))
+        self.app.core.bookmark_current(self.ctx.displayed_image(self.state))
 
     def restore(self, index: int) -> None:
         b = self.app.bookmarks[index]
@@ -127,20 +123,18 @@ class GalleryPanel(Panel):
             self._render_thumbnails(missing)
 
     def _render_thumbnails(self, indices: list[int]) -> None:
-        renderer = self.ctx.renderer
+        renderer = self.ctx.render
         # A batch renders one model: the others' thumbnails wait until their model is current (model_changed).
         indices = [i for i in indices if self.app.bookmarks[i].state.model == self.state.model]
         if not indices:
             return
         states = [self.app.bookmarks[i].state for i in indices]
+        uids = [self.app.bookmarks[i].uid for i in indices]  # a bookmark removed meanwhile gets none
 
         def done(res):
             if res.image is None:
                 return
-            for i, img in zip(indices, res.image):
-                if i < len(self.app.bookmarks) and self.app.bookmarks[i].state == states[indices.index(i)]:
-                    self.app.bookmarks[i].thumbnail = img
-            self._fill()
+            self.app.core.set_thumbnails({uid: img for uid, img in zip(uids, res.image)})
         self.run_job("thumbnails", lambda: renderer.render_batch(states), done)
 
     # -- exports (all off the GUI thread; tests call these with a path) ----------------------------
@@ -157,7 +151,7 @@ class GalleryPanel(Panel):
     def _export(self, what: str, path: str, fn, note: str = "") -> None:
         def done(_):
             self.export_status.setText(f"Wrote {path}{note}")
-            self.ctx.statusBar().showMessage(f"Exported {what}: {path}{note}", 5000)
+            self.ctx.show_message(f"Exported {what}: {path}{note}", 5000)
         def failed(message):  # a file the user asked for and did not get: say so where they look
             self.export_status.setText(f"Export failed: {path}")
             self.ctx.report_error(f"Could not export {what} to {path}:\n{message}", dialog=True)
@@ -168,7 +162,7 @@ class GalleryPanel(Panel):
     # The work of each export is engine.export's (the command line's too: same inputs, same bytes).
     def export_png(self, path: str, scale: Optional[int] = None) -> None:
         scale = int(scale or self.scale.value())
-        renderer, state = self.ctx.renderer, self.state
+        renderer, state = self.ctx.render, self.state
         self._export(f"image at {scale}×", path, lambda progress: export.export_png(renderer, state, path, scale,
                                                                                     progress))
 
@@ -182,7 +176,7 @@ class GalleryPanel(Panel):
         note = "" if not others else (" (1 bookmark of another model left out)" if others == 1
                                       else f" ({others} bookmarks of other models left out)")
         scale = int(scale or self.scale.value())
-        renderer = self.ctx.renderer
+        renderer = self.ctx.render
         self._export("bookmarks grid", path,
                      lambda progress: export.export_grid(renderer, states, path, scale, progress=progress), note)
 
@@ -197,14 +191,14 @@ class GalleryPanel(Panel):
             self.ctx.report_error("Interpolation export: bookmark at least two images of this model", dialog=True)
             return
         n, scale = int(frames_per_leg or self.frames.value()), self.scale.value()
-        renderer, current = self.ctx.renderer, self.state
+        renderer, current = self.ctx.render, self.state
         self._export(f"{Path(path).suffix[1:].upper()} animation", path,
                      lambda progress: export.export_animation(renderer, stops, current, path, n, scale, loop=True,
                                                               progress=progress))
 
     def export_latents(self, path: str) -> None:
         """The exact (z, c, ws) of the current image: .npy holds ws [num_ws, w_dim]; .json holds all and the state."""
-        renderer, state = self.ctx.renderer, self.state
+        renderer, state = self.ctx.render, self.state
         self._export("latents", path, lambda progress: export.export_latents(renderer, state, path, progress))
 
     # -- import ---------------------------------------------------------------------------------
@@ -224,7 +218,7 @@ class GalleryPanel(Panel):
         """
         if not self.supported or self.info is None:
             return
-        info, base, renderer, name = self.info, self.state, self.ctx.renderer, Path(path).name
+        info, base, renderer, name = self.info, self.state, self.ctx.render, Path(path).name
         if info.capabilities.truncation == "z" and info.capabilities.z_truncation == "resample":
             # A file's z is final (Latents .npy writes it truncated and edited): clipping it again to the
             # threshold would cut an edit back.  (A scaled truncation keeps t: it picks the statistics.)
@@ -244,12 +238,11 @@ class GalleryPanel(Panel):
         def done(result):
             states, thumbs = result
             many = len(states) > 1
-            self.app.bookmarks += [Bookmark(s, t, f"{name} [{i}]" if many else name)
-                                   for i, (s, t) in enumerate(zip(states, thumbs))]
-            self.app.bookmarks_changed.emit()
+            self.app.core.add_bookmarks([Bookmark(s, t, f"{name} [{i}]" if many else name)
+                                         for i, (s, t) in enumerate(zip(states, thumbs))])
             msg = f"Imported {len(states)} latent{'s' if many else ''} from {name} as bookmarks"
             self.export_status.setText(msg)
-            self.ctx.statusBar().showMessage(msg, 5000)
+            self.ctx.show_message(msg, 5000)
 
         def failed(message: str):
             self.export_status.setText("")

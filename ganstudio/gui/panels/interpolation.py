@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPush
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.engine.interpolation import blend_state_classes, endpoint_state
+from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
 
@@ -20,6 +21,7 @@ T_MEMORY = 1024  # interpolated states whose t the slider can return to on undo 
 
 class InterpolationPanel(Panel):
     title = "Interpolation"
+    preview_fields = frozenset()
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -75,20 +77,21 @@ class InterpolationPanel(Panel):
             keep = combo.currentIndex()
             chosen = before[keep] if 0 <= keep < len(before) else None
             # The same bookmark stays chosen when others are added or deleted (not the same row number).
-            at = next((i for i, b in enumerate(self.app.bookmarks) if b is chosen), None)
-            combo.blockSignals(True)
+            at = next((i for i, b in enumerate(self.app.bookmarks) if chosen is not None and b.uid == chosen.uid),
+                      None)
+            was = combo.blockSignals(True)
             combo.clear()
             for i, b in enumerate(self.app.bookmarks):
                 combo.addItem(b.name or f"#{i + 1}  seed {b.state.seed}", i)
             combo.setCurrentIndex(at if at is not None else min(max(keep, 0), combo.count() - 1))
-            combo.blockSignals(False)
+            combo.blockSignals(was)
         self._listed = list(self.app.bookmarks)
         if self.combo_b.count() > 1 and self.combo_b.currentIndex() == self.combo_a.currentIndex():
             self.combo_b.setCurrentIndex(self.combo_b.count() - 1)
         self._prepare()
 
     def _bookmark_as(self, combo) -> None:
-        self.ctx.panels["GalleryPanel"].bookmark_current()
+        self.app.core.bookmark_current(self.ctx.displayed_image(self.state))
         combo.setCurrentIndex(combo.count() - 1)
 
     def pair(self):
@@ -108,7 +111,7 @@ class InterpolationPanel(Panel):
         if a.model != self.state.model or b.model != self.state.model:
             self.status.setText("Both bookmarks must belong to the current model.")
             return
-        renderer, key = self.ctx.renderer, self.state.model
+        renderer, key = self.ctx.render, self.state.model
         # Interpolate z unless a bookmark only has an explicit ws (arithmetic in w): then interpolate ws.
         space = "ws" if (a.ws is not None or b.ws is not None) else "z"
 
@@ -151,8 +154,8 @@ class InterpolationPanel(Panel):
         if t is not None:
             self.t.set_value(t, quiet=True)
 
-    def _stop_if_changed_elsewhere(self, state) -> None:
-        if self.timer.isActive() and state != self._played:
+    def _stop_if_changed_elsewhere(self, change: StateChange) -> None:
+        if self.timer.isActive() and change.source is not self:
             self.play_btn.setChecked(False)
 
     def play(self, on: bool) -> None:
@@ -172,4 +175,5 @@ class InterpolationPanel(Panel):
 
     def model_changed(self, info: ModelInfo) -> None:
         self.play_btn.setChecked(False)
+        self.play(False)
         self._fill()

@@ -7,6 +7,8 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushB
                                QSpinBox, QVBoxLayout, QWidget)
 
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.app_core import StateChange
+from ganstudio.engine.transforms import edit_alpha, edits_on_layers, seed_state, set_edit, step_seed
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import SEED_MAX, FloatSlider, SeedBox
 
@@ -15,32 +17,35 @@ PAGE = 16  # raw z / w sliders per page
 METHODS = {"pca": "PCA (GANSpace)", "sefa": "SeFa"}
 
 
-def _is_edit(e: tuple, method: str, index: int, layers) -> bool:
-    """An edit is one direction over one layer range: the same direction over other layers is another."""
-    return (e[0], e[1]) == (method, index) and (None if e[3] is None else tuple(e[3])) == (
-        None if layers is None else tuple(layers))
-
-
-def set_edit(edits: tuple, method: str, index: int, alpha: float, layers=None) -> tuple:
-    """``edits`` with the (method, index, layers) entry set to alpha (dropped at 0), others kept in order."""
-    out = [e for e in edits if not _is_edit(e, method, index, layers)]
-    if alpha:
-        out.append((method, index, float(alpha), None if layers is None else tuple(layers)))
-    return tuple(out)
-
-
-def edit_alpha(edits: tuple, method: str, index: int, layers=None) -> float:
-    return next((e[2] for e in edits if _is_edit(e, method, index, layers)), 0.0)
-
-
 class LatentPanel(Panel):
     title = "Latent"
+    preview_fields = frozenset()
+
+    sync_fields = frozenset({"seed", "z", "ws", "edits"})
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
         lay = QVBoxLayout(self)
+        lay.addLayout(self._build_seed_row())
+        lay.addWidget(self._build_directions())
+        lay.addWidget(self._build_raw(), 1)
+        self.seed.valueChanged.connect(lambda v: self.set_seed(v))
+        self.prev_btn.clicked.connect(lambda: self.step_seed(-1))
+        self.next_btn.clicked.connect(lambda: self.step_seed(+1))
+        self.random_btn.clicked.connect(self.random_seed)
+        self.back_to_seed.clicked.connect(lambda: self.edit("Back to seed", z=None, ws=None))
+        self.compute_btn.clicked.connect(self.compute_directions)
+        self.reset_btn.clicked.connect(lambda: self.edit("Reset edits", edits=()))
+        self.method.currentIndexChanged.connect(lambda _: self._show_directions(None))
+        self.page.valueChanged.connect(lambda _: self._sync_now())
+        self.raw_space.currentIndexChanged.connect(lambda _: self._on_raw_space())
+        self.layer_start.valueChanged.connect(self._on_layers)
+        self.layer_end.valueChanged.connect(self._on_layers)
+        self._directions_for: tuple = ()
+        self._style = False  # the model has style layers: raw edits may be in w
 
-        # Seed: the main latent, stepped with the arrow buttons (and Left / Right / R in the window).
+    def _build_seed_row(self) -> QVBoxLayout:
+        """The seed: the main latent, stepped with the arrow buttons (and Left / Right / R in the window)."""
         row = QHBoxLayout()
         self.seed = SeedBox()
         self.seed.setKeyboardTracking(False)
@@ -52,16 +57,18 @@ class LatentPanel(Panel):
         row.addWidget(self.prev_btn)
         row.addWidget(self.next_btn)
         row.addWidget(self.random_btn)
-        lay.addLayout(row)
         self.explicit = QLabel()
         self.explicit.setWordWrap(True)
         self.back_to_seed = QPushButton("Back to seed latent")
         erow = QHBoxLayout()
         erow.addWidget(self.explicit, 1)
         erow.addWidget(self.back_to_seed)
-        lay.addLayout(erow)
+        col = QVBoxLayout()
+        col.addLayout(row)
+        col.addLayout(erow)
+        return col
 
-        # Directions.
+    def _build_directions(self) -> QGroupBox:
         box = QGroupBox("Directions")
         bl = QVBoxLayout(box)
         top = QHBoxLayout()
@@ -97,9 +104,10 @@ class LatentPanel(Panel):
             s.setEnabled(False)
             bl.addWidget(s)
             self.dir_sliders.append(s)
-        lay.addWidget(box)
+        return box
 
-        # Raw z (or, for style models, w over the layer range above) dimensions, a page at a time.
+    def _build_raw(self) -> QGroupBox:
+        """Raw z (or, for style models, w over the layer range above) dimensions, a page at a time."""
         zbox = QGroupBox("Raw latent dimensions")
         zl = QVBoxLayout(zbox)
         pr = QHBoxLayout()
@@ -130,29 +138,15 @@ class LatentPanel(Panel):
         self.z_scroll.setWidget(inner)
         self.z_scroll.setMinimumHeight(160)
         zl.addWidget(self.z_scroll)
-        lay.addWidget(zbox, 1)
-
-        self.seed.valueChanged.connect(lambda v: self.set_seed(v))
-        self.prev_btn.clicked.connect(lambda: self.step_seed(-1))
-        self.next_btn.clicked.connect(lambda: self.step_seed(+1))
-        self.random_btn.clicked.connect(self.random_seed)
-        self.back_to_seed.clicked.connect(lambda: self.edit("Back to seed", z=None, ws=None))
-        self.compute_btn.clicked.connect(self.compute_directions)
-        self.reset_btn.clicked.connect(lambda: self.edit("Reset edits", edits=()))
-        self.method.currentIndexChanged.connect(lambda _: self._show_directions(None))
-        self.page.valueChanged.connect(lambda _: self.sync(self.state))
-        self.raw_space.currentIndexChanged.connect(lambda _: self._on_raw_space())
-        self.layer_start.valueChanged.connect(self._on_layers)
-        self.layer_end.valueChanged.connect(self._on_layers)
-        self._directions_for: tuple = ()
-        self._style = False  # the model has style layers: raw edits may be in w
+        return zbox
 
     # -- seed ---------------------------------------------------------------------------------
     def set_seed(self, seed: int) -> None:
-        self.edit(f"Seed {int(seed)}", seed=int(seed), z=None, ws=None)
+        new = seed_state(self.state, seed)
+        self.edit(f"Seed {new.seed}", seed=new.seed, z=new.z, ws=new.ws)
 
     def step_seed(self, delta: int) -> None:
-        self.set_seed(min(max(self.state.seed + delta, 0), SEED_MAX))
+        self.set_seed(step_seed(self.state, delta))
 
     def random_seed(self) -> None:
         self.set_seed(random.randrange(SEED_MAX))
@@ -169,12 +163,12 @@ class LatentPanel(Panel):
         return None if (start, end) == (0, self.info.num_ws) else (start, max(end, start + 1))
 
     def compute_directions(self) -> None:
-        key, method, renderer = self.state.model, self.method_key(), self.ctx.renderer
+        key, method, render = self.state.model, self.method_key(), self.ctx.render
         self.dir_status.setText(f"Computing {METHODS[method]} directions…")
         def failed(message: str) -> None:  # say why where the user looks, not only in the status bar
             self.dir_status.setText(f"{METHODS[method]} failed: {message.splitlines()[0]}")
             self.job_failed(message)
-        self.run_job("directions", lambda: renderer.directions(key, method, 20).shape[0],
+        self.run_job("directions", lambda: render.directions(key, method, 20).shape[0],
                      lambda n: self._show_directions((key, method, n)), busy=f"Computing {METHODS[method]} directions",
                      on_fail=failed)
 
@@ -184,33 +178,26 @@ class LatentPanel(Panel):
         ready = bool(self._directions_for) and self._directions_for[:2] == (self.state.model, self.method_key())
         n = self._directions_for[2] if ready else 0
         if not ready:  # computed before (another method or model shown since): the renderer still has them
-            n = self.ctx.renderer.cached_directions(self.state.model, self.method_key(), 20)
+            n = self.ctx.render.cached_directions(self.state.model, self.method_key(), 20)
             ready = n > 0
         for i, s in enumerate(self.dir_sliders):
             s.setEnabled(i < n)
         space = "w" if self.info.capabilities.style_layers else "z"
         self.dir_status.setText(f"{METHODS[self.method_key()]}: top {min(n, N_DIRECTIONS)} directions in {space}"
                                 if ready else "Press Compute to find directions.")
-        was, self._syncing = self._syncing, True
-        try:
-            self.sync(self.state)
-        finally:
-            self._syncing = was
+        self._sync_now()
 
     def _on_direction(self, i: int, alpha: float) -> None:
         edits = set_edit(self.state.edits, self.method_key(), i, alpha, self.layers())
         self.edit(f"{METHODS[self.method_key()]} #{i}", merge=f"dir{i}", edits=edits)
 
     def _on_layers(self) -> None:
-        if self._syncing:
-            return
         res = self.info.capabilities.layer_resolutions
         s, e = self.layer_start.value(), max(self.layer_end.value(), self.layer_start.value() + 1)
         if res:
             self.layer_label.setText(f"{res[s]}–{res[e - 1]} px")
         layers = self.layers()
-        edits = tuple((m, i, a, layers if (m in METHODS or m == "w") else l) for m, i, a, l in self.state.edits)
-        self.edit("Direction layers", edits=edits)
+        self.edit("Direction layers", edits=edits_on_layers(self.state.edits, layers))
 
     # -- raw z / w -----------------------------------------------------------------------------
     def raw_method(self) -> str:
@@ -223,7 +210,7 @@ class LatentPanel(Panel):
     def _on_raw_space(self) -> None:
         self.page.setRange(0, -(-self._raw_dims() // PAGE) - 1)
         self.page.setValue(0)
-        self.sync(self.state)
+        self._sync_now()
 
     def _on_raw(self, j: int, alpha: float) -> None:
         index, method = self.page.value() * PAGE + j, self.raw_method()
@@ -254,25 +241,32 @@ class LatentPanel(Panel):
             self.layer_label.setText(f"{res[self.layer_start.value()]}–{res[self.layer_end.value() - 1]} px")
 
     def sync(self, state: RenderState) -> None:
-        self.seed.setValue(min(state.seed, SEED_MAX))
-        ranges = [layers for m, _, _, layers in state.edits if m in METHODS or m == "w"]
+        self._show_seed(state)
+        ranges = [e.layers for e in state.edits if e.method != "raw"]
         if self._style and ranges:  # show the range the edits use (after an undo, a session, a bookmark)
             lo, hi = ranges[-1] or (0, self.info.num_ws)
-            for box, v in ((self.layer_start, lo), (self.layer_end, hi)):
-                box.blockSignals(True)
-                box.setValue(v)
-                box.blockSignals(False)
+            self.layer_start.setValue(lo)
+            self.layer_end.setValue(hi)
             self._on_layers_label()
+        self._show_sliders(state)
+
+    def _show_seed(self, state: RenderState) -> None:
+        """The seed box, and the note (and Back to seed) while an explicit latent shows instead of the seed."""
+        self.seed.setValue(min(state.seed, SEED_MAX))
         explicit = "ws" if state.ws is not None else "z" if state.z is not None else ""
-        # A mapping network's output has no z to edit: raw z waits for a seed (or an explicit z).
-        no_z = explicit == "ws" and self._style
         self.explicit.setText(
             "Showing an explicit w (from interpolation, arithmetic or a latent file): direction and raw w "
-            "edits apply; raw z needs a seed — Back to seed." if no_z else
+            "edits apply; raw z needs a seed — Back to seed." if self._no_z(state) else
             f"Showing an explicit {explicit} (from the pad, interpolation or arithmetic); edits still apply."
             if explicit else "")
         self.explicit.setVisible(bool(explicit))
         self.back_to_seed.setVisible(bool(explicit))
+
+    def _no_z(self, state: RenderState) -> bool:
+        # A mapping network's output has no z to edit: raw z waits for a seed (or an explicit z).
+        return state.ws is not None and self._style
+
+    def _show_sliders(self, state: RenderState) -> None:
         for i, s in enumerate(self.dir_sliders):
             s.set_value(edit_alpha(state.edits, self.method_key(), i, self.layers()), quiet=True)
         base, method, dims = self.page.value() * PAGE, self.raw_method(), self._raw_dims()
@@ -280,7 +274,17 @@ class LatentPanel(Panel):
         for j, s in enumerate(self.z_sliders):
             index = base + j
             s.setVisible(index < dims)
-            s.setEnabled(not (no_z and method == "raw"))
+            s.setEnabled(not (self._no_z(state) and method == "raw"))
             s.label.setText(f"{name}[{index}]")
             s.set_value(edit_alpha(state.edits, method, index, self.layers() if method == "w" else None), quiet=True)
         self.page_label.setText(f"dims {base}–{min(base + PAGE, dims) - 1} of {dims}")
+
+    def edited(self, change: StateChange) -> None:
+        # What the widget the user moved does not show itself: the seed box after a step, the explicit-latent
+        # note, the raw z sliders' state; the sliders after Reset edits.  A slider being dragged is not rewritten.
+        with self.quiet():
+            if change.touches(("seed", "z", "ws")):
+                self._show_seed(change.new)
+                self._show_sliders(change.new)
+            elif not change.new.edits and change.old.edits:
+                self._show_sliders(change.new)

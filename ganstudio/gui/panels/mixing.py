@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import ThumbGrid
 
@@ -24,6 +25,7 @@ def preset_sources(info: ModelInfo, preset: str, source: int = 1) -> tuple[int, 
 
 class MixingPanel(Panel):
     title = "Style mixing"
+    sync_fields = frozenset({"mix_seeds", "mix_sources"})
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -139,7 +141,7 @@ class MixingPanel(Panel):
         states, rows, cols = self.grid_states()
         if not rows or not cols:
             return
-        renderer, preset = self.ctx.renderer, self.grid_preset.currentText()
+        renderer, preset = self.ctx.render, self.grid_preset.currentText()
         sources = preset_sources(self.info, preset)
 
         def done(res):
@@ -187,7 +189,7 @@ class MixingPanel(Panel):
         half = -(-info.num_ws // 2)
         for i in range(info.num_ws):
             combo = QComboBox()
-            combo.currentIndexChanged.connect(lambda s, i=i: self._syncing or self.set_layer_source(i, s))
+            combo.currentIndexChanged.connect(lambda s, i=i: self.set_layer_source(i, s))
             label = QLabel(f"{i}: {res[i]}px")
             self.layers_grid.addWidget(label, i % half, (i // half) * 2)
             self.layers_grid.addWidget(combo, i % half, (i // half) * 2 + 1)
@@ -219,3 +221,6 @@ class MixingPanel(Panel):
         sources = state.mix_sources or (0,) * self.info.num_ws
         for combo, s in zip(self.layer_combos, sources):
             combo.setCurrentIndex(min(s, len(names) - 1))
+
+    def edited(self, change: StateChange) -> None:
+        self._sync_now()  # its buttons change what its other widgets show

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox
                                QVBoxLayout)
 
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
 
@@ -16,6 +17,8 @@ MODES = ("const", "fixed", "random", "off")
 
 class NoisePanel(Panel):
     title = "Noise"
+    sync_fields = frozenset({"noise", "noise_strength", "noise_mode"})
+    preview_fields = frozenset()
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -93,12 +96,12 @@ class NoisePanel(Panel):
         for i, r in enumerate(info.capabilities.noise_layers):
             combo = QComboBox()
             combo.addItems(MODES)
-            combo.currentIndexChanged.connect(lambda m, i=i: self._syncing or self.set_mode(i, MODES[m]))
+            combo.currentIndexChanged.connect(lambda m, i=i: self.set_mode(i, MODES[m]))
             spin = QDoubleSpinBox()
             spin.setRange(0.0, 10.0)
             spin.setSingleStep(0.1)
             spin.setKeyboardTracking(False)
-            spin.valueChanged.connect(lambda v, i=i: self._syncing or self.set_layer_strength(i, v))
+            spin.valueChanged.connect(lambda v, i=i: self.set_layer_strength(i, v))
             self.grid.addWidget(QLabel(f"{i}: {r}×{r}"), i, 0)
             self.grid.addWidget(combo, i, 1)
             self.grid.addWidget(spin, i, 2)
@@ -112,3 +115,6 @@ class NoisePanel(Panel):
             spin.setValue(st)
         self.status.setText("Using the model's own constant noise." if state.noise is None else
                             f"Explicit settings for {len(state.noise)} layers.")
+
+    def edited(self, change: StateChange) -> None:
+        self._sync_now()  # its buttons change what its other widgets show

@@ -10,6 +10,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QVBoxLayout, QWidget
 
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider, ThumbGrid
 
@@ -66,6 +67,7 @@ class StageTicks(QWidget):
 
 class StagePanel(Panel):
     title = "Stages"
+    sync_fields = frozenset({"stage", "stage_alpha"})
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -140,9 +142,9 @@ class StagePanel(Panel):
         stage, alpha = (state.stage, state.stage_alpha) if state.stage is not None else own_stage(self.info)
         # A session may name a stage this model lacks: the render says so; the panel shows the nearest.
         stage = min(max(int(stage), 0), len(self.resolutions) - 1)
-        self.slider.blockSignals(True)
+        was = self.slider.blockSignals(True)
         self.slider.setValue(stage)
-        self.slider.blockSignals(False)
+        self.slider.blockSignals(was)
         self.alpha.set_value(alpha, quiet=True)
         self.alpha.setEnabled(stage > 0)
         r = self.resolutions[stage]
@@ -153,7 +155,7 @@ class StagePanel(Panel):
         self.strip.update()
 
     def refresh(self) -> None:
-        renderer, state, n = self.ctx.renderer, self.state, len(self.resolutions)
+        renderer, state, n = self.ctx.render, self.state, len(self.resolutions)
 
         def work():
             # The engine sets the stage on every render, so the strip leaves no trace on the shared net.
@@ -169,3 +171,6 @@ class StagePanel(Panel):
                                   labels=[f"{r} px" for r in self.resolutions])
             self.status.setText("")
         self.run_job("strip", work, done)
+
+    def edited(self, change: StateChange) -> None:
+        self._sync_now()  # its buttons change what its other widgets show

@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
 
-from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine import ModelInfo
+from ganstudio.engine.state import Edit
+from ganstudio.engine.transforms import sweep_alphas, sweep_state
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.panels.latent import METHODS, edit_alpha, set_edit
+from ganstudio.gui.panels.latent import METHODS
 from ganstudio.gui.widgets import FloatSlider, ThumbGrid
 
 SWEEP_METHODS = {**METHODS, "raw": "raw z dimensions"}
@@ -19,19 +21,6 @@ MAX_ROWS, MAX_STEPS = 10, 11
 K_DIRECTIONS = 20  # as the Latent panel computes them, so both share the renderer's cached directions
 # Pixels per batch: one batch of 77 StyleGAN 1024 px images would need gigabytes of activations.
 MAX_BATCH_PIXELS = 2 ** 20
-
-
-def sweep_alphas(strength: float, steps: int) -> list[float]:
-    """``steps`` evenly spaced strengths from -strength to +strength (0 in the middle for odd steps)."""
-    if steps < 2:
-        return [0.0]
-    return [strength * (2 * j / (steps - 1) - 1) for j in range(steps)]
-
-
-def sweep_state(state: RenderState, method: str, index: int, alpha: float, layers=None) -> RenderState:
-    """``state`` moved by ``alpha`` along one direction, on top of any edit it already has there."""
-    total = edit_alpha(state.edits, method, index, layers) + alpha  # the same direction on other layers stays
-    return state.replace(edits=set_edit(state.edits, method, index, total, layers))
 
 
 class SweepPanel(Panel):
@@ -78,7 +67,7 @@ class SweepPanel(Panel):
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
         lay.addStretch(1)
-        self._cells: list[tuple] = []  # (method, index, alpha, layers) of each cell drawn
+        self._cells: list[Edit] = []  # the edit of each cell drawn
         self._generation = 0  # bumped by each refresh: a running sweep that is no longer the newest stops
 
         for w in (self.first, self.rows, self.steps, self.layer_start, self.layer_end):
@@ -127,7 +116,7 @@ class SweepPanel(Panel):
 
     def refresh(self) -> None:
         # Everything the job needs is read here: widgets belong to the GUI thread.
-        state, renderer, method, info = self.state, self.ctx.renderer, self.method_key(), self.info
+        state, render, method, info = self.state, self.ctx.render, self.method_key(), self.info
         alphas = sweep_alphas(self.strength.value(), self.steps.value())
         layers = None if method == "raw" else self.layers()
         first, count = self.first.value(), self.rows.value()
@@ -138,18 +127,18 @@ class SweepPanel(Panel):
             if method == "raw" and state.ws is not None and info.capabilities.style_layers:
                 raise ValueError("raw z dimensions do not apply to an explicit w (from interpolation, arithmetic "
                                  "or a latent file): sweep PCA or SeFa directions, or go back to the seed")
-            n = info.z_dim if method == "raw" else len(renderer.directions(state.model, method, K_DIRECTIONS))
+            n = info.z_dim if method == "raw" else len(render.directions(state.model, method, K_DIRECTIONS))
             rows = list(range(first, min(first + count, n)))
             if not rows:
                 raise ValueError(f"no direction #{first}: the model has {n}")
-            cells = [(method, i, a, layers) for i in rows for a in alphas]
+            cells = [Edit(method, i, a, layers) for i in rows for a in alphas]
             states = [sweep_state(state, *cell) for cell in cells]
             chunk = max(1, min(32, MAX_BATCH_PIXELS // max(1, info.resolution) ** 2))
             parts = []
             for k in range(0, len(states), chunk):
                 if self._generation != generation:  # minutes of 1024 px renders nobody will see
                     raise RuntimeError("superseded by a newer sweep")
-                res = renderer.render_batch(states[k:k + chunk])
+                res = render.render_batch(states[k:k + chunk])
                 if res.image is None:
                     raise ValueError(res.error)
                 parts.append(res.image)
@@ -162,10 +151,10 @@ class SweepPanel(Panel):
                 return  # rendered for the previous model
             self._cells = cells
             labels = [(f"#{i} " if j == 0 else "") + f"{a:+.1f}" for i, j, a in
-                      ((c[1], k % len(alphas), c[2]) for k, c in enumerate(cells))]
+                      ((c.index, k % len(alphas), c.alpha) for k, c in enumerate(cells))]
             self.grid.set_images(images, cols=len(alphas), labels=labels)
             name = SWEEP_METHODS[method]
-            self.status.setText(f"{name} #{cells[0][1]}–#{cells[-1][1]}, strength ±{self.strength.value():.1f} "
+            self.status.setText(f"{name} #{cells[0].index}–#{cells[-1].index}, strength ±{self.strength.value():.1f} "
                                 "around the current image. Click a cell to apply that edit.")
 
         def failed(message: str) -> None:
@@ -176,6 +165,6 @@ class SweepPanel(Panel):
     def _pick(self, k: int) -> None:
         if not 0 <= k < len(self._cells):
             return
-        method, i, a, layers = self._cells[k]
-        self.edit(f"Sweep {SWEEP_METHODS[method]} #{i} {a:+.1f}", edits=sweep_state(self.state, method, i, a,
-                                                                                   layers).edits)
+        cell = self._cells[k]
+        self.edit(f"Sweep {SWEEP_METHODS[cell.method]} #{cell.index} {cell.alpha:+.1f}",
+                  edits=sweep_state(self.state, *cell).edits)

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QSpinBo
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.engine.transforms import samples_base
+from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import CarryEditsChoice, FloatSlider, ThumbGrid
 
@@ -16,6 +17,7 @@ SCALED_MIN = 0.02  # BigGAN-deep's truncation scale, up to 1
 
 class TruncationPanel(Panel):
     title = "Truncation"
+    sync_fields = frozenset({"truncation_psi", "truncation_cutoff", "z_threshold", "edits"})
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -117,7 +119,7 @@ class TruncationPanel(Panel):
             self.threshold.set_value(state.z_threshold, quiet=True)
 
     def refresh(self) -> None:
-        seeds, renderer = self.sample_seeds(), self.ctx.renderer
+        seeds, renderer = self.sample_seeds(), self.ctx.render
         if not seeds:
             return
         state = samples_base(self.state, self.carry_edits.carry())
@@ -135,3 +137,6 @@ class TruncationPanel(Panel):
                                        "(click one to open it)")
         self.samples_label.setText(f"Rendering {len(seeds)} samples…")  # seconds on a big model
         self.run_job("samples", lambda: renderer.render(state, seeds), done, busy=f"Rendering {len(seeds)} samples")
+
+    def edited(self, change: StateChange) -> None:
+        self.carry_edits.show_for(change.new)  # a sample picked may have dropped the edits
