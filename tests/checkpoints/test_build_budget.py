@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganstudio.checkpoints import CheckpointError, _format, load_checkpoint, save_checkpoint
+from ganstudio.checkpoints import CheckpointError, budget, load_checkpoint, save_checkpoint
+from ganstudio.checkpoints import format as ckpt_format
 from ganstudio.models import create_generator, get_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def test_opening_a_checkpoint_does_not_import_torchdynamo(biggan):
 
 
 def test_a_network_whose_construction_needs_room_still_opens(biggan, monkeypatch):
-    monkeypatch.setattr(_format, "SIZE_SLACK", -10**12)  # every build goes over budget at once
+    monkeypatch.setattr(ckpt_format, "SIZE_SLACK", -10**12)  # every build goes over budget at once
     path, G = biggan
     ck = load_checkpoint(path)  # the meta-device twin fits the file: built anyway
     z = torch.randn(2, G.z_dim)
@@ -42,16 +43,16 @@ def test_a_network_whose_construction_needs_room_still_opens(biggan, monkeypatch
 
 
 def test_a_misfit_over_budget_is_refused_by_the_twin(tmp_path, monkeypatch):
-    monkeypatch.setattr(_format, "SIZE_SLACK", -10**12)
+    monkeypatch.setattr(ckpt_format, "SIZE_SLACK", -10**12)
     path = tmp_path / "dcgan.safetensors"
     save_checkpoint(path, create_generator("dcgan", **get_spec("dcgan").tiny))
-    real_load = _format.read_meta
+    real_load = ckpt_format.read_meta
 
     def wider(p):
         meta = real_load(p)
         meta["config"]["ngf"] = meta["config"]["ngf"] * 2
         return meta
-    monkeypatch.setattr(_format, "read_meta", wider)
+    monkeypatch.setattr(ckpt_format, "read_meta", wider)
     with pytest.raises(CheckpointError, match="wrong shape"):
         load_checkpoint(path)
 
@@ -67,14 +68,14 @@ def test_a_misfit_over_budget_is_refused_by_the_twin(tmp_path, monkeypatch):
     (lambda: torch.ones(2).new_full((2, 2), 1.0), 16),
 ])
 def test_the_budget_counts_what_each_factory_call_allocates(call, nbytes):
-    budget = _format._Budget(10**9)
-    with budget:
+    counter = budget.Budget(10**9)
+    with counter:
         call()
-    assert budget.used >= nbytes and budget.used - nbytes <= 16  # new_* also counts its 2-element source
+    assert counter.used >= nbytes and counter.used - nbytes <= 16  # new_* also counts its 2-element source
 
 
 def test_the_budget_stops_a_build_before_the_allocation_that_would_pass_it():
-    with pytest.raises(_format.OverBudget):
-        with _format._Budget(1000):
+    with pytest.raises(budget.OverBudget):
+        with budget.Budget(1000):
             torch.empty(10, 10)  # 400 bytes
             torch.empty(1000, 1000)  # 4 MB: refused before it is made

@@ -8,8 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from ganstudio.checkpoints import CheckpointError, load_checkpoint, read_meta, save_checkpoint
-from ganstudio.checkpoints._format import FORMAT_VERSION, META_KEY
+from ganstudio.checkpoints import FORMAT_VERSION, META_KEY, CheckpointError, load_checkpoint, read_meta, save_checkpoint
 from ganstudio.models import create_discriminator, create_generator, get_spec, list_models
 
 TINY = dict(z_dim=8, img_resolution=16, ngf=4, ndf=4)

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from ganstudio.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from ganstudio.checkpoints._format import META_KEY
+from ganstudio.checkpoints import META_KEY
 from ganstudio.checkpoints.importers import _common, convert_foreign, open_any
 from ganstudio.checkpoints.importers._unpickle import loads_pickle
 from ganstudio.engine import Renderer, RenderState, load_session

@@ -21,8 +21,8 @@ from typing import Any, Optional
 
 import torch
 
-from ganstudio.checkpoints._format import (FORMAT, FORMAT_VERSION, META_KEY, Checkpoint, CheckpointError,
-                                           load_checkpoint, parse_json, regular_file, save_checkpoint)
+from ganstudio.checkpoints import (FORMAT, FORMAT_VERSION, META_KEY, Checkpoint, CheckpointError, load_checkpoint,
+                                   parse_json, regular_file, save_checkpoint)
 from ganstudio.checkpoints.importers._common import describe
 from ganstudio.checkpoints.importers._unpickle import load_pickle, safe_torch_load
 

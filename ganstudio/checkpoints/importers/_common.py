@@ -6,8 +6,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 import torch
 
-from ganstudio.checkpoints._format import (SIZE_SLACK, CheckpointError, OverBudget, build_within, check_config,
-                                           check_fit, load_fitted, meta_build)
+from ganstudio.checkpoints import (SIZE_SLACK, CheckpointError, OverBudget, build_within, check_config, check_fit,
+                                   load_fitted, meta_build)
 
 
 def is_state_dict(obj: Any) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from ganstudio.checkpoints._format import CheckpointError, regular_file
+from ganstudio.checkpoints import CheckpointError, regular_file
 
 __all__ = ["EasyDict", "PersistentObject", "load_pickle", "safe_torch_load", "loads_pickle"]
 

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import torch
 
-from ganstudio.checkpoints._format import CheckpointError
+from ganstudio.checkpoints import CheckpointError
 from ganstudio.checkpoints.importers._common import create_checked, is_state_dict, load_exact, tensors_only
 
 NAME = "biggan-deep-hf"

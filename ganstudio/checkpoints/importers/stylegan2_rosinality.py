@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 import torch
 
-from ganstudio.checkpoints._format import CheckpointError
+from ganstudio.checkpoints import CheckpointError
 from ganstudio.checkpoints.importers._common import create_checked, find_state_dict, load_exact
 
 NAME = "stylegan2-rosinality"
