@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 import torch
 
-from ganstudio.checkpoints._format import CheckpointError
+from ganstudio.checkpoints import CheckpointError
 from ganstudio.checkpoints.importers._common import create_checked, load_exact
 from ganstudio.checkpoints.importers._unpickle import PersistentObject
 
