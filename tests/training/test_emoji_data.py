@@ -139,3 +139,13 @@ def test_a_changed_emoji_list_is_not_served_from_an_old_cache(small_sources):
     text = SMALL_TEST_FILE.replace("1F98A", "1F98B").replace("fox", "butterfly")
     small_sources.write_text(text + "1F98A ; fully-qualified # 🦊 E3.0 fox\n", encoding="utf-8")
     assert len(make_dataset("emoji", 64, 3)) + len(make_dataset("emoji", 64, 3, split="test")) == 13
+
+
+@needs_font
+def test_without_complex_text_layout_it_refuses_instead_of_drawing_pieces(small_sources, monkeypatch):
+    from PIL import features
+    real = features.check
+    monkeypatch.setattr(features, "check", lambda name: False if name == "raqm" else real(name))
+    with pytest.raises(DatasetError, match="libraqm"):
+        make_dataset("emoji", 64, 3)
+    assert not list((small_sources.parent / "cache").glob("*"))  # nothing half-made cached
