@@ -167,18 +167,19 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
                      demodulate: bool = True, flip_weight: bool = True, fused_modconv: bool = True) -> torch.Tensor:
     """StyleGAN2 sec. 2.2: scale input channels by the style, conv, then divide out the expected output std.
 
-    Fused: every sample gets its own modulated kernel and one grouped conv runs them all.
-    Unfused (training): scale the activations instead, which shares one kernel across the batch.
+    Two forms of the same function (pixels agree to float rounding; ``fused_modconv_for`` picks one):
+    fused: every sample gets its own modulated kernel and one grouped conv runs them all;
+    unfused: scale the activations instead, so the batch shares one kernel and one dense conv.
     """
     n = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
     check_shape(styles, [n, in_ch], "styles")
-    wmod = dcoefs = None
-    if demodulate or fused_modconv:
-        wmod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
-    if demodulate:
-        dcoefs = (wmod.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
     if not fused_modconv:
+        dcoefs = None
+        if demodulate:
+            # sum_ikk (W s)^2 = (s^2) . sum_kk W^2: the norm without building N modulated kernels,
+            # which cost more than the conv itself at batch 16 (N x 512 x 512 x 9 floats per layer).
+            dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).to(styles.dtype).T + 1e-8).rsqrt()  # [N, O]
         x = x * styles.to(x.dtype).reshape(n, -1, 1, 1)
         x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up=up, padding=padding, flip_weight=flip_weight)
         if dcoefs is not None:
@@ -186,8 +187,9 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
         if noise is not None:
             x = x + noise.to(x.dtype)
         return x
-    if dcoefs is not None:
-        wmod = wmod * dcoefs.reshape(n, -1, 1, 1, 1)
+    wmod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
+    if demodulate:
+        wmod = wmod * (wmod.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt().reshape(n, -1, 1, 1, 1)
     x = x.reshape(1, -1, *x.shape[2:])
     wmod = wmod.reshape(-1, in_ch, kh, kw)
     x = conv2d_resample(x, wmod.to(x.dtype), resample_filter, up=up, padding=padding, groups=n,
@@ -196,6 +198,20 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     if noise is not None:
         x = x + noise
     return x
+
+
+def fused_modconv_for(batch: int, device: torch.device, training: bool) -> bool:
+    """The faster modulated-conv form for a forward pass (both give the same pixels).
+
+    Training keeps the unfused form it has always used (as NVIDIA's).  On a CPU a batch renders
+    unfused too: grouped convs of one sample each made a batch of 16 cost 1.8x per image what one
+    image does (181 -> 326 ms at 64 px), where one dense conv of the whole batch costs less per
+    image (benchmarks/stylegan2_batch.py).  A single image, or any batch on an accelerator, keeps
+    the grouped form NVIDIA's inference uses.
+    """
+    if training:
+        return False
+    return batch == 1 or torch.device(device).type != "cpu"
 
 
 # -- layers ----------------------------------------------------------------------------------------
@@ -423,6 +439,7 @@ class SynthesisNetwork(nn.Module):
                  conv_clamp: Optional[float] = None, use_noise: bool = True):
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
+        self.architecture = architecture
         self.block_resolutions = block_resolutions(img_resolution)
         ch = {r: channels_at(r, channel_base, channel_max) for r in self.block_resolutions}
         self.num_ws = 0
@@ -437,15 +454,27 @@ class SynthesisNetwork(nn.Module):
     def blocks(self) -> list[SynthesisBlock]:
         return [getattr(self, f"b{r}") for r in self.block_resolutions]
 
+    def preview_resolutions(self) -> tuple[int, ...]:
+        """Resolutions ``forward(stop_at=r)`` can stop at: every block's, when each adds to a skip image."""
+        return tuple(self.block_resolutions) if self.architecture == "skip" else ()
+
     def noise_layers(self) -> list[SynthesisLayer]:
         """The conv layers that take noise, in synthesis order."""
         return [layer for b in self.blocks() for layer in b.conv_layers() if layer.use_noise]
 
     def forward(self, ws: torch.Tensor, c: Optional[torch.Tensor] = None, *, noise_mode: str = "const",
                 noise_inputs: Optional[list] = None, noise_strength: float = 1.0, clamp: Optional[bool] = None,
-                fused_modconv: Optional[bool] = None) -> torch.Tensor:
-        """Render ws.  ``clamp=None`` clamps to [-1, 1] in eval mode only, so training sees the raw output."""
+                fused_modconv: Optional[bool] = None, stop_at: Optional[int] = None) -> torch.Tensor:
+        """Render ws.  ``clamp=None`` clamps to [-1, 1] in eval mode only, so training sees the raw output.
+
+        ``stop_at=r`` (skip architecture): stop after the r x r block and return the image summed so
+        far, a preview at a fraction of the cost; the last resolution is the full render.
+        ``fused_modconv=None`` picks the faster form for the batch and device (``fused_modconv_for``).
+        """
         check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
+        if stop_at is not None and stop_at != self.img_resolution and stop_at not in self.preview_resolutions():
+            raise ValueError(f"stop_at must be one of {list(self.preview_resolutions()) or [self.img_resolution]}"
+                             f" for this {self.architecture} generator, got {stop_at!r}")
         if noise_mode not in ("const", "random", "none"):
             raise ValueError(f"noise_mode must be 'const', 'random' or 'none', got {noise_mode!r}")
         layers = self.noise_layers()
@@ -465,11 +494,13 @@ class SynthesisNetwork(nn.Module):
                     raise ValueError(f"noise_inputs[{i}] must have shape [1 or {n}, 1, {r}, {r}], got {got}")
                 noise_inputs[i] = t.to(device=ws.device, dtype=torch.float32)
         if fused_modconv is None:
-            fused_modconv = not self.training
+            fused_modconv = fused_modconv_for(n, ws.device, self.training)
         ws = ws.to(torch.float32)
         x = img = None
         w_idx = k = 0
         for block in self.blocks():
+            if stop_at is not None and block.resolution > stop_at:
+                break
             nb = block.num_conv + block.num_torgb
             n_noise = block.num_conv if block.conv1.use_noise else 0
             block_noise = noise_inputs[k:k + n_noise] + [None] * (block.num_conv - n_noise)
@@ -546,7 +577,8 @@ class StyleGAN2Generator(Generator):
     def capabilities(self) -> Capabilities:
         return Capabilities(truncation="w", classes=self.c_dim > 0, class_space="embedding", style_layers=True,
                             layer_resolutions=tuple(self.layer_resolutions()),
-                            noise_layers=tuple(layer.resolution for layer in self.synthesis.noise_layers()))
+                            noise_layers=tuple(layer.resolution for layer in self.synthesis.noise_layers()),
+                            preview_resolutions=self.synthesis.preview_resolutions())
 
     def style_affines(self) -> list[tuple[int, str, FullyConnectedLayer]]:
         """(ws index, kind, affine) for every styled layer: kind is "conv" or "torgb"."""

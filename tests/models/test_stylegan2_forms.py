@@ -1,0 +1,131 @@
+"""StyleGAN2: the two modulated-convolution forms give the same pixels, the faster one is picked by
+batch and device, and synthesis can stop at a lower resolution for a preview."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganstudio.models import create_generator, get_spec
+from ganstudio.models import stylegan2 as sg2
+
+# Wider than the registry's tiny config (32 channels): rounding differences grow with the width.
+MEDIUM = dict(z_dim=64, w_dim=64, img_resolution=32, mapping_layers=2, channel_base=2048, channel_max=128)
+
+
+def _G(**cfg):
+    torch.manual_seed(0)
+    G = create_generator("stylegan2", **cfg).eval()
+    with torch.no_grad():  # noise strengths start at 0; a trained model's are not
+        for layer in G.synthesis.noise_layers():
+            layer.noise_strength.fill_(0.5)
+    return G
+
+
+def _ws(G, n, seed=0):
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return G.mapping(z)
+
+
+@pytest.mark.parametrize("up, k, demodulate", [(1, 3, True), (2, 3, True), (1, 1, False)])
+def test_modulated_conv_forms_are_the_same_function(up, k, demodulate):
+    """In float64 the forms agree to rounding of 1e-12: the activation form is the weight form rearranged."""
+    g = torch.Generator().manual_seed(up + k)
+    x = torch.randn(3, 6, 8, 8, generator=g, dtype=torch.float64)
+    weight = torch.randn(5, 6, k, k, generator=g, dtype=torch.float64)
+    styles = torch.rand(3, 6, generator=g, dtype=torch.float64) + 0.5
+    noise = torch.randn(3, 1, 8 * up, 8 * up, generator=g, dtype=torch.float64)
+    f = sg2.make_filter((1, 3, 3, 1)).double()
+    kw = dict(noise=noise, up=up, padding=k // 2, resample_filter=f, demodulate=demodulate, flip_weight=(up == 1))
+    fused = sg2.modulated_conv2d(x, weight, styles, fused_modconv=True, **kw)
+    dense = sg2.modulated_conv2d(x, weight, styles, fused_modconv=False, **kw)
+    assert fused.shape == (3, 5, 8 * up, 8 * up)
+    assert torch.allclose(fused, dense, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_both_forms_render_the_same_pixels(n):
+    from ganstudio.imaging import to_uint8
+    G = _G(**MEDIUM)
+    ws = _ws(G, n)
+    with torch.no_grad():
+        fused = G.synthesis(ws, fused_modconv=True)
+        dense = G.synthesis(ws, fused_modconv=False)
+        for layer in G.synthesis.noise_layers():  # without noise: activations as a trained model's
+            layer.noise_strength.zero_()
+        quiet = (G.synthesis(ws, fused_modconv=True) - G.synthesis(ws, fused_modconv=False)).abs().max().item()
+    assert quiet <= 1e-5
+    # With strong noise float32 rounding grows to ~1e-5 (as between batch sizes of one form): the
+    # 8-bit pixels are still the same, but for a rare rounding tie one level apart.
+    a, b = to_uint8(fused).astype(int), to_uint8(dense).astype(int)
+    assert (fused - dense).abs().max().item() <= 2e-5
+    assert abs(a - b).max() <= 1 and (a != b).mean() < 1e-3
+
+
+def test_the_form_follows_batch_and_device(monkeypatch):
+    assert sg2.fused_modconv_for(1, torch.device("cpu"), training=False)
+    assert not sg2.fused_modconv_for(16, torch.device("cpu"), training=False)  # the batch cliff on CPU
+    assert sg2.fused_modconv_for(16, torch.device("cuda"), training=False)
+    assert not sg2.fused_modconv_for(1, torch.device("cpu"), training=True)
+    G = _G(**get_spec("stylegan2").tiny)
+    seen = []
+    real = sg2.modulated_conv2d
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["fused_modconv"])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(sg2, "modulated_conv2d", spy)
+    with torch.no_grad():
+        batch = G.synthesis(_ws(G, 4))
+        assert seen and not any(seen)  # a CPU batch shares one dense conv per layer
+        seen.clear()
+        one = G.synthesis(_ws(G, 4)[:1])
+        assert seen and all(seen)  # one image: the grouped form
+    assert (batch[0] - one[0]).abs().max().item() <= 1e-5
+
+
+def test_stopping_at_the_last_resolution_is_the_full_render():
+    G = _G(**get_spec("stylegan2").tiny)
+    ws = _ws(G, 2)
+    with torch.no_grad():
+        full = G.synthesis(ws)
+        assert torch.equal(G.synthesis(ws, stop_at=G.img_resolution), full)
+        z = torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(3))
+        assert torch.equal(G(z, stop_at=G.img_resolution), G(z))
+    assert G.capabilities().preview_resolutions == (4, 8, 16)
+
+
+def test_a_stopped_render_is_a_low_res_version_of_the_full_image(monkeypatch):
+    """A preview is nearer the full image (area-downsampled) than another image is: at half the resolution
+    within 0.6 of that distance, at a quarter within 0.8 (measured: 0.50 and 0.72 with these random weights,
+    whose high-resolution layers add as much as the low ones; a trained model's add detail)."""
+    G = _G(**MEDIUM)
+    ws = _ws(G, 6, seed=1)
+    ran = []
+    for block in G.synthesis.blocks():
+        monkeypatch.setattr(block, "forward", lambda *a, _f=block.forward, _r=block.resolution, **k: (
+            ran.append(_r), _f(*a, **k))[1])
+    with torch.no_grad():
+        full = G.synthesis(ws)
+        for r in (8, 16):
+            ran.clear()
+            preview = G.synthesis(ws, stop_at=r)
+            assert ran == [res for res in G.synthesis.block_resolutions if res <= r]  # the rest never runs
+            assert preview.shape == (6, 3, r, r) and preview.abs().max() <= 1
+            down = F.avg_pool2d(full, G.img_resolution // r)
+            own = (preview - down).abs().mean().item()
+            other = (preview - down.roll(1, dims=0)).abs().mean().item()  # each preview against another image
+            assert own < (0.6 if r == 16 else 0.8) * other, (r, own, other)
+
+
+def test_stop_at_is_checked():
+    G = _G(**get_spec("stylegan2").tiny)
+    ws = _ws(G, 1)
+    for bad in (2, 12, 32):
+        with pytest.raises(ValueError, match="stop_at must be one of"):
+            G.synthesis(ws, stop_at=bad)
+    R = _G(**{**get_spec("stylegan2").tiny, "architecture": "resnet"})
+    assert R.capabilities().preview_resolutions == ()
+    with pytest.raises(ValueError, match="resnet"):
+        R.synthesis(_ws(R, 1), stop_at=8)
+    with torch.no_grad():
+        assert R.synthesis(_ws(R, 1), stop_at=16).shape == (1, 3, 16, 16)
