@@ -98,6 +98,35 @@ def convert(path, obj):
         raise CheckpointError(f"{path}: a rosinality SWAGAN (wavelet) generator, not StyleGAN2: its to_rgb layers "
                               "output Haar sub-bands, which GAN Studio's StyleGAN2 cannot render")
     src = _Recording(src)
+    cfg, n_convs = _infer_config(src, path)
+    G = create_checked("stylegan2", path, f"{path}: the inferred StyleGAN2 configuration is invalid", **cfg)
+    sd = _converted(src, G, cfg["mapping_layers"], n_convs, path, where)
+    # Anything left over is a layer this conversion does not know (another architecture sharing the
+    # key names): refuse rather than render a network with parts missing.
+    leftover = [k for k in src if k not in src.read and not k.endswith((".blur.kernel", ".upsample.kernel"))]
+    if leftover:
+        raise CheckpointError(f"{path}: {where} has {len(leftover)} tensors a rosinality StyleGAN2 generator does "
+                              f"not (e.g. {', '.join(sorted(leftover)[:3])}); another architecture?")
+    for k, v in G.state_dict().items():  # FIR filter buffers: rosinality hard-codes [1,3,3,1], as our default does
+        if k.endswith("resample_filter"):
+            sd[k] = v
+    w_dim = cfg["w_dim"]
+    w_avg = _latent_avg(obj, w_dim)
+    sd["mapping.w_avg"] = w_avg if w_avg is not None else torch.zeros(w_dim)
+    load_exact(G, {k: v.float() for k, v in sd.items()}, path, f"rosinality {where}")
+    if w_avg is None:
+        with torch.no_grad():
+            z = torch.randn(_W_AVG_SAMPLES, w_dim, generator=torch.Generator().manual_seed(0))
+            G.mapping.w_avg.copy_(G.mapping(z)[:, 0].mean(dim=0))
+    details = {"network": where, "img_resolution": cfg["img_resolution"], "w_dim": w_dim,
+               "mapping_layers": cfg["mapping_layers"], "channel_base": cfg["channel_base"],
+               "channel_max": cfg["channel_max"],
+               "w_avg": "latent_avg" if w_avg is not None else f"mean w of {_W_AVG_SAMPLES} seeded z"}
+    return G, {"class_names": [], "details": details}
+
+
+def _infer_config(src, path: Path) -> tuple[dict, int]:
+    """(our StyleGAN2 config, number of styled convs above 4x4) read off the tensors' names and shapes."""
     n_mlp = 0
     while f"style.{n_mlp + 1}.weight" in src:
         n_mlp += 1
@@ -114,8 +143,11 @@ def convert(path, obj):
     cfg = dict(z_dim=int(w_dim), w_dim=int(w_dim), c_dim=0, img_resolution=int(res), img_channels=int(img_channels),
                mapping_layers=n_mlp, mapping_lr_multiplier=0.01, channel_base=channel_base,
                channel_max=int(channel_max), architecture="skip")
-    G = create_checked("stylegan2", path, f"{path}: the inferred StyleGAN2 configuration is invalid", **cfg)
+    return cfg, n_convs
 
+
+def _converted(src, G, n_mlp: int, n_convs: int, path: Path, where: str) -> dict[str, torch.Tensor]:
+    """rosinality's tensors under our StyleGAN2's names (filters and w_avg aside)."""
     sd: dict[str, torch.Tensor] = {}
     for i in range(n_mlp):
         sd[f"mapping.fc{i}.weight"] = src[f"style.{i + 1}.weight"]
@@ -150,24 +182,4 @@ def convert(path, obj):
         raise CheckpointError(f"{path}: {where} lacks tensor {e.args[0]} of a rosinality StyleGAN2 generator") from None
     except RuntimeError as e:
         raise CheckpointError(f"{path}: a {where} tensor has an unexpected shape: {e}") from None
-    # Anything left over is a layer this conversion does not know (another architecture sharing the
-    # key names): refuse rather than render a network with parts missing.
-    leftover = [k for k in src if k not in src.read and not k.endswith((".blur.kernel", ".upsample.kernel"))]
-    if leftover:
-        raise CheckpointError(f"{path}: {where} has {len(leftover)} tensors a rosinality StyleGAN2 generator does "
-                              f"not (e.g. {', '.join(sorted(leftover)[:3])}); another architecture?")
-    own = G.state_dict()
-    for k, v in own.items():  # FIR filter buffers: rosinality hard-codes [1,3,3,1], as our default does
-        if k.endswith("resample_filter"):
-            sd[k] = v
-    w_avg = _latent_avg(obj, w_dim)
-    sd["mapping.w_avg"] = w_avg if w_avg is not None else torch.zeros(w_dim)
-    load_exact(G, {k: v.float() for k, v in sd.items()}, path, f"rosinality {where}")
-    if w_avg is None:
-        with torch.no_grad():
-            z = torch.randn(_W_AVG_SAMPLES, w_dim, generator=torch.Generator().manual_seed(0))
-            G.mapping.w_avg.copy_(G.mapping(z)[:, 0].mean(dim=0))
-    details = {"network": where, "img_resolution": res, "w_dim": int(w_dim), "mapping_layers": n_mlp,
-               "channel_base": channel_base, "channel_max": int(channel_max),
-               "w_avg": "latent_avg" if w_avg is not None else f"mean w of {_W_AVG_SAMPLES} seeded z"}
-    return G, {"class_names": [], "details": details}
+    return sd
