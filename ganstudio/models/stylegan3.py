@@ -93,7 +93,8 @@ def _kaiser_beta(numtaps: int, width: float, fs: float) -> float:
     return 0.0
 
 
-def lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False) -> Optional[torch.Tensor]:
+def lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float,
+                   radial: bool = False) -> Optional[torch.Tensor]:
     """Windowed-sinc low-pass FIR with unit DC gain: separable taps [numtaps], or a radial jinc [numtaps, numtaps].
 
     ``cutoff`` and ``width`` (the transition band) are in the units of the sampling rate ``fs``.
@@ -156,7 +157,7 @@ def filtered_lrelu(x: torch.Tensor, fu: Optional[torch.Tensor], fd: Optional[tor
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
                      padding: int = 0, input_gain: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Per-sample modulated conv as one grouped conv; weights and styles are pre-normalised to unit
-    mean square before modulation (StyleGAN3 App. D: keeps fp16 in range), which demodulation cancels."""
+    mean square before modulation (keeps half precision in range), which demodulation cancels."""
     n = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
     check_shape(styles, [n, in_ch], "styles")
@@ -177,7 +178,8 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
 
 def make_input_transform(translate: Sequence[float] = (0.0, 0.0), rotate: float = 0.0) -> torch.Tensor:
     """The user transform of the image content [3, 3], as NVIDIA's ``gen_images.make_transform``:
-    ``translate`` in image widths, ``rotate`` in degrees (counter-clockwise on screen)."""
+    ``translate`` in image widths (+x moves the content right, +y down), ``rotate`` in degrees
+    (counter-clockwise on screen)."""
     tx, ty = (float(v) for v in translate)
     a = math.radians(float(rotate))
     if not all(math.isfinite(v) for v in (tx, ty, a)):

@@ -131,6 +131,11 @@ def _render(G, z, c, psi, transform=None):
         return G.synthesis(G.mapping(z, c, truncation_psi=psi), c, input_transform=transform, clamp=False)
 
 
+def _g_fields(cfg) -> dict:
+    """The generator's part of a config (an imported G has no D to describe)."""
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if not k.startswith(("d_", "mbstd"))}
+
+
 CASES = {
     "t": ("stylegan3-t", {}),
     "r": ("stylegan3-r", {}),
@@ -147,8 +152,7 @@ def test_nvidia_stylegan3_pickle_imports_with_parity(tmp_path, nv, case):
     pkl = _write(tmp_path / "network-snapshot-000040.pkl", src, nv, marker)
     G, meta, mod = convert_foreign(pkl)
     assert mod.NAME == "stylegan3-nvidia" and not os.path.exists(marker)
-    g_fields = lambda cfg: {k: v for k, v in dataclasses.asdict(cfg).items() if not k.startswith(("d_", "mbstd"))}  # noqa: E731
-    assert G.model_name == name and g_fields(G.config) == g_fields(src.config)
+    assert G.model_name == name and _g_fields(G.config) == _g_fields(src.config)
     assert meta["details"]["configuration"] == name[-1].upper()
     z = torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(1))
     c = torch.eye(G.c_dim)[[0, 2, 1]] if G.c_dim else None
