@@ -134,7 +134,7 @@ class _Trainer:
         self.d_cond = self.D is not None and self.D.c_dim > 0
         self.info_cat = int(self.G.info_cat) if caps.latent_codes else 0
         self.info_cont = int(self.G.info_cont) if caps.latent_codes else 0
-        check_applicable(cfg, caps, self.D.aux_heads() if self.D is not None else ())
+        check_applicable(cfg, caps, self.D.aux_heads() if self.D is not None else (), self.D is not None)
         self.use_info = cfg.info > 0
         self.use_aux_class = cfg.aux_class > 0
         if self.G.c_dim and self.num_classes and self.G.c_dim != self.num_classes:

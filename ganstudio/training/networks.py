@@ -7,9 +7,8 @@ import warnings
 
 import torch
 
-from ganstudio.training.presets import TrainConfig
+from ganstudio.training.presets import DEFAULT_W_AVG_BETA, ModelTraits, TrainConfig, applies
 
-DEFAULT_W_AVG_BETA = 0.995  # TrainConfig's default, the model's own: only another value is a setting
 
 
 def build_models(cfg: TrainConfig, num_classes: int):
@@ -116,13 +115,20 @@ def make_optimizer(params, kind: str, lr: float, betas, lazy_every: int = 1) -> 
     return torch.optim.SGD(params, lr=lr, momentum=betas[0])
 
 
-def check_applicable(cfg: TrainConfig, caps, heads) -> None:
-    """Settings the model cannot honour are refused, not ignored (see presets.applies)."""
-    if cfg.aux_class > 0 and "class_logits" not in heads:  # it died in the first D step (KeyError)
-        raise ValueError(f"aux_class is ACGAN's auxiliary class loss; the {cfg.model} discriminator has no "
-                         f"class head (train the acgan model)")
-    if cfg.info > 0 and "code" not in heads:  # it was silently ignored
-        raise ValueError(f"info is InfoGAN's mutual-information loss; {cfg.model} has no latent codes "
-                         f"(the infogan preset, or model.info_cat / model.info_cont on dcgan)")
-    if cfg.pl > 0 and not caps.style_layers:
-        raise ValueError(f"pl (path length regularization) needs a style-based generator; {cfg.model} has none")
+# Settings refused (not ignored) on a model they do not apply to (presets.REQUIRES decides), and why.
+REFUSED = {
+    # aux_class died in the first D step (KeyError); info was silently ignored
+    "aux_class": "aux_class is ACGAN's auxiliary class loss; the {model} discriminator has no class head "
+                 "(train the acgan model)",
+    "info": "info is InfoGAN's mutual-information loss; {model} has no latent codes (the infogan preset, or "
+            "model.info_cat / model.info_cont on dcgan)",
+    "pl": "pl (path length regularization) needs a style-based generator; {model} has none",
+}
+
+
+def check_applicable(cfg: TrainConfig, caps, heads, has_D: bool = True) -> None:
+    """Settings the model cannot honour are refused, not ignored."""
+    traits = ModelTraits(caps, tuple(heads), has_D, True)
+    for name, why in REFUSED.items():
+        if getattr(cfg, name) > 0 and not applies(name, traits):
+            raise ValueError(why.format(model=cfg.model))

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, NamedTuple, Optional
 
 from ganstudio.training.losses import LOSSES, SMOOTHABLE_LOSSES
 
@@ -20,57 +20,69 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 @dataclass
 class TrainConfig:
-    preset: str = "dcgan"  # name of the preset this config started from
-    model: str = "dcgan"  # registry name of the model family
-    model_config: dict = field(default_factory=dict)  # overrides of the model's config dataclass
+    # data
     data: str = "fashion-mnist"  # folder, IDX file/folder, or a built-in name (see training.data)
     resolution: int = 32  # training image size (the model's img_resolution)
     channels: int = 1  # 1 = grayscale, 3 = RGB (the model's img_channels)
     conditional: str = "no"  # "yes": needs labels, c_dim = classes; "auto": labels when the data has them; "no"
     flip: bool = False  # random horizontal flips of real images
     class_folders: bool = False  # an image folder's subfolders are classes
+    # model
+    preset: str = "dcgan"  # name of the preset this config started from
+    model: str = "dcgan"  # registry name of the model family
+    model_config: dict = field(default_factory=dict)  # overrides of the model's config dataclass
+    w_avg_beta: float = 0.995  # StyleGAN w_avg tracking decay (also read from model.w_avg_beta); 0.995 = the model's own
+    ema: float = 0.0  # decay of the EMA of G's weights (0 = no EMA)
     # optimization
-    steps: int = 10000  # generator steps (D takes k_disc steps for each)
     batch: int = 64  # global batch (split over processes when distributed)
     optimizer: str = "adam"  # adam | rmsprop (WGAN with clipping) | sgd (with momentum = beta1)
     lr_g: float = 2e-4  # generator learning rate
     lr_d: float = 2e-4  # discriminator learning rate (differs from lr_g for TTUR)
     betas_g: tuple = (0.5, 0.999)  # Adam betas of G (beta1 is SGD's momentum)
     betas_d: tuple = (0.5, 0.999)  # Adam betas of D
-    loss: str = "ns"  # ns | minimax | lsgan | wgan | hinge
     k_disc: int = 1  # discriminator steps per generator step
     reuse_fakes: bool = False  # G step trains on the D step's fakes (DCGAN reference): one G forward per step; k_disc 1 only
-    # regularizers and tricks (0 = off)
+    lazy_adam: bool = False  # with lazy R1 / PL: Adam lr * c and betas ** c, c = N / (N + 1) (Karras et al. 2020, B)
+    # loss and regularizers (0 = off)
+    loss: str = "ns"  # ns | minimax | lsgan | wgan | hinge
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - value
+    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed linearly to 0
     clip: float = 0.0  # WGAN weight clipping bound c
     gp: float = 0.0  # WGAN-GP gradient penalty weight lambda
     r1: float = 0.0  # R1 penalty weight gamma (the penalty is gamma/2 * E||grad||^2)
     r1_every: int = 1  # lazy R1: apply every N D steps, scaled by N (StyleGAN2)
     dragan: float = 0.0  # DRAGAN penalty weight
+    drift: float = 0.0  # ProGAN epsilon-drift weight on D(real)^2
     pl: float = 0.0  # StyleGAN2 path length regularization weight (2 in Karras et al. 2020); style models only
     pl_every: int = 4  # lazy path length regularization: every N G steps, scaled by N
-    lazy_adam: bool = False  # with lazy R1 / PL: Adam lr * c and betas ** c, c = N / (N + 1) (Karras et al. 2020, B)
-    drift: float = 0.0  # ProGAN epsilon-drift weight on D(real)^2
-    label_smoothing: float = 0.0  # one-sided: real targets become 1 - value
-    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed linearly to 0
+    style_mixing: float = 0.0  # StyleGAN mixing probability (models with style layers)
     aux_class: float = 0.0  # ACGAN auxiliary class loss weight
     info: float = 0.0  # InfoGAN mutual-information weight (categorical code)
     info_cont_weight: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
     ortho: float = 0.0  # BigGAN orthogonal regularization weight on G
-    style_mixing: float = 0.0  # StyleGAN mixing probability (models with style layers)
-    w_avg_beta: float = 0.995  # StyleGAN w_avg tracking decay (the same as model.w_avg_beta; either sets it)
     vae_beta: float = 1.0  # beta-VAE weight of the KL term
-    ema: float = 0.0  # decay of the EMA of G's weights (0 = no EMA)
+    # schedule
+    steps: int = 10000  # generator steps (D takes k_disc steps for each)
     phase_kimg: float = 0.0  # ProGAN: thousands of images per fade-in and per stable phase
-    amp: bool = False  # bfloat16 autocast (CUDA only; ignored elsewhere)
-    # run control
-    seed: int = 0  # seeds weights, data order, latents and every other random draw
-    device: str = "auto"  # auto | cpu | cuda | mps
-    num_workers: int = 0  # data-loading processes
     log_every: int = 10  # steps between stat lines (log.jsonl, progress)
     sample_every: int = 500  # steps between sample grids (0 = only at the end)
     sample_count: int = 64  # images in the sample grid
     ckpt_every: int = 1000  # steps between checkpoints (0 = only at the end)
     keep: int = 3  # checkpoints kept (the newest ones)
+    # run
+    seed: int = 0  # seeds weights, data order, latents and every other random draw
+    device: str = "auto"  # auto | cpu | cuda | mps
+    num_workers: int = 0  # data-loading processes
+    amp: bool = False  # bfloat16 autocast (CUDA only; ignored elsewhere)
+
+    def __post_init__(self):
+        # One name for the w_avg decay: model.w_avg_beta (older runs, the model's own field) folds into w_avg_beta.
+        if isinstance(self.model_config, dict) and "w_avg_beta" in self.model_config:
+            self.model_config = dict(self.model_config)
+            v = self.model_config.pop("w_avg_beta")
+            if self.w_avg_beta != DEFAULT_W_AVG_BETA and v != self.w_avg_beta:
+                raise ValueError(f"w_avg_beta={self.w_avg_beta} contradicts model.w_avg_beta={v}")
+            self.w_avg_beta = v
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -171,6 +183,7 @@ class TrainConfig:
 
 
 MAX_LR = 10.0
+DEFAULT_W_AVG_BETA = 0.995  # TrainConfig's default, the model's own: only another value is a setting
 # Old setting names -> new: "info_cont" was both this loss weight and the model's code count (model.info_cont).
 RENAMED = {"info_cont": "info_cont_weight"}
 MAX_SAMPLES = 1024
@@ -232,6 +245,92 @@ PRESETS: dict[str, TrainConfig] = {
     "infogan": _p(preset="infogan", model="infogan", data="mnist", info=1.0, info_cont_weight=0.1, lr_g=1e-3,
                   lr_d=2e-4, batch=64, steps=5000, model_config={"z_dim": 62, "info_cat": 10, "info_cont": 2}),
 }
+
+
+SECTIONS = ("data", "model", "optimization", "loss and regularizers", "schedule", "run")
+
+
+class Setting(NamedTuple):
+    """One training setting, as the Train tab's form and ``--set`` list them."""
+    section: str  # one of SECTIONS
+    name: str  # the TrainConfig field (and the --set key)
+    type: type  # bool, int, float, str, tuple or dict
+    default: Any
+    help: str
+    applies: bool  # whether it means anything for the model asked about (see applies())
+
+
+def settings(model: Optional[str] = None, model_config: Optional[dict] = None) -> list[Setting]:
+    """Every TrainConfig setting in section order, with its help; ``applies`` for ``model`` (always
+    True when no model is given).  The one listing the form and the docs build from."""
+    import inspect
+    import re
+
+    source = inspect.getsource(TrainConfig)
+    section, where, helps = SECTIONS[0], {}, {}
+    for line in source.splitlines():
+        head = re.match(r"^ {4}# ([a-z ]+?)(?: \(.*\))?$", line)
+        if head and head.group(1) in SECTIONS:
+            section = head.group(1)
+        m = re.match(r"^ {4}(\w+)\s*:[^#]*#\s*(.+)$", line)
+        if m:
+            where[m.group(1)], helps[m.group(1)] = section, m.group(2).strip()
+    try:
+        traits = model_traits(model, model_config) if model else None
+    except (KeyError, TypeError, ValueError, RuntimeError):  # a model or settings that do not build: list all
+        traits = None
+    out = []
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        out.append(Setting(where[f.name], f.name, type(default), default, helps.get(f.name, ""),
+                           traits is None or applies(f.name, traits)))
+    return out
+
+
+class ModelTraits(NamedTuple):
+    """What decides which settings mean anything for a model."""
+    caps: Any  # the generator's Capabilities
+    heads: tuple  # the discriminator's auxiliary heads ("class_logits", "code")
+    has_D: bool
+    conditional: bool  # has a c_dim to set
+
+
+def model_traits(model: str, model_config: Optional[dict] = None) -> ModelTraits:
+    """Built on the meta device (no memory, no weights): cheap enough for a form."""
+    import torch
+
+    from ganstudio.models import create_discriminator, create_generator, get_spec
+    over = dict(model_config or {})
+    with torch.device("meta"):
+        G = create_generator(model, **over)
+        D = create_discriminator(model, **over)
+    fields = {f.name for f in dataclasses.fields(get_spec(model).config_cls)}
+    return ModelTraits(G.capabilities(), tuple(D.aux_heads()) if D is not None else (), D is not None,
+                       "c_dim" in fields)
+
+
+# The one place that decides whether a setting applies to a model: name -> (test, why not).
+_GAN_ONLY = ("loss", "label_smoothing", "instance_noise", "clip", "gp", "r1", "r1_every", "dragan", "drift",
+             "k_disc", "reuse_fakes", "lr_d", "betas_d")
+REQUIRES: dict[str, tuple[Callable[[ModelTraits], bool], str]] = {
+    **{name: ((lambda t: t.has_D), "models with a discriminator") for name in _GAN_ONLY},
+    "style_mixing": ((lambda t: t.caps.style_layers), "style-based generators"),
+    "pl": ((lambda t: t.caps.style_layers), "style-based generators"),
+    "pl_every": ((lambda t: t.caps.style_layers), "style-based generators"),
+    "w_avg_beta": ((lambda t: t.caps.truncation == "w"), "StyleGAN's running mean of w"),
+    "phase_kimg": ((lambda t: t.caps.progressive), "progressive models"),
+    "vae_beta": ((lambda t: t.caps.encoder), "VAEs"),
+    "aux_class": ((lambda t: "class_logits" in t.heads), "discriminators with a class head (acgan)"),
+    "info": ((lambda t: "code" in t.heads), "models with InfoGAN latent codes"),
+    "info_cont_weight": ((lambda t: "code" in t.heads), "models with InfoGAN latent codes"),
+    "conditional": ((lambda t: t.conditional), "class-conditional models"),
+}
+
+
+def applies(name: str, traits: ModelTraits) -> bool:
+    """Whether setting ``name`` means anything for a model with ``traits``."""
+    test = REQUIRES.get(name)
+    return test is None or bool(test[0](traits))
 
 
 def list_presets() -> list[str]:
@@ -341,6 +440,8 @@ def apply_overrides(cfg: TrainConfig, settings: list[str] | dict) -> TrainConfig
     for key, value in items:
         key = key.strip().replace("-", "_")
         key = RENAMED.get(key, key)
+        if key == "model.w_avg_beta":  # one name: the model's field and the training setting are one knob
+            key = "w_avg_beta"
         if key.startswith("model."):
             sub = key[len("model."):]
             if not sub:

@@ -102,3 +102,49 @@ def test_conditional_no_trains_without_classes_or_refuses(tmp_path):
     cfg = apply_overrides(get_preset("cgan"), ["resolution=32", "data=shapes"])  # conditional=yes, no labels
     with pytest.raises(ValueError, match="class_folders=true"):
         build_models(cfg, num_classes=0)
+
+
+def test_settings_list_every_field_once_in_sections_with_help():
+    import dataclasses
+
+    from ganstudio.training.presets import SECTIONS, TrainConfig, settings
+    listed = settings()
+    assert [s.name for s in listed] == [f.name for f in dataclasses.fields(TrainConfig)]
+    assert {s.section for s in listed} == set(SECTIONS)
+    assert all(s.help and s.applies for s in listed)
+    by_name = {s.name: s for s in listed}
+    assert by_name["lr_g"].section == "optimization" and by_name["lr_g"].type is float
+    assert by_name["r1"].section == "loss and regularizers" and by_name["steps"].section == "schedule"
+    assert by_name["data"].section == "data" and by_name["seed"].section == "run"
+
+
+@pytest.mark.parametrize("model, applies, not_applies", [
+    ("dcgan", ["gp", "r1", "ortho"], ["pl", "style_mixing", "w_avg_beta", "aux_class", "info", "vae_beta",
+                                      "phase_kimg"]),
+    ("stylegan2", ["pl", "style_mixing", "w_avg_beta", "r1"], ["aux_class", "info", "phase_kimg"]),
+    ("acgan", ["aux_class"], ["info", "pl"]),
+    ("infogan", ["info", "info_cont_weight"], ["aux_class"]),  # with the preset's codes (model_config)
+    ("progan", ["phase_kimg", "drift"], ["pl"]),
+    ("vae", ["vae_beta", "lr_g"], ["gp", "loss", "k_disc", "lr_d"]),
+])
+def test_which_settings_apply_to_a_model(model, applies, not_applies):
+    from ganstudio.training.presets import get_preset, settings
+    model_config = get_preset(model).model_config if model == "infogan" else None
+    flags = {s.name: s.applies for s in settings(model, model_config)}
+    assert all(flags[n] for n in applies), {n: flags[n] for n in applies}
+    assert not any(flags[n] for n in not_applies), {n: flags[n] for n in not_applies}
+
+
+def test_one_name_per_concept_and_old_names_still_load():
+    from ganstudio.training.presets import TrainConfig, apply_overrides, get_preset
+    # info_cont was the InfoGAN loss weight here and the code count in model.info_cont.
+    old = TrainConfig.from_dict({"model": "infogan", "info_cont": 0.3, "model_config": {"info_cont": 2}})
+    assert old.info_cont_weight == 0.3 and old.model_config == {"info_cont": 2}
+    assert apply_overrides(get_preset("infogan"), {"info_cont": "0.2"}).info_cont_weight == 0.2
+    # w_avg_beta had two names: the model's field folds into the training setting.
+    cfg = apply_overrides(get_preset("stylegan2"), ["model.w_avg_beta=0.9"])
+    assert cfg.w_avg_beta == 0.9 and "w_avg_beta" not in cfg.model_config
+    old = TrainConfig.from_dict({"model": "stylegan2", "model_config": {"w_avg_beta": 0.5}})
+    assert old.w_avg_beta == 0.5 and old.model_config == {}
+    with pytest.raises(ValueError, match="contradicts"):
+        TrainConfig.from_dict({"model": "stylegan2", "w_avg_beta": 0.9, "model_config": {"w_avg_beta": 0.5}})
