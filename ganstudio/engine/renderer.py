@@ -20,28 +20,11 @@ import torch
 # Imported here, not in the functions: with PySide6 loaded every import statement goes through
 # its import hook, which costs microseconds on each render.
 from ganstudio import latent
+from ganstudio.devices import pick_device  # noqa: F401 - the engine's public name for it
 from ganstudio.engine.encoding import image_tensor
 from ganstudio.engine.state import RenderState, check_numbers
 from ganstudio.imaging import to_uint8
 from ganstudio.models import Capabilities
-
-
-def pick_device(preference: str = "auto") -> torch.device:
-    """CUDA, then Apple MPS, then CPU; an explicit choice that is unavailable is an error."""
-    pref = (preference or "auto").lower()
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps and mps.is_available())
-    if pref == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps") if has_mps else torch.device("cpu")
-    if pref.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for but no CUDA GPU is available")
-    if pref == "mps" and not has_mps:
-        raise ValueError("Apple MPS was asked for but is not available")
-    if pref not in ("cpu", "mps") and not pref.startswith("cuda"):
-        raise ValueError(f"unknown device {preference!r} (auto, cpu, cuda, cuda:N, mps)")
-    return torch.device(pref)
 
 
 @dataclass
