@@ -140,8 +140,12 @@ def _class_weights(args, info) -> tuple:
         if given:
             raise UsageError("this model is unconditional: --class / --class-weights do not apply")
         return ()
-    if not given:
-        raise UsageError(f"this model is class-conditional ({c_dim} classes): pass --class K or --class-weights")
+    if not given:  # class 0, as the window shows a conditional model first; said, since it was not asked for
+        import sys
+        name = f" ({class_names[0]})" if class_names else ""
+        print(f"note: {info.model_name} is class-conditional ({c_dim} classes): rendering class 0{name}; "
+              "choose with --class NAME|K or --class-weights", file=sys.stderr)
+        return ((0, 1.0),)
 
     def index(k: str) -> int:
         try:
