@@ -20,6 +20,8 @@ from ganstudio.training.run_dir import RunDir
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="pause/kill use POSIX signals")
 slow = pytest.mark.slow  # a real training or evaluation process
+STOP_TIMEOUT = 300.0  # s before Stop kills a trainer that has not exited (the app's default is 30)
+HANG = 300_000  # ms: every wait is for a condition; this only bounds a hang (a busy machine waits longer)
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # the test machine's cores are shared
 
 
@@ -32,7 +34,8 @@ def tiny(form: ConfigForm, steps=2000, data="digits"):
 
 
 def make_tab(qtbot, root, **kw):
-    tab = TrainTab(runs_root=root, manager=ProcessManager(env=CHILD_ENV, stop_timeout=30), **kw)
+    # Stop's escalation to SIGKILL must not race a checkpoint written on a busy machine: STOP_TIMEOUT.
+    tab = TrainTab(runs_root=root, manager=ProcessManager(env=CHILD_ENV, stop_timeout=STOP_TIMEOUT), **kw)
     qtbot.addWidget(tab)
     tab.resize(1500, 950)
     tab.show()
@@ -176,6 +179,7 @@ def test_train_pause_resume_stop_and_open_in_explorer(qtbot, tmp_path, temp_sett
     tab = launcher.show()
     assert launcher.show() is tab  # built once
     tab.manager.env.update(CHILD_ENV)
+    tab.manager.stop_timeout = STOP_TIMEOUT
     tab.resize(1500, 950)
     assert tab.runs_root == root
     try:
@@ -185,11 +189,11 @@ def test_train_pause_resume_stop_and_open_in_explorer(qtbot, tmp_path, temp_sett
         proc = tab.manager.process(run)
         assert proc.argv[:4] == [sys.executable, "-m", "ganstudio", "train"] and f"--out={run}" in proc.argv
         # Curves gain points, the sample grid appears and changes.
-        qtbot.waitUntil(lambda: tab.view.plot.points("loss_G") >= 2, timeout=60000)
+        qtbot.waitUntil(lambda: tab.view.plot.points("loss_G") >= 2, timeout=HANG)
         assert {"loss_D", "loss_G"} <= set(tab.view.plot.curves)
-        qtbot.waitUntil(lambda: tab.view.sample_image is not None, timeout=30000)
+        qtbot.waitUntil(lambda: tab.view.sample_image is not None, timeout=HANG)
         first_path, first = tab.view.sample_path, tab.view.sample_image.copy()
-        qtbot.waitUntil(lambda: tab.view.sample_path != first_path, timeout=30000)
+        qtbot.waitUntil(lambda: tab.view.sample_path != first_path, timeout=HANG)
         assert tab.view.sample_image != first  # new pixels on the same latents
         assert tab.status.state == "running" and tab.view.progress.value() > 0
         assert "img/s" in tab.view.speed_label.text() and tab.view.speed_label.text() != "— img/s"
@@ -197,21 +201,21 @@ def test_train_pause_resume_stop_and_open_in_explorer(qtbot, tmp_path, temp_sett
 
         # Pause: the process is stopped, no new log lines while paused.
         tab.pause_run()
-        qtbot.waitUntil(lambda: tab.status.state == "paused", timeout=5000)
+        qtbot.waitUntil(lambda: tab.status.state == "paused", timeout=HANG)
         assert M.process_state(proc.pid) == "paused"  # stopped by the kernel: a write under way has ended
         before, points = log_steps(run), tab.view.plot.points("loss_G")
         ticks = tab._ticks
-        qtbot.waitUntil(lambda: tab._ticks >= ticks + 4, timeout=20000)  # the window polled the run 4 more times
+        qtbot.waitUntil(lambda: tab._ticks >= ticks + 4, timeout=HANG)  # the window polled the run 4 more times
         assert log_steps(run) == before and tab.view.plot.points("loss_G") == points
         assert tab.view.resume_btn.isEnabled() and not tab.view.pause_btn.isEnabled()
         tab.resume_run()
-        qtbot.waitUntil(lambda: tab.status.state == "running" and len(log_steps(run)) > len(before), timeout=30000)
-        qtbot.waitUntil(lambda: tab.view.plot.points("loss_G") > points, timeout=5000)
+        qtbot.waitUntil(lambda: tab.status.state == "running" and len(log_steps(run)) > len(before), timeout=HANG)
+        qtbot.waitUntil(lambda: tab.view.plot.points("loss_G") > points, timeout=HANG)
 
         # Stop: a checkpoint at the stop step, state "stopped".
         tab.stop_run()
-        qtbot.waitUntil(lambda: tab.status.state == "stopped", timeout=40000)
-        qtbot.waitUntil(lambda: not proc.running, timeout=10000)
+        qtbot.waitUntil(lambda: tab.status.state == "stopped", timeout=HANG)
+        qtbot.waitUntil(lambda: not proc.running, timeout=HANG)
         assert proc.returncode == 0 and not tab.view.error_box.isVisible()
         status = json.loads((run / "status.json").read_text())
         assert status["reason"] == "stop requested"
@@ -220,12 +224,12 @@ def test_train_pause_resume_stop_and_open_in_explorer(qtbot, tmp_path, temp_sett
         assert tab.view.resume_btn.isEnabled() and not tab.view.stop_btn.isEnabled()
 
         # Open in the explorer: the signal carries a loadable checkpoint and the main window renders it.
-        with qtbot.waitSignal(tab.open_checkpoint, timeout=2000) as sig:
+        with qtbot.waitSignal(tab.open_checkpoint, timeout=HANG) as sig:
             tab.view.open_btn.click()
         ck = load_checkpoint(sig.args[0])
         assert ck.G.img_resolution == 16 and ck.G.img_channels == 1
-        qtbot.waitUntil(lambda: win.app.info is not None, timeout=20000)
-        wait_rendered(qtbot, win, timeout=20000)
+        qtbot.waitUntil(lambda: win.app.info is not None, timeout=HANG)
+        wait_rendered(qtbot, win, timeout=HANG)
         assert win.last_result is not None and win.last_result.image.shape[:2] == (16, 16)
         assert Path(win.app.state.model).resolve() == Path(sig.args[0]).resolve()
         # The explorer's model list names the run and the step, not just the file.
@@ -245,13 +249,13 @@ def test_killed_run_shows_stopped_unexpectedly_and_resumes(qtbot, tmp_path):
     try:
         tiny(tab.form)
         run = tab.start_new_run()
-        qtbot.waitUntil(lambda: tab.view.ckpt_combo.count() >= 1 and tab.status.state == "running", timeout=60000)
+        qtbot.waitUntil(lambda: tab.view.ckpt_combo.count() >= 1 and tab.status.state == "running", timeout=HANG)
         pid = json.loads((run / "status.json").read_text())["pid"]
         assert pid == tab.manager.process(run).pid
         os.kill(pid, signal.SIGKILL)
         # The state comes from the files; the exit signal once the process is reaped (a poll later, at most).
         qtbot.waitUntil(lambda: tab.status.state == M.UNEXPECTED and "SIGKILL" in tab.view.error_box.toPlainText(),
-                        timeout=10000)
+                        timeout=HANG)
         text = tab.view.error_box.toPlainText()
         assert tab.view.error_box.isVisible() and "Stopped unexpectedly" in text and "SIGKILL" in text
         ckpt_step, ckpt = RunDir(run).checkpoints()[-1]
@@ -261,8 +265,8 @@ def test_killed_run_shows_stopped_unexpectedly_and_resumes(qtbot, tmp_path):
         tab.resume_run()
         proc = tab.manager.process(run)
         assert proc.pid != pid and "--resume" in proc.argv
-        qtbot.waitUntil(lambda: tab.status.state == "running" and not tab.view.error_box.isVisible(), timeout=30000)
-        qtbot.waitUntil(lambda: tab.last_record is not None and tab.last_record["step"] > ckpt_step, timeout=60000)
+        qtbot.waitUntil(lambda: tab.status.state == "running" and not tab.view.error_box.isVisible(), timeout=HANG)
+        qtbot.waitUntil(lambda: tab.last_record is not None and tab.last_record["step"] > ckpt_step, timeout=HANG)
         # The log was cut back to the checkpoint on resume, then continued: steps increase monotonically.
         steps = log_steps(run)
         assert steps == sorted(steps) and len(set(steps)) == len(steps) and steps[-1] > ckpt_step
@@ -287,7 +291,7 @@ def test_evaluate_fcd_runs_eval_in_a_process_and_keeps_the_result(qtbot, tmp_pat
         # In its own process, not on the GUI thread (loading the classifier and sampling take seconds).
         job = tab.evaluation
         assert job.popen.args[1:4] == ["-m", "ganstudio", "eval"] and job.popen.pid != os.getpid()
-        qtbot.waitUntil(lambda: "FCD" in tab.view.metrics_label.text(), timeout=60000)
+        qtbot.waitUntil(lambda: "FCD" in tab.view.metrics_label.text(), timeout=HANG)
         assert job.popen.returncode == 0 and tab.evaluation is None
         assert "at step 6" in tab.view.metrics_label.text() and tab.view.eval_btn.isEnabled()
         saved = [json.loads(line) for line in (run / M.METRICS_LOG).read_text().splitlines()]
@@ -306,7 +310,7 @@ def test_bad_dataset_path_shows_the_reason(qtbot, tmp_path):
     try:
         tiny(tab.form, data=str(tmp_path / "no-such-folder"))
         run = tab.start_new_run()
-        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "failed", timeout=60000)
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "failed", timeout=HANG)
         assert tab.manager.process(run).returncode == 2
         text = tab.view.error_box.toPlainText()
         assert tab.view.error_box.isVisible() and "no-such-folder" in text and "error" in text
@@ -322,7 +326,7 @@ def test_a_data_path_starting_with_a_dash_reaches_the_trainer_as_data(qtbot, tmp
     try:
         tiny(tab.form, data="-not-an-option")
         run = tab.start_new_run()
-        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "failed", timeout=60000)
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "failed", timeout=HANG)
         text = tab.view.error_box.toPlainText()
         assert "-not-an-option" in text and "expected one argument" not in text
         assert run is not None
@@ -339,7 +343,7 @@ def test_resume_waits_for_a_stopped_process_to_exit(qtbot, tmp_path):
         (run / "checkpoints" / "ckpt_000006.safetensors").write_bytes(b"x")
         tab.refresh_runs()
         tab.select_run(run)
-        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=10000)
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=HANG)
         exiting = SimpleNamespace(run=run, running=True, returncode=None)  # wrote "stopped", still alive
         tab.manager.procs[run] = exiting
         tab._update_buttons()
@@ -381,8 +385,8 @@ def test_stop_escalates_to_kill_and_the_log_follows_the_run(qtbot, tmp_path):
         logs.mkdir()
         proc = tab.manager.spawn(run, [sys.executable, "-c", STUBBORN, str(run)], logs / "stubborn.log",
                                   logs / "stubborn.log")
-        qtbot.waitUntil(lambda: (run / M.PROCESS_LOG).exists(), timeout=20000)  # hard-linked once config.json exists
-        qtbot.waitUntil(lambda: "after the run folder" in (run / M.PROCESS_LOG).read_text(), timeout=10000)
+        qtbot.waitUntil(lambda: (run / M.PROCESS_LOG).exists(), timeout=HANG)  # hard-linked once config.json exists
+        qtbot.waitUntil(lambda: "after the run folder" in (run / M.PROCESS_LOG).read_text(), timeout=HANG)
         assert "before the run folder" in (run / M.PROCESS_LOG).read_text() and not (logs / "stubborn.log").exists()
         # One run at a time unless the user agrees to another.
         asked = []
@@ -390,7 +394,7 @@ def test_stop_escalates_to_kill_and_the_log_follows_the_run(qtbot, tmp_path):
         tiny(tab.form)
         assert tab.start_new_run() is None and "stubborn" in asked[0] and len(tab.manager.procs) == 1
         tab.manager.stop(run)
-        qtbot.waitUntil(lambda: not proc.running, timeout=10000)
+        qtbot.waitUntil(lambda: not proc.running, timeout=HANG)
         assert proc.returncode == -signal.SIGKILL and proc.exit_text() == "killed by SIGKILL"
     finally:
         cleanup(tab)
@@ -434,7 +438,7 @@ def test_a_refused_resume_says_why(qtbot, tmp_path):
                                        "--steps is the new total and must be larger\n")
         tab.refresh_runs()
         tab.select_run(run)
-        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=10000)
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=HANG)
         tab.manager.procs[run] = SimpleNamespace(run=run, running=False, returncode=2, popen=None,
                                                  exit_text=lambda: "exit code 2")
         tab._show_error()
@@ -451,7 +455,7 @@ def test_resume_to_a_step_the_run_has_passed_is_refused_in_the_tab(qtbot, tmp_pa
         run = fake_run(tmp_path / "runs", "r1", "stopped", 999999)  # at step 6 of 10
         tab.refresh_runs()
         tab.select_run(run)
-        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=10000)
+        qtbot.waitUntil(lambda: tab.status is not None and tab.status.state == "stopped", timeout=HANG)
         said, started = [], []
         monkeypatch.setattr(QMessageBox, "warning", lambda *a: said.append(a[2]))
         monkeypatch.setattr(tab.manager, "resume", lambda *a: started.append(a))
@@ -539,7 +543,7 @@ def test_a_quick_first_look_shows_a_sample_grid(qtbot, tmp_path):
         run = tab.start_new_run()
         argv = tab.manager.process(run).argv
         assert "batch=16" in argv and f"sample_every={QUICK_LOOK['sample_every']}" in argv
-        qtbot.waitUntil(lambda: tab.view.sample_image is not None, timeout=120000)
+        qtbot.waitUntil(lambda: tab.view.sample_image is not None, timeout=HANG)
         assert tab.view.sample_path.parent == run / "samples"
         assert tab.view.sample_caption.text().startswith(f"step {QUICK_LOOK['sample_every']} ")
     finally:
@@ -654,7 +658,7 @@ def test_the_form_shows_the_datas_colour_and_explains_a_setting_that_differs(qtb
     form.show()
     assert form.preset_name() == "dcgan" and form.value("channels") == 1 and not form.data_note.isVisible()
     form.widgets["data"].combo.setCurrentText("shapes-upright")  # typed: looked at once typing pauses
-    qtbot.waitUntil(lambda: form.value("channels") == 3, timeout=5000)
+    qtbot.waitUntil(lambda: form.value("channels") == 3, timeout=HANG)
     assert form.data_note.isVisible() and "colour" in form.data_note.text()
     assert "channels=3" in form.settings() and form.config().channels == 3
     form.set_value("channels", 1)  # the user wants grey: kept, sent and explained
