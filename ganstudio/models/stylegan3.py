@@ -331,8 +331,12 @@ def layer_plan(cfg: StyleGAN3Config) -> list[LayerSpec]:
         raise ValueError(f"num_critical must be in [0, num_layers), got {crit} with num_layers={n}")
     if cfg.first_cutoff <= 0 or cfg.first_stopband <= cfg.first_cutoff or cfg.last_stopband_rel <= 1:
         raise ValueError("need 0 < first_cutoff < first_stopband and last_stopband_rel > 1")
-    if cfg.margin_size < 0 or cfg.conv_kernel < 1 or cfg.filter_size < 1 or cfg.lrelu_upsampling < 1:
-        raise ValueError("margin_size must be >= 0; conv_kernel, filter_size and lrelu_upsampling >= 1")
+    # Bounds far beyond NVIDIA's settings (margin 10, filters of 6 taps per unit, lrelu at 2x): a radial
+    # filter takes (filter_size x factor)^2 doubles to design, which a crafted import must not inflate.
+    if not (0 <= cfg.margin_size <= 256 and 1 <= cfg.conv_kernel <= 9 and 1 <= cfg.filter_size <= 32
+            and 1 <= cfg.lrelu_upsampling <= 8):
+        raise ValueError("need 0 <= margin_size <= 256, 1 <= conv_kernel <= 9, 1 <= filter_size <= 32 and "
+                         "1 <= lrelu_upsampling <= 8")
     last_cutoff = res / 2
     e = np.minimum(np.arange(n + 1) / (n - crit), 1)
     cutoffs = cfg.first_cutoff * (last_cutoff / cfg.first_cutoff) ** e

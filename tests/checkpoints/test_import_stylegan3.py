@@ -237,3 +237,12 @@ def test_missing_layers_and_w_avg_are_clear_errors(tmp_path, nv):
         del rec.meta["state"]["_modules"]["mapping"].meta["state"]["_buffers"]["w_avg"]
     with pytest.raises(CheckpointError, match="w_avg"):
         convert_foreign(_tampered(tmp_path, nv, drop_w_avg))
+
+
+def test_an_inflated_filter_is_refused_before_any_design(tmp_path, nv):
+    # 8000 taps would ask for a (8000 x 2)^2 radial design: refused as an invalid configuration instead.
+    def edit(rec, src):
+        _layer_state(rec, src.synthesis.layer_names[0])["_buffers"]["up_filter"] = torch.ones(8000)
+        _layer_state(rec, src.synthesis.layer_names[0])["_buffers"]["down_filter"] = torch.ones(2, 2)
+    with pytest.raises(CheckpointError, match="filter_size"):
+        convert_foreign(_tampered(tmp_path, nv, edit))

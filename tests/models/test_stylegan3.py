@@ -170,7 +170,8 @@ def test_sefa_weight_picks_the_chosen_layers():
 @pytest.mark.parametrize("over, match", [(dict(img_resolution=24), "power of two"),
                                          (dict(num_critical=4), "num_critical"),
                                          (dict(first_stopband=1.0), "first_stopband"),
-                                         (dict(channel_base=1), "channels")])
+                                         (dict(channel_base=1), "channels"),
+                                         (dict(filter_size=4000, use_radial_filters=True), "filter_size")])
 def test_bad_config_is_a_clear_error(over, match):
     with pytest.raises(ValueError, match=match):
         layer_plan(tiny_config("stylegan3-t", **over))
