@@ -12,6 +12,8 @@ from ganstudio.checkpoints import load_checkpoint
 from ganstudio.training import monitor as M
 from ganstudio.training.run_dir import RunDir
 
+pytestmark = pytest.mark.slow  # real training processes, killed and resumed
+
 TINY = ["--preset", "mlp-gan", "--batch", "8", "--resolution", "8", "--device", "cpu", "--quiet",
         "--set", "model.z_dim=8", "--set", "model.g_hidden=[16,32]", "--set", "model.d_hidden=[32,16]"]
 

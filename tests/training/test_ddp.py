@@ -5,12 +5,14 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 from _train_helpers import write_image_folder
 from safetensors.torch import load_file
 
 from ganstudio.checkpoints import load_checkpoint
 from ganstudio.training.run_dir import RunDir
 
+pytestmark = pytest.mark.slow  # real torchrun trainings (two processes each)
 
 # Failures of the launcher rather than of training: a free port taken between torchrun choosing it
 # and binding it, and gloo's abort at exit.  Seen about once in thirty runs on a loaded 2-core VM.

@@ -253,6 +253,7 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow  # a real `python -m ganstudio train` process
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the stopped state from /proc")
 def test_a_stop_while_the_trainer_starts_is_a_clean_stop(tmp_path, wait_until):
     # The Train tab's Stop in the first second (torch still importing) met SIGTERM's default action:
