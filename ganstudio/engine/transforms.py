@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
+import torch
+
+from ganstudio import latent
+from ganstudio.engine.renderer import ModelInfo
 from ganstudio.engine.state import Edit, RenderState
 from ganstudio.latent.sampling import MAX_SEED
 
@@ -105,3 +110,61 @@ def step_seed(state: RenderState, delta: int) -> int:
 def seed_state(state: RenderState, seed: int) -> RenderState:
     """The state at another seed: an explicit latent gives way to it; edits, truncation, class stay."""
     return state.replace(seed=int(seed), z=None, ws=None)
+
+
+# -- classes, mixing, the blend pad ----------------------------------------------------------------
+def normalized(weights: dict[int, float]) -> dict[int, float]:
+    """Weights scaled to sum to 1; unchanged when none is above 0."""
+    top = max(weights.values(), default=0.0)
+    if not top > 0:
+        return weights
+    scaled = {k: w / top for k, w in weights.items()}  # a sum of huge weights would overflow
+    total = sum(scaled.values())
+    return {k: w / total for k, w in scaled.items()}
+
+
+def preset_sources(info: ModelInfo, preset: str, source: int = 1) -> tuple[int, ...]:
+    """mix_sources taking the preset's layers (coarse / middle / fine / all) from ``source``, the rest from the
+    main latent."""
+    if preset == "all":
+        layers = set(range(info.num_ws))
+    else:
+        layers = set(latent.layer_presets(info.num_ws, info.capabilities.layer_resolutions)[preset])
+    return tuple(source if i in layers else 0 for i in range(info.num_ws))
+
+
+def bilinear_weights(u: float, v: float) -> tuple[float, float, float, float]:
+    """Weights of the (top-left, top-right, bottom-left, bottom-right) corners at (u, v) in [0, 1]^2."""
+    return (1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v
+
+
+def pad_z(state: RenderState, info: ModelInfo, seeds, u: float, v: float) -> np.ndarray:
+    """The blend pad's z at (u, v) between four corner seeds: their bilinear blend at the corners' norm.
+
+    The corners' z are as the renderer draws them (BigGAN-truncated when the threshold is on), so
+    the pad at a corner is that corner's image; cheap: no network involved.
+    """
+    t = state.z_threshold if info.capabilities.truncation == "z" else None
+    z = latent.seeded_z(list(seeds), info.z_dim) if t is None else latent.truncated_z(list(seeds), info.z_dim, t)
+    return latent.norm_blend(z, bilinear_weights(u, v)).numpy()
+
+
+# -- vector arithmetic ------------------------------------------------------------------------------
+def bin_state(state: RenderState, seed: int) -> RenderState:
+    """The bare latent of a seed: the current truncation and edits apply once, on the result."""
+    return state.replace(seed=seed, z=None, ws=None, edits=(), truncation_psi=1.0, truncation_cutoff=None,
+                         mix_seeds=(), mix_sources=None)
+
+
+def as_tuple(x):
+    """A latent tensor [D] or [L, D] as the nested tuple of floats a RenderState holds."""
+    return tuple(tuple(float(v) for v in row) for row in x.tolist()) if x.ndim == 2 else tuple(
+        float(v) for v in x.tolist())
+
+
+def arithmetic_latent(renderer, state: RenderState, bins, space: str):
+    """A − B + C (Radford et al. 2016) over the mean latents of three bins of seeds, in z or in ws (``space``);
+    ``renderer.latents(state)`` gives (z, c, ws)."""
+    pick = 2 if space == "ws" else 0
+    groups = [torch.cat([renderer.latents(bin_state(state, s))[pick].cpu() for s in seeds]) for seeds in bins]
+    return latent.vector_arithmetic(*groups)

@@ -7,9 +7,8 @@ import torch
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QRadioButton,
                                QVBoxLayout)
 
-from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
-from ganstudio.engine.transforms import samples_base
+from ganstudio.engine.transforms import arithmetic_latent, as_tuple, samples_base
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import SEED_MAX, CarryEditsChoice, SeedBox, ThumbGrid
 
@@ -17,17 +16,6 @@ BINS = ("A", "B", "C")
 GRID = 12  # candidate samples
 VARIATIONS = 6
 VARIATION_SIGMA = 0.25  # noise added to the result for the variations row
-
-
-def bin_state(state: RenderState, seed: int) -> RenderState:
-    """The bare latent of a seed: the current truncation and edits apply once, on the result."""
-    return state.replace(seed=seed, z=None, ws=None, edits=(), truncation_psi=1.0, truncation_cutoff=None,
-                         mix_seeds=(), mix_sources=None)
-
-
-def as_tuple(x: torch.Tensor):
-    return tuple(tuple(float(v) for v in row) for row in x.tolist()) if x.ndim == 2 else tuple(
-        float(v) for v in x.tolist())
 
 
 class ArithmeticPanel(Panel):
@@ -138,13 +126,10 @@ class ArithmeticPanel(Panel):
         if not all(self.bins):
             self.ctx.report_error("Vector arithmetic: put at least one sample in each of A, B and C")
             return
-        renderer, state, space, bins = self.ctx.render, self.state, self.space(), [list(b) for b in self.bins]
-        pick = 2 if space == "ws" else 0
+        render, state, space, bins = self.ctx.render, self.state, self.space(), [list(b) for b in self.bins]
 
         def compute():
-            groups = [torch.cat([renderer.latents(bin_state(state, s))[pick].cpu() for s in seeds])
-                      for seeds in bins]
-            return latent.vector_arithmetic(*groups)
+            return arithmetic_latent(render, state, bins, space)
 
         self.space_label.setText("Computing…")
         self.run_job("result", compute, lambda result, model=state.model: self._show_result(result, model))

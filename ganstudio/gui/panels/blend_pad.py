@@ -9,16 +9,11 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.transforms import bilinear_weights, pad_z
 from ganstudio.gui.images import to_qimage
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import SeedBox
-
-
-def bilinear_weights(u: float, v: float) -> tuple[float, float, float, float]:
-    """Weights of the (top-left, top-right, bottom-left, bottom-right) corners at (u, v) in [0, 1]^2."""
-    return (1 - u) * (1 - v), u * (1 - v), (1 - u) * v, u * v
 
 
 class Pad(QWidget):
@@ -130,12 +125,7 @@ class BlendPadPanel(Panel):
         return [sb.value() for sb in self.corner_seeds]
 
     def blended_z(self, u: float, v: float) -> np.ndarray:
-        # The corners' z as the renderer draws them (BigGAN-truncated when the threshold is on), so the
-        # pad at a corner is that corner's image; [4, z_dim], cheap: no network involved.
-        t = self.state.z_threshold if self.info.capabilities.truncation == "z" else None
-        seeds, z_dim = self.seeds(), self.info.z_dim
-        z = latent.seeded_z(seeds, z_dim) if t is None else latent.truncated_z(seeds, z_dim, t)
-        return latent.norm_blend(z, bilinear_weights(u, v)).numpy()
+        return pad_z(self.state, self.info, self.seeds(), u, v)
 
     def blend(self, u: float, v: float) -> None:
         self.pad.set_point(u, v)

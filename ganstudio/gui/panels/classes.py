@@ -6,23 +6,13 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView,
                                QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from ganstudio.engine import ModelInfo, RenderState
-from ganstudio.engine.transforms import blend_classes, blend_position
+from ganstudio.engine.transforms import blend_classes, blend_position, normalized
 from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
 
 
 MAX_WEIGHT = 1e6  # far beyond any useful blend; keeps sums finite
-
-
-def normalized(weights: dict[int, float]) -> dict[int, float]:
-    """Weights scaled to sum to 1; unchanged when none is above 0."""
-    top = max(weights.values(), default=0.0)
-    if not top > 0:
-        return weights
-    scaled = {k: w / top for k, w in weights.items()}  # a sum of huge weights would overflow
-    total = sum(scaled.values())
-    return {k: w / total for k, w in scaled.items()}
 
 
 class ClassPanel(Panel):

@@ -7,20 +7,12 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.transforms import preset_sources
 from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import ThumbGrid
 
 GRID_PRESETS = ("coarse", "middle", "fine", "all")
-
-
-def preset_sources(info: ModelInfo, preset: str, source: int = 1) -> tuple[int, ...]:
-    """mix_sources taking the preset's layers from ``source`` and the rest from the main latent."""
-    if preset == "all":
-        layers = set(range(info.num_ws))
-    else:
-        layers = set(latent.layer_presets(info.num_ws, info.capabilities.layer_resolutions)[preset])
-    return tuple(source if i in layers else 0 for i in range(info.num_ws))
 
 
 class MixingPanel(Panel):

@@ -1,0 +1,185 @@
+"""Every panel built alone against the application core (no MainWindow), driven, and checked against the state.
+
+A panel is handed a PanelContext (state, render service, job runner, error reporter); nothing else of
+the window exists here, so a panel that reached for the window, another panel or the renderer's
+lock would fail.
+"""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganstudio import latent
+from ganstudio.engine import Renderer, RenderState
+from ganstudio.gui.panels import PANELS
+from ganstudio.gui.panels._context import standalone_context
+
+FAMILY = {"ClassPanel": "cgan", "StagePanel": "progan", "EncoderPanel": "vae", "AttentionPanel": "sagan",
+          "BlendPadPanel": "dcgan"}  # the others on a StyleGAN2, which has every other capability
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return Renderer("cpu")
+
+
+@pytest.fixture
+def alone(qtbot, checkpoint, renderer):
+    made = []
+
+    def build(cls):
+        errors: list = []
+        ctx = standalone_context(renderer, errors)
+        panel = cls(ctx)
+        qtbot.addWidget(panel)
+        panel.resize(420, 700)
+        panel.show()
+        ctx.app.set_model(ctx.render.load(checkpoint(FAMILY.get(cls.__name__, "stylegan2"))))
+        made.append(ctx)
+        assert panel.supported and panel.isEnabled(), panel.unsupported(ctx.app.info)
+        return panel, ctx, errors
+    yield build
+    for ctx in made:
+        ctx.jobs.close()
+        ctx.render.close()
+
+
+def _idle(qtbot, ctx):
+    qtbot.waitUntil(ctx.jobs.idle, timeout=30000)
+
+
+def _drive_latent(qtbot, p, ctx):
+    p.next_btn.click()
+    assert ctx.app.state.seed == 1 and p.seed.value() == 1
+    ctx.app.edit(ctx.app.state.replace(seed=7), "elsewhere")  # a change from elsewhere is mirrored
+    assert p.seed.value() == 7
+
+
+def _drive_truncation(qtbot, p, ctx):
+    p.psi.set_value(0.5)
+    assert ctx.app.state.truncation_psi == 0.5
+    qtbot.waitUntil(lambda: p.samples.count() == len(p.sample_seeds()), timeout=30000)
+    ctx.app.undo()
+    assert ctx.app.state.truncation_psi == 1.0 and p.psi.value() == 1.0
+
+
+def _drive_class(qtbot, p, ctx):
+    p.table.item(2, 1).setText("1")
+    assert dict(ctx.app.state.class_weights) == {0: 1.0, 2: 1.0}
+    p.normalize_btn.click()
+    assert dict(ctx.app.state.class_weights) == {0: 0.5, 2: 0.5} and p.table.item(2, 1).text() == "0.5"
+
+
+def _drive_blend_pad(qtbot, p, ctx):
+    p.blend(1.0, 0.0)
+    assert torch.equal(torch.tensor(ctx.app.state.z), latent.seeded_z([p.seeds()[1]], ctx.app.info.z_dim)[0])
+    qtbot.waitUntil(lambda: all(c is not None for c in p.pad.corners), timeout=30000)
+
+
+def _drive_interpolation(qtbot, p, ctx):
+    p.set_a.click()
+    ctx.app.edit(ctx.app.state.replace(seed=5), "Seed 5")
+    p.set_b.click()
+    assert len(ctx.app.bookmarks) == 2 and p.pair() is not None
+    qtbot.waitUntil(lambda: p._endpoints is not None, timeout=30000)
+    p.t.slider.setValue(p.t.steps // 2)
+    assert ctx.app.state.z is not None and p.t.value() == 0.5
+
+
+def _drive_stage(qtbot, p, ctx):
+    p.slider.setValue(0)
+    assert ctx.app.state.stage == 0 and "Stage 0" in p.heading.text()
+    qtbot.waitUntil(lambda: p.strip.count() == ctx.app.info.num_stages, timeout=30000)
+
+
+def _drive_encoder(qtbot, p, ctx, tmp_path):
+    res = ctx.app.info.resolution
+    path = tmp_path / "face.png"
+    Image.fromarray(np.full((res, res, ctx.app.info.channels), 128, np.uint8).squeeze()).save(path)
+    p.encode_file(str(path))
+    qtbot.waitUntil(lambda: ctx.app.state.z is not None, timeout=30000)
+    assert len(ctx.app.state.z) == ctx.app.info.z_dim and p.mu is not None
+
+
+def _drive_mixing(qtbot, p, ctx):
+    p.apply_preset("coarse")
+    assert ctx.app.state.mix_sources is not None and ctx.app.state.mix_sources[0] == 1
+    assert [c.currentIndex() for c in p.layer_combos] == list(ctx.app.state.mix_sources)
+    qtbot.waitUntil(lambda: p.grid.count() > 0, timeout=30000)
+
+
+def _drive_noise(qtbot, p, ctx):
+    p.set_all("off")
+    assert [n.mode for n in ctx.app.state.noise] == ["off"] * len(ctx.app.info.capabilities.noise_layers)
+    assert all(c.currentText() == "off" for c in p.mode_combos)
+
+
+def _drive_arithmetic(qtbot, p, ctx):
+    qtbot.waitUntil(lambda: p.samples.count() == 12, timeout=30000)
+    for b in range(3):
+        p.add_to_bin(b, b + 1)
+    p.compute()
+    qtbot.waitUntil(lambda: ctx.app.state.ws is not None, timeout=30000)
+
+
+def _drive_sweep(qtbot, p, ctx):
+    p.method.setCurrentIndex(p.method.findData("raw"))
+    p.rows.setValue(1)
+    p.steps.setValue(3)
+    qtbot.waitUntil(lambda: p.grid.count() == 3, timeout=30000)
+    p._pick(2)
+    assert ctx.app.state.edits[0].method == "raw" and ctx.app.state.edits[0].alpha > 0
+
+
+def _drive_gallery(qtbot, p, ctx):
+    p.bookmark_current()
+    assert len(ctx.app.bookmarks) == 1
+    qtbot.waitUntil(lambda: ctx.app.bookmarks[0].thumbnail is not None, timeout=30000)  # rendered by the panel
+    ctx.app.edit(ctx.app.state.replace(seed=9), "Seed 9")
+    p.restore(0)
+    assert ctx.app.state.seed == 0
+
+
+def _drive_attention(qtbot, p, ctx):
+    qtbot.waitUntil(lambda: bool(p.maps), timeout=30000)
+    p.set_query(0.9, 0.1)
+    assert p.current_map is not None and abs(float(p.current_map.sum()) - 1) < 1e-4
+    ctx.view.image_clicked.emit(0.1, 0.9)  # a click on the main image, from the window's view
+    assert p.query == (0.1, 0.9)
+
+
+def _drive_model_card(qtbot, p, ctx):
+    assert ctx.app.info.label in p.heading.text() or p.body.text()
+
+
+DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "ClassPanel": _drive_class,
+         "BlendPadPanel": _drive_blend_pad, "InterpolationPanel": _drive_interpolation, "StagePanel": _drive_stage,
+         "EncoderPanel": _drive_encoder, "MixingPanel": _drive_mixing, "NoisePanel": _drive_noise,
+         "ArithmeticPanel": _drive_arithmetic, "SweepPanel": _drive_sweep, "GalleryPanel": _drive_gallery,
+         "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card}
+
+
+def test_every_panel_has_a_drive():
+    assert sorted(DRIVE) == sorted(cls.__name__ for cls, _ in PANELS)
+
+
+@pytest.mark.parametrize("cls", [cls for cls, _ in PANELS], ids=lambda c: c.__name__)
+def test_a_panel_alone_against_the_core(qtbot, alone, cls, tmp_path):
+    panel, ctx, errors = alone(cls)
+    drive = DRIVE[cls.__name__]
+    if cls.__name__ == "EncoderPanel":
+        drive(qtbot, panel, ctx, tmp_path)
+    else:
+        drive(qtbot, panel, ctx)
+    _idle(qtbot, ctx)
+    assert errors == []
+    assert ctx.app.state.model == ctx.app.info.key and isinstance(ctx.app.state, RenderState)
+
+
+def test_no_panel_module_imports_the_window_or_finds_a_panel_by_name():
+    from pathlib import Path
+    folder = Path(__file__).resolve().parents[2] / "ganstudio" / "gui" / "panels"
+    for path in folder.glob("*.py"):
+        text = path.read_text()
+        assert "main_window" not in text and "MainWindow" not in text, path.name
+        assert "panels[" not in text and ".renderer" not in text and ".lock" not in text, path.name
