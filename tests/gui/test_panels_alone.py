@@ -183,3 +183,17 @@ def test_no_panel_module_imports_the_window_or_finds_a_panel_by_name():
         text = path.read_text()
         assert "main_window" not in text and "MainWindow" not in text, path.name
         assert "panels[" not in text and ".renderer" not in text and ".lock" not in text, path.name
+
+
+def test_a_panel_re_syncs_only_its_own_fields_and_never_hears_its_own_edit(qtbot, alone, monkeypatch):
+    from ganstudio.gui.panels.truncation import TruncationPanel
+    panel, ctx, _ = alone(TruncationPanel)
+    synced = []
+    monkeypatch.setattr(panel, "sync", synced.append)
+    panel.psi.set_value(0.4)  # the panel's own edit: its slider already shows it
+    assert ctx.app.state.truncation_psi == 0.4 and synced == []
+    ctx.app.edit(ctx.app.state.replace(seed=3), "Seed 3")  # a field it does not show
+    assert synced == []
+    ctx.app.edit(ctx.app.state.replace(truncation_psi=0.2), "psi elsewhere")
+    ctx.app.undo()
+    assert [s.truncation_psi for s in synced] == [0.2, 0.4]
