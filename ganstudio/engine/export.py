@@ -139,10 +139,14 @@ def write_video(path: str | os.PathLike, video: np.ndarray, fps: int = FPS) -> N
 
     mp4 = str(path).lower().endswith(".mp4")
     with atomic_path(path, keep_suffix=True) as tmp:
-        if mp4:
-            iio.imwrite(tmp, video, extension=".mp4", fps=fps)
-        else:
-            iio.imwrite(tmp, video, extension=".gif", duration=1000 / fps, loop=0)
+        try:
+            if mp4:
+                iio.imwrite(tmp, video, extension=".mp4", fps=fps)
+            else:
+                iio.imwrite(tmp, video, extension=".gif", duration=1000 / fps, loop=0)
+        except RuntimeError as e:  # ffmpeg's exit status (a full disk, a codec it lacks) comes as RuntimeError
+            last = (str(e).strip().splitlines() or ["no message"])[-1]  # ffmpeg's own reason comes last
+            raise ValueError(f"the video encoder failed: {last}") from None
         if tmp.stat().st_size == 0:  # an encoder that failed without raising: keep no empty file
             raise ValueError("the video encoder wrote nothing (see the terminal for its message)")
 

@@ -189,3 +189,15 @@ def test_progress_bar_on_a_log_prints_each_quarter_once():
         bar(f)
     assert log.getvalue().splitlines() == ["rendering x.gif: 30%", "rendering x.gif: 50%", "rendering x.gif: 80%",
                                            "rendering x.gif: 100%"]
+
+
+def test_an_encoder_failure_is_one_error_and_no_file(tmp_path, monkeypatch):
+    import imageio.v3 as iio
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("ffmpeg returned exit status 1\n\nNo space left on device")
+    monkeypatch.setattr(iio, "imwrite", broken)
+    video = np.zeros((2, 16, 16, 3), np.uint8)
+    with pytest.raises(ValueError, match="video encoder failed: No space left on device"):
+        export.write_video(tmp_path / "x.mp4", video)
+    assert list(tmp_path.iterdir()) == []
