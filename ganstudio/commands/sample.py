@@ -218,9 +218,12 @@ def run(args) -> int:
         raise UsageError(f"--trunc for {info.model_name} is the release's truncation, in (0, 1]; got {args.trunc}")
     if out is not None and info.channels not in (1, 3, 4):
         raise UsageError(f"cannot write an image of {info.channels}-channel images; use --npy")
-    def base():  # the command line's settings (a latents .json brings its own, classes included)
+    classes = []  # read once, when first needed (a latents .json brings its own, classes included)
+
+    def base():  # the command line's settings
+        classes[:] = classes or [_class_weights(args, info)]
         return RenderState(model=info.key, truncation_psi=args.psi, truncation_cutoff=args.cutoff,
-                           z_threshold=args.trunc, class_weights=_class_weights(args, info), noise_mode=args.noise)
+                           z_threshold=args.trunc, class_weights=classes[0], noise_mode=args.noise)
     if args.z_file is not None:
         states = _latent_states(args.z_file, base, info, args)
     else:
