@@ -252,3 +252,16 @@ def test_w_avg_beta_reaches_the_model_it_trains(tmp_path):
     with pytest.raises(ValueError, match="contradicts"):
         next(train(tiny_config("stylegan2", w_avg_beta=0.9, model_config={**base, "w_avg_beta": 0.5}),
                    tmp_path / "c", dataset=TinyData()))
+
+
+def test_training_picks_its_device_with_the_one_picker(monkeypatch):
+    # The loop had its own picker, which ignored Apple MPS on "auto".
+    from ganstudio import devices
+    from ganstudio.engine import pick_device
+    from ganstudio.training import loop
+    assert loop.pick_device is pick_device is devices.pick_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert devices.pick_device("auto").type == "mps"
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        devices.pick_device("tpu")
