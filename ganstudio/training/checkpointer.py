@@ -15,6 +15,8 @@ from typing import Optional
 
 import torch
 
+from ganstudio.training.errors import TrainingError, writing
+
 log = logging.getLogger("ganstudio.training")
 
 
@@ -70,7 +72,6 @@ class Checkpointer:
 
     def save(self) -> Path:
         from ganstudio.checkpoints import save_checkpoint
-        from ganstudio.training.loop import writing
 
         t = self.t
         cfg = t.cfg
@@ -98,7 +99,6 @@ class Checkpointer:
     def resume(self) -> Optional[Path]:
         """Restore the newest checkpoint that loads; None when the run has none (it starts over)."""
         from ganstudio.checkpoints import CheckpointError, load_checkpoint
-        from ganstudio.training.loop import TrainingError
 
         t, newest_error = self.t, None
         for step, path, err in t.run.loadable_checkpoints():
