@@ -34,12 +34,11 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from ganstudio._io import atomic_write_text
+from ganstudio.checkpoints.naming import step_of
 
 RUN_FORMAT = "ganstudio-run"
 RUN_VERSION = 1
 STATES = ("running", "finished", "stopped", "failed")
-_CKPT_RE = re.compile(r"^ckpt_(\d+)\.safetensors$")
-
 
 LOCK_FILE = ".lock"  # held by the process training the run (see training.loop.train)
 
@@ -176,9 +175,9 @@ class RunDir:
             return []
         found = []
         for p in self.checkpoints_dir.iterdir():
-            m = _CKPT_RE.match(p.name)
-            if m:
-                found.append((int(m.group(1)), p))
+            step = step_of(p) if p.suffix == ".safetensors" and p.stem.rpartition("_")[0] == "ckpt" else None
+            if step is not None:
+                found.append((step, p))
         return sorted(found)
 
     def loadable_checkpoints(self) -> Iterator[tuple[int, Path, Optional[str]]]:
