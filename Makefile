@@ -31,6 +31,7 @@ test: $(STAMP) data
 bench: $(STAMP)
 	$(PY) benchmarks/train_throughput.py
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/render_latency.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/gui_responsiveness.py
 
 # The wheel (shipped models inside), then the same wheel in a fresh venv, run from another folder.
 wheel: $(STAMP)
