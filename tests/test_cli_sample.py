@@ -116,6 +116,12 @@ def test_huge_latents_are_refused_and_nothing_is_written(ckpt, tmp_path, capsys)
            "magnitude 3e+38")
     (tmp_path / "z.json").write_text(json.dumps({"z": [[2e4] + [0.0] * 7]}))
     _fails(capsys, ["sample", str(ckpt), "--z-file", str(tmp_path / "z.json"), "--out", str(out)], "magnitude 2e+04")
+    (tmp_path / "z.json").write_text(json.dumps({"state": {"model": "m", "z": [3e38] + [0.0] * 7}}))  # Gallery's
+    _fails(capsys, ["sample", str(ckpt), "--z-file", str(tmp_path / "z.json"), "--out", str(out)], "magnitude 3e+38")
+    from ganstudio.engine import RenderState, save_session
+    save_session(tmp_path / "s.json", RenderState(model=str(ckpt), z=(1e5,) + (0.0,) * 7))
+    _fails(capsys, ["sample", "--session", str(tmp_path / "s.json"), "--out", str(out)], "magnitude 1e+05")
+    (tmp_path / "s.json").unlink()
     np.save(tmp_path / "ok.npy", np.full((1, 8), 50.0, np.float32))  # large, but a latent a user may mean
     assert main(["sample", str(ckpt), "--z-file", str(tmp_path / "ok.npy"), "--out", str(out)]) == 0
     out.unlink()

@@ -235,12 +235,17 @@ def _run_session(args, out) -> int:
     """Render a session file through the same engine the window uses, so the pixels match."""
     from ganstudio.cli import UsageError
     from ganstudio.engine import Renderer, load_session
+    from ganstudio.engine.latent_files import LatentFileError, check_latent_size
     from ganstudio.latent import parse_seeds
 
     conflicting = _settings_given(args) + (["--z-file"] if args.z_file is not None else [])
     if conflicting:
         raise UsageError(f"--session fixes every setting; drop {', '.join(conflicting)}")
     state, _ = load_session(args.session)
+    try:
+        check_latent_size(state, args.session)
+    except LatentFileError as e:
+        raise UsageError(f"--session {e}") from None
     if args.model is not None:
         state = state.replace(model=args.model)
     renderer = Renderer(_device(args.device))

@@ -135,11 +135,22 @@ def _numeric(a: np.ndarray, name: str) -> np.ndarray:
     a = a.astype(np.float32)
     if not np.isfinite(a).all():
         raise LatentFileError(f"{name}: contains NaN or infinite values")
-    biggest = float(np.abs(a).max())
+    _check_magnitude(float(np.abs(a).max()), name)
+    return a
+
+
+def _check_magnitude(biggest: float, name: str) -> None:
     if biggest > MAX_ABS_LATENT:
         raise LatentFileError(f"{name}: holds a value of magnitude {biggest:.3g}; latents are a few units in size "
                               f"(at most {MAX_ABS_LATENT:g} is accepted)")
-    return a
+
+
+def check_latent_size(state: RenderState, name: str) -> None:
+    """LatentFileError unless the explicit z / ws of ``state`` (a session, a Gallery .json) are of a
+    size a model could mean (see MAX_ABS_LATENT)."""
+    values = list(state.z or ()) + [v for layer in (state.ws or ()) for v in layer]
+    if values:
+        _check_magnitude(max(abs(v) for v in values), name)
 
 
 def latent_states(path: str | os.PathLike, base: RenderState, z_dim: int, num_ws: int, w_dim: int,
@@ -156,6 +167,7 @@ def latent_states(path: str | os.PathLike, base: RenderState, z_dim: int, num_ws
             s = RenderState.from_dict(state)
         except ValueError as e:
             raise LatentFileError(f"{name}: {e}") from None
+        check_latent_size(s, name)
         return [s.replace(model=base.model)]
     kind, rows = _rows(a, hint, z_dim, num_ws, w_dim, style, name)
     if len(rows) > MAX_LATENTS:
