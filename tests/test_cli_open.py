@@ -66,6 +66,10 @@ def test_a_session_whose_model_is_refused_and_bad_latents(tmp_path, capsys, open
     save_session(tmp_path / "s.json", RenderState(model=str(bad)))
     assert main(["open", str(tmp_path / "s.json")]) == 2
     assert "refused" in capsys.readouterr().err
+    good = save_checkpoint(tmp_path / "m.safetensors", create_generator("dcgan", tiny_config("dcgan")))
+    save_session(tmp_path / "s.json", RenderState(model=str(good), z=(2e4,) * 8))
+    assert main(["open", str(tmp_path / "s.json")]) == 2
+    assert "magnitude 2e+04" in capsys.readouterr().err
     np.save(tmp_path / "z.npy", np.full((1, 8), np.inf, np.float32))
     assert main(["open", str(tmp_path / "z.npy")]) == 2
     assert "infinite" in capsys.readouterr().err

@@ -21,7 +21,7 @@ def checked(file: str) -> str:
     import torch
 
     from ganstudio.cli import UsageError
-    from ganstudio.engine.latent_files import LatentFileError, is_latents_file, read_latent_file
+    from ganstudio.engine.latent_files import LatentFileError, check_latent_size, is_latents_file, read_latent_file
     from ganstudio.engine.renderer import load_model
     from ganstudio.pretrained import resolve
 
@@ -36,6 +36,10 @@ def checked(file: str) -> str:
     elif path.suffix.lower() == ".json":
         from ganstudio.engine import load_session
         state, _ = load_session(path)
+        try:
+            check_latent_size(state, path.name)
+        except LatentFileError as e:
+            raise UsageError(str(e)) from None
         load_model(state.model, torch.device("cpu"), prepare=False)
     else:
         load_model(str(path), torch.device("cpu"), prepare=False)
