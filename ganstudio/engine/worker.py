@@ -28,7 +28,9 @@ class AsyncRenderer:
         returns its request id.  ``capture`` names what the result also carries (see Renderer.render)."""
         seeds = None if seeds is None else tuple(int(s) for s in seeds)
         capture = tuple(capture)
-        return self._runner.submit(_CHANNEL, lambda: self.renderer.render(state, seeds, capture=capture))
+        if capture:
+            return self._runner.submit(_CHANNEL, lambda: self.renderer.render(state, seeds, capture=capture))
+        return self._runner.submit(_CHANNEL, lambda: self.renderer.render(state, seeds))
 
     def submit_batch(self, states: Sequence[RenderState]) -> int:
         states = list(states)
