@@ -148,6 +148,8 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance() or QApplication([])
+    from ganstudio.engine.process import configure_interactive_process
+    configure_interactive_process("cpu")  # what the app sets at start-up: switch interval, threads, gc freeze
     with tempfile.TemporaryDirectory(prefix="ganstudio-bench-") as tmp:
         folder = Path(tmp)
         (folder / "settings").mkdir()  # never touch the user's settings or recent files
