@@ -12,7 +12,7 @@ import torch
 
 from ganstudio import latent
 from ganstudio.engine.renderer import ModelInfo
-from ganstudio.engine.state import Edit, RenderState
+from ganstudio.engine.state import Edit, LayerNoise, RenderState
 from ganstudio.latent.sampling import MAX_SEED
 
 _METHOD_NAMES = {"raw": "z", "w": "w", "pca": "PCA", "sefa": "SeFa"}
@@ -168,3 +168,15 @@ def arithmetic_latent(renderer, state: RenderState, bins, space: str):
     pick = 2 if space == "ws" else 0
     groups = [torch.cat([renderer.latents(bin_state(state, s))[pick].cpu() for s in seeds]) for seeds in bins]
     return latent.vector_arithmetic(*groups)
+
+
+# -- noise ----------------------------------------------------------------------------------------
+def noise_layers(state: RenderState, count: int) -> list[LayerNoise]:
+    """The state's per-layer noise settings; with none, every one of ``count`` layers takes the model's own."""
+    return list(state.noise) if state.noise is not None else [LayerNoise("const")] * count
+
+
+def rerolled_noise(layers, rng) -> list[LayerNoise]:
+    """New seeds from ``rng`` (a random.Random); a layer on the model's own noise has no seed to change, so
+    it becomes seeded ("fixed")."""
+    return [n._replace(mode="fixed" if n.mode == "const" else n.mode, seed=rng.randrange(2**31)) for n in layers]

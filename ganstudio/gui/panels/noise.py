@@ -8,6 +8,8 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox
                                QVBoxLayout)
 
 from ganstudio.engine import ModelInfo, RenderState
+from ganstudio.engine.state import LayerNoise
+from ganstudio.engine.transforms import noise_layers, rerolled_noise
 from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
@@ -58,31 +60,28 @@ class NoisePanel(Panel):
     def unsupported(self, info: ModelInfo) -> str:
         return "" if info.capabilities.noise_layers else "the model has no per-layer noise inputs."
 
-    def layers(self) -> list[tuple[str, int, float]]:
+    def layers(self) -> list[LayerNoise]:
         """The state's per-layer settings; with none, every layer takes the model's own constant noise."""
-        n = len(self.info.capabilities.noise_layers)
-        return list(self.state.noise) if self.state.noise is not None else [("const", 0, 1.0)] * n
+        return noise_layers(self.state, len(self.info.capabilities.noise_layers))
 
     def set_layers(self, layers: list, text: str) -> None:
-        self.edit(text, noise=tuple(tuple(l) for l in layers))
+        self.edit(text, noise=tuple(layers))
 
     def set_mode(self, i: int, mode: str) -> None:
         layers = self.layers()
-        layers[i] = (mode, layers[i][1], layers[i][2])
+        layers[i] = layers[i]._replace(mode=mode)
         self.set_layers(layers, f"Noise layer {i}: {mode}")
 
     def set_all(self, mode: str) -> None:
-        self.set_layers([(mode, s, st) for _, s, st in self.layers()], f"All noise {mode}")
+        self.set_layers([n._replace(mode=mode) for n in self.layers()], f"All noise {mode}")
 
     def set_layer_strength(self, i: int, strength: float) -> None:
         layers = self.layers()
-        layers[i] = (layers[i][0], layers[i][1], float(strength))
+        layers[i] = layers[i]._replace(strength=float(strength))
         self.set_layers(layers, f"Noise layer {i} strength")
 
     def reroll(self) -> None:
-        # New seeds; a layer on the model's own noise has no seed to change, so it becomes seeded.
-        self.set_layers([("fixed" if m == "const" else m, random.randrange(2**31), st) for m, _, st in self.layers()],
-                        "Re-roll noise")
+        self.set_layers(rerolled_noise(self.layers(), random.Random()), "Re-roll noise")
 
     def _on_all_mode(self, index: int) -> None:
         if index > 0:
@@ -110,9 +109,9 @@ class NoisePanel(Panel):
 
     def sync(self, state: RenderState) -> None:
         self.strength.set_value(state.noise_strength, quiet=True)
-        for combo, spin, (mode, _, st) in zip(self.mode_combos, self.strength_spins, self.layers()):
-            combo.setCurrentIndex(MODES.index(mode) if mode in MODES else 0)
-            spin.setValue(st)
+        for combo, spin, layer in zip(self.mode_combos, self.strength_spins, self.layers()):
+            combo.setCurrentIndex(MODES.index(layer.mode) if layer.mode in MODES else 0)
+            spin.setValue(layer.strength)
         self.status.setText("Using the model's own constant noise." if state.noise is None else
                             f"Explicit settings for {len(state.noise)} layers.")
 
