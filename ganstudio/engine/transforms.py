@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ganstudio import latent
+from ganstudio.engine.interpolation import blend_state_classes
 from ganstudio.engine.renderer import ModelInfo
 from ganstudio.engine.state import Edit, LayerNoise, RenderState
 from ganstudio.latent.sampling import MAX_SEED
@@ -168,6 +169,21 @@ def arithmetic_latent(renderer, state: RenderState, bins, space: str):
     pick = 2 if space == "ws" else 0
     groups = [torch.cat([renderer.latents(bin_state(state, s))[pick].cpu() for s in seeds]) for seeds in bins]
     return latent.vector_arithmetic(*groups)
+
+
+def arithmetic_variations(result: torch.Tensor, count: int, sigma: float) -> list[torch.Tensor]:
+    """``count`` latents around an arithmetic result (Gaussian noise of ``sigma``), the same ones every time."""
+    gen = torch.Generator().manual_seed(0)
+    return [result + sigma * torch.randn(result.shape, generator=gen) for _ in range(count)]
+
+
+def interpolation_changes(x: torch.Tensor, space: str, pair, t: float, conditional: bool) -> dict:
+    """The state fields of an interpolated latent ``x`` in ``space`` (z or ws) a fraction t from ``pair[0]`` to
+    ``pair[1]``: that latent, and for a class-conditional model the two states' classes blended by t."""
+    changes = {space: as_tuple(x), ("z" if space == "ws" else "ws"): None}
+    if conditional:
+        changes["class_weights"] = blend_state_classes(pair[0], pair[1], t)
+    return changes
 
 
 # -- noise ----------------------------------------------------------------------------------------

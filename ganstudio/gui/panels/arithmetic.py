@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QGroupBox, QHBoxLayout
                                QVBoxLayout)
 
 from ganstudio.engine import ModelInfo, RenderState
-from ganstudio.engine.transforms import arithmetic_latent, as_tuple, samples_base
+from ganstudio.engine.transforms import arithmetic_latent, arithmetic_variations, as_tuple, samples_base
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import SEED_MAX, CarryEditsChoice, SeedBox, ThumbGrid
 
@@ -142,9 +142,7 @@ class ArithmeticPanel(Panel):
         self.edit("A − B + C", **{space: as_tuple(result), ("z" if space == "ws" else "ws"): None})
         self.space_label.setText(f"Result in {'w' if space == 'ws' else 'z'} space; "
                                  "below: result + small noise (click to open).")
-        gen = torch.Generator().manual_seed(0)
-        self._variation_latents = [result + VARIATION_SIGMA * torch.randn(result.shape, generator=gen)
-                                   for _ in range(VARIATIONS)]
+        self._variation_latents = arithmetic_variations(result, VARIATIONS, VARIATION_SIGMA)
         states = [self.state.replace(**{space: as_tuple(x)}) for x in self._variation_latents]
         renderer = self.ctx.render
 

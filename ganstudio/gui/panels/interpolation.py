@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QPush
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
-from ganstudio.engine.interpolation import blend_state_classes, endpoint_state
+from ganstudio.engine.interpolation import endpoint_state
+from ganstudio.engine.transforms import interpolation_changes
 from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
@@ -137,11 +138,7 @@ class InterpolationPanel(Panel):
         pair = self.pair()
         if x is None or pair is None:
             return
-        values = tuple(tuple(float(v) for v in row) for row in x.tolist()) if x.ndim == 2 else tuple(
-            float(v) for v in x.tolist())
-        changes = {"ws": values, "z": None} if self._endpoints[3] == "ws" else {"z": values, "ws": None}
-        if self.info.c_dim:
-            changes["class_weights"] = blend_state_classes(pair[0], pair[1], t)
+        changes = interpolation_changes(x, self._endpoints[3], pair, t, bool(self.info.c_dim))
         self._played = self.state.replace(**changes)
         self._t_of[self._played] = t
         while len(self._t_of) > T_MEMORY:
