@@ -80,15 +80,18 @@ def test_noise_inputs_errors():
     assert noise_inputs(_fake_G(), None, 1, "cpu") == []
 
 
-def test_noise_inputs_drive_stylegan2():
-    from ganstudio.models import create_generator, list_models, tiny_config
-    if "stylegan2" not in list_models():
-        pytest.skip("stylegan2 not registered")
-    torch.manual_seed(0)
-    G = create_generator("stylegan2", tiny_config("stylegan2")).eval()
-    for m in G.modules():  # learned noise strengths start at 0; make the noise visible
-        if isinstance(getattr(m, "noise_strength", None), torch.nn.Parameter):
-            m.noise_strength.data.fill_(0.5)
+@pytest.fixture
+def stylegan2(tiny_models):
+    """The tiny StyleGAN2 with its noise made visible (learned noise strengths start at 0)."""
+    G, _ = tiny_models("stylegan2")
+    with torch.no_grad():
+        for layer in G.synthesis.noise_layers():
+            layer.noise_strength.fill_(0.5)
+    return G
+
+
+def test_noise_inputs_drive_stylegan2(stylegan2):
+    G = stylegan2
     n_layers = len(G.capabilities().noise_layers)
     ws = G.mapping(torch.randn(2, G.z_dim), None)
     with torch.no_grad():
@@ -101,15 +104,8 @@ def test_noise_inputs_drive_stylegan2():
     assert not torch.allclose(strong, fixed[0])
 
 
-def test_const_layers_use_the_models_own_noise_whatever_the_noise_mode():
-    from ganstudio.models import create_generator, list_models, tiny_config
-    if "stylegan2" not in list_models():
-        pytest.skip("stylegan2 not registered")
-    torch.manual_seed(0)
-    G = create_generator("stylegan2", tiny_config("stylegan2")).eval()
-    for m in G.modules():
-        if isinstance(getattr(m, "noise_strength", None), torch.nn.Parameter):
-            m.noise_strength.data.fill_(0.5)
+def test_const_layers_use_the_models_own_noise_whatever_the_noise_mode(stylegan2):
+    G = stylegan2
     n_layers = len(G.capabilities().noise_layers)
     ws = G.mapping(torch.randn(2, G.z_dim), None)
     with torch.no_grad():
