@@ -104,7 +104,7 @@ def test_the_newest_wins_runner_keeps_the_newest_job_of_each_channel():
     tokens = [runner.submit("b", lambda i=i: i) for i in range(5)]
     runner.submit("c", lambda: 1 / 0)
     gate.set()
-    assert runner.wait_idle(10)
+    assert runner.wait_idle(60)
     runner.close()
     assert [(d.channel, d.result) for d in done if d.channel == "b"] == [("b", 4)]
     assert runner.dropped == 4 and runner.max_in_flight == 1 and done[-1].latest

@@ -55,12 +55,12 @@ def test_a_render_of_the_replaced_renderer_is_dropped():
     class Held(Renderer):
         def render(self, state, seeds=None, capture=()):
             entered.set()
-            gate.wait(10)
+            gate.wait(60)
             return super().render(state, seeds)
     service = RenderService(Held("cpu"), results.append)
     state = RenderState(model="registry:dcgan:tiny")
     service.submit(state)
-    assert entered.wait(10)  # inside the old renderer
+    assert entered.wait(60)  # inside the old renderer
     service.switch(Renderer("cpu"))
     gate.set()
     assert service.worker.wait_idle(30) and results == []
