@@ -344,6 +344,11 @@ def get_preset(name: str) -> TrainConfig:
     return dataclasses.replace(PRESETS[name], model_config=dict(PRESETS[name].model_config))
 
 
+# Larger images are resized to the preset's size unless asked for: a folder of photos would otherwise
+# make a model that takes hours per step on a CPU (and its data set tens of GB in memory).
+MAX_FOLLOWED_RESOLUTION = 256
+
+
 def follow_data(cfg: TrainConfig, explicit=frozenset()) -> tuple[TrainConfig, list[str]]:
     """Channels and resolution from the data set, unless named in ``explicit`` (what the user set).
 
@@ -367,9 +372,10 @@ def follow_data(cfg: TrainConfig, explicit=frozenset()) -> tuple[TrainConfig, li
             notes.append(f"channels={geo.channels}: {cfg.data} is {kind[geo.channels]} (set channels to override)")
     r = geo.resolution
     if r is not None and cfg.resolution != r and not (own_data and "resolution" not in explicit):
-        if "resolution" in explicit or not _model_accepts(cfg, r):
+        if "resolution" in explicit or r > MAX_FOLLOWED_RESOLUTION or not _model_accepts(cfg, r):
             notes.append(f"resolution={cfg.resolution}: the {r}x{r} images of {cfg.data} are resized to "
-                         f"{cfg.resolution}x{cfg.resolution}")
+                         f"{cfg.resolution}x{cfg.resolution}" + ("" if "resolution" in explicit else
+                                                                 " (set resolution to train at another size)"))
         else:
             changes["resolution"] = r
             notes.append(f"resolution={r}: the size of the images of {cfg.data} (set resolution to override)")

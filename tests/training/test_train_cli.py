@@ -361,6 +361,8 @@ def test_resolution_follows_an_image_folder_of_one_size_unless_set(capsys, tmp_p
 
 
 def test_data_geometry(tmp_path):
+    import dataclasses
+
     from ganstudio.training.data import DataGeometry, data_geometry
     from ganstudio.training.presets import follow_data, get_preset
     assert data_geometry(str(write_image_folder(tmp_path / "grey", n=4, res=8))) == DataGeometry(1, 8)
@@ -369,6 +371,12 @@ def test_data_geometry(tmp_path):
     assert data_geometry(str(mixed)) == DataGeometry(3, None)
     assert data_geometry("shapes-upright") == DataGeometry(3, None)
     assert data_geometry(str(tmp_path / "nothing")) is None
+    # Photos are not followed to their size (hours per step on a CPU), only told about.
+    big = _colour_folder(tmp_path / "big", n=2, res=512)
+    cfg, notes = follow_data(dataclasses.replace(get_preset("dcgan"), data=str(big)))
+    assert (cfg.channels, cfg.resolution) == (3, 32)
+    assert notes[-1] == (f"resolution=32: the 512x512 images of {big} are resized to 32x32 (set resolution to "
+                         "train at another size)")
     # A preset on its own data keeps its recipe (mlp-gan: MNIST at 28 px, not the padded 32).
     cfg = get_preset("mlp-gan")
     assert follow_data(cfg) == (cfg, [])
