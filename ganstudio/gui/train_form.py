@@ -11,19 +11,19 @@ that differs from the preset.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
-import re
+import threading
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from ganstudio.training.losses import LOSSES
-from ganstudio.training.presets import (DEVICES, OPTIMIZERS, TrainConfig, apply_overrides, follow_data, get_preset,
-                                        list_presets)
+from ganstudio.training.presets import (DEVICES, OPTIMIZERS, REQUIRES, TrainConfig, apply_overrides, follow_data,
+                                        get_preset, list_presets)
+from ganstudio.training.presets import settings as train_settings
 
 DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes-upright", "shapes:2000")
 CHOICES = {"loss": LOSSES, "optimizer": OPTIMIZERS, "device": DEVICES, "conditional": ("no", "auto", "yes")}
@@ -88,26 +88,12 @@ EXTRA_HELP = {
 
 
 def field_help() -> tuple[dict[str, str], dict[str, str]]:
-    """({field: help}, {field: group}) read from the comments of TrainConfig's source."""
+    """({setting: help}, {setting: section}) from the training settings' listing, with EXTRA_HELP added."""
     helps: dict[str, str] = {}
     groups: dict[str, str] = {}
-    try:
-        source = inspect.getsource(TrainConfig)
-    except (OSError, TypeError):  # no source (a frozen build): names only
-        source = ""
-    group = FIRST_GROUP
-    for line in source.splitlines():
-        section = re.match(r"^ {4}# (.+)$", line)
-        if section:
-            group = section.group(1).strip()
-            continue
-        m = re.match(r"^ {4}(\w+)\s*:[^#]*#\s*(.+)$", line)
-        if m:
-            helps[m.group(1)] = m.group(2).strip()
-            groups[m.group(1)] = group
-    for f in dataclasses.fields(TrainConfig):
-        groups.setdefault(f.name, FIRST_GROUP)
-        helps.setdefault(f.name, f.name.replace("_", " "))
+    for st in train_settings():
+        helps[st.name] = st.help or st.name.replace("_", " ")
+        groups[st.name] = st.section
     for name, text in EXTRA_HELP.items():
         helps[name] = f"{helps[name]}\n{text}" if helps.get(name) and helps[name] != text else text
     return helps, groups
@@ -204,12 +190,63 @@ class DataPicker(QWidget):
 
 
 def listed_settings() -> list[tuple[str, str, str]]:
-    """(section, name, help) of every training setting the form shows, in TrainConfig's order.
-
-    The one place the form learns which settings exist (switch to ``presets.settings()`` here).
-    """
+    """(section, name, help) of every training setting the form shows, in the listing's order
+    (:func:`ganstudio.training.presets.settings`, the one listing of the settings)."""
     helps, groups = field_help()
-    return [(groups[f.name], f.name, helps[f.name]) for f in dataclasses.fields(TrainConfig) if f.name != "preset"]
+    return [(groups[name], name, text) for name, text in helps.items() if name != "preset"]
+
+
+class Applicability(QObject):
+    """Which settings mean anything for a model, worked out off the GUI thread and remembered.
+
+    ``presets.settings(model)`` builds the model's networks to read their capabilities: seconds for
+    spectral-norm families (biggan, sagan) on a busy CPU, too long to hold the window.  One worker
+    thread answers the newest question only (a form switched through presets asks many).
+    """
+
+    ready = Signal(str)  # the key whose answer has arrived
+    _cache: dict[str, dict[str, bool]] = {}  # shared by every form: an answer never changes
+    _lock = threading.Lock()
+
+    def __init__(self, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self._wanted: Optional[tuple[str, str, dict]] = None
+        self._worker: Optional[threading.Thread] = None
+
+    @staticmethod
+    def key(model: str, model_config: dict) -> str:
+        return json.dumps([model, model_config], sort_keys=True, default=str)
+
+    def get(self, model: str, model_config: dict) -> Optional[dict[str, bool]]:
+        """{setting: applies} when known; else None, and the answer is worked out (``ready`` says when)."""
+        key = self.key(model, model_config)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+            self._wanted = (key, model, dict(model_config))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="ganstudio-settings")
+                self._worker.start()
+        return None
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                job, self._wanted = self._wanted, None
+                if job is None:
+                    self._worker = None
+                    return
+            key, model, model_config = job
+            try:
+                answer = {st.name: st.applies for st in train_settings(model, model_config)}
+            except Exception:  # noqa: BLE001 - a model that does not build: every setting stays on
+                answer = {}
+            with self._lock:
+                self._cache[key] = answer
+            try:
+                self.ready.emit(key)  # queued to the GUI thread
+            except RuntimeError:  # the form is gone
+                pass
 
 
 def _form_box(title: str) -> tuple[QGroupBox, QFormLayout]:
@@ -242,6 +279,8 @@ class ConfigForm(QWidget):
         self._follow_timer.setSingleShot(True)
         self._follow_timer.setInterval(FOLLOW_MS)
         self._follow_timer.timeout.connect(self.follow_data)
+        self.applicability = Applicability(self)
+        self.applicability.ready.connect(lambda key: key == self._applicable_key() and self.show_applicable())
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(self._build_top())
@@ -249,6 +288,8 @@ class ConfigForm(QWidget):
         lay.addStretch(1)
         self.preset.currentIndexChanged.connect(lambda _i: self._preset_chosen())
         self.quick.toggled.connect(self._quick_toggled)
+        self.widgets["model"].currentTextChanged.connect(lambda _t: self._loading or self.show_applicable())
+        self.widgets["model_config"].editingFinished.connect(self.show_applicable)
         self._preset_chosen()
 
     def _build_rows(self, lay: QVBoxLayout, sections: dict[str, str]) -> None:
@@ -318,6 +359,31 @@ class ConfigForm(QWidget):
         changed = {QSpinBox: "valueChanged", QComboBox: "currentTextChanged", QCheckBox: "toggled",
                    QLineEdit: "textChanged"}[type(w)]
         getattr(w, changed).connect(lambda *_a: self._loading or self.edited.add(name))
+
+    def _model_and_config(self) -> tuple[str, dict]:
+        try:
+            return self.value("model"), self.value("model_config")
+        except ValueError:  # does not parse: Start names it
+            return self.value("model"), {}
+
+    def _applicable_key(self) -> str:
+        return Applicability.key(*self._model_and_config())
+
+    def show_applicable(self) -> None:
+        """Grey out the settings that mean nothing for the chosen model, saying why in their tooltips
+        (once known: see :class:`Applicability`; until then every setting stays on)."""
+        model, model_config = self._model_and_config()
+        applies = self.applicability.get(model, model_config)
+        if applies is None:
+            return
+        for name, w in self.widgets.items():
+            on = applies.get(name, True)
+            tip = f"{self.helps[name]}\n(setting: {name})"
+            if not on:
+                tip += f"\nDoes not apply to {model}: only to {REQUIRES[name][1]}."
+            for part in (w, self.labels[name]):
+                part.setEnabled(on)
+                part.setToolTip(tip)
 
     def show_advanced(self, on: bool) -> None:
         self.advanced.setVisible(on)
@@ -444,6 +510,7 @@ class ConfigForm(QWidget):
         finally:
             self._loading = False
         self.edited = set(GEOMETRY) if preset else set()
+        self.show_applicable()
 
     def follow_data(self) -> list[str]:
         """Show the channels and resolution training will use on the chosen data (the data decides unless the

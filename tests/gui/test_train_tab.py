@@ -65,7 +65,7 @@ def test_form_is_generated_from_the_config_with_help_and_preset_defaults(qtbot):
     names = {f for f in TrainConfig.__dataclass_fields__ if f != "preset"}
     assert set(form.widgets) == names
     for name, w in form.widgets.items():
-        assert w.toolTip() == f"{helps[name]}\n(setting: {name})" and len(helps[name]) > 8, name
+        assert w.toolTip().startswith(f"{helps[name]}\n(setting: {name})") and len(helps[name]) > 8, name
     assert "generator learning rate" in form.widgets["lr_g"].toolTip()
     assert "EMA" in form.widgets["ema"].toolTip()
     for preset in list_presets():
@@ -670,3 +670,20 @@ def test_the_form_shows_the_datas_colour_and_explains_a_setting_that_differs(qtb
     run_cfg = apply_overrides(get_preset("dcgan"), {"data": "shapes-upright", "channels": 1})
     form.set_config(run_cfg)
     assert form.follow_data() and form.value("channels") == 1 and "channels=1" in form.settings()
+
+
+def test_settings_that_mean_nothing_for_the_model_are_greyed_out_with_the_reason(qtbot):
+    form = ConfigForm()
+    qtbot.addWidget(form)
+    assert form.value("model") == "dcgan"
+    qtbot.waitUntil(lambda: not form.widgets["pl"].isEnabled(), timeout=HANG)  # worked out off the GUI thread
+    for name in ("pl", "style_mixing", "vae_beta", "aux_class"):
+        assert not form.widgets[name].isEnabled() and not form.labels[name].isEnabled(), name
+        assert "Does not apply to dcgan" in form.widgets[name].toolTip(), name
+    assert form.widgets["lr_d"].isEnabled() and form.widgets["r1"].isEnabled()
+    form.widgets["model"].setCurrentText("stylegan2")  # the user picks another family
+    qtbot.waitUntil(lambda: form.widgets["pl"].isEnabled(), timeout=HANG)
+    assert form.widgets["style_mixing"].isEnabled() and "Does not apply" not in form.widgets["pl"].toolTip()
+    form.set_preset("vae")  # no discriminator: its settings are off
+    qtbot.waitUntil(lambda: not form.widgets["lr_d"].isEnabled(), timeout=HANG)
+    assert not form.widgets["loss"].isEnabled() and form.widgets["vae_beta"].isEnabled()
