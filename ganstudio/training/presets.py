@@ -248,6 +248,7 @@ PRESETS: dict[str, TrainConfig] = {
 
 
 SECTIONS = ("data", "model", "optimization", "loss and regularizers", "schedule", "run")
+SECTION_STARTS = ("data", "preset", "batch", "loss", "steps", "seed")  # the first field of each section
 
 
 class Setting(NamedTuple):
@@ -260,21 +261,28 @@ class Setting(NamedTuple):
     applies: bool  # whether it means anything for the model asked about (see applies())
 
 
+def section_of(name: str) -> str:
+    """The section a TrainConfig field belongs to: the first field of each section starts it."""
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    starts = [names.index(first) for first in SECTION_STARTS]
+    return SECTIONS[sum(1 for start in starts if names.index(name) >= start) - 1]
+
+
+def _helps() -> dict[str, str]:
+    """Each field's help: its comment in TrainConfig's source (the field name where there is no source)."""
+    import inspect
+    import re
+    try:
+        source = inspect.getsource(TrainConfig)
+    except (OSError, TypeError):  # a frozen build without sources
+        return {}
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^ {4}(\w+)\s*:[^#\n]*#\s*(.+)$", source, re.M)}
+
+
 def settings(model: Optional[str] = None, model_config: Optional[dict] = None) -> list[Setting]:
     """Every TrainConfig setting in section order, with its help; ``applies`` for ``model`` (always
     True when no model is given).  The one listing the form and the docs build from."""
-    import inspect
-    import re
-
-    source = inspect.getsource(TrainConfig)
-    section, where, helps = SECTIONS[0], {}, {}
-    for line in source.splitlines():
-        head = re.match(r"^ {4}# ([a-z ]+?)(?: \(.*\))?$", line)
-        if head and head.group(1) in SECTIONS:
-            section = head.group(1)
-        m = re.match(r"^ {4}(\w+)\s*:[^#]*#\s*(.+)$", line)
-        if m:
-            where[m.group(1)], helps[m.group(1)] = section, m.group(2).strip()
+    helps = _helps()
     try:
         traits = model_traits(model, model_config) if model else None
     except (KeyError, TypeError, ValueError, RuntimeError):  # a model or settings that do not build: list all
@@ -282,8 +290,8 @@ def settings(model: Optional[str] = None, model_config: Optional[dict] = None) -
     out = []
     for f in dataclasses.fields(TrainConfig):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        out.append(Setting(where[f.name], f.name, type(default), default, helps.get(f.name, ""),
-                           traits is None or applies(f.name, traits)))
+        out.append(Setting(section_of(f.name), f.name, type(default), default,
+                           helps.get(f.name) or f.name.replace("_", " "), traits is None or applies(f.name, traits)))
     return out
 
 

@@ -116,6 +116,30 @@ def test_settings_list_every_field_once_in_sections_with_help():
     assert by_name["lr_g"].section == "optimization" and by_name["lr_g"].type is float
     assert by_name["r1"].section == "loss and regularizers" and by_name["steps"].section == "schedule"
     assert by_name["data"].section == "data" and by_name["seed"].section == "run"
+    # The section comments in TrainConfig's source say the same as SECTION_STARTS.
+    import inspect
+    import re
+    current, from_comments = None, {}
+    for line in inspect.getsource(TrainConfig).splitlines():
+        head = re.match(r"^ {4}# ([a-z ]+?)(?: \(.*\))?$", line)
+        current = head.group(1) if head else current
+        m = re.match(r"^ {4}(\w+)\s*:", line)
+        if m:
+            from_comments[m.group(1)] = current
+    assert from_comments == {s.name: s.section for s in listed}
+
+
+def test_settings_without_sources_still_list_everything(monkeypatch):
+    import inspect
+
+    from ganstudio.training.presets import settings
+
+    def no_source(obj):
+        raise OSError("no source")
+
+    monkeypatch.setattr(inspect, "getsource", no_source)
+    listed = settings()
+    assert {s.name: s.help for s in listed}["lr_g"] == "lr g"
 
 
 @pytest.mark.parametrize("model, applies, not_applies", [
