@@ -27,7 +27,6 @@ from ganstudio.training.presets import settings as train_settings
 
 DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes-upright", "shapes:2000")
 CHOICES = {"loss": LOSSES, "optimizer": OPTIMIZERS, "device": DEVICES, "conditional": ("no", "auto", "yes")}
-FIRST_GROUP = "model and data"
 ADVANCED = "Advanced"
 FIRST_PRESET = "dcgan"  # the recipe the form starts with: the smallest, fastest one to see results from
 INT_MAX = 2**31 - 1
