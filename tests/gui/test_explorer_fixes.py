@@ -83,3 +83,21 @@ def test_opening_another_model_clears_the_status_error_and_shows_the_class_panel
     # The first view of a class-conditional model shows its classes (it showed Vector arithmetic).
     qtbot.waitUntil(lambda: not win.docks["ClassPanel"].visibleRegion().isEmpty())
     assert win.panels["ClassPanel"].is_shown()
+
+
+def test_the_mixing_grid_is_plain_unless_asked_and_a_cell_opens_as_drawn(qtbot, open_window, checkpoint, direct):
+    win = open_window(checkpoint("stylegan2"))
+    edit = (("raw", 0, 40.0, None),)
+    win.app.edit(win.app.state.replace(edits=edit), "edit")
+    panel = win.panels["MixingPanel"]
+    win.docks["MixingPanel"].raise_()
+    states, rows, cols = panel.grid_states()
+    assert all(s.edits == () for s in states)
+    plain_corner = direct(states[-1])
+    qtbot.waitUntil(lambda: getattr(panel, "_grid_shape", None) is not None and win.jobs.idle(), timeout=15000)
+    assert np.array_equal(panel.grid._arrays[-1], plain_corner)
+    assert "Plain samples" in panel.carry_edits.note.text()
+    panel.click_cell(len(rows) - 1, len(cols) - 1)
+    assert win.app.state.edits == () and win.app.state.mix_seeds == (cols[-1],)
+    wait_rendered(qtbot, win)
+    assert np.array_equal(win.last_result.image, plain_corner)  # the cell clicked is the image shown

@@ -369,7 +369,7 @@ def test_mixing_grid_clicks_open_the_cell_drawn_not_the_text_typed(qtbot, open_w
     panel = win.panels["MixingPanel"]
     win.docks["MixingPanel"].raise_()
     qtbot.waitUntil(lambda: panel.grid.count() > 0, timeout=10000)
-    rows, cols, _ = panel._grid_shape
+    rows, cols, *_ = panel._grid_shape
     panel.row_seeds.setText("300-302")
     panel._on_grid_click(2 * (len(cols) + 1) + 2)  # row 1, column 1 as drawn
     assert (win.app.state.seed, win.app.state.mix_seeds) == (rows[1], (cols[1],))

@@ -7,17 +7,17 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 
 from ganstudio import latent
 from ganstudio.engine import ModelInfo, RenderState
-from ganstudio.engine.transforms import preset_sources
+from ganstudio.engine.transforms import preset_sources, samples_base
 from ganstudio.engine.app_core import StateChange
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.widgets import ThumbGrid
+from ganstudio.gui.widgets import CarryEditsChoice, ThumbGrid
 
 GRID_PRESETS = ("coarse", "middle", "fine", "all")
 
 
 class MixingPanel(Panel):
     title = "Style mixing"
-    sync_fields = frozenset({"mix_seeds", "mix_sources"})
+    sync_fields = frozenset({"mix_seeds", "mix_sources", "edits"})
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -66,6 +66,8 @@ class MixingPanel(Panel):
         gl.addWidget(self.grid_note)
         self.grid = ThumbGrid(cols=5, cell=52)
         gl.addWidget(self.grid)
+        self.carry_edits = CarryEditsChoice()
+        gl.addWidget(self.carry_edits)
         lay.addWidget(gbox)
         lay.addStretch(1)
 
@@ -75,6 +77,7 @@ class MixingPanel(Panel):
             w.editingFinished.connect(self.schedule_refresh)
         self.grid_preset.currentIndexChanged.connect(lambda _: self.schedule_refresh())
         self.grid.clicked.connect(self._on_grid_click)
+        self.carry_edits.toggled.connect(lambda _: (self.carry_edits.show_for(self.state), self.schedule_refresh()))
 
     def unsupported(self, info: ModelInfo) -> str:
         caps = info.capabilities
@@ -123,7 +126,8 @@ class MixingPanel(Panel):
     def grid_states(self) -> tuple[list[RenderState], list[int], list[int]]:
         """Column headers, row headers, then each row seed with the preset's layers from each column seed."""
         rows, cols = self.grid_seeds()
-        base = self.state.replace(z=None, ws=None, mix_seeds=(), mix_sources=None)
+        base = samples_base(self.state, self.carry_edits.carry()).replace(z=None, ws=None, mix_seeds=(),
+                                                                           mix_sources=None)
         sources = preset_sources(self.info, self.grid_preset.currentText())
         states = [base.replace(seed=c) for c in cols] + [base.replace(seed=r) for r in rows]
         states += [base.replace(seed=r, mix_seeds=(c,), mix_sources=sources) for r in rows for c in cols]
@@ -147,30 +151,31 @@ class MixingPanel(Panel):
             labels = [""] + [f"col {c}" for c in cols] + sum(
                 [[f"row {r}"] + [""] * nc for r in rows], [])
             self.grid.set_images(tiles, cols=nc + 1, labels=labels, inactive=[0])
-            self._grid_shape = (rows, cols, sources)  # what the cells show: clicks open these, not the text boxes
+            # What the cells show: clicks open these (edits included or not), not what the text boxes say now.
+            self._grid_shape = (rows, cols, sources, states[0].edits)
             self.grid_note.setText(f"Rows take their {preset} layers from the column seed "
                                    f"({res.render_ms:.0f} ms, one batch). Click a cell to open it.")
         self.run_job("grid", lambda: renderer.render_batch(states), done, busy=f"Rendering the {len(states)}-image mixing grid")
 
     def _on_grid_click(self, index: int) -> None:
-        rows, cols, _ = getattr(self, "_grid_shape", ([], [], None))
+        rows, cols, _, edits = getattr(self, "_grid_shape", ([], [], None, ()))
         r, c = index // (len(cols) + 1) - 1, index % (len(cols) + 1) - 1
         if r >= len(rows) or c >= len(cols):
             return
         if r < 0 and c >= 0:
-            self.edit(f"Seed {cols[c]}", seed=cols[c], z=None, ws=None, mix_sources=None)
+            self.edit(f"Seed {cols[c]}", seed=cols[c], z=None, ws=None, mix_sources=None, edits=edits)
         elif c < 0 and r >= 0:
-            self.edit(f"Seed {rows[r]}", seed=rows[r], z=None, ws=None, mix_sources=None)
+            self.edit(f"Seed {rows[r]}", seed=rows[r], z=None, ws=None, mix_sources=None, edits=edits)
         elif r >= 0 and c >= 0:
             self.click_cell(r, c)
 
     def click_cell(self, r: int, c: int) -> None:
         """Make grid cell (row r, column c), as drawn, the main image."""
-        rows, cols, sources = getattr(self, "_grid_shape", ([], [], None))
+        rows, cols, sources, edits = getattr(self, "_grid_shape", ([], [], None, ()))
         if not (0 <= r < len(rows) and 0 <= c < len(cols)):
             return
         self.edit(f"Mix {rows[r]} × {cols[c]}", seed=rows[r], z=None, ws=None, mix_seeds=(cols[c],),
-                  mix_sources=sources)
+                  mix_sources=sources, edits=edits)
 
     # -- hooks ---------------------------------------------------------------------------------
     def model_changed(self, info: ModelInfo) -> None:
@@ -197,6 +202,7 @@ class MixingPanel(Panel):
         self.grid.set_images(None)
 
     def sync(self, state: RenderState) -> None:
+        self.carry_edits.show_for(state)
         mix = state.mix_seeds or self.mix_seeds()
         if state.mix_seeds:
             self.mix_seeds_edit.setText(", ".join(str(s) for s in state.mix_seeds))
