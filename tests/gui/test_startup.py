@@ -1,8 +1,8 @@
 """Start-up: the process-wide settings live in one function; the PySide6 pin that replaced the ctypes guard."""
 import sys
-import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -13,7 +13,8 @@ def test_the_pyside6_pin_keeps_shiboken_6_12_off_python_3_11():
     # shiboken6 6.12 stole a reference to None / True / False on each void call on Python < 3.12 (an abort
     # with "deallocating None" after tens of thousands of calls).  A ctypes patch used to make those
     # objects immortal at import; the pin in pyproject.toml keeps 6.12 off those Pythons instead.
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    toml = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    deps = toml.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     pyside = [Requirement(d) for d in deps if d.lower().startswith("pyside6")]
     on_311 = [r for r in pyside if r.marker is None or r.marker.evaluate({"python_version": "3.11"})]
     assert on_311, pyside
