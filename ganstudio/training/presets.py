@@ -304,17 +304,41 @@ class ModelTraits(NamedTuple):
 
 
 def model_traits(model: str, model_config: Optional[dict] = None) -> ModelTraits:
-    """Built on the meta device (no memory, no weights): cheap enough for a form."""
-    import torch
-
-    from ganstudio.models import create_discriminator, create_generator, get_spec
-    over = dict(model_config or {})
-    with torch.device("meta"):
-        G = create_generator(model, **over)
-        D = create_discriminator(model, **over)
+    """What decides the settings' ``applies`` for a model (built small, see :func:`build_small`)."""
+    from ganstudio.models import get_spec
+    G, D = build_small(model, dict(model_config or {}))
     fields = {f.name for f in dataclasses.fields(get_spec(model).config_cls)}
     return ModelTraits(G.capabilities(), tuple(D.aux_heads()) if D is not None else (), D is not None,
                        "c_dim" in fields)
+
+
+# Tiny-variant settings that change what a model is (its classes, codes, geometry, attention), not its size.
+_NOT_SIZES = ("img_resolution", "img_channels", "c_dim", "z_dim", "info_cat", "info_cont", "attn_res", "layers",
+              "attention_layer_position")
+
+
+def build_small(model: str, over: dict, *, discriminator: bool = True):
+    """(G, D) of ``model`` with ``over``, at the widths of the family's tiny variant, on the CPU: what
+    they are (capabilities, heads, the resolutions they take) without their cost.  The meta device
+    is no cheaper: spectral norm's power iterations ran through torch's Python meta kernels (43 s
+    for biggan on a busy machine).  The random state is left as it was."""
+    import warnings
+
+    import torch
+
+    from ganstudio.models import create_discriminator, create_generator, get_spec
+    small = {k: v for k, v in get_spec(model).tiny.items() if k not in _NOT_SIZES}
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            G = create_generator(model, **{**over, **small})
+            D = create_discriminator(model, **{**over, **small}) if discriminator else None
+        except (TypeError, ValueError, RuntimeError, ZeroDivisionError):
+            # The tiny widths do not fit this geometry (StyleGAN3's channel_base at 256 px): full size, no memory.
+            with torch.device("meta"):
+                G = create_generator(model, **over)
+                D = create_discriminator(model, **over) if discriminator else None
+    return G, D
 
 
 # The one place that decides whether a setting applies to a model: name -> (test, why not).
@@ -391,13 +415,9 @@ def follow_data(cfg: TrainConfig, explicit=frozenset()) -> tuple[TrainConfig, li
 
 
 def _model_accepts(cfg: TrainConfig, resolution: int) -> bool:
-    import torch
-
-    from ganstudio.models import create_generator
     try:
-        with torch.device("meta"):
-            create_generator(cfg.model, **{**cfg.model_config, "img_resolution": resolution,
-                                           "img_channels": cfg.channels})
+        build_small(cfg.model, {**cfg.model_config, "img_resolution": resolution, "img_channels": cfg.channels},
+                    discriminator=False)
     except Exception:  # noqa: BLE001 - any refusal means: keep the preset's resolution
         return False
     return True
