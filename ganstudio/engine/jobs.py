@@ -16,7 +16,18 @@ from typing import Any, Callable, NamedTuple, Optional
 
 
 class JobCancelled(Exception):
-    """Raised inside a job's progress report once the runner is stopping."""
+    """Raised inside a job's progress report once the runner is stopping (or by the render service inside
+    a preview job that a newer job of its channel has superseded)."""
+
+
+_running = threading.local()  # the job this thread runs now: (runner, channel, token)
+
+
+def current_job_superseded() -> bool:
+    """Inside a job of a NewestWinsRunner: whether a newer job of its channel was submitted since it started
+    (its result will be dropped, so it may stop).  False outside a job."""
+    job = getattr(_running, "job", None)
+    return job is not None and not job[0].is_latest(job[1], job[2])
 
 
 class JobDone(NamedTuple):
@@ -83,9 +94,12 @@ class NewestWinsRunner:
 
     def _run(self) -> None:
         import torch
-        # OpenMP's thread count is per calling thread: without this the worker's GEMMs use every
-        # core, and on a busy CPU their barrier waits cost milliseconds per render.
-        torch.set_num_threads(self._threads)
+
+        from ganstudio.engine.process import render_threads
+        # OpenMP's thread count is per calling thread: set it here, from what the process chose at start-up
+        # (engine.process; it may change with a device switch, so it is checked before each job).
+        threads = self._threads
+        torch.set_num_threads(threads)
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._pending or self._closed)
@@ -94,7 +108,14 @@ class NewestWinsRunner:
                 channel, (token, fn, busy, with_progress) = self._pending.popitem(last=False)
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            done = self._call(channel, token, fn, busy, with_progress)
+            if render_threads() and render_threads() != threads:
+                threads = render_threads()
+                torch.set_num_threads(threads)
+            _running.job = (self, channel, token)
+            try:
+                done = self._call(channel, token, fn, busy, with_progress)
+            finally:
+                _running.job = None
             try:
                 self._deliver(done._replace(latest=self.is_latest(channel, token)))
             except Exception:  # a broken consumer (or a window already gone) must not kill the worker

@@ -17,15 +17,30 @@ def configure_interactive_process(device_type: str = "cpu") -> None:
     # GUI thread quickly (slider storms ran ~2x faster with 1 ms than with the 5 ms default).
     sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
     if device_type == "cpu":
-        leave_a_core_to_the_gui()
+        render_on_every_core()
     freeze_long_lived_objects()
 
 
-def leave_a_core_to_the_gui() -> None:
-    """torch's CPU renders use every core but one, so sliders stay smooth while torch renders (also after
-    a switch to the CPU from another device)."""
+_render_threads = 0  # what render_on_every_core chose; 0 = never called (torch's own default)
+
+
+def render_on_every_core(training_in_process: bool = False) -> int:
+    """torch's CPU renders use every core the machine has (issue 17: a 256 px StyleGAN2 takes ~0.5 s a
+    frame on 2 cores, and the image is what the user waits for); every core but one while a training
+    runs in this process, so it keeps a core.  The GUI thread stays smooth without a core of its own:
+    it holds the GIL only between torch ops (short switch interval above) and only paints.  Also after
+    a switch to the CPU from another device.  Returns the thread count."""
     import torch
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
+    global _render_threads
+    cores = os.cpu_count() or 1
+    _render_threads = max(1, cores - 1) if training_in_process else cores
+    torch.set_num_threads(_render_threads)
+    return _render_threads
+
+
+def render_threads() -> int:
+    """The torch thread count the render and job workers use (0: torch's default, nothing configured)."""
+    return _render_threads
 
 
 def freeze_long_lived_objects() -> None:

@@ -6,21 +6,43 @@ results to ``on_image`` on the worker thread), previews and computations with ``
 see beside the pixels (attention maps) as ``capture=`` in the RenderResult, never by taking the
 renderer's lock or reading the network.  ``switch`` replaces the renderer (another device or
 precision) only once the open model has loaded there; until then rendering goes on as before,
-and a result of the replaced renderer still in flight is dropped.  This is where the priorities
-between the main image and previews belong (issue 17).
+and a result of the replaced renderer still in flight is dropped.
+
+Priorities (issue 17): the main image first.  A preview (``render``, ``render_batch``, ``latents``,
+``encode``, ``directions`` called from a job) waits while a main request is queued or rendering and
+while the user drags; it renders in pieces that each cost at most about one main render (so the
+main image never waits behind more than one), and stops between pieces once a newer job of its
+channel (its owner: one panel's row or grid) has been submitted, its result being stale.
+
+Dragging: a main request that comes within DRAG_GAP_S of the previous one is part of a drag (60 Hz
+slider, seed or pad events are 17 ms apart); DRAG_GAP_S without one ends it.  While dragging, a
+model whose full render takes longer than FRAME_BUDGET_MS and that can stop synthesis early
+(``Capabilities.preview_resolutions``: StyleGAN2's skip generator) renders at the largest resolution
+that fits the budget, measured once per model, and shows it upsampled (``RenderResult.preview``);
+the full image follows as soon as the drag pauses.  Every other model renders in full, newest wins.
 """
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable, Optional, Sequence
 
+import numpy as np
 import torch
 
-from ganstudio.engine.jobs import JobDone, NewestWinsRunner
+from ganstudio.engine.jobs import JobCancelled, JobDone, NewestWinsRunner, current_job_superseded
 from ganstudio.engine.renderer import ModelInfo, Renderer, RenderResult
 from ganstudio.engine.state import RenderState
 
 _MAIN = "main"
+# A drag's events come every ~17 ms (60 Hz); a hand that stops for 0.1 s has paused.  Longer would add to
+# the wait for the full image after a drag (issue 17: within 1.5x one full render), shorter would end a
+# drag between two events of a slow mouse.
+DRAG_GAP_S = 0.1
+# 50 ms for a dragged frame: 20 previews/s, twice the 10/s a drag must show, leaving the other half of
+# each frame to the GUI thread, the upsampling and a preview piece that may hold the device.  (The
+# 1/60 s of a display frame is out of reach for any 256 px StyleGAN2 layer stack on a 2-core CPU.)
+FRAME_BUDGET_MS = 50.0
 
 
 class RenderService:
@@ -29,7 +51,16 @@ class RenderService:
         self._generation = 0  # bumped by each switch: results of an older renderer are dropped
         self._swap = threading.Lock()
         self._on_image = on_image
-        self.worker = NewestWinsRunner("ganstudio-render", self._deliver)
+        self._gate = threading.Condition()  # guards the fields below; previews wait on it for their turn
+        self._main_outstanding = 0  # main and settle jobs queued or running: previews wait for them
+        self._submits = 0  # main requests so far (a settle job renders only if none came after its own)
+        self._last_submit = -1e9  # time.monotonic() of the last main request
+        self._held = False  # hold(True): the user is dragging (set by a widget on press, cleared on release)
+        self._closed = False
+        self._full_ms: dict[tuple, float] = {}  # (model, renderer generation) -> last full main render, ms
+        self._preview_res: dict[tuple, int] = {}  # (model, generation) -> the preview resolution while dragging
+        self.previews_waiting = 0  # previews blocked in wait_turn now (tests watch it)
+        self.worker = NewestWinsRunner("ganstudio-render", self._deliver, on_drop=self._dropped)
 
     # -- what renders ------------------------------------------------------------------------
     @property
@@ -50,37 +81,162 @@ class RenderService:
 
     # -- the main image -----------------------------------------------------------------------
     def submit(self, state: RenderState, capture: Sequence[str] = ()) -> int:
-        """Render ``state`` as the main image, replacing a request still waiting; returns its id."""
-        capture = tuple(capture)
+        """Render ``state`` as the main image, replacing a request still waiting; returns its id.
 
-        def job():
-            renderer, generation = self._current()
-            return generation, renderer.render(state, capture=capture) if capture else renderer.render(state)
-        return self.worker.submit(_MAIN, job)
+        Part of a drag (see the module's docstring), it may render as a fast preview, shown at once; the
+        same job then waits for the drag to pause and renders the full image, unless a newer request
+        came (one main job queued at most, as before)."""
+        capture, token = tuple(capture), []
+        with self._gate:  # held across the runner's submit, so the job can read its token
+            now = time.monotonic()
+            dragging = self._held or now - self._last_submit < DRAG_GAP_S
+            self._last_submit = now
+            self._submits += 1
+            number = self._submits
+            self._main_outstanding += 1
+            self._gate.notify_all()
+
+            def job():
+                renderer, generation = self._current()
+                if capture:
+                    return generation, renderer.render(state, capture=capture)
+                preview = self._preview_for(renderer, generation, state) if dragging else 0
+                res = renderer.render(state, preview=preview) if preview else renderer.render(state)
+                if not res.preview:
+                    if not res.error and res.model is not None:
+                        self._full_ms[(state.model, generation)] = res.render_ms
+                    return generation, res
+                self._show(generation, res, token[0])
+                if not self._drag_paused(number):
+                    return None  # a newer request renders instead
+                res = renderer.render(state)
+                if not res.error:
+                    self._full_ms[(state.model, generation)] = res.render_ms
+                return generation, res
+            token.append(self.worker.submit(_MAIN, job))
+        return token[0]
+
+    def hold(self, dragging: bool) -> None:
+        """Say the user is dragging (a slider pressed, a pad pressed) or has let go: while held, main
+        requests may render as previews and panel previews wait; letting go renders the full image."""
+        with self._gate:
+            self._held = bool(dragging)
+            self._gate.notify_all()
+
+    @property
+    def dragging(self) -> bool:
+        with self._gate:
+            return self._held or time.monotonic() - self._last_submit < DRAG_GAP_S
+
+    def _drag_paused(self, number: int) -> bool:
+        """Wait until the drag pauses (True) or a newer main request comes (False)."""
+        with self._gate:
+            while True:
+                if self._closed or self._submits != number:
+                    return False
+                quiet = time.monotonic() - self._last_submit
+                if not self._held and quiet >= DRAG_GAP_S:
+                    return True
+                self._gate.wait(DRAG_GAP_S if self._held else DRAG_GAP_S - quiet)
+
+    def _preview_for(self, renderer: Renderer, generation: int, state: RenderState) -> int:
+        """The resolution a dragged frame renders at (0: the full image), measured once per model."""
+        key = (state.model, generation)
+        if key in self._preview_res:
+            return self._preview_res[key]
+        full_ms = self._full_ms.get(key)
+        if full_ms is None:
+            return 0  # no full render timed yet: this one is (and it is the first image anyway)
+        chosen = 0
+        try:
+            info = renderer.load(state.model)
+        except Exception:  # the render reports it
+            return 0
+        if full_ms > FRAME_BUDGET_MS:
+            # Smallest first, each timed once on this very state, until one exceeds the budget: the probes
+            # together cost about two frames of the chosen size.
+            for r in sorted(r for r in info.capabilities.preview_resolutions if r < info.resolution):
+                res = renderer.render(state, preview=r)
+                if res.error or (chosen and res.render_ms > FRAME_BUDGET_MS):
+                    break
+                chosen = r
+                if res.render_ms > FRAME_BUDGET_MS:
+                    break  # even the smallest misses the budget: it is still the fastest there is
+        self._preview_res[key] = chosen
+        return chosen
+
+    def _dropped(self, token: int) -> None:  # a queued main or settle job replaced before it ran
+        with self._gate:
+            self._main_outstanding -= 1
+            self._gate.notify_all()
 
     def _deliver(self, done: JobDone) -> None:
-        if done.result is None:
-            return
-        generation, res = done.result
+        with self._gate:
+            self._main_outstanding -= 1
+            self._gate.notify_all()
+        if done.result is not None:
+            self._show(*done.result, done.token)
+
+    def _show(self, generation: int, res: RenderResult, token: int) -> None:
         if generation != self._generation:
             return  # rendered by the renderer a switch replaced
-        res.request_id = done.token
+        res.request_id = token
         self._on_image(res)
 
     # -- previews and computations (called from jobs, off the GUI thread) ------------------------
+    def wait_turn(self) -> None:
+        """Block while the main image has a request queued or rendering, or the user drags.  Inside a job
+        whose channel has a newer job, raise JobCancelled instead (its result would be dropped)."""
+        with self._gate:
+            while True:
+                if current_job_superseded():
+                    raise JobCancelled("superseded by a newer request")
+                if self._closed:
+                    raise JobCancelled("cancelled: the render service closed")
+                quiet = time.monotonic() - self._last_submit
+                if not self._main_outstanding and not self._held and quiet >= DRAG_GAP_S:
+                    return
+                # A newer job of the channel notifies nobody here: look again at least every drag gap.
+                self.previews_waiting += 1
+                try:
+                    self._gate.wait(DRAG_GAP_S if self._main_outstanding or self._held else DRAG_GAP_S - quiet)
+                finally:
+                    self.previews_waiting -= 1
+
     def render(self, state: RenderState, seeds: Optional[Sequence[int]] = None,
                capture: Sequence[str] = ()) -> RenderResult:
+        """A preview of ``state`` (at each of ``seeds`` as one [N, H, W, C] image), after the main image."""
+        if seeds is not None and not capture:
+            return self.render_batch([state.replace(seed=int(s), z=None, ws=None) for s in seeds])
+        self.wait_turn()
         renderer = self._current()[0]
         return renderer.render(state, seeds, capture=capture) if capture else renderer.render(state, seeds)
 
     def render_batch(self, states: Sequence[RenderState], raw: bool = False) -> RenderResult:
-        renderer = self._current()[0]
-        return renderer.render_batch(states, raw=True) if raw else renderer.render_batch(states)
+        """Previews of ``states`` as one [N, H, W, C] image, rendered in pieces between main renders."""
+        states, parts, start, size = list(states), [], 0, 1
+        while start < len(states) or not parts:
+            self.wait_turn()
+            renderer, generation = self._current()
+            piece = states[start:start + size]
+            res = renderer.render_batch(piece, raw=True) if raw else renderer.render_batch(piece)
+            if res.error or res.image is None:
+                return res
+            parts.append(res)
+            start += len(piece)
+            size = self._piece_size(states[0].model, generation, res.render_ms / max(1, len(piece)))
+        return _joined(parts)
+
+    def _piece_size(self, model: str, generation: int, ms_per_image: float) -> int:
+        """Images per piece so that a piece costs at most about one main render (one image when unknown)."""
+        return max(1, int(self._full_ms.get((model, generation), 0.0) / max(ms_per_image, 1e-3)))
 
     def latents(self, state: RenderState):
+        self.wait_turn()
         return self._current()[0].latents(state)
 
     def directions(self, key: str, method: str, k: int = 20) -> torch.Tensor:
+        self.wait_turn()
         return self._current()[0].directions(key, method, k)
 
     def cached_directions(self, key: str, method: str, k: int = 20) -> int:
@@ -88,6 +244,7 @@ class RenderService:
 
     def encode(self, key: str, pixels):
         """(mu, logvar) of an image under the model's encoder (see Renderer.encode)."""
+        self.wait_turn()
         return self._current()[0].encode(key, pixels)
 
     def load(self, key: str) -> ModelInfo:
@@ -107,4 +264,18 @@ class RenderService:
 
     def close(self, timeout: float = 5.0) -> None:
         """Drop the waiting render and wait up to ``timeout`` s for the running one."""
+        with self._gate:
+            self._closed = True
+            self._gate.notify_all()
         self.worker.close(timeout)
+
+
+def _joined(parts: list) -> RenderResult:
+    """One result of a batch rendered in pieces: the images (and raw floats) in order, the times added."""
+    res = parts[0]
+    if len(parts) > 1:
+        res.image = np.concatenate([p.image for p in parts])
+        if res.raw is not None:
+            res.raw = np.concatenate([p.raw for p in parts])
+        res.render_ms = sum(p.render_ms for p in parts)
+    return res

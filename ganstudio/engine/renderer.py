@@ -62,6 +62,8 @@ class RenderResult:
     # results): {"attention": {resolution: float32 [N, HW, HW/4]}}; read under the render's lock, so no
     # other forward can overwrite them, and callers never take the lock or read the network themselves.
     captures: dict = field(default_factory=dict)
+    # A fast preview (issue 17): synthesis stopped at this resolution and upsampled to the full size; 0 = full.
+    preview: int = 0
 
 
 def load_model(key: str, device: torch.device, prepare: bool = True):
@@ -370,18 +372,20 @@ class Renderer:
 
     # -- rendering ---------------------------------------------------------------------------
     def render(self, state: RenderState, seeds: Optional[Sequence[int]] = None,
-               capture: Sequence[str] = ()) -> RenderResult:
+               capture: Sequence[str] = (), preview: int = 0) -> RenderResult:
         """Render a state (or the state at each of ``seeds`` as one batch); never raises.
-        ``capture``: what else to return in ``RenderResult.captures`` (CAPTURES)."""
+        ``capture``: what else to return in ``RenderResult.captures`` (CAPTURES); ``preview`` (one of
+        the model's ``preview_resolutions``): stop synthesis there and upsample, a cheap preview."""
         if seeds is not None:
-            return self.render_batch([state.replace(seed=int(s), z=None, ws=None) for s in seeds], capture=capture)
-        res = self.render_batch([state], capture=capture)
+            return self.render_batch([state.replace(seed=int(s), z=None, ws=None) for s in seeds], capture=capture,
+                                     preview=preview)
+        res = self.render_batch([state], capture=capture, preview=preview)
         if res.image is not None:
             res.image = res.image[0]
         return res
 
     def render_batch(self, states: Sequence[RenderState], raw: bool = False,
-                     capture: Sequence[str] = ()) -> RenderResult:
+                     capture: Sequence[str] = (), preview: int = 0) -> RenderResult:
         """Render several states of one model as one batch -> image [N, H, W, C]; never raises.
         ``raw`` also hands back the float images before rounding (``RenderResult.raw``); ``capture``
         names what else to return in ``RenderResult.captures`` (CAPTURES)."""
@@ -403,10 +407,11 @@ class Renderer:
                     else:
                         ws = torch.cat([p[2] for p in parts])
                         c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
-                    img = self._synthesize(G, info, state, ws, c)
+                    img = self._synthesize(G, info, state, ws, c, preview)
                 captures = _captures(G, info, capture)
             image = to_uint8(img)
-            res = RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info, captures=captures)
+            res = RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info, captures=captures,
+                               preview=preview if preview and preview != info.resolution else 0)
             if raw:
                 res.raw = img.detach().to("cpu", torch.float32).numpy()
             return res
@@ -414,9 +419,14 @@ class Renderer:
             msg = str(e) or type(e).__name__
             return RenderResult(None, msg, (time.perf_counter() - t0) * 1000, state, info)
 
-    def _synthesize(self, G, info: ModelInfo, state: RenderState, ws, c):
+    def _synthesize(self, G, info: ModelInfo, state: RenderState, ws, c, preview: int = 0):
         caps = info.capabilities
         kwargs: dict = {"noise_mode": state.noise_mode, "noise_strength": state.noise_strength}
+        if preview and preview != info.resolution:
+            if preview not in caps.preview_resolutions:
+                raise ValueError(f"no preview at {preview} px for this model "
+                                 f"(it has {list(caps.preview_resolutions) or 'none'})")
+            kwargs["stop_at"] = preview
         if state.noise is not None and caps.noise_layers:
             if len(state.noise) != len(caps.noise_layers):
                 raise ValueError(f"noise has {len(state.noise)} entries, the model has {len(caps.noise_layers)} noise layers")
@@ -433,7 +443,11 @@ class Renderer:
             G.set_stage(stage, alpha)
         if self.device.type == "cuda":
             ws = ws.contiguous()
-        return G.synthesis(ws, c, **kwargs).float()
+        img = G.synthesis(ws, c, **kwargs).float()
+        if "stop_at" in kwargs:  # a preview: shown at the model's size, so the view keeps its scale
+            img = torch.nn.functional.interpolate(img, size=(info.resolution, info.resolution), mode="bilinear",
+                                                  align_corners=False).clamp_(-1, 1)
+        return img
 
 
 CAPTURES = ("attention",)

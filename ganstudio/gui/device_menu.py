@@ -12,7 +12,7 @@ import torch
 from PySide6.QtGui import QAction, QActionGroup
 
 from ganstudio.engine import Renderer, pick_device
-from ganstudio.engine.process import leave_a_core_to_the_gui
+from ganstudio.engine.process import render_on_every_core
 from ganstudio.engine.renderer import PRECISIONS
 from ganstudio.gui.settings import settings, text as settings_text
 
@@ -102,7 +102,7 @@ def set_device(win, preference: str) -> Optional[torch.device]:
     if device == win.render.device and preference == previous:
         return device  # nothing changes; a changed preference on the same device still starts afresh
     if device.type == "cpu":
-        leave_a_core_to_the_gui()  # as at start-up (engine.process)
+        render_on_every_core()  # as at start-up (engine.process)
     _switch_renderer(win, Renderer(device, precision=preferred_precision()), f"Moving the model to {device}",
                      undo=lambda: _choose(win, "device", previous, getattr(win, "device_actions", {})))
     win.statusBar().showMessage(f"Rendering on {device}", 4000)

@@ -392,7 +392,8 @@ class MainWindow(QMainWindow):
         now = time.perf_counter()
         self._frame_times.append(now)
         recent = [t for t in self._frame_times if now - t <= 1.0]
-        self.ms_label.setText(f"{res.render_ms:.1f} ms")
+        # A fast preview while dragging (issue 17) says so; the full image after the drag clears it.
+        self.ms_label.setText(f"{res.render_ms:.1f} ms" + (f" · preview {res.preview} px" if res.preview else ""))
         self.fps_label.setText(f"{len(recent)} fps")
 
     def _on_busy(self, text: str) -> None:

@@ -40,9 +40,9 @@ class PanelContext:
     view: ViewSignals = field(default_factory=ViewSignals)
 
     def displayed_image(self, state: RenderState):
-        """The main image's pixels when they show ``state``, else None."""
+        """The main image's pixels when they show ``state`` in full (not a drag's preview), else None."""
         res = self.shown_result()
-        return res.image if res is not None and res.state == state else None
+        return res.image if res is not None and res.state == state and not res.preview else None
 
 
 def standalone_context(renderer: Optional[Renderer] = None, errors: Optional[list] = None) -> PanelContext:

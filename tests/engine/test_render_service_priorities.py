@@ -1,0 +1,235 @@
+"""Issue 17: the main image first, previews in pieces that yield and drop when stale, a fast preview while dragging.
+
+A fake renderer records the order of what it was asked to render and reports the render times the
+service decides on, so these tests check the order of work, never the clock.
+"""
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from ganstudio.engine import Renderer, RenderState
+from ganstudio.engine import render_service
+from ganstudio.engine.jobs import JobDone, NewestWinsRunner
+from ganstudio.engine.render_service import RenderService
+from ganstudio.engine.renderer import ModelInfo, RenderResult
+from ganstudio.models import Capabilities
+
+MODEL = "fake"
+
+
+def _until(cond, timeout=60.0):
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.005)
+
+
+class Recorder:
+    """Renders nothing: logs ('main', seed, preview) / ('piece', seeds) and reports ``full_ms`` per full image."""
+
+    device, precision = torch.device("cpu"), "fp32"
+
+    def __init__(self, full_ms=10.0, preview_ms=None, piece_ms=None):
+        self.full_ms, self.preview_ms = full_ms, preview_ms or {}
+        self.piece_ms = full_ms if piece_ms is None else piece_ms  # per image in a preview piece
+        self.log, self.lock = [], threading.Lock()
+        self.block_main, self.block_piece = threading.Event(), threading.Event()
+        self.block_main.set()
+        self.block_piece.set()
+        caps = Capabilities(preview_resolutions=tuple(sorted(self.preview_ms)) + (64,))
+        self.info = ModelInfo(MODEL, MODEL, MODEL, "fake", caps, [], 8, 8, 1, 0, 64, 3)
+
+    def load(self, key):
+        return self.info
+
+    def render(self, state, seeds=None, capture=(), preview=0):
+        with self.lock:
+            self.log.append(("main", state.seed, preview))
+        self.block_main.wait(60)
+        ms = self.preview_ms[preview] if preview else self.full_ms
+        return RenderResult(np.full((64, 64, 3), state.seed, np.uint8), "", ms, state, self.info, preview=preview)
+
+    def render_batch(self, states, raw=False):
+        with self.lock:
+            self.log.append(("piece", tuple(s.seed for s in states)))
+        self.block_piece.wait(60)
+        image = np.stack([np.full((64, 64, 3), s.seed, np.uint8) for s in states])
+        return RenderResult(image, "", self.piece_ms * len(states), states[0], self.info)
+
+
+def _states(seeds):
+    return [RenderState(model=MODEL, seed=s) for s in seeds]
+
+
+def test_a_main_request_runs_before_the_rest_of_a_preview_batch_and_pieces_cost_one_main_render():
+    fake, shown, done = Recorder(full_ms=10.0, piece_ms=5.0), [], []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=100))
+    _until(lambda: len(shown) == 1)  # a full main render timed: 10 ms, so a piece holds two 5 ms images
+    jobs = NewestWinsRunner("test-jobs", done.append)
+    fake.block_piece.clear()
+    jobs.submit("grid", lambda: service.render_batch(_states(range(7))))
+    _until(lambda: ("piece", (0,)) in fake.log)  # the first piece (one image: cost unknown yet) is running
+    fake.block_main.clear()
+    service.submit(RenderState(model=MODEL, seed=101))
+    _until(lambda: ("main", 101, 0) in fake.log)
+    service.submit(RenderState(model=MODEL, seed=102))
+    service.submit(RenderState(model=MODEL, seed=103))  # replaces 102 while it waits
+    fake.block_piece.set()
+    _until(lambda: service.previews_waiting == 1)  # the rest of the batch waits for the main image
+    fake.block_main.set()
+    _until(lambda: len(done) == 1)
+    log = [e for e in fake.log if e != ("main", 100, 0)]
+    assert log[:3] == [("piece", (0,)), ("main", 101, 0), ("main", 103, 0)]  # then the newest main request
+    pieces = [e[1] for e in log if e[0] == "piece"]
+    assert sum(pieces, ()) == tuple(range(7)) and max(len(p) for p in pieces) == 2
+    assert done[0].error == "" and done[0].result.image.shape == (7, 64, 64, 3)
+    assert [int(im[0, 0, 0]) for im in done[0].result.image] == list(range(7))
+    jobs.close()
+    service.close()
+
+
+def test_previews_never_start_while_a_main_request_is_pending():
+    fake, shown, done = Recorder(), [], []
+    service = RenderService(fake, shown.append)
+    fake.block_main.clear()
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: fake.log == [("main", 1, 0)])
+    service.submit(RenderState(model=MODEL, seed=2))  # queued behind the running one
+    jobs = NewestWinsRunner("test-jobs", done.append)
+    jobs.submit("row", lambda: service.render(RenderState(model=MODEL), seeds=[5, 6, 7]))
+    _until(lambda: service.previews_waiting == 1)
+    assert all(e[0] == "main" for e in fake.log)
+    fake.block_main.set()
+    _until(lambda: len(done) == 1)
+    first_piece = next(i for i, e in enumerate(fake.log) if e[0] == "piece")
+    assert [e[1] for e in fake.log[:first_piece]] == [1, 2]
+    assert done[0].result.image.shape == (3, 64, 64, 3)
+    jobs.close()
+    service.close()
+
+
+def test_a_stale_preview_stops_between_pieces_and_the_newest_one_renders():
+    fake, done = Recorder(), []
+    service = RenderService(fake, lambda res: None)
+    jobs = NewestWinsRunner("test-jobs", done.append)
+    fake.block_piece.clear()
+    jobs.submit("samples", lambda: service.render_batch(_states([1, 2, 3, 4])))
+    _until(lambda: fake.log == [("piece", (1,))])
+    jobs.submit("samples", lambda: service.render_batch(_states([7, 8])))  # the inputs changed
+    fake.block_piece.set()
+    _until(lambda: len(done) == 2)
+    old, new = done
+    assert not old.latest and "superseded" in old.error and old.result is None
+    assert new.error == "" and [int(im[0, 0, 0]) for im in new.result.image] == [7, 8]
+    assert sum((e[1] for e in fake.log), ()) == (1, 7, 8)  # 2, 3 and 4 were never rendered
+    jobs.close()
+    service.close()
+
+
+def test_previews_are_held_while_dragging_and_resume_after():
+    fake, shown, done = Recorder(), [], []
+    service = RenderService(fake, shown.append)
+    service.hold(True)
+    jobs = NewestWinsRunner("test-jobs", done.append)
+    jobs.submit("thumbs", lambda: service.render_batch(_states([3, 4])))
+    _until(lambda: service.previews_waiting == 1)
+    service.submit(RenderState(model=MODEL, seed=9))  # the dragged main image still renders
+    _until(lambda: len(shown) == 1)
+    _until(lambda: service.previews_waiting == 1)
+    assert not done and all(e[0] == "main" for e in fake.log)
+    service.hold(False)
+    _until(lambda: len(done) == 1)
+    assert done[0].error == "" and done[0].result.image.shape[0] == 2
+    jobs.close()
+    service.close()
+
+
+def test_a_drag_shows_the_largest_preview_within_the_budget_then_the_full_image():
+    budget = render_service.FRAME_BUDGET_MS
+    fake = Recorder(full_ms=8 * budget, preview_ms={4: budget / 8, 8: budget / 4, 16: budget / 2, 32: 2 * budget})
+    shown = []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    assert shown[0].preview == 0
+    service.hold(True)  # a slider is pressed
+    for seed in (1, 2, 3):
+        service.submit(RenderState(model=MODEL, seed=seed))
+    _until(lambda: shown[-1].state.seed == 3)
+    assert shown[-1].preview == 16 and all(r.preview == 16 for r in shown[1:])  # 32 px misses the budget
+    assert service.dragging
+    service.hold(False)  # released
+    _until(lambda: shown[-1].preview == 0)
+    assert shown[-1].state.seed == 3 and service.worker.wait_idle(60)
+    assert [r.preview for r in shown[1:]].count(0) == 1  # one full image, after the drag
+    # Measured once per model: the next drag probes nothing.
+    probes = [e for e in fake.log if e[0] == "main" and e[2] in (4, 8, 32)]
+    service.hold(True)
+    service.submit(RenderState(model=MODEL, seed=4))
+    _until(lambda: shown[-1].state.seed == 4)
+    assert [e for e in fake.log if e[0] == "main" and e[2] in (4, 8, 32)] == probes and shown[-1].preview == 16
+    service.hold(False)
+    _until(lambda: shown[-1].state.seed == 4 and shown[-1].preview == 0)
+    service.close()
+
+
+def test_a_fast_model_renders_in_full_while_dragging():
+    fake, shown = Recorder(full_ms=render_service.FRAME_BUDGET_MS / 2, preview_ms={4: 0.1}), []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1)
+    service.hold(True)
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: len(shown) == 2)
+    assert shown[1].preview == 0 and all(e[2] == 0 for e in fake.log)
+    service.hold(False)
+    service.close()
+
+
+@pytest.mark.parametrize("model", ["registry:stylegan2:tiny"])
+def test_the_image_after_a_drag_equals_a_direct_render(model, monkeypatch):
+    monkeypatch.setattr(render_service, "FRAME_BUDGET_MS", 0.0)  # every real render misses it: previews
+    shown = []
+    service = RenderService(Renderer("cpu"), shown.append)
+    service.submit(RenderState(model=model, seed=0))
+    _until(lambda: len(shown) == 1)
+    service.hold(True)
+    for seed in (5, 6):
+        service.submit(RenderState(model=model, seed=seed))
+    _until(lambda: shown[-1].state.seed == 6)
+    preview = shown[-1]
+    assert preview.error == "" and preview.preview == 4  # the smallest: even it misses a zero budget
+    service.hold(False)
+    _until(lambda: shown[-1].preview == 0 and shown[-1].state.seed == 6)
+    direct = Renderer("cpu").render(RenderState(model=model, seed=6))
+    assert shown[-1].image.shape == preview.image.shape == direct.image.shape
+    assert np.array_equal(shown[-1].image, direct.image)
+    assert not np.array_equal(preview.image, direct.image)
+    service.close()
+
+
+def test_jobs_know_when_a_newer_job_of_their_channel_came():
+    from ganstudio.engine.jobs import current_job_superseded
+    seen, started, go = [], threading.Event(), threading.Event()
+
+    def job():
+        started.set()
+        go.wait(60)
+        return current_job_superseded()
+    done: list[JobDone] = []
+    runner = NewestWinsRunner("test-jobs", done.append)
+    runner.submit("a", job)
+    started.wait(60)
+    assert not current_job_superseded()  # outside any job
+    runner.submit("b", lambda: current_job_superseded())  # another channel: not newer than "a"'s
+    runner.submit("a", lambda: current_job_superseded())
+    go.set()
+    _until(lambda: len(done) == 3)
+    seen = {(d.channel, d.result) for d in done}
+    assert seen == {("a", True), ("b", False), ("a", False)}
+    runner.close()
