@@ -42,9 +42,11 @@ def checkpoint(tmp_path):
 
 
 def wait_rendered(qtbot, win, timeout=15000):
-    """Until the displayed image is a render of the current state and no panel job is pending."""
-    qtbot.waitUntil(lambda: win.displayed_state == win.app.state and win.bridge.worker.idle()
-                    and win.jobs.idle(), timeout=timeout)
+    """Until the displayed image is a full render of the current state and no panel job is pending.
+    (A drag's fast preview shows the current state too, until the full image follows the pause: on a
+    loaded machine even a tiny model can miss the frame budget and preview.)"""
+    qtbot.waitUntil(lambda: win.displayed_state == win.app.state and not getattr(win.last_result, "preview", 0)
+                    and win.bridge.worker.idle() and win.jobs.idle(), timeout=timeout)
 
 
 @pytest.fixture
