@@ -62,7 +62,8 @@ def open_window(app, model: str):
 
 
 def wait_rendered(app, win) -> None:
-    wait(app, lambda: win.displayed_state == win.app.state and win.bridge.worker.idle() and win.jobs.idle())
+    wait(app, lambda: win.displayed_state == win.app.state and not getattr(win.last_result, "preview", 0)
+         and win.bridge.worker.idle() and win.jobs.idle())
 
 
 def storm(app, model: str) -> tuple[float, float, int]:
