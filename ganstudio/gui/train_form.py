@@ -14,7 +14,7 @@ import dataclasses
 import json
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
@@ -195,36 +195,35 @@ def listed_settings() -> list[tuple[str, str, str]]:
     return [(groups[name], name, text) for name, text in helps.items() if name != "preset"]
 
 
-class Applicability(QObject):
-    """Which settings mean anything for a model, worked out off the GUI thread and remembered.
+def answer_key(*parts) -> str:
+    return json.dumps(parts, sort_keys=True, default=str)
 
-    ``presets.settings(model)`` builds the model's networks to read their capabilities: seconds for
-    spectral-norm families (biggan, sagan) on a busy CPU, too long to hold the window.  One worker
-    thread answers the newest question only (a form switched through presets asks many).
+
+class BackgroundAnswers(QObject):
+    """Answers to slow questions about settings, worked out off the GUI thread and remembered.
+
+    Reading a model's capabilities (which settings apply; whether it builds at the data's size) builds
+    its networks: seconds for spectral-norm families (biggan, sagan) on a busy CPU, too long to hold the
+    window.  One worker thread answers the newest question only (a form switched through presets asks many).
     """
 
     ready = Signal(str)  # the key whose answer has arrived
-    _cache: dict[str, dict[str, bool]] = {}  # shared by every form: an answer never changes
-    _lock = threading.Lock()
 
-    def __init__(self, parent: Optional[QObject] = None):
+    def __init__(self, work: Callable, cache: dict, parent: Optional[QObject] = None):
         super().__init__(parent)
-        self._wanted: Optional[tuple[str, str, dict]] = None
+        self._work_fn, self._cache = work, cache  # an answer never changes: a cache may be shared
+        self._lock = threading.Lock()
+        self._wanted: Optional[tuple] = None
         self._worker: Optional[threading.Thread] = None
 
-    @staticmethod
-    def key(model: str, model_config: dict) -> str:
-        return json.dumps([model, model_config], sort_keys=True, default=str)
-
-    def get(self, model: str, model_config: dict) -> Optional[dict[str, bool]]:
-        """{setting: applies} when known; else None, and the answer is worked out (``ready`` says when)."""
-        key = self.key(model, model_config)
+    def get(self, key: str, *args) -> Any:
+        """The answer to ``work(*args)`` when known; else None, and it is worked out (``ready(key)`` says when)."""
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-            self._wanted = (key, model, dict(model_config))
+            self._wanted = (key, args)
             if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="ganstudio-settings")
+                self._worker = threading.Thread(target=self._work, name="ganstudio-form")
                 self._worker.start()
         return None
 
@@ -235,17 +234,33 @@ class Applicability(QObject):
                 if job is None:
                     self._worker = None
                     return
-            key, model, model_config = job
-            try:
-                answer = {st.name: st.applies for st in train_settings(model, model_config)}
-            except Exception:  # noqa: BLE001 - a model that does not build: every setting stays on
-                answer = {}
+            key, args = job
+            answer = self._work_fn(*args)
             with self._lock:
                 self._cache[key] = answer
             try:
                 self.ready.emit(key)  # queued to the GUI thread
             except RuntimeError:  # the form is gone
                 pass
+
+
+def _applicable(model: str, model_config: dict) -> dict[str, bool]:
+    try:
+        return {st.name: st.applies for st in train_settings(model, model_config)}
+    except Exception:  # noqa: BLE001 - a model that does not build: every setting stays on
+        return {}
+
+
+def _geometry(cfg: TrainConfig, explicit: frozenset) -> tuple[dict, list[str]]:
+    try:
+        cfg, notes = follow_data(cfg, explicit=explicit)
+    except ValueError:
+        return {}, []
+    return {name: getattr(cfg, name) for name in GEOMETRY}, notes
+
+
+_APPLICABLE: dict = {}  # answers shared by every form
+_GEOMETRY: dict = {}
 
 
 def _form_box(title: str) -> tuple[QGroupBox, QFormLayout]:
@@ -277,9 +292,11 @@ class ConfigForm(QWidget):
         self._follow_timer = QTimer(self)
         self._follow_timer.setSingleShot(True)
         self._follow_timer.setInterval(FOLLOW_MS)
-        self._follow_timer.timeout.connect(self.follow_data)
-        self.applicability = Applicability(self)
+        self._follow_timer.timeout.connect(self._follow_data_soon)
+        self.applicability = BackgroundAnswers(_applicable, _APPLICABLE, self)
         self.applicability.ready.connect(lambda key: key == self._applicable_key() and self.show_applicable())
+        self.geometry = BackgroundAnswers(_geometry, _GEOMETRY, self)
+        self.geometry.ready.connect(self._geometry_ready)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(self._build_top())
@@ -366,13 +383,13 @@ class ConfigForm(QWidget):
             return self.value("model"), {}
 
     def _applicable_key(self) -> str:
-        return Applicability.key(*self._model_and_config())
+        return answer_key(*self._model_and_config())
 
     def show_applicable(self) -> None:
         """Grey out the settings that mean nothing for the chosen model, saying why in their tooltips
-        (once known: see :class:`Applicability`; until then every setting stays on)."""
+        (once known: see :class:`BackgroundAnswers`; until then every setting stays on)."""
         model, model_config = self._model_and_config()
-        applies = self.applicability.get(model, model_config)
+        applies = self.applicability.get(answer_key(model, model_config), model, model_config)
         if applies is None:
             return
         for name, w in self.widgets.items():
@@ -479,7 +496,7 @@ class ConfigForm(QWidget):
         if self.quick.isChecked():
             cfg = dataclasses.replace(cfg, **QUICK_LOOK)
         self.set_config(cfg, preset=False)
-        self.follow_data()
+        self._follow_data_soon()
         self.preset_changed.emit(self.preset_name())
 
     def set_quick(self, on: bool) -> None:
@@ -513,18 +530,51 @@ class ConfigForm(QWidget):
 
     def follow_data(self) -> list[str]:
         """Show the channels and resolution training will use on the chosen data (the data decides unless the
-        user set them), and say so under the data box; returns those notes."""
+        user set them), and say so under the data box; returns those notes.  Waits for the answer: the form
+        itself asks :meth:`_follow_data_soon`, which does not."""
         self._follow_timer.stop()
-        try:
-            cfg = self._config(geometry_from_preset=True)
-            cfg, notes = follow_data(cfg, explicit=self.edited & set(GEOMETRY))
-        except ValueError:  # a field that does not parse: Start names it
+        asked = self._geometry_question()
+        if asked is None:
             return []
+        key, cfg, explicit = asked
+        return self._show_geometry(_geometry(cfg, explicit))
+
+    def _geometry_question(self) -> Optional[tuple[str, TrainConfig, frozenset]]:
+        """(key, config, explicit) of what follow_data depends on: the preset, the data, the model and the
+        geometry the user set (an edit elsewhere while the answer is worked out does not void it)."""
+        explicit = frozenset(self.edited & set(GEOMETRY))
+        try:
+            over = {"data": self.value("data"), "model": self.value("model"),
+                    "model_config": self.value("model_config"), **{g: self.value(g) for g in explicit}}
+            cfg = apply_overrides(get_preset(self.preset_name()), over)
+        except ValueError:  # a field that does not parse: Start names it
+            return None
+        return answer_key(self.preset_name(), over, sorted(explicit)), cfg, explicit
+
+    def _follow_data_soon(self) -> None:
+        """:meth:`follow_data` once the answer is known (at once when it is: data sets seen before)."""
+        self._follow_timer.stop()
+        asked = self._geometry_question()
+        if asked is None:
+            return
+        answer = self.geometry.get(*asked)
+        if answer is not None:
+            self._show_geometry(answer)
+        else:
+            self.data_note.hide()  # the last data set's note no longer holds
+
+    def _geometry_ready(self, key: str) -> None:
+        asked = self._geometry_question()
+        if asked is not None and asked[0] == key:  # still the question: the user has not moved on
+            self._show_geometry(self.geometry.get(*asked))
+
+    def _show_geometry(self, answer: tuple[dict, list[str]]) -> list[str]:
+        values, notes = answer
         self._loading = True
         try:
-            for name in GEOMETRY:
+            for name, v in values.items():
                 if name not in self.edited and name in self.widgets:
-                    self.set_value(name, getattr(cfg, name))
+                    self.set_value(name, v)
         finally:
             self._loading = False
         self.data_note.setText("\n".join(notes))
@@ -534,13 +584,10 @@ class ConfigForm(QWidget):
     def settings(self) -> list[str]:
         """``KEY=VALUE`` for every field that differs from the preset, and for channels and resolution when the
         user set them (the trainer then keeps them, whatever the data); data excluded: it is --data."""
-        return self._settings()
-
-    def _settings(self, geometry_from_preset: bool = False) -> list[str]:
         base = get_preset(self.preset_name())
         out = []
         for name in self.widgets:
-            if name == "data" or (geometry_from_preset and name in GEOMETRY and name not in self.edited):
+            if name == "data":
                 continue
             v = self.value(name)
             if name == "model_config":
@@ -560,14 +607,11 @@ class ConfigForm(QWidget):
 
     def config(self) -> TrainConfig:
         """The resolved config the trainer will use; ValueError naming the first bad field."""
-        return self._config()
-
-    def _config(self, geometry_from_preset: bool = False) -> TrainConfig:
         cfg = get_preset(self.preset_name())
         cfg.data = self.value("data")
         if not cfg.data:
             raise ValueError("data: choose a data set or an image folder")
-        return apply_overrides(cfg, self._settings(geometry_from_preset))
+        return apply_overrides(cfg, self.settings())
 
     def data(self) -> str:
         """The data value to train on: a path that exists here becomes absolute (the trainer runs in the

@@ -213,7 +213,6 @@ class TrainTab(QWidget):
     def start_new_run(self) -> Optional[Path]:
         """A new run folder under the runs root, trained per the form; returns its path (None if refused)."""
         self.new_run.show_error("")
-        self.form.follow_data()  # the data box may have changed since the form last looked
         try:
             cfg = self.form.config()
         except ValueError as e:

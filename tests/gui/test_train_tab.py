@@ -687,3 +687,32 @@ def test_settings_that_mean_nothing_for_the_model_are_greyed_out_with_the_reason
     form.set_preset("vae")  # no discriminator: its settings are off
     qtbot.waitUntil(lambda: not form.widgets["lr_d"].isEnabled(), timeout=HANG)
     assert not form.widgets["loss"].isEnabled() and form.widgets["vae_beta"].isEnabled()
+
+
+def test_a_slow_look_at_the_data_does_not_hold_the_form_and_the_newest_answer_wins(qtbot, monkeypatch):
+    # follow_data builds the model when the data's size differs: seconds for spectral-norm families.
+    import threading
+
+    from ganstudio.gui import train_form
+    gate, asked = threading.Event(), []
+    real = train_form.follow_data
+
+    def slow_follow(cfg, explicit=frozenset()):
+        asked.append(cfg.data)
+        gate.wait(60)
+        return real(cfg, explicit=explicit)
+    monkeypatch.setattr(train_form, "follow_data", slow_follow)
+    monkeypatch.setattr(train_form, "_GEOMETRY", {})
+    form = ConfigForm()
+    qtbot.addWidget(form)
+    qtbot.waitUntil(lambda: asked == ["fashion-mnist"], timeout=HANG)  # the preset's data: the worker is held
+    combo = form.widgets["data"].combo
+    combo.setCurrentText("shapes-upright")
+    qtbot.waitUntil(lambda: not form._follow_timer.isActive(), timeout=HANG)
+    combo.setCurrentText("shapes")  # the user moves on before any answer
+    qtbot.waitUntil(lambda: not form._follow_timer.isActive(), timeout=HANG)
+    form.set_value("batch", 32)  # the form still works meanwhile
+    assert form.value("batch") == 32 and form.value("channels") == 1
+    gate.set()
+    qtbot.waitUntil(lambda: form.value("channels") == 3 and "shapes is colour" in form.data_note.text(), timeout=HANG)
+    assert asked == ["fashion-mnist", "shapes"]  # the question nobody waits for any more was never worked out
