@@ -129,3 +129,23 @@ def test_stop_at_is_checked():
         R.synthesis(_ws(R, 1), stop_at=8)
     with torch.no_grad():
         assert R.synthesis(_ws(R, 1), stop_at=16).shape == (1, 3, 16, 16)
+
+
+def test_a_cpu_batch_renders_its_large_resolutions_in_chunks_with_the_same_pixels(monkeypatch):
+    G = _G(**MEDIUM)
+    ws = _ws(G, 5)
+    noise = [torch.randn(5, 1, r, r, generator=torch.Generator().manual_seed(r)) for r in
+             G.capabilities().noise_layers]  # per-image noise: each chunk must get its own rows
+    with torch.no_grad():
+        whole = G.synthesis(ws, noise_inputs=noise)
+        seen = {}
+        for block in G.synthesis.blocks():
+            monkeypatch.setattr(block, "forward", lambda x, img, w, *a, _f=block.forward, _r=block.resolution: (
+                seen.setdefault(_r, []).append(w.shape[0]), _f(x, img, w, *a))[1])
+        # 32 px x 64 channels is the largest activation, 256 KB an image: a budget of two of them runs
+        # 16 px (5 x 128 KB over it) and 32 px two images at a time.
+        monkeypatch.setattr(sg2, "_CPU_CHUNK_BYTES", 2 * 64 * 32 * 32 * 4)
+        chunked = G.synthesis(ws, noise_inputs=noise)
+    assert seen == {4: [5], 8: [5], 16: [2, 2, 1], 32: [2, 2, 1]}
+    assert (chunked - whole).abs().max().item() <= 1e-5
+    assert not torch.equal(chunked[0], chunked[1])
