@@ -24,10 +24,10 @@ _running = threading.local()  # the job this thread runs now: (runner, channel, 
 
 
 def current_job_superseded() -> bool:
-    """Inside a job of a NewestWinsRunner: whether a newer job of its channel was submitted since it started
-    (its result will be dropped, so it may stop).  False outside a job."""
+    """Inside a job of a NewestWinsRunner: whether a newer job of its channel was submitted since it started,
+    or the runner is stopping (its result will be dropped either way, so it may stop).  False outside a job."""
     job = getattr(_running, "job", None)
-    return job is not None and not job[0].is_latest(job[1], job[2])
+    return job is not None and (job[0]._closed or not job[0].is_latest(job[1], job[2]))
 
 
 class JobDone(NamedTuple):
