@@ -119,6 +119,11 @@ class MainWindow(QMainWindow):
             panel = cls(self.ctx)
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
+            # A panel with word-wrapped labels changes height with its width: with the vertical scroll bar
+            # shown only as needed, a width where it appears and disappears sent the scroll area resizing
+            # the panel recursively until the stack overflowed (a segfault in the tests).  Always shown,
+            # the width never changes with it.
+            scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
             scroll.setWidget(panel)
             reason = QLabel()
             reason.setWordWrap(True)
