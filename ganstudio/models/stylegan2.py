@@ -164,19 +164,25 @@ def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, noise: Optional[torch.Tensor] = None,
                      up: int = 1, padding: int = 0, resample_filter: Optional[torch.Tensor] = None,
-                     demodulate: bool = True, flip_weight: bool = True, fused_modconv: bool = True) -> torch.Tensor:
+                     demodulate: bool = True, flip_weight: bool = True, fused_modconv: bool = True,
+                     exact_norms: bool = False) -> torch.Tensor:
     """StyleGAN2 sec. 2.2: scale input channels by the style, conv, then divide out the expected output std.
 
     Two forms of the same function (pixels agree to float rounding; ``fused_modconv_for`` picks one):
     fused: every sample gets its own modulated kernel and one grouped conv runs them all;
     unfused: scale the activations instead, so the batch shares one kernel and one dense conv.
+    ``exact_norms`` (training): the unfused form takes its demodulation norms from the per-sample
+    kernels as it always did, so that runs resume bit-exactly; otherwise from (s^2) . sum W^2.
     """
     n = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
     check_shape(styles, [n, in_ch], "styles")
     if not fused_modconv:
         dcoefs = None
-        if demodulate:
+        if demodulate and exact_norms:
+            wmod = weight.unsqueeze(0) * styles.reshape(n, 1, in_ch, 1, 1)  # [N, O, I, k, k]
+            dcoefs = (wmod.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
+        elif demodulate:
             # sum_ikk (W s)^2 = (s^2) . sum_kk W^2: the norm without building N modulated kernels,
             # which cost more than the conv itself at batch 16 (N x 512 x 512 x 9 floats per layer).
             dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).to(styles.dtype).T + 1e-8).rsqrt()  # [N, O]
@@ -354,7 +360,7 @@ class SynthesisLayer(nn.Module):
                     noise = noise * noise_gain
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, flip_weight=(self.up == 1),
-                             fused_modconv=fused_modconv)
+                             fused_modconv=fused_modconv, exact_norms=self.training)
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(x, self.bias, "lrelu", gain=_LRELU_GAIN * gain, clamp=clamp)
 

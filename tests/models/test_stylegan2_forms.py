@@ -38,8 +38,9 @@ def test_modulated_conv_forms_are_the_same_function(up, k, demodulate):
     kw = dict(noise=noise, up=up, padding=k // 2, resample_filter=f, demodulate=demodulate, flip_weight=(up == 1))
     fused = sg2.modulated_conv2d(x, weight, styles, fused_modconv=True, **kw)
     dense = sg2.modulated_conv2d(x, weight, styles, fused_modconv=False, **kw)
+    exact = sg2.modulated_conv2d(x, weight, styles, fused_modconv=False, exact_norms=True, **kw)  # training's
     assert fused.shape == (3, 5, 8 * up, 8 * up)
-    assert torch.allclose(fused, dense, rtol=0, atol=1e-12)
+    assert torch.allclose(fused, dense, rtol=0, atol=1e-12) and torch.allclose(exact, dense, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("n", [1, 5])
