@@ -9,7 +9,7 @@ from typing import Optional
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QApplication, QComboBox, QDockWidget, QFileDialog,
-                               QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStackedWidget,
+                               QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSlider, QStackedWidget,
                                QTableWidget, QTableWidgetItem, QDialog, QVBoxLayout, QHeaderView)
 
 from ganstudio.engine import ModelInfo, Renderer, RenderResult, RenderState, load_session, save_session
@@ -65,6 +65,9 @@ class MainWindow(QMainWindow):
                                 shown_result=lambda: self.last_result)
         self.view.image_clicked.connect(self.ctx.view.image_clicked)
         self._build_docks()
+        for slider in self.findChildren(QSlider):  # a pressed slider is a drag: the render service holds previews
+            slider.sliderPressed.connect(lambda: self.render.hold(True))
+            slider.sliderReleased.connect(lambda: self.render.hold(False))
         for name, panel in self.panels.items():  # until a model is open, panels have nothing to act on
             stack = self.docks[name].widget()
             stack.widget(1).setText(f"{panel.title}: open a model first (File ▸ Open or the Model list).")

@@ -26,3 +26,13 @@ def test_a_drag_shows_labelled_previews_then_the_full_image(qtbot, open_window, 
     assert "preview" not in win.ms_label.text()
     assert np.array_equal(win.last_result.image, direct(win.app.state))
     assert np.array_equal(win.ctx.displayed_image(win.app.state), win.last_result.image)
+
+
+def test_a_pressed_slider_is_a_drag_until_released(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("stylegan2"))
+    slider = win.panels["LatentPanel"].z_sliders[0].slider
+    qtbot.waitUntil(lambda: not win.render.dragging, timeout=60000)
+    slider.setSliderDown(True)  # what a mouse press on the handle does (sliderPressed)
+    assert win.render.dragging
+    slider.setSliderDown(False)  # sliderReleased
+    qtbot.waitUntil(lambda: not win.render.dragging, timeout=60000)
