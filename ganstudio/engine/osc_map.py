@@ -115,8 +115,9 @@ def _index(part: str, what: str, count: int) -> int:
 
 
 def _no_args(args: Sequence, what: str) -> None:
-    if args and not (len(args) == 1 and isinstance(args[0], (int, float)) and not isinstance(args[0], bool)):
-        raise OscError(f"{what} takes no argument (or one number)")
+    """A trigger: no argument, or a button's one number."""
+    if args:
+        _number(args, f"{what} takes no argument or")
 
 
 class OscMap:

@@ -9,7 +9,7 @@ from typing import Optional
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QApplication, QComboBox, QDockWidget, QFileDialog,
-                               QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSlider, QStackedWidget,
+                               QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QScrollArea, QSlider, QStackedWidget,
                                QTableWidget, QTableWidgetItem, QDialog, QVBoxLayout, QHeaderView)
 
 from ganstudio.engine import ModelInfo, Renderer, RenderResult, RenderState, load_session, save_session
@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         from ganstudio.gui.train_tab import install_train_tab  # Train menu; its window opens on demand
         self.train_launcher = install_train_tab(self, before=self.help_menu.menuAction())
         self.actions_by_name["train"] = self.train_launcher.action
+        self._install_live()
         self._build_status_bar()
 
         # Not modal, so tests (and users) can keep working while it shows; tests read its text.
@@ -203,7 +204,7 @@ class MainWindow(QMainWindow):
         self._action(lat, "&Next seed", lambda: latent.step_seed(+1), QKeySequence(Qt.Key_Right), "next_seed")
         self._action(lat, "&Random seed", latent.random_seed, QKeySequence("R"), "random_seed")
 
-        v = mb.addMenu("&View")
+        v = self.view_menu = mb.addMenu("&View")
         self._action(v, "&Fit", self.view.set_fit, QKeySequence("F"), "fit")
         for key, z in ZOOMS.items():
             self._action(v, f"Zoom {z}×", lambda _=False, z=z: self.view.set_zoom(z), QKeySequence(key), f"zoom{z}")
@@ -225,6 +226,13 @@ class MainWindow(QMainWindow):
         tb.setMovable(False)
         tb.addWidget(QLabel(" Model "))
         tb.addWidget(self.picker)
+
+    def _install_live(self) -> None:
+        """Tools: OSC and MIDI control; View: the output window (issue 20)."""
+        from ganstudio.gui.osc import install_osc
+        tools = QMenu("&Tools", self)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), tools)
+        self.osc = install_osc(self, tools, self.help_menu)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -528,6 +536,7 @@ class MainWindow(QMainWindow):
         # Both workers stop together and share one wait: a render in flight cannot be interrupted, and
         # the threads are daemons, so a slow one does not keep the process (or the user) waiting.
         deadline = time.monotonic() + SHUTDOWN_WAIT_S
+        self.osc.close()
         self.jobs.stop()
         self.bridge.close(SHUTDOWN_WAIT_S)
         self.jobs.close(deadline - time.monotonic())
