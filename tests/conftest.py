@@ -37,14 +37,20 @@ def wait_until():
     return _wait_until
 
 
-def _tiny_models(name: str, seed: int = 0, **overrides):
+def _tiny_models(name: str, seed: int = 0, visible_noise: bool = False, **overrides):
     """(G, D) of a registered family in its tiny variant (``overrides`` on top), both built right after
-    ``torch.manual_seed(seed)`` and put in eval mode; D is None for families without one (the VAE)."""
+    ``torch.manual_seed(seed)`` and put in eval mode; D is None for families without one (the VAE).
+    ``visible_noise``: StyleGAN's learned noise strengths (0 when built) set to 0.5, as in a trained model."""
     from ganstudio.models import create_discriminator, create_generator, get_spec
     cfg = {**get_spec(name).tiny, **overrides}
     torch.manual_seed(seed)
     G = create_generator(name, **cfg).eval()
     D = create_discriminator(name, **cfg)
+    if visible_noise:
+        with torch.no_grad():
+            for n, p in G.named_parameters():
+                if n.endswith("noise_strength"):
+                    p.fill_(0.5)
     return G, (D.eval() if D is not None else None)
 
 
@@ -60,7 +66,8 @@ def _latents(G, n: int = 2, seed: int = 0):
 
 @pytest.fixture
 def tiny_models():
-    """``tiny_models("acgan", img_resolution=8)`` -> (G, D): the family's tiny variant, seeded, eval mode."""
+    """``tiny_models("acgan", img_resolution=8)`` -> (G, D): the family's tiny variant, seeded, eval mode
+    (``visible_noise=True``: StyleGAN noise strengths 0.5 instead of 0)."""
     return _tiny_models
 
 

@@ -83,11 +83,7 @@ def test_noise_inputs_errors():
 @pytest.fixture
 def stylegan2(tiny_models):
     """The tiny StyleGAN2 with its noise made visible (learned noise strengths start at 0)."""
-    G, _ = tiny_models("stylegan2")
-    with torch.no_grad():
-        for layer in G.synthesis.noise_layers():
-            layer.noise_strength.fill_(0.5)
-    return G
+    return tiny_models("stylegan2", visible_noise=True)[0]
 
 
 def test_noise_inputs_drive_stylegan2(stylegan2):

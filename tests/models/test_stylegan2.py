@@ -14,10 +14,8 @@ TINY = get_spec("stylegan2").tiny
 def make(tiny_models):
     """(G, D) with visible noise (noise strengths start at 0) and a w_avg away from 0."""
     def build(**overrides):
-        G, D = tiny_models("stylegan2", **overrides)
+        G, D = tiny_models("stylegan2", visible_noise=True, **overrides)
         with torch.no_grad():
-            for layer in G.synthesis.noise_layers():
-                layer.noise_strength.fill_(0.5)
             G.mapping.w_avg.normal_()
         return G, D
     return build
