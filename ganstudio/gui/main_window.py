@@ -233,6 +233,8 @@ class MainWindow(QMainWindow):
         tools = QMenu("&Tools", self)
         self.menuBar().insertMenu(self.help_menu.menuAction(), tools)
         self.osc = install_osc(self, tools, self.help_menu)
+        from ganstudio.gui.midi import install_midi
+        self.midi = install_midi(self, tools, self.osc.log)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -425,7 +427,7 @@ class MainWindow(QMainWindow):
 
     # -- sessions, clipboard ------------------------------------------------------------------------
     def save_session(self, path: str) -> None:
-        extra = {"bookmarks": [b.state.to_dict() for b in self.app.bookmarks]}
+        extra = {"bookmarks": [b.state.to_dict() for b in self.app.bookmarks], "midi": self.midi.to_list()}
         try:
             save_session(path, self.app.state, extra)
         except OSError as e:  # a read-only folder, a full disk: the old file (if any) is untouched
@@ -439,6 +441,8 @@ class MainWindow(QMainWindow):
         except ValueError as e:
             self.report_error(str(e), dialog=True)
             return
+        if "midi" in extra:  # the session's knob mappings (bad entries are dropped)
+            self.midi.load(extra["midi"])
         bookmarks = []
         marks = extra.get("bookmarks")
         for d in marks if isinstance(marks, list) else []:
@@ -537,6 +541,7 @@ class MainWindow(QMainWindow):
         # the threads are daemons, so a slow one does not keep the process (or the user) waiting.
         deadline = time.monotonic() + SHUTDOWN_WAIT_S
         self.osc.close()
+        self.midi.close()
         self.jobs.stop()
         self.bridge.close(SHUTDOWN_WAIT_S)
         self.jobs.close(deadline - time.monotonic())
