@@ -37,18 +37,22 @@ def has_ffmpeg() -> bool:
     return True
 
 
-def scaled(image: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour upscale by an integer factor: every pixel becomes a scale x scale block."""
+def scaled(image: np.ndarray, scale: int, smooth: bool = False) -> np.ndarray:
+    """Upscale by an integer factor: nearest-neighbour (every pixel a scale x scale block), or bilinear
+    with ``smooth`` (as the window's smooth scaling shows it)."""
     if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
     scale = int(scale)
     modes = {1: "L", 3: "RGB", 4: "RGBA"}
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in modes or scale == 1:
+        if smooth and scale > 1:
+            raise ValueError("smooth scaling takes 8-bit images of 1, 3 or 4 channels")
         return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
     # PIL's resize releases the GIL (np.repeat held it: a 32x export froze the window for 0.6 s).
     from PIL import Image
     h, w, c = image.shape
-    im = Image.fromarray(image[:, :, 0] if c == 1 else image, modes[c]).resize((w * scale, h * scale), Image.NEAREST)
+    im = Image.fromarray(image[:, :, 0] if c == 1 else image, modes[c])
+    im = im.resize((w * scale, h * scale), Image.BILINEAR if smooth else Image.NEAREST)
     out = np.asarray(im)
     return out[:, :, None] if c == 1 else out
 
@@ -81,30 +85,32 @@ def _render(renderer, states: Sequence[RenderState], batch: int, progress: Progr
     return np.concatenate(out)
 
 
-def export_png(renderer, state: RenderState, path: str | os.PathLike, scale: int = 1, progress: Progress = None) -> None:
-    """The image of ``state`` as a PNG, each pixel a scale x scale block."""
+def export_png(renderer, state: RenderState, path: str | os.PathLike, scale: int = 1, progress: Progress = None,
+               smooth: bool = False) -> None:
+    """The image of ``state`` as a PNG, each pixel a scale x scale block (bilinear with ``smooth``)."""
     res = renderer.render(state)
     if res.image is None:
         raise ValueError(res.error or "the render failed")
     _check_size(res.image.shape[0], res.image.shape[1], scale, "the image")
-    save_png(path, scaled(res.image, scale))
+    save_png(path, scaled(res.image, scale, smooth))
     if progress is not None:
         progress(1.0)
 
 
 def export_grid(renderer, states: Sequence[RenderState], path: str | os.PathLike, scale: int = 1,
-                cols: Optional[int] = None, progress: Progress = None) -> None:
+                cols: Optional[int] = None, progress: Progress = None, smooth: bool = False) -> None:
     """Several states (of one model) tiled into one PNG grid, then scaled."""
     if not states:
         raise ValueError("a grid needs at least one image")
     images = _render(renderer, states, GRID_BATCH, progress)
     grid = make_grid(images, cols=cols)
     _check_size(grid.shape[0], grid.shape[1], scale, f"a grid of {len(states)} images")
-    save_png(path, scaled(grid, scale))
+    save_png(path, scaled(grid, scale, smooth))
 
 
 def export_animation(renderer, stops: Sequence[RenderState], current: RenderState, path: str | os.PathLike,
-                     frames_per_leg: int = 24, scale: int = 1, loop: bool = True, progress: Progress = None) -> int:
+                     frames_per_leg: int = 24, scale: int = 1, loop: bool = True, progress: Progress = None,
+                     smooth: bool = False) -> int:
     """A GIF (pillow) or MP4 (imageio-ffmpeg) slerping through ``stops``; returns the number of frames.
 
     ``loop``: the walk returns to the first stop, so the animation repeats seamlessly (the Gallery's);
@@ -123,7 +129,7 @@ def export_animation(renderer, stops: Sequence[RenderState], current: RenderStat
         batch = _render(renderer, states[start:start + ANIMATION_BATCH], ANIMATION_BATCH, None)
         if not frames:  # the frame size is known now, before hundreds of frames are rendered
             _check_video(len(states), batch.shape[1], batch.shape[2], scale)
-        frames += [scaled(f, scale) for f in batch]
+        frames += [scaled(f, scale, smooth) for f in batch]
         if progress is not None:
             progress(len(frames) / len(states))
     video = np.stack(frames)

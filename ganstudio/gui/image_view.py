@@ -20,6 +20,7 @@ class ImageView(QWidget):
         self.busy = ""  # "Rendering…" while a slow render is on its way (drawn over the last image)
         self.fit = True
         self.zoom = 1.0
+        self.smooth = False  # bilinear at every scale (fit fills the view); else nearest at whole scales
         self._pan = QPointF(0, 0)
         self._drag_from: Optional[QPointF] = None
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -48,6 +49,11 @@ class ImageView(QWidget):
         self.update()
         self.zoom_changed.emit(self.zoom_text())
 
+    def set_smooth(self, on: bool) -> None:
+        self.smooth = bool(on)
+        self.update()
+        self.zoom_changed.emit(self.zoom_text())
+
     def set_zoom(self, zoom: float) -> None:
         self.fit, self.zoom = False, float(min(max(zoom, 1 / 16), 64))
         self.update()
@@ -60,7 +66,7 @@ class ImageView(QWidget):
         if not self.fit:
             return self.zoom
         s = min(self.width() / self.image.width(), self.height() / self.image.height())
-        return float(math.floor(s)) if s >= 1 else s
+        return float(math.floor(s)) if s >= 1 and not self.smooth else s
 
     def zoom_text(self) -> str:
         s = self.scale()
@@ -83,7 +89,7 @@ class ImageView(QWidget):
         if self.image is not None and not self.image.isNull():
             s = self.scale()
             # Nearest-neighbour whenever the scale is a whole number: every image pixel is an exact square.
-            p.setRenderHint(QPainter.SmoothPixmapTransform, s != int(s))
+            p.setRenderHint(QPainter.SmoothPixmapTransform, self.smooth or s != int(s))
             p.drawImage(self.image_rect(), self.image)
         if self.busy:
             box = p.fontMetrics().boundingRect(self.busy).adjusted(-8, -4, 8, 4)

@@ -235,6 +235,8 @@ class MainWindow(QMainWindow):
         self.osc = install_osc(self, tools, self.help_menu)
         from ganstudio.gui.midi import install_midi
         self.midi = install_midi(self, tools, self.osc.log)
+        from ganstudio.gui.output_window import install_output_window
+        self.output = install_output_window(self, self.view_menu)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
