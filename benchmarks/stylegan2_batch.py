@@ -1,13 +1,15 @@
-"""StyleGAN2 batch cost: per-image render time at batch 1 and batch N, for both modulated-conv forms.
+"""StyleGAN2 batch cost: per-image render time at batch 1 and batch N, before and after the batch fix.
 
 A random-weight generator with NVIDIA's paper256 widths (channel_base 16384, channel_max 512,
-2 mapping layers) renders ws under inference_mode, in
-  grouped: one modulated kernel per sample, one grouped conv (the only form before; NVIDIA's inference)
-  dense:   the activations are scaled instead, the batch shares one dense conv
-  auto:    what ``synthesis`` picks by itself (fused_modconv=None: grouped for batch 1 / GPU, dense otherwise)
-The forms take turns rep by rep, so a busy moment on the machine hits all of them.  Printed: the
-median ms per image of each, and the ratios batch N / batch 1 measured in this run (target for
-auto: <= 1.15), plus the largest pixel difference between the forms.
+2 mapping layers) renders ws under inference_mode:
+  grouped, 1:    one image, grouped conv with its own modulated kernel (before and after: synthesis's choice)
+  dense, 1:      one image, activation-modulated dense conv (for comparison)
+  before, N:     the batch as it rendered before: grouped conv, the whole batch at once
+  after, N:      what synthesis picks now (``fused_modconv_for``, ``_cpu_split``): on a CPU the dense
+                 conv, large resolutions a few images at a time
+The cases take turns rep by rep, so a busy moment on the machine hits all of them.  Printed: the
+median ms per image, the ratios batch N / batch 1 measured in this run (target after: <= 1.15),
+and the largest pixel difference between before and after.
 
 Run: .venv/bin/python benchmarks/stylegan2_batch.py [--res 256] [--batch 16] [--reps 3] [--device cpu] [--threads N]
 (on a machine shared with other work: --threads 1 --clock cpu, so that waiting for a core is not counted)
@@ -24,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-FORMS = {"grouped": True, "dense": False, "auto": None}
+from ganstudio.models import stylegan2 as sg2  # noqa: E402
 
 
 def paper256(res: int):
@@ -38,22 +40,11 @@ def paper256(res: int):
 CLOCK = time.perf_counter
 
 
-def per_image_ms(G, ws: torch.Tensor, fused, reps: int) -> list[float]:
-    times = []
-    for _ in range(reps):
-        t = CLOCK()
-        G.synthesis(ws, noise_mode="const", fused_modconv=fused)
-        if ws.device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append((CLOCK() - t) * 1000 / ws.shape[0])
-    return times
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--res", type=int, default=256)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--reps", type=int, default=3, help="timed renders per form and batch (after one warm-up)")
+    ap.add_argument("--reps", type=int, default=3, help="timed renders per case (after one warm-up)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: every core)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
@@ -67,26 +58,31 @@ def main() -> int:
     device = torch.device(args.device)
     G = paper256(args.res).to(device)
     z = torch.randn(args.batch, G.z_dim, generator=torch.Generator().manual_seed(1)).to(device)
-    times: dict = {(f, b): [] for f in FORMS for b in (1, args.batch)}
+    n = args.batch
+    cases = {"grouped, 1": (1, True, True), "dense, 1": (1, False, True), f"before, {n}": (n, True, False),
+             f"after, {n}": (n, None, True)}  # (batch, fused_modconv, chunked)
+    times: dict = {k: [] for k in cases}
+    images = {}
+    budget = sg2._CPU_CHUNK_BYTES
     with torch.inference_mode():
         ws = G.mapping(z)
-        images = {f: G.synthesis(ws, noise_mode="const", fused_modconv=v) for f, v in FORMS.items()}  # warm-up
-        for b in (1, args.batch):
-            for f, v in FORMS.items():
-                per_image_ms(G, ws[:b], v, 1)  # warm-up of this shape
-        for _ in range(args.reps):
-            for b in (1, args.batch):
-                for f, v in FORMS.items():
-                    times[f, b] += per_image_ms(G, ws[:b], v, 1)
+        for rep in range(args.reps + 1):  # the first round warms every shape up
+            for name, (b, fused, chunked) in cases.items():
+                sg2._CPU_CHUNK_BYTES = budget if chunked else float("inf")
+                t = CLOCK()
+                images[name] = G.synthesis(ws[:b], noise_mode="const", fused_modconv=fused)
+                if rep:
+                    times[name].append((CLOCK() - t) * 1000 / b)
+    sg2._CPU_CHUNK_BYTES = budget
+    med = {k: statistics.median(v) for k, v in times.items()}
     print(f"StyleGAN2 {args.res} px, paper256 widths, {sum(p.numel() for p in G.parameters()) / 1e6:.1f} M "
           f"parameters, {device}, {torch.get_num_threads()} threads; {args.clock} time, median of {args.reps} renders")
-    print(f"{'form':8s} {'batch 1':>12s} {'batch ' + str(args.batch):>12s}   per-image ratio")
-    base = statistics.median(times["grouped", 1])
-    for f in FORMS:
-        one, many = statistics.median(times[f, 1]), statistics.median(times[f, args.batch])
-        print(f"{f:8s} {one:9.1f} ms {many:9.1f} ms   {many / one:.2f}x  (vs grouped batch 1: {many / base:.2f}x)")
-    diff = (images["grouped"] - images["dense"]).abs().max().item()
-    print(f"largest pixel difference grouped vs dense (images in [-1, 1]): {diff:.2e}")
+    for name in cases:
+        print(f"  {name:12s} {med[name]:9.1f} ms per image")
+    one = med["grouped, 1"]
+    print(f"batch {n} / batch 1 per image: before {med[f'before, {n}'] / one:.2f}x, after {med[f'after, {n}'] / one:.2f}x")
+    diff = (images[f"before, {n}"] - images[f"after, {n}"]).abs().max().item()
+    print(f"largest pixel difference before vs after (images in [-1, 1]): {diff:.2e}")
     return 0
 
 

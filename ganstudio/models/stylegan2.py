@@ -210,10 +210,10 @@ def fused_modconv_for(batch: int, device: torch.device, training: bool) -> bool:
     """The faster modulated-conv form for a forward pass (both give the same pixels).
 
     Training keeps the unfused form it has always used (as NVIDIA's).  On a CPU a batch renders
-    unfused too: grouped convs of one sample each made a batch of 16 cost 1.8x per image what one
-    image does (181 -> 326 ms at 64 px), where one dense conv of the whole batch costs less per
-    image (benchmarks/stylegan2_batch.py).  A single image, or any batch on an accelerator, keeps
-    the grouped form NVIDIA's inference uses.
+    unfused too: grouped convs of one sample each made a batch of 16 cost 1.61x per image what one
+    image does (256 px paper256 widths; 1.8x at 64 px in issue 17), the dense conv with chunked
+    large resolutions (``_cpu_split``) 0.96x (benchmarks/stylegan2_batch.py, 1 thread, CPU time).
+    A single image, or any batch on an accelerator, keeps the grouped form NVIDIA's inference uses.
     """
     if training:
         return False
