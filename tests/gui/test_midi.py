@@ -116,3 +116,18 @@ def test_with_no_midi_device_the_menus_say_so(qtbot, open_window, checkpoint, mo
     menu = win.midi.slider_menu(next(iter(win.midi.sliders)))
     learn = menu.actions()[0]
     assert learn.text() == f"Learn MIDI ({why})" and not learn.isEnabled()
+
+
+def test_right_click_on_a_slider_opens_its_midi_menu(qtbot, open_window, checkpoint, monkeypatch, fake_midi):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication
+
+    from ganstudio.gui import midi as midi_module
+    shown = []
+    monkeypatch.setattr(midi_module, "_show_menu", lambda menu, where: shown.append([a.text() for a in menu.actions()]))
+    win = open_window(checkpoint("stylegan2"))
+    psi = win.panels["TruncationPanel"].psi
+    # The click lands on the slider's groove (the inner QSlider), which leaves context menus to the FloatSlider.
+    QApplication.sendEvent(psi.slider, QContextMenuEvent(QContextMenuEvent.Mouse, QPoint(5, 5), psi.slider.mapToGlobal(QPoint(5, 5))))
+    assert shown == [["Learn MIDI"]]

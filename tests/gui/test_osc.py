@@ -150,3 +150,23 @@ def test_help_lists_the_osc_addresses(qtbot, open_window, checkpoint):
     text = win.osc.addresses_dialog.findChild(QTextBrowser).toPlainText()
     for a in ADDRESSES:
         assert a.address in text
+
+
+def test_interpolation_t_play_and_stop_drive_the_panel(qtbot, open_window, checkpoint):
+    win = open_window(checkpoint("stylegan2"))
+    panel = win.panels["InterpolationPanel"]
+    win.app.core.bookmark_current()
+    win.app.edit(win.app.state.replace(seed=5))
+    win.app.core.bookmark_current()
+    qtbot.waitUntil(lambda: panel.pair() is not None and panel._endpoints is not None, timeout=10000)
+    client = _serve(qtbot, win)
+    client.send_message("/interp/t", 0.5)
+    qtbot.waitUntil(lambda: win.osc.handled == 1, timeout=5000)
+    assert panel.t.value() == 0.5 and win.app.state.z is not None and win.app.history.undo_text() == "Interpolate"
+    client.send_message("/play", [])
+    qtbot.waitUntil(lambda: win.osc.handled == 2, timeout=5000)
+    assert panel.play_btn.isChecked() and panel.timer.isActive()
+    client.send_message("/stop", 1.0)
+    qtbot.waitUntil(lambda: win.osc.handled == 3, timeout=5000)
+    assert not panel.play_btn.isChecked() and not panel.timer.isActive()
+    wait_rendered(qtbot, win)
