@@ -1,0 +1,105 @@
+"""`ganstudio project`: the latents it writes are what the Gallery imports; bad input is one line, rc 2, no file."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganstudio.cli import main
+from ganstudio.engine import RenderState
+from ganstudio.engine.encoding import image_tensor, load_image
+from ganstudio.engine.latent_files import latent_states
+from ganstudio.engine.projection import psnr
+from ganstudio.engine.renderer import Renderer
+
+SG2 = "registry:stylegan2:tiny"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # see tests/engine/test_projection.py
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    path = tmp_path / "photo.png"
+    rng = np.random.RandomState(0)
+    Image.fromarray((rng.rand(30, 45, 3) * 255).astype(np.uint8)).save(path)  # not square, not the model's size
+    return path
+
+
+def _gallery_import(path, key):
+    """What Gallery > Import latents does with the file: the states, rendered (float, before rounding)."""
+    r = Renderer("cpu")
+    info = r.load(key)
+    states = latent_states(path, RenderState(model=key, seed=5, truncation_psi=0.7), info.z_dim, info.num_ws,
+                           info.w_dim, info.capabilities.style_layers)
+    out = r.render_batch(states, raw=True)
+    assert not out.error
+    return states, out.raw, info
+
+
+def test_project_writes_latents_the_gallery_imports(tmp_path, photo, capsys):
+    out = tmp_path / "latents.npz"
+    assert main(["project", str(photo), str(photo), "--model", SG2, "--steps", "8", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    with np.load(out) as f:
+        assert f["ws"].shape == (2, 6, 32) and list(f["class_idx"]) == [-1, -1]
+        stored_psnr = f["psnr"]
+    states, raw, info = _gallery_import(out, SG2)
+    assert len(states) == 2 and all(s.ws is not None for s in states)
+    target = image_tensor(load_image(str(photo), info.resolution, info.channels))[0]
+    for img, expected in zip(raw, stored_psnr):  # the imported state shows the projection's image
+        assert psnr(torch.from_numpy(img), target) == pytest.approx(float(expected), abs=0.01)
+
+
+def test_project_npy_in_z_of_a_conditional_model(tmp_path, photo, capsys):
+    out = tmp_path / "z.npy"
+    assert main(["project", str(photo), "--model", "registry:cgan:tiny", "--steps", "3", "--class", "1",
+                 "--out", str(out)]) == 0
+    assert "class 1" in capsys.readouterr().err
+    assert np.load(out).shape == (1, 8)
+    states, _, _ = _gallery_import(out, "registry:cgan:tiny")
+    assert len(states[0].z) == 8 and states[0].ws is None
+
+
+def test_project_writes_a_progress_video(tmp_path, photo):
+    video = tmp_path / "progress.gif"
+    assert main(["project", str(photo), "--model", SG2, "--space", "w", "--steps", "4", "--out",
+                 str(tmp_path / "l.npy"), "--video", str(video)]) == 0
+    with Image.open(video) as im:
+        assert im.size == (32, 16) and im.n_frames == 4  # target | reconstruction, one frame per step here
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--space", "w+"], "--space w+: dcgan has no mapping network"),
+    (["--steps", "0"], "--steps must be in"),
+    (["--class", "2"], "--class: this model is unconditional"),
+    (["--features", "-1"], "--features must be"),
+    (["--out", "x.txt"], "write .npy or .npz"),
+    (["--out", "/no/such/dir/x.npy"], "does not exist"),
+    (["--video", "v.avi"], "write .mp4 or .gif"),
+])
+def test_bad_arguments_are_one_line(tmp_path, photo, capsys, extra, words):
+    args = ["project", str(photo), "--model", "registry:dcgan:tiny", "--steps", "2", "--out",
+            str(tmp_path / "l.npy")] + extra
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert words in err[-1] and err[-1].startswith("ganstudio project: error:")
+    assert not (tmp_path / "l.npy").exists()
+
+
+def test_bad_images_fail_before_any_work(tmp_path, photo, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    out = tmp_path / "l.npy"
+    for images, words in (([str(photo), str(bad)], "could not read bad.png"),
+                          ([str(tmp_path / "gone.png")], "gone.png: no such file")):
+        assert main(["project", *images, "--model", SG2, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "step" not in err  # refused before the first image was projected
+    assert main(["project", str(photo), "--model", "registry:cgan:tiny", "--class", "9", "--out", str(out)]) == 2
+    assert "out of range" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob("*.tmp"))
