@@ -53,7 +53,7 @@ ADDRESSES: tuple[OscAddress, ...] = (
     OscAddress("/pad/x", "float 0..1", "blend pad position, left to right"),
     OscAddress("/pad/y", "float 0..1", "blend pad position, top to bottom"),
     OscAddress("/mix/<layer>", "int 0..mix seeds", "style mixing: layer's source (0 = main latent, k = mix seed k)"),
-    OscAddress("/noise/mode", "string " + " | ".join(NOISE_MODES), "every noise layer's mode"),
+    OscAddress("/noise/mode", "string: " + ", ".join(NOISE_MODES), "every noise layer's mode"),
     OscAddress("/noise/strength", "float 0..3", "global noise strength"),
     OscAddress("/interp/t", "float 0..1", "interpolation between the Interpolation panel's two bookmarks"),
     OscAddress("/play", "(none)", "play the interpolation"),
@@ -137,7 +137,10 @@ class OscMap:
                 raise OscError("no model is open")
             self._dispatch(address, list(args))
         except OscError as e:
-            return f"{address[:80] if isinstance(address, str) else '?'}: {e}"
+            if not isinstance(address, str):
+                return f"?: {e}"
+            text = str(e)  # the address leads the line once
+            return f"{address[:80]}: {text[len(address):].lstrip(': ') if text.startswith(address) else text}"
         return None
 
     def _edit(self, address: str, text: str, **changes) -> None:

@@ -137,5 +137,6 @@ def test_values_out_follow_the_state_and_only_changes_are_sent(core):
 def test_the_table_lists_every_address_once():
     table = markdown_table()
     assert table.count("\n") == len(ADDRESSES) + 1
+    assert all(line.count("|") == 4 for line in table.splitlines())  # no cell breaks the table
     for a in ADDRESSES:
         assert f"`{a.address}`" in table
