@@ -26,14 +26,14 @@ def test_osc_messages_render_the_state_they_describe(qtbot, open_window, checkpo
     win = open_window(checkpoint("stylegan2"))
     client = _serve(qtbot, win)
     messages = [("/seed", 17), ("/psi", 0.6), ("/latent/z/2", 1.25), ("/noise/strength", 0.5),
-                ("/noise/mode", "fixed"), ("/mix/1", 1), ("/cutoff", 3), ("/psi", 9.0)]
+                ("/noise/mode", "fixed"), ("/mix/1", 1), ("/cutoff", 3), ("/psi", 9.0), ("/direction/sefa/1", -2.5)]
     for address, value in messages:
         client.send_message(address, value)
     qtbot.waitUntil(lambda: win.osc.handled == len(messages), timeout=10000)
     st = win.app.state
     n = len(win.app.info.capabilities.noise_layers)
     expected = RenderState(model=st.model, seed=17, truncation_psi=2.0, truncation_cutoff=3,
-                           edits=(("raw", 2, 1.25, None),), noise_strength=0.5,
+                           edits=(("raw", 2, 1.25, None), ("sefa", 1, -2.5, None)), noise_strength=0.5,
                            noise=(("fixed", 0, 1.0),) * n, mix_seeds=(1, 2),
                            mix_sources=tuple(1 if i == 1 else 0 for i in range(win.app.info.num_ws)))
     assert st == expected
@@ -170,3 +170,19 @@ def test_interpolation_t_play_and_stop_drive_the_panel(qtbot, open_window, check
     qtbot.waitUntil(lambda: win.osc.handled == 3, timeout=5000)
     assert not panel.play_btn.isChecked() and not panel.timer.isActive()
     wait_rendered(qtbot, win)
+
+
+def test_osc_settings_are_kept_and_a_bad_value_falls_back(qtbot):
+    from ganstudio.gui.osc import DEFAULT_PORT, OscSettingsDialog, setting_int
+    from ganstudio.gui.settings import settings
+    dlg = OscSettingsDialog()
+    qtbot.addWidget(dlg)
+    assert dlg.port.value() == DEFAULT_PORT and dlg.out_host.text() == "127.0.0.1"
+    dlg.port.setValue(9123)
+    dlg.out_host.setText(" 10.0.0.7 ")
+    dlg.save()
+    assert setting_int("osc/port", DEFAULT_PORT) == 9123 and settings().value("osc/out_host") == "10.0.0.7"
+    settings().setValue("osc/port", "ninety")
+    assert setting_int("osc/port", DEFAULT_PORT) == DEFAULT_PORT
+    settings().setValue("osc/port", 70000)
+    assert setting_int("osc/port", DEFAULT_PORT) == DEFAULT_PORT
