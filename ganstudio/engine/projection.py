@@ -338,6 +338,11 @@ def _estimate_class(G, space, loss_fn, s: ProjectionSettings, gen, device, shoul
     return best
 
 
+def project_model(renderer, key: str, target, **kw) -> ProjectionResult:
+    """:func:`project` on the model ``key`` of an engine Renderer (a private copy of its network, on its device)."""
+    return project(renderer.generator(key), target, device=renderer.device, **kw)
+
+
 def result_state(result: ProjectionResult, base):
     """The render state that shows ``result`` on ``base``'s model: explicit z or ws, its class, const noise."""
     classes = ((result.class_idx, 1.0),) if result.class_idx is not None else ()

@@ -247,6 +247,11 @@ class RenderService:
         self.wait_turn()
         return self._current()[0].encode(key, pixels)
 
+    def project(self, key: str, target, **kw):
+        """A real image's latents under the model (engine.projection.project, on a private copy of the network)."""
+        from ganstudio.engine.projection import project_model
+        return project_model(self._current()[0], key, target, **kw)
+
     def load(self, key: str) -> ModelInfo:
         return self._current()[0].load(key)
 

@@ -152,11 +152,22 @@ def _drive_model_card(qtbot, p, ctx):
     assert ctx.app.info.label in p.heading.text() or p.body.text()
 
 
+def _drive_project(qtbot, p, ctx, tmp_path):
+    path = tmp_path / "real.png"
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(path)
+    p.open_image(str(path))
+    p.steps.setValue(2)
+    p.run_btn.click()
+    qtbot.waitUntil(lambda: len(ctx.app.bookmarks) == 1, timeout=30000)
+    assert ctx.app.bookmarks[0].state == ctx.app.state and ctx.app.state.ws is not None
+
+
 DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "ClassPanel": _drive_class,
          "BlendPadPanel": _drive_blend_pad, "InterpolationPanel": _drive_interpolation, "StagePanel": _drive_stage,
          "EncoderPanel": _drive_encoder, "MixingPanel": _drive_mixing, "NoisePanel": _drive_noise,
          "ArithmeticPanel": _drive_arithmetic, "SweepPanel": _drive_sweep, "GalleryPanel": _drive_gallery,
-         "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card}
+         "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card,
+         "ProjectPanel": _drive_project}
 
 
 def test_every_panel_has_a_drive():
@@ -167,7 +178,7 @@ def test_every_panel_has_a_drive():
 def test_a_panel_alone_against_the_core(qtbot, alone, cls, tmp_path):
     panel, ctx, errors = alone(cls)
     drive = DRIVE[cls.__name__]
-    if cls.__name__ == "EncoderPanel":
+    if cls.__name__ in ("EncoderPanel", "ProjectPanel"):
         drive(qtbot, panel, ctx, tmp_path)
     else:
         drive(qtbot, panel, ctx)

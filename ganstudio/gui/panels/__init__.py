@@ -13,6 +13,7 @@ from ganstudio.gui.panels.latent import LatentPanel
 from ganstudio.gui.panels.mixing import MixingPanel
 from ganstudio.gui.panels.model_card import ModelCardPanel
 from ganstudio.gui.panels.noise import NoisePanel
+from ganstudio.gui.panels.project import ProjectPanel
 from ganstudio.gui.panels.stages import StagePanel
 from ganstudio.gui.panels.sweep import SweepPanel
 from ganstudio.gui.panels.truncation import TruncationPanel
@@ -27,6 +28,7 @@ PANELS = [
     (InterpolationPanel, LEFT),
     (StagePanel, LEFT),
     (EncoderPanel, LEFT),
+    (ProjectPanel, LEFT),
     (MixingPanel, RIGHT),
     (NoisePanel, RIGHT),
     (ArithmeticPanel, RIGHT),
