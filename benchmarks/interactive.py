@@ -135,8 +135,11 @@ def baseline(key: str, device: torch.device, reps: int = 3) -> dict:
     renderer.load(key)
     load = (time.perf_counter() - t) * 1000
     renderer.render(RenderState(model=key, seed=0))  # the first render pays one-time costs: not "one full render"
-    times = []
-    for seed in range(1, reps + 1):
+    times, seed, t0 = [], 0, time.perf_counter()
+    # At least ``reps`` renders, and ~1 s of them (up to 50) for fast models: a shared machine's hiccups
+    # must not become the yardstick.
+    while len(times) < reps or (time.perf_counter() - t0 < 1.0 and len(times) < 50):
+        seed += 1
         res = renderer.render(RenderState(model=key, seed=seed))
         if res.error:
             raise RuntimeError(f"{key}: {res.error}")
@@ -160,7 +163,7 @@ class Watch:
         if res.error or res.state is None or res.state.model != self.win.app.state.model:
             return
         self._stale(now)
-        self.frames.append((now, res.state, res.preview, "preview" in self.win.ms_label.text()))
+        self.frames.append((now, res.state, res.preview, "preview" in self.win.ms_label.text(), res.render_ms))
         for i in range(len(self.changes) - 1, -1, -1):
             if self.changes[i][1] == res.state:
                 self.shown = i
@@ -262,21 +265,25 @@ def _window_figures(watch: Watch, drags: list, first_ms: float) -> dict:
     to_full = []
     for i, (_, end, state) in enumerate(drags):
         limit = drags[i + 1][0] if i + 1 < len(drags) else float("inf")
-        done = [t for t, s, preview, _ in watch.frames if end < t < limit and s == state and not preview]
+        done = [f[0] for f in watch.frames if end < f[0] < limit and f[1] == state and not f[2]]
         to_full.append((done[0] - end) * 1000 if done else None)
     return {"first_image": first_ms, "drag_fps": len(during) / max(dragging, 1e-9),
             "drag_frames": len(during), "previews": sum(1 for f in during if f[2]),
             "labelled": sum(1 for f in during if f[2] and f[3]),
             "drag_to_full": to_full, "max_stale": watch.max_stale * 1000, "max_gap": watch.max_gap * 1000,
-            "drags": len(drags)}
+            "drags": len(drags), "window_full": statistics.median([f[4] for f in watch.frames if not f[2]])}
 
 
 def report_window(name: str, base: dict, w: dict) -> None:
-    full, one = base["full"], base["load"] + base["full"]
+    # The yardstick: one full render, the smaller of a fresh renderer's and the window's own full frames'
+    # (a shared machine can slow either), so no target is met by a slow baseline.
+    full = min(base["full"], w["window_full"])
+    one = base["load"] + full
     done = [d for d in w["drag_to_full"] if d is not None]
     worst = max(done) if done else float("nan")
     missed = len(w["drag_to_full"]) - len(done)
-    print(f"{name}  (load {base['load']:.0f} ms, one full render {full:.1f} ms)")
+    print(f"{name}  (load {base['load']:.0f} ms, one full render {base['full']:.1f} ms alone, "
+          f"{w['window_full']:.1f} ms in the window: {full:.1f} ms is the yardstick)")
     print(f"  first image   {w['first_image']:8.0f} ms   {w['first_image'] / one:5.2f}x (load + one full render)"
           "   target <= 1.5x")
     print(f"  drag fps      {w['drag_fps']:8.1f} /s   {w['drag_frames']} frames in {w['drags']} drags, "

@@ -56,6 +56,7 @@ class RenderService:
         self._submits = 0  # main requests so far (a settle job renders only if none came after its own)
         self._last_submit = -1e9  # time.monotonic() of the last main request
         self._held = False  # hold(True): the user is dragging (set by a widget on press, cleared on release)
+        self._released_at = -1e9  # time.monotonic() of the last hold(False) after a hold(True)
         self._closed = False
         self._full_ms: dict[tuple, float] = {}  # (model, renderer generation) -> last full main render, ms
         self._preview_res: dict[tuple, int] = {}  # (model, generation) -> the preview resolution while dragging
@@ -120,6 +121,8 @@ class RenderService:
         """Say the user is dragging (a slider pressed, a pad pressed) or has let go: while held, main
         requests may render as previews and panel previews wait; letting go renders the full image."""
         with self._gate:
+            if self._held and not dragging:
+                self._released_at = time.monotonic()
             self._held = bool(dragging)
             self._gate.notify_all()
 
@@ -135,7 +138,8 @@ class RenderService:
                 if self._closed or self._submits != number:
                     return False
                 quiet = time.monotonic() - self._last_submit
-                if not self._held and quiet >= DRAG_GAP_S:
+                # Released (no request since), or no request for a drag gap: the full image now.
+                if not self._held and (quiet >= DRAG_GAP_S or self._released_at >= self._last_submit):
                     return True
                 self._gate.wait(DRAG_GAP_S if self._held else DRAG_GAP_S - quiet)
 

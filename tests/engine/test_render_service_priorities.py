@@ -233,3 +233,18 @@ def test_jobs_know_when_a_newer_job_of_their_channel_came():
     seen = {(d.channel, d.result) for d in done}
     assert seen == {("a", True), ("b", False), ("a", False)}
     runner.close()
+
+
+def test_letting_go_of_the_slider_renders_the_full_image_without_waiting_for_a_pause(monkeypatch):
+    monkeypatch.setattr(render_service, "DRAG_GAP_S", 3600.0)  # a pause alone would never end this drag
+    budget = render_service.FRAME_BUDGET_MS
+    fake, shown = Recorder(full_ms=8 * budget, preview_ms={4: budget / 8}), []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1)
+    service.hold(True)
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: shown[-1].preview == 4)
+    service.hold(False)
+    _until(lambda: shown[-1].preview == 0 and shown[-1].state.seed == 1, timeout=30)
+    service.close()
