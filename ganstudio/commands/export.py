@@ -25,6 +25,7 @@ def add_arguments(p):
                         "(one stop, or a session without bookmarks: that image alone)")
     p.add_argument("--frames", type=int, default=24, help="frames from one stop to the next (default 24)")
     p.add_argument("--scale", type=int, default=1, help="integer upscaling of every pixel (default 1)")
+    p.add_argument("--smooth", action="store_true", help="scale up bilinearly instead of in whole-pixel blocks")
     p.add_argument("--loop", action="store_true",
                    help="return to the first stop at the end, so the animation repeats seamlessly "
                         "(as the Gallery's export); otherwise the walk ends on the last stop")
@@ -149,13 +150,13 @@ def run(args) -> int:
         if len(stops) < 2:
             raise UsageError(f"{name}: an interpolation needs at least two stops ({what}); it has {len(stops)}")
         n = export.export_animation(renderer, stops, current, args.out, args.frames, args.scale, loop=args.loop,
-                                    progress=ProgressBar(f"rendering {Path(args.out).name}"))
+                                    progress=ProgressBar(f"rendering {Path(args.out).name}"), smooth=args.smooth)
         print(f"wrote {args.out} ({n} frames, {len(stops)} stops{', looping' if args.loop else ''})")
     elif len(stops) > 1 or (stops and not latents):
         bar = ProgressBar(f"rendering {Path(args.out).name}") if len(stops) > export.GRID_BATCH else None
-        export.export_grid(renderer, stops, args.out, args.scale, progress=bar)
+        export.export_grid(renderer, stops, args.out, args.scale, progress=bar, smooth=args.smooth)
         print(f"wrote {args.out} (a grid of {len(stops)} images)")
     else:
-        export.export_png(renderer, stops[0] if stops else current, args.out, args.scale)
+        export.export_png(renderer, stops[0] if stops else current, args.out, args.scale, smooth=args.smooth)
         print(f"wrote {args.out} (one image)")
     return 0

@@ -102,3 +102,28 @@ def test_smooth_export_is_bilinear_and_nearest_unchanged(tmp_path, direct):
     base = direct(state)
     want = np.asarray(Image.fromarray(base).resize((base.shape[1] * 3, base.shape[0] * 3), Image.BILINEAR))
     assert np.array_equal(got, want)
+
+
+def test_smooth_export_from_the_gallery_and_the_command_line_is_the_same(qtbot, open_window, checkpoint, tmp_path,
+                                                                        direct):
+    from ganstudio.cli import main
+    win = open_window(checkpoint("stylegan2"))
+    win.app.edit(win.app.state.replace(seed=6), "test")
+    wait_rendered(qtbot, win)
+    session = tmp_path / "session.json"
+    win.save_session(str(session))
+    gallery = win.panels["GalleryPanel"]
+    gallery.smooth.setChecked(True)
+    gui = tmp_path / "gui.png"
+    gallery.export_png(str(gui), scale=3)
+    qtbot.waitUntil(lambda: win.jobs.idle() and gui.exists(), timeout=60000)
+    argv = ["export", str(session), "--scale", "3", "--device", "cpu", "--out"]
+    assert main(argv + [str(tmp_path / "cli.png"), "--smooth"]) == 0
+    assert main(argv + [str(tmp_path / "blocks.png")]) == 0
+    assert (tmp_path / "cli.png").read_bytes() == gui.read_bytes()
+    base = direct(win.app.state)
+    want = np.asarray(Image.fromarray(base.squeeze(-1) if base.shape[-1] == 1 else base).resize(
+        (base.shape[1] * 3, base.shape[0] * 3), Image.BILINEAR))
+    got = np.asarray(Image.open(gui))
+    assert np.array_equal(got.reshape(want.shape), want)
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "blocks.png")).reshape(want.shape), want)

@@ -6,7 +6,7 @@ from typing import Optional
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import (QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QSpinBox, QVBoxLayout)
 
 from ganstudio.engine import ModelInfo, export
@@ -70,6 +70,8 @@ class GalleryPanel(Panel):
         g.addWidget(self.import_btn, 3, 0)
         g.addWidget(self.npy_btn, 3, 1)
         g.addWidget(self.json_btn, 3, 2)
+        self.smooth = QCheckBox("Smooth scaling (bilinear, else whole-pixel blocks)")
+        g.addWidget(self.smooth, 4, 0, 1, 3)
         lay.addWidget(box)
         self.export_status = QLabel()
         self.export_status.setWordWrap(True)
@@ -162,9 +164,9 @@ class GalleryPanel(Panel):
     # The work of each export is engine.export's (the command line's too: same inputs, same bytes).
     def export_png(self, path: str, scale: Optional[int] = None) -> None:
         scale = int(scale or self.scale.value())
-        renderer, state = self.ctx.render, self.state
+        renderer, state, smooth = self.ctx.render, self.state, self.smooth.isChecked()
         self._export(f"image at {scale}×", path, lambda progress: export.export_png(renderer, state, path, scale,
-                                                                                    progress))
+                                                                                    progress, smooth))
 
     def export_grid(self, path: str, scale: Optional[int] = None) -> None:
         """The current model's bookmarks as one PNG grid (a batch renders one model; the gallery spans models)."""
@@ -176,9 +178,9 @@ class GalleryPanel(Panel):
         note = "" if not others else (" (1 bookmark of another model left out)" if others == 1
                                       else f" ({others} bookmarks of other models left out)")
         scale = int(scale or self.scale.value())
-        renderer = self.ctx.render
-        self._export("bookmarks grid", path,
-                     lambda progress: export.export_grid(renderer, states, path, scale, progress=progress), note)
+        renderer, smooth = self.ctx.render, self.smooth.isChecked()
+        self._export("bookmarks grid", path, lambda progress: export.export_grid(
+            renderer, states, path, scale, progress=progress, smooth=smooth), note)
 
     def export_animation(self, path: str, frames_per_leg: Optional[int] = None) -> None:
         """GIF (pillow, always) or MP4 (needs imageio-ffmpeg) slerping through the bookmarks and back."""
@@ -191,10 +193,10 @@ class GalleryPanel(Panel):
             self.ctx.report_error("Interpolation export: bookmark at least two images of this model", dialog=True)
             return
         n, scale = int(frames_per_leg or self.frames.value()), self.scale.value()
-        renderer, current = self.ctx.render, self.state
+        renderer, current, smooth = self.ctx.render, self.state, self.smooth.isChecked()
         self._export(f"{Path(path).suffix[1:].upper()} animation", path,
                      lambda progress: export.export_animation(renderer, stops, current, path, n, scale, loop=True,
-                                                              progress=progress))
+                                                              progress=progress, smooth=smooth))
 
     def export_latents(self, path: str) -> None:
         """The exact (z, c, ws) of the current image: .npy holds ws [num_ws, w_dim]; .json holds all and the state."""
