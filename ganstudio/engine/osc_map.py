@@ -209,9 +209,14 @@ class OscMap:
         return int(key)
 
     def _class_pure(self, address, rest, args) -> None:
-        if len(args) != 1 or not isinstance(args[0], (int, str)):
-            raise OscError("/class takes one class index or name")
-        k = self._class_index(args[0])
+        if len(args) != 1 or not isinstance(args[0], (int, float, str)) or isinstance(args[0], bool):
+            raise OscError("takes one class index or name")
+        key = args[0]
+        if isinstance(key, float):  # many controllers send only floats
+            if not key.is_integer():
+                raise OscError(f"class index {key} is not a whole number")
+            key = int(key)
+        k = self._class_index(key)
         self._edit(address, f"class {k}", class_weights=((k, 1.0),))
 
     def _class_weight(self, address, rest, args) -> None:

@@ -73,6 +73,8 @@ def test_classes_by_index_and_name():
     core.set_model(info)
     osc = OscMap(core)
     assert osc.handle("/class", [2]) is None and core.state.class_weights == ((2, 1.0),)
+    assert osc.handle("/class", [1.0]) is None and core.state.class_weights == ((1, 1.0),)  # a float controller
+    assert osc.handle("/class", [1.5])
     name = info.class_names[3]
     assert osc.handle("/class", [name.upper()]) is None and core.state.class_weights == ((3, 1.0),)
     assert osc.handle(f"/class/{name}", [0.5]) is None
