@@ -9,8 +9,8 @@ from typing import Optional
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QApplication, QComboBox, QDockWidget, QFileDialog,
-                               QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QScrollArea, QSlider, QStackedWidget,
-                               QTableWidget, QTableWidgetItem, QDialog, QVBoxLayout, QHeaderView)
+                               QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QScrollArea, QSlider,
+                               QStackedWidget, QTableWidget, QTableWidgetItem, QDialog, QVBoxLayout, QHeaderView)
 
 from ganstudio.engine import ModelInfo, Renderer, RenderResult, RenderState, load_session, save_session
 from ganstudio.engine.latent_files import is_latents_file

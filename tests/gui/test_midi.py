@@ -129,5 +129,6 @@ def test_right_click_on_a_slider_opens_its_midi_menu(qtbot, open_window, checkpo
     win = open_window(checkpoint("stylegan2"))
     psi = win.panels["TruncationPanel"].psi
     # The click lands on the slider's groove (the inner QSlider), which leaves context menus to the FloatSlider.
-    QApplication.sendEvent(psi.slider, QContextMenuEvent(QContextMenuEvent.Mouse, QPoint(5, 5), psi.slider.mapToGlobal(QPoint(5, 5))))
+    at = QPoint(5, 5)
+    QApplication.sendEvent(psi.slider, QContextMenuEvent(QContextMenuEvent.Mouse, at, psi.slider.mapToGlobal(at)))
     assert shown == [["Learn MIDI"]]
