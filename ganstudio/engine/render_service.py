@@ -104,9 +104,16 @@ class RenderService:
                 preview = self._preview_for(renderer, generation, state) if dragging else 0
                 res = renderer.render(state, preview=preview) if preview else renderer.render(state)
                 if not res.preview:
-                    if not res.error and res.model is not None:
-                        self._full_ms[(state.model, generation)] = res.render_ms
-                    return generation, res
+                    if res.error or res.model is None:
+                        return generation, res
+                    self._full_ms[(state.model, generation)] = res.render_ms
+                    if (state.model, generation) in self._preview_res:
+                        return generation, res
+                    # The model's first full image: shown, then the preview resolution measured now,
+                    # before panel previews start, so that a drag's first frame does not pay for it.
+                    self._show(generation, res, token[0])
+                    self._preview_for(renderer, generation, state)
+                    return None
                 self._show(generation, res, token[0])
                 if not self._drag_paused(number):
                     return None  # a newer request renders instead
