@@ -39,6 +39,21 @@ def test_spaces_follow_capabilities(sg2, tiny_models):
     assert available_spaces(G) == ("z",)
 
 
+def _families():
+    from ganstudio.models import list_models
+    return list_models()
+
+
+@pytest.mark.parametrize("name", _families())
+def test_every_family_projects_in_each_of_its_spaces(name, tiny_models):
+    G, _ = tiny_models(name)
+    target = torch.zeros(G.img_channels, G.img_resolution, G.img_resolution)
+    for space in available_spaces(G):
+        res = project(G, target, space=space, steps=1, class_idx=0 if G.c_dim else None)
+        assert res.steps_done == 1 and np.isfinite(res.loss) and res.ws.shape == (G.num_ws, G.w_dim)
+        assert res.latent.shape == ((G.z_dim,) if space == "z" else (G.num_ws, G.w_dim))
+
+
 def test_w_plus_recovers_a_generated_image(sg2):
     # Tiny StyleGAN2 (16 px RGB, untrained): 100 steps in w+ reach ~30 dB here; 25 dB is far above the
     # start (w_avg's image, ~10 dB) and far above what a wrong image scores.
