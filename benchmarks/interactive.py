@@ -269,7 +269,7 @@ def _window_figures(watch: Watch, drags: list, first_ms: float) -> dict:
         to_full.append((done[0] - end) * 1000 if done else None)
     return {"first_image": first_ms, "drag_fps": len(during) / max(dragging, 1e-9),
             "drag_frames": len(during), "previews": sum(1 for f in during if f[2]),
-            "labelled": sum(1 for f in during if f[2] and f[3]),
+            "labelled": sum(1 for f in during if f[2] and f[3]), "preview_px": sorted({f[2] for f in during if f[2]}),
             "drag_to_full": to_full, "max_stale": watch.max_stale * 1000, "max_gap": watch.max_gap * 1000,
             "drags": len(drags), "window_full": statistics.median([f[4] for f in watch.frames if not f[2]])}
 
@@ -287,7 +287,9 @@ def report_window(name: str, base: dict, w: dict) -> None:
     print(f"  first image   {w['first_image']:8.0f} ms   {w['first_image'] / one:5.2f}x (load + one full render)"
           "   target <= 1.5x")
     print(f"  drag fps      {w['drag_fps']:8.1f} /s   {w['drag_frames']} frames in {w['drags']} drags, "
-          f"{w['previews']} previews ({w['labelled']} labelled)   target >= 10/s (shipped >= 55/s)")
+          f"{w['previews']} previews ({w['labelled']} labelled"
+          f"{', at ' + '/'.join(map(str, w['preview_px'])) + ' px' if w['preview_px'] else ''})"
+          "   target >= 10/s (shipped >= 55/s)")
     print(f"  drag -> full  {worst:8.0f} ms   {worst / full:5.2f}x one full render (worst of {len(done)}"
           f"{f', {missed} never came before the next drag' if missed else ''})   target <= 1.5x")
     print(f"  staleness     {w['max_stale']:8.0f} ms   {w['max_stale'] / full:5.2f}x one full render   target <= 2x")
