@@ -4,20 +4,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganstudio.models import create_generator, get_spec
+from ganstudio.models import get_spec
 from ganstudio.models import stylegan2 as sg2
 
 # Wider than the registry's tiny config (32 channels): rounding differences grow with the width.
 MEDIUM = dict(z_dim=64, w_dim=64, img_resolution=32, mapping_layers=2, channel_base=2048, channel_max=128)
 
 
-def _G(**cfg):
-    torch.manual_seed(0)
-    G = create_generator("stylegan2", **cfg).eval()
-    with torch.no_grad():  # noise strengths start at 0; a trained model's are not
-        for layer in G.synthesis.noise_layers():
-            layer.noise_strength.fill_(0.5)
-    return G
+@pytest.fixture
+def make_G(tiny_models):
+    """A StyleGAN2 with non-zero noise strengths (they start at 0; a trained model's are not)."""
+    return lambda **cfg: tiny_models("stylegan2", visible_noise=True, **cfg)[0]
 
 
 def _ws(G, n, seed=0):
@@ -44,9 +41,9 @@ def test_modulated_conv_forms_are_the_same_function(up, k, demodulate):
 
 
 @pytest.mark.parametrize("n", [1, 5])
-def test_both_forms_render_the_same_pixels(n):
+def test_both_forms_render_the_same_pixels(n, make_G):
     from ganstudio.imaging import to_uint8
-    G = _G(**MEDIUM)
+    G = make_G(**MEDIUM)
     ws = _ws(G, n)
     with torch.no_grad():
         fused = G.synthesis(ws, fused_modconv=True)
@@ -62,12 +59,12 @@ def test_both_forms_render_the_same_pixels(n):
     assert abs(a - b).max() <= 1 and (a != b).mean() < 1e-3
 
 
-def test_the_form_follows_batch_and_device(monkeypatch):
+def test_the_form_follows_batch_and_device(monkeypatch, make_G):
     assert sg2.fused_modconv_for(1, torch.device("cpu"), training=False)
     assert not sg2.fused_modconv_for(16, torch.device("cpu"), training=False)  # the batch cliff on CPU
     assert sg2.fused_modconv_for(16, torch.device("cuda"), training=False)
     assert not sg2.fused_modconv_for(1, torch.device("cpu"), training=True)
-    G = _G(**get_spec("stylegan2").tiny)
+    G = make_G(**get_spec("stylegan2").tiny)
     seen = []
     real = sg2.modulated_conv2d
 
@@ -84,8 +81,8 @@ def test_the_form_follows_batch_and_device(monkeypatch):
     assert (batch[0] - one[0]).abs().max().item() <= 1e-5
 
 
-def test_stopping_at_the_last_resolution_is_the_full_render():
-    G = _G(**get_spec("stylegan2").tiny)
+def test_stopping_at_the_last_resolution_is_the_full_render(make_G):
+    G = make_G(**get_spec("stylegan2").tiny)
     ws = _ws(G, 2)
     with torch.no_grad():
         full = G.synthesis(ws)
@@ -95,11 +92,11 @@ def test_stopping_at_the_last_resolution_is_the_full_render():
     assert G.capabilities().preview_resolutions == (4, 8, 16)
 
 
-def test_a_stopped_render_is_a_low_res_version_of_the_full_image(monkeypatch):
+def test_a_stopped_render_is_a_low_res_version_of_the_full_image(monkeypatch, make_G):
     """A preview is nearer the full image (area-downsampled) than another image is: at half the resolution
     within 0.6 of that distance, at a quarter within 0.8 (measured: 0.50 and 0.72 with these random weights,
     whose high-resolution layers add as much as the low ones; a trained model's add detail)."""
-    G = _G(**MEDIUM)
+    G = make_G(**MEDIUM)
     ws = _ws(G, 6, seed=1)
     ran = []
     for block in G.synthesis.blocks():
@@ -118,13 +115,13 @@ def test_a_stopped_render_is_a_low_res_version_of_the_full_image(monkeypatch):
             assert own < (0.6 if r == 16 else 0.8) * other, (r, own, other)
 
 
-def test_stop_at_is_checked():
-    G = _G(**get_spec("stylegan2").tiny)
+def test_stop_at_is_checked(make_G):
+    G = make_G(**get_spec("stylegan2").tiny)
     ws = _ws(G, 1)
     for bad in (2, 12, 32):
         with pytest.raises(ValueError, match="stop_at must be one of"):
             G.synthesis(ws, stop_at=bad)
-    R = _G(**{**get_spec("stylegan2").tiny, "architecture": "resnet"})
+    R = make_G(**{**get_spec("stylegan2").tiny, "architecture": "resnet"})
     assert R.capabilities().preview_resolutions == ()
     with pytest.raises(ValueError, match="resnet"):
         R.synthesis(_ws(R, 1), stop_at=8)
@@ -132,8 +129,8 @@ def test_stop_at_is_checked():
         assert R.synthesis(_ws(R, 1), stop_at=16).shape == (1, 3, 16, 16)
 
 
-def test_a_cpu_batch_renders_its_large_resolutions_in_chunks_with_the_same_pixels(monkeypatch):
-    G = _G(**MEDIUM)
+def test_a_cpu_batch_renders_its_large_resolutions_in_chunks_with_the_same_pixels(monkeypatch, make_G):
+    G = make_G(**MEDIUM)
     ws = _ws(G, 5)
     noise = [torch.randn(5, 1, r, r, generator=torch.Generator().manual_seed(r)) for r in
              G.capabilities().noise_layers]  # per-image noise: each chunk must get its own rows

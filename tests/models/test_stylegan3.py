@@ -16,11 +16,6 @@ from ganstudio.models.stylegan3 import layer_plan, lowpass_filter, make_input_tr
 NAMES = ["stylegan3-t", "stylegan3-r"]
 
 
-def _tiny(name, **over):
-    torch.manual_seed(0)
-    return create_generator(name, tiny_config(name, **over)).eval()
-
-
 @pytest.mark.parametrize("name, channels", [("stylegan3-t", [512] * 9 + [362, 256, 181, 128, 128, 3]),
                                             ("stylegan3-r", [1024] * 9 + [724, 512, 362, 256, 256, 3])])
 def test_default_256_layout_is_nvidias(name, channels):
@@ -61,8 +56,8 @@ def test_filters_have_unit_dc_gain_and_odd_radial_sizes_are_finite():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_interface_and_capabilities(name):
-    G = _tiny(name)
+def test_interface_and_capabilities(name, tiny_models):
+    G = tiny_models(name)[0]
     caps = G.capabilities()
     assert caps.noise_layers == () and caps.truncation == "w" and caps.style_layers and caps.input_transform
     assert len(caps.layer_resolutions) == G.num_ws == get_spec(name).tiny["num_layers"] + 2
@@ -81,8 +76,8 @@ def test_interface_and_capabilities(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_truncation_and_style_mixing(name):
-    G = _tiny(name)
+def test_truncation_and_style_mixing(name, tiny_models):
+    G = tiny_models(name)[0]
     with torch.no_grad():
         G.mapping.w_avg.normal_()
         z = torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(2))
@@ -96,10 +91,10 @@ def test_truncation_and_style_mixing(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_translation_moves_the_content(name):
+def test_translation_moves_the_content(name, tiny_models):
     # Translation equivariance (the paper's point): shifting the input by one pixel of the 16 px sampling
     # grid shifts the image by one pixel, up to the small error of the filters; +x right, +y down.
-    G = _tiny(name)
+    G = tiny_models(name)[0]
     ws = G.mapping(torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(3)))
     with torch.no_grad():
         base = G.synthesis(ws, clamp=False)
@@ -111,8 +106,8 @@ def test_translation_moves_the_content(name):
             assert right < min(wrong) / 10, err
 
 
-def test_stylegan3_r_rotates_by_90_degrees_exactly():
-    G = _tiny("stylegan3-r")  # 1x1 convs and radial filters: equivariant to rotations of the sampling grid
+def test_stylegan3_r_rotates_by_90_degrees_exactly(tiny_models):
+    G = tiny_models("stylegan3-r")[0]  # 1x1 convs and radial filters: equivariant to rotations of the sampling grid
     ws = G.mapping(torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(4)))
     with torch.no_grad():
         base = G.synthesis(ws, clamp=False)
@@ -122,8 +117,8 @@ def test_stylegan3_r_rotates_by_90_degrees_exactly():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_input_transform_forms_agree(name):
-    G = _tiny(name)
+def test_input_transform_forms_agree(name, tiny_models):
+    G = tiny_models(name)[0]
     ws = G.mapping(torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(5)))
     m = [make_input_transform((0.1, -0.2), 30.0), make_input_transform(), make_input_transform((0.0, 0.3), -45.0)]
     with torch.no_grad():
@@ -141,16 +136,16 @@ def test_input_transform_forms_agree(name):
 @pytest.mark.parametrize("bad, match", [(torch.zeros(3, 3), "invertible"), (torch.eye(2), "shape"),
                                         (torch.full((3, 3), math.nan), "invertible"),
                                         (torch.eye(3).expand(2, 3, 3), "2 matrices for 3 samples")])
-def test_bad_input_transform_is_a_clear_error(bad, match):
-    G = _tiny("stylegan3-t")
+def test_bad_input_transform_is_a_clear_error(bad, match, tiny_models):
+    G = tiny_models("stylegan3-t")[0]
     with pytest.raises(ValueError, match=match):
         G.synthesis(G.mapping(torch.randn(3, G.z_dim)), input_transform=bad)
     with pytest.raises(ValueError, match="finite"):
         make_input_transform((math.inf, 0), 0)
 
 
-def test_magnitude_average_moves_only_when_asked():
-    G = _tiny("stylegan3-t").train()
+def test_magnitude_average_moves_only_when_asked(tiny_models):
+    G = tiny_models("stylegan3-t")[0].train()
     ws = G.mapping(torch.randn(2, G.z_dim))
     G.synthesis(ws)
     assert all(float(layer.magnitude_ema) == 1.0 for layer in G.synthesis.layers())
@@ -158,8 +153,8 @@ def test_magnitude_average_moves_only_when_asked():
     assert all(float(layer.magnitude_ema) != 1.0 for layer in G.synthesis.layers())
 
 
-def test_sefa_weight_picks_the_chosen_layers():
-    G = _tiny("stylegan3-t")
+def test_sefa_weight_picks_the_chosen_layers(tiny_models):
+    G = tiny_models("stylegan3-t")[0]
     conv = [a for _, kind, a in G.style_affines() if kind == "conv"]
     assert G.sefa_weight().shape == (sum(a.weight.shape[0] for a in conv), G.w_dim)
     assert G.sefa_weight([0]).shape == (4, G.w_dim)  # the input's rotation/translation affine
