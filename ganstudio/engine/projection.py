@@ -21,9 +21,10 @@ models with a mapping network and several style layers (``capabilities().style_l
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -39,7 +40,7 @@ class ProjectionError(ValueError):
 
 @dataclass(frozen=True)
 class ProjectionSettings:
-    steps: int = 300
+    steps: int = 300  # project()'s steps argument replaces it
     lr: float = 0.1  # Adam's peak learning rate (the paper's 0.1)
     lr_rampup: float = 0.05  # fraction of the steps over which the rate rises linearly
     lr_rampdown: float = 0.25  # fraction at the end over which it falls along a cosine
@@ -264,8 +265,7 @@ def project(G, target, space: str = "w+", steps: int = 300, class_idx: Optional[
     best few optimised briefly, the best kept).  ``progress(step, loss, image [C, H, W])`` after
     each step (it may raise to abort); ``should_stop()`` true ends early with ``cancelled`` set.
     """
-    s = settings or ProjectionSettings()
-    s = ProjectionSettings(**{**s.__dict__, "steps": int(steps)})
+    s = dataclasses.replace(settings or ProjectionSettings(), steps=int(steps))  # the argument wins
     _check_args(G, space, s, class_idx)
     device = torch.device(device) if device is not None else next(G.parameters()).device
     G = _private_copy(G, device)
@@ -354,5 +354,3 @@ def result_state(result: ProjectionResult, base):
     return clean.replace(ws=tuple(tuple(float(x) for x in row) for row in result.ws), z=None,
                          truncation_psi=1.0, truncation_cutoff=None)
 
-
-Target = Union[str, np.ndarray, torch.Tensor]
