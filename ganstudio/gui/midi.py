@@ -11,7 +11,7 @@ import json
 from typing import Optional
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QSlider
 
 from ganstudio.gui.settings import settings, text as settings_text
 from ganstudio.gui.widgets import FloatSlider
@@ -32,13 +32,31 @@ def input_ports() -> tuple[list[str], str]:
     return list(names), "" if names else "no MIDI device found"
 
 
-def window_sliders(window) -> dict[str, FloatSlider]:
-    """Every panel slider by a stable id ("TruncationPanel/0"): panel name, then its order in the panel."""
-    out = {}
+def window_sliders(window) -> dict:
+    """Every panel slider by a stable id: "TruncationPanel/0" (the panel's FloatSliders in order), then
+    "StagePanel/q0" (its plain QSliders, e.g. the ProGAN stage)."""
+    out: dict = {}
     for name, panel in window.panels.items():
-        for i, slider in enumerate(panel.findChildren(FloatSlider)):
+        floats = panel.findChildren(FloatSlider)
+        for i, slider in enumerate(floats):
             out[f"{name}/{i}"] = slider
+        inner = {id(f.slider) for f in floats}
+        for j, slider in enumerate(s for s in panel.findChildren(QSlider) if id(s) not in inner):
+            out[f"{name}/q{j}"] = slider
     return out
+
+
+def move_slider(slider, value: int) -> None:
+    """A control-change value (0..127) as the slider's position over its whole range, as a drag would set it."""
+    f = min(max(int(value), 0), CC_MAX) / CC_MAX
+    if isinstance(slider, FloatSlider):
+        slider.set_value(slider.lo + (slider.hi - slider.lo) * f)
+    else:
+        slider.setValue(round(slider.minimum() + (slider.maximum() - slider.minimum()) * f))
+
+
+def slider_label(slider) -> str:
+    return slider.label.text() if isinstance(slider, FloatSlider) else (slider.accessibleName() or "slider")
 
 
 def parse_mappings(value, known) -> dict[tuple[int, int], str]:
@@ -115,8 +133,7 @@ class MidiController(QObject):
         sid = self.mappings.get(key)
         slider = self.sliders.get(sid)
         if slider is not None and slider.isEnabled():
-            value = min(max(int(message.value), 0), CC_MAX)
-            slider.set_value(slider.lo + (slider.hi - slider.lo) * value / CC_MAX)
+            move_slider(slider, message.value)
 
     # -- learning ------------------------------------------------------------------------------------------
     def learn(self, sid: str) -> None:
@@ -132,7 +149,7 @@ class MidiController(QObject):
 
     def label(self, sid: str) -> str:
         slider = self.sliders.get(sid)
-        return f"{sid.split('/')[0].replace('Panel', '')} {slider.label.text()}" if slider is not None else sid
+        return f"{sid.split('/')[0].replace('Panel', '')} {slider_label(slider)}" if slider is not None else sid
 
     def slider_menu(self, sid: str, parent=None) -> QMenu:
         """The right-click menu of one slider."""

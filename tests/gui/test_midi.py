@@ -132,3 +132,19 @@ def test_right_click_on_a_slider_opens_its_midi_menu(qtbot, open_window, checkpo
     at = QPoint(5, 5)
     QApplication.sendEvent(psi.slider, QContextMenuEvent(QContextMenuEvent.Mouse, at, psi.slider.mapToGlobal(at)))
     assert shown == [["Learn MIDI"]]
+
+
+def test_a_plain_slider_learns_too(qtbot, open_window, checkpoint, fake_midi):
+    win = open_window(checkpoint("progan"))
+    stage = win.panels["StagePanel"].slider
+    sid = _sid(win, stage)
+    assert sid == "StagePanel/q0"
+    win.midi.open_port("Fake knobs")
+    win.midi.learn(sid)
+    port = fake_midi[-1]
+    port.turn(control=1, value=0)
+    qtbot.waitUntil(lambda: win.midi.mappings == {(0, 1): sid}, timeout=5000)
+    for cc, want in ((127, stage.maximum()), (0, stage.minimum())):
+        port.turn(control=1, value=cc)
+        qtbot.waitUntil(lambda: stage.value() == want and win.app.state.stage == want, timeout=5000)
+    wait_rendered(qtbot, win)
