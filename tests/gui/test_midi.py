@@ -100,8 +100,9 @@ def test_bad_mappings_in_a_session_are_dropped(qtbot, open_window, checkpoint, t
     assert win.midi.mappings == {(0, 1): sid}
 
 
-@pytest.mark.parametrize("names, why", [([], "no MIDI device found"), (SystemError("no ALSA sequencer"),
-                                                                        "no MIDI backend (no ALSA sequencer)")])
+@pytest.mark.parametrize("names, why", [([], "no MIDI device found"),
+                                        (SystemError("no ALSA sequencer"), "no MIDI backend (no ALSA sequencer)"),
+                                        (ImportError("x", name="rtmidi"), "no MIDI backend (rtmidi is not installed)")])
 def test_with_no_midi_device_the_menus_say_so(qtbot, open_window, checkpoint, monkeypatch, names, why):
     def get_input_names():
         if isinstance(names, Exception):
