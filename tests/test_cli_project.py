@@ -103,3 +103,22 @@ def test_bad_images_fail_before_any_work(tmp_path, photo, capsys):
     assert main(["project", str(photo), "--model", "registry:cgan:tiny", "--class", "9", "--out", str(out)]) == 2
     assert "out of range" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_grey_models_use_the_classifier_features_by_default(tmp_path, photo, monkeypatch):
+    from ganstudio.checkpoints import save_checkpoint
+    from ganstudio.engine import projection
+    from ganstudio.models import create_generator, get_spec
+    grey = tmp_path / "grey.safetensors"
+    save_checkpoint(grey, create_generator("dcgan", **{**get_spec("dcgan").tiny, "img_channels": 1}))
+    used = []
+    real = projection.project
+
+    def spy(G, target, **kw):
+        used.append((G.img_channels, kw["settings"].feature_weight))
+        return real(G, target, **kw)
+    monkeypatch.setattr(projection, "project", spy)
+    for model, extra in ((str(grey), []), (str(grey), ["--features", "0"]), ("registry:dcgan:tiny", [])):
+        assert main(["project", str(photo), "--model", model, "--steps", "2", "--out", str(tmp_path / "l.npy")]
+                    + extra) == 0
+    assert used == [(1, projection.GREY_FEATURES), (1, 0.0), (3, 0.0)]

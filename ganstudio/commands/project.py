@@ -28,8 +28,9 @@ def add_arguments(p):
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"optimisation steps (default {DEFAULT_STEPS})")
     p.add_argument("--class", dest="class_", metavar="K",
                    help="class index or name of a conditional model (default: estimated per image)")
-    p.add_argument("--features", type=float, default=0.0, metavar="WEIGHT",
-                   help="weight of the Fashion-MNIST classifier's features in the loss (grey models; 0 = pixels only)")
+    p.add_argument("--features", type=float, default=None, metavar="WEIGHT",
+                   help="weight of the Fashion-MNIST classifier's features in the loss (grey models only; "
+                        "default: engine.projection.GREY_FEATURES on grey models; 0 = pixels only)")
     p.add_argument("--optimize-noise", action="store_true",
                    help="StyleGAN2: also optimise the noise maps (they are not part of the latents file)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start samples and the latent noise")
@@ -42,7 +43,7 @@ def _check_args(args) -> None:
     from ganstudio.commands import UsageError
     if args.steps < 1 or args.steps > 100000:
         raise UsageError(f"--steps must be in 1..100000, got {args.steps}")
-    if not (0.0 <= args.features < 1e6):
+    if args.features is not None and not (0.0 <= args.features < 1e6):
         raise UsageError(f"--features must be a weight >= 0, got {args.features}")
     for flag, path, types in (("--out", args.out, _LATENT_TYPES), ("--video", args.video, _VIDEO_TYPES)):
         if path is None:
@@ -141,7 +142,9 @@ def run(args) -> int:
     space, class_idx = _space(args, G), _class(args, info)
     _check_readable(args, G, space)
     targets = _targets(args.images, info)
-    settings = ProjectionSettings(feature_weight=args.features, optimize_noise=args.optimize_noise, seed=args.seed)
+    from ganstudio.engine.projection import GREY_FEATURES
+    features = args.features if args.features is not None else (GREY_FEATURES if info.channels == 1 else 0.0)
+    settings = ProjectionSettings(feature_weight=features, optimize_noise=args.optimize_noise, seed=args.seed)
     bar = _Progress(len(targets), args.steps, None, keep_frames=bool(args.video))
     results, videos = [], []
     for i, (path, pixels) in enumerate(zip(args.images, targets)):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from ganstudio.engine import ModelInfo
 from ganstudio.engine.app_core import Bookmark
+from ganstudio.engine.projection import GREY_FEATURES
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.panels.encoder import IMAGE_FILTER
 from ganstudio.gui.settings import settings, text as settings_text
@@ -100,7 +101,7 @@ class ProjectPanel(Panel):
             for i, n in enumerate(names[:info.c_dim]):
                 self.klass.addItem(f"{i}: {n}", i)
         self.features.setEnabled(info.channels == 1)
-        self.features.setChecked(False)
+        self.features.setChecked(info.channels == 1)  # see engine/projection.py GREY_FEATURES
         self.run_btn.setEnabled(False)
         self.status.setText(f"Images are converted to {info.channels} channel{'s' if info.channels > 1 else ''} "
                             f"and resized to {info.resolution}×{info.resolution} px.")
@@ -141,7 +142,7 @@ class ProjectPanel(Panel):
         self._cancel = cancel
         service, model, space, steps = self.ctx.render, self.state.model, self.space.currentText(), self.steps.value()
         kw = dict(space=space, steps=steps, class_idx=self.klass.currentData() if self.klass.count() else None,
-                  settings=ProjectionSettings(feature_weight=0.1 if self.features.isChecked() else 0.0))
+                  settings=ProjectionSettings(feature_weight=GREY_FEATURES if self.features.isChecked() else 0.0))
         every = max(1, steps // _LIVE_FRAMES)
 
         def work(report):
