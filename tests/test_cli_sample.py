@@ -132,8 +132,8 @@ def test_non_finite_images_are_never_written(ckpt, tmp_path, capsys, monkeypatch
     from ganstudio.engine.renderer import Renderer
     real = Renderer._synthesize
 
-    def overflowing(self, G, info, state, ws, c):
-        img = real(self, G, info, state, ws, c).clone()
+    def overflowing(self, G, info, state, ws, c, *args, **kwargs):
+        img = real(self, G, info, state, ws, c, *args, **kwargs).clone()
         img[-1] = float("nan")  # the last image of each batch
         return img
     monkeypatch.setattr(Renderer, "_synthesize", overflowing)
