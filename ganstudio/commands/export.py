@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 NAME = "export"
-HELP = "write an interpolation GIF / MP4 or a PNG grid from a session file or a latents file"
+HELP = ("write an interpolation GIF / MP4 or a PNG grid from a session file or a latents file, or a saved "
+        "timeline as a GIF / MP4 / folder of PNG frames")
 
 _OUT_TYPES = (".gif", ".mp4", ".png")
 _MAX_SCALE = 64  # as the Gallery's scale box
@@ -17,8 +18,9 @@ _MAX_FRAMES = 1000  # per leg
 
 
 def add_arguments(p):
-    p.add_argument("source", metavar="SESSION_OR_LATENTS",
-                   help="a session file (.json, File > Save session: its bookmarks are the stops, its settings "
+    p.add_argument("source", metavar="SESSION_LATENTS_OR_TIMELINE",
+                   help="a timeline file (.json, the Timeline panel's Save: --out x.mp4, x.gif or a folder for "
+                        "PNG frames; --frames and --loop are the timeline's own), a session file (.json, File > Save session: its bookmarks are the stops, its settings "
                         "the rest) or latents (.npy / .npz / .json: z rows, ws or w, as `sample --z-file` reads)")
     p.add_argument("--out", required=True,
                    help="walk.gif or walk.mp4: an interpolation through the stops; grid.png: the stops as a grid "
@@ -131,11 +133,46 @@ def _model_key(arg: str) -> str:
     return sample_model_key(arg)
 
 
+def _export_timeline(args) -> int:
+    """A saved timeline (the Timeline panel's file) to a GIF, an MP4 or a folder of PNG frames."""
+    from ganstudio.cli import UsageError
+    from ganstudio.engine import Renderer, export, pick_device
+    from ganstudio.engine.timeline import TimelineError, load_timeline
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".gif", ".mp4") and (suffix or (out.exists() and not out.is_dir())):
+        raise UsageError(f"--out {args.out}: end the name in .gif or .mp4, or name a new or empty folder "
+                         "for PNG frames")
+    if not 1 <= args.scale <= _MAX_SCALE:
+        raise UsageError(f"--scale must be an integer in 1..{_MAX_SCALE}, got {args.scale}")
+    try:
+        tl = load_timeline(args.source)
+        if args.model is not None:
+            tl = tl.with_model(_model_key(args.model))
+        renderer = Renderer(pick_device(args.device))
+        renderer.load(tl.model)
+        states = list(tl.frames(renderer))
+    except TimelineError as e:
+        raise UsageError(str(e)) from None
+    bar = ProgressBar(f"rendering {out.name}")
+    if suffix:
+        n = export.export_states(renderer, states, out, args.scale, bar, args.smooth, fps=tl.fps)
+        print(f"wrote {out} ({n} frames at {tl.fps} fps{', looping' if tl.loop or tl.walk.frames else ''})")
+    else:
+        n = export.export_png_frames(renderer, states, out, args.scale, bar, args.smooth)
+        print(f"wrote {n} PNG frames to {out}")
+    return 0
+
+
 def run(args) -> int:
     from ganstudio.cli import UsageError
     from ganstudio.engine import Renderer, export, pick_device
     from ganstudio.engine.latent_files import is_latents_file
+    from ganstudio.engine.timeline import is_timeline_file
 
+    if Path(args.source).suffix.lower() == ".json" and is_timeline_file(args.source):
+        return _export_timeline(args)
     suffix = _check_args(args)
     try:
         renderer = Renderer(pick_device(args.device))

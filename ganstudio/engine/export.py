@@ -124,6 +124,20 @@ def export_animation(renderer, stops: Sequence[RenderState], current: RenderStat
         raise ValueError("MP4 export needs the imageio-ffmpeg package (pip install imageio-ffmpeg); "
                          "GIF export works without it")
     states = interpolation_states(renderer, stops, frames_per_leg, current, loop=loop)
+    return export_states(renderer, states, path, scale, progress, smooth)
+
+
+def export_states(renderer, states: Sequence[RenderState], path: str | os.PathLike, scale: int = 1,
+                  progress: Progress = None, smooth: bool = False, fps: int = FPS) -> int:
+    """Any sequence of states (an interpolation, a timeline) as a GIF or MP4, one frame each; returns the count."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in ANIMATION_TYPES:
+        raise ValueError(f"{Path(path).name}: an animation is written as .gif or .mp4")
+    if suffix == ".mp4" and not has_ffmpeg():
+        raise ValueError("MP4 export needs the imageio-ffmpeg package (pip install imageio-ffmpeg); "
+                         "GIF export works without it")
+    if not states:
+        raise ValueError("an animation needs at least one frame")
     frames: list = []
     for start in range(0, len(states), ANIMATION_BATCH):
         batch = _render(renderer, states[start:start + ANIMATION_BATCH], ANIMATION_BATCH, None)
@@ -135,8 +149,41 @@ def export_animation(renderer, stops: Sequence[RenderState], current: RenderStat
     video = np.stack(frames)
     if video.shape[-1] == 1:
         video = np.repeat(video, 3, axis=-1)
-    write_video(path, video)
+    write_video(path, video, fps)
     return len(states)
+
+
+def export_png_frames(renderer, states: Sequence[RenderState], folder: str | os.PathLike, scale: int = 1,
+                      progress: Progress = None, smooth: bool = False) -> int:
+    """One PNG per state (frame_00000.png, ...) in a new or empty folder, all or nothing: the frames are
+    written into a hidden folder beside it, renamed into place when the last one is written."""
+    import shutil
+    import tempfile
+
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ValueError(f"{folder}: name a new or empty folder for the frames")
+    if not states:
+        raise ValueError("no frames to write")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        done = 0
+        for start in range(0, len(states), ANIMATION_BATCH):
+            batch = _render(renderer, states[start:start + ANIMATION_BATCH], ANIMATION_BATCH, None)
+            _check_size(batch.shape[1], batch.shape[2], scale, "each frame")
+            for f in batch:
+                save_png(tmp / f"frame_{done:05d}.png", scaled(f, scale, smooth))
+                done += 1
+            if progress is not None:
+                progress(done / len(states))
+        if folder.exists():
+            folder.rmdir()
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return done
 
 
 def write_video(path: str | os.PathLike, video: np.ndarray, fps: int = FPS) -> None:
