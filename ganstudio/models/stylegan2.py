@@ -572,7 +572,30 @@ def _check_arch(name: str, value: str) -> None:
         raise ValueError(f"{name} must be one of {', '.join(_ARCHITECTURES)}; got {value!r}")
 
 
-class StyleGAN2Generator(Generator):
+class MappedGenerator(Generator):
+    """A generator made of a `mapping` and a `synthesis` submodule (StyleGAN2, StyleGAN3).
+
+    The base class defines mapping()/synthesis() methods; these properties let the submodules
+    (whose forward has the same signature) stand in for them, keeping NVIDIA's state-dict names."""
+
+    @property
+    def mapping(self) -> MappingNetwork:
+        return self._modules["mapping"]
+
+    @property
+    def synthesis(self) -> nn.Module:
+        return self._modules["synthesis"]
+
+    @property
+    def w_avg(self) -> torch.Tensor:
+        return self.mapping.w_avg
+
+    def update_w_avg(self, w: torch.Tensor, beta: Optional[float] = None) -> None:
+        """Training helper: track the running mean of w used by truncation."""
+        self.mapping.update_w_avg(w, beta)
+
+
+class StyleGAN2Generator(MappedGenerator):
     """``.mapping`` (MappingNetwork) and ``.synthesis`` (SynthesisNetwork) are submodules, as in NVIDIA's code."""
 
     def __init__(self, cfg: StyleGAN2Config):
@@ -588,24 +611,6 @@ class StyleGAN2Generator(Generator):
         self.mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, cfg.w_dim, num_ws=self.num_ws,
                                       num_layers=cfg.mapping_layers, lr_multiplier=cfg.mapping_lr_multiplier,
                                       w_avg_beta=cfg.w_avg_beta)
-
-    # The base class defines mapping()/synthesis() methods; these properties let the submodules
-    # (whose forward has the same signature) stand in for them, keeping NVIDIA's state-dict names.
-    @property
-    def mapping(self) -> MappingNetwork:
-        return self._modules["mapping"]
-
-    @property
-    def synthesis(self) -> SynthesisNetwork:
-        return self._modules["synthesis"]
-
-    @property
-    def w_avg(self) -> torch.Tensor:
-        return self.mapping.w_avg
-
-    def update_w_avg(self, w: torch.Tensor, beta: Optional[float] = None) -> None:
-        """Training helper: track the running mean of w used by truncation."""
-        self.mapping.update_w_avg(w, beta)
 
     def const_noise(self) -> list[torch.Tensor]:
         """Each noise layer's stored constant noise as [1, 1, r, r] (what noise_mode='const' uses)."""

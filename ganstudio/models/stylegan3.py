@@ -33,9 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganstudio.models._base import Capabilities, Generator, check_shape
+from ganstudio.models._base import Capabilities, check_shape
 from ganstudio.models._registry import register
-from ganstudio.models.stylegan2 import (FullyConnectedLayer, MappingNetwork, StyleGAN2Config,
+from ganstudio.models.stylegan2 import (FullyConnectedLayer, MappedGenerator, MappingNetwork, StyleGAN2Config,
                                         StyleGAN2Discriminator)
 
 _LRELU_GAIN = math.sqrt(2)
@@ -410,7 +410,7 @@ class SynthesisNetwork(nn.Module):
         return x
 
 
-class StyleGAN3Generator(Generator):
+class StyleGAN3Generator(MappedGenerator):
     """``.mapping`` (StyleGAN2's MappingNetwork) and ``.synthesis`` are submodules, as in NVIDIA's code."""
 
     def __init__(self, cfg: StyleGAN3Config):
@@ -422,23 +422,6 @@ class StyleGAN3Generator(Generator):
         self.mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, cfg.w_dim, num_ws=self.num_ws,
                                       num_layers=cfg.mapping_layers, lr_multiplier=cfg.mapping_lr_multiplier,
                                       w_avg_beta=cfg.w_avg_beta)
-
-    # As in StyleGAN2: properties let the submodules stand in for the base class's methods.
-    @property
-    def mapping(self) -> MappingNetwork:
-        return self._modules["mapping"]
-
-    @property
-    def synthesis(self) -> SynthesisNetwork:
-        return self._modules["synthesis"]
-
-    @property
-    def w_avg(self) -> torch.Tensor:
-        return self.mapping.w_avg
-
-    def update_w_avg(self, w: torch.Tensor, beta: Optional[float] = None) -> None:
-        """Training helper: track the running mean of w used by truncation."""
-        self.mapping.update_w_avg(w, beta)
 
     @torch.no_grad()
     def set_input_transform(self, translate: Sequence[float] = (0.0, 0.0), rotate: float = 0.0) -> None:
