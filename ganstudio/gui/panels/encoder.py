@@ -23,6 +23,20 @@ from ganstudio.gui.widgets import ThumbGrid
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp);;All files (*)"
 
 
+def ask_image_path(parent, title: str) -> str:
+    """An image file chosen by the user ('' when cancelled), starting where the last one was."""
+    path, _ = QFileDialog.getOpenFileName(parent, title, settings_text("last_image_dir", ""), IMAGE_FILTER)
+    if path:
+        settings().setValue("last_image_dir", str(Path(path).parent))
+    return path
+
+
+def conversion_note(info: ModelInfo) -> str:
+    """What happens to an image brought to this model."""
+    return (f"Images are converted to {info.channels} channel{'s' if info.channels > 1 else ''} "
+            f"and resized to {info.resolution}×{info.resolution} px.")
+
+
 class EncoderPanel(Panel):
     title = "Encoder"
 
@@ -59,14 +73,11 @@ class EncoderPanel(Panel):
     def model_changed(self, info: ModelInfo) -> None:
         self.pixels, self.mu, self.encoded = None, None, None
         self.thumbs.set_images(None)
-        self.status.setText(f"Images are converted to {info.channels} channel{'s' if info.channels > 1 else ''} "
-                            f"and resized to {info.resolution}×{info.resolution} px.")
+        self.status.setText(conversion_note(info))
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Encode image", settings_text("last_image_dir", ""),
-                                              IMAGE_FILTER)
+        path = ask_image_path(self, "Encode image")
         if path:
-            settings().setValue("last_image_dir", str(Path(path).parent))
             self.encode_file(path)
 
     def encode_file(self, path: str) -> None:

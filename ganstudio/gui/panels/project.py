@@ -13,15 +13,14 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout)
 
 from ganstudio.engine import ModelInfo
 from ganstudio.engine.app_core import Bookmark
 from ganstudio.engine.projection import GREY_FEATURES
 from ganstudio.gui.panels._base import Panel
-from ganstudio.gui.panels.encoder import IMAGE_FILTER
-from ganstudio.gui.settings import settings, text as settings_text
+from ganstudio.gui.panels.encoder import ask_image_path, conversion_note
 from ganstudio.gui.widgets import ThumbGrid
 
 _LIVE_FRAMES = 100  # reconstructions shown per run at most (every k-th step)
@@ -103,15 +102,12 @@ class ProjectPanel(Panel):
         self.features.setEnabled(info.channels == 1)
         self.features.setChecked(info.channels == 1)  # see engine/projection.py GREY_FEATURES
         self.run_btn.setEnabled(False)
-        self.status.setText(f"Images are converted to {info.channels} channel{'s' if info.channels > 1 else ''} "
-                            f"and resized to {info.resolution}×{info.resolution} px.")
+        self.status.setText(conversion_note(info))
 
     # -- the image --------------------------------------------------------------------------------
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Project image", settings_text("last_image_dir", ""),
-                                              IMAGE_FILTER)
+        path = ask_image_path(self, "Project image")
         if path:
-            settings().setValue("last_image_dir", str(Path(path).parent))
             self.open_image(path)
 
     def open_image(self, path: str) -> None:
