@@ -162,12 +162,22 @@ def _drive_project(qtbot, p, ctx, tmp_path):
     assert ctx.app.bookmarks[0].state == ctx.app.state and ctx.app.state.ws is not None
 
 
+def _drive_timeline(qtbot, p, ctx):
+    for seed in (3, 8):
+        ctx.app.edit(ctx.app.state.replace(seed=seed), "test")
+        p.add_current()
+    p.play_btn.click()
+    qtbot.waitUntil(lambda: ctx.app.state.z is not None, timeout=30000)  # Play edits through the core
+    p.play_btn.click()
+    assert [k.state.seed for k in p.timeline.keys] == [3, 8] and not p.timer.isActive()
+
+
 DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "ClassPanel": _drive_class,
          "BlendPadPanel": _drive_blend_pad, "InterpolationPanel": _drive_interpolation, "StagePanel": _drive_stage,
          "EncoderPanel": _drive_encoder, "MixingPanel": _drive_mixing, "NoisePanel": _drive_noise,
          "ArithmeticPanel": _drive_arithmetic, "SweepPanel": _drive_sweep, "GalleryPanel": _drive_gallery,
          "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card,
-         "ProjectPanel": _drive_project}
+         "ProjectPanel": _drive_project, "TimelinePanel": _drive_timeline}
 
 
 def test_every_panel_has_a_drive():

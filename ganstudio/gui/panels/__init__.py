@@ -16,6 +16,7 @@ from ganstudio.gui.panels.noise import NoisePanel
 from ganstudio.gui.panels.project import ProjectPanel
 from ganstudio.gui.panels.stages import StagePanel
 from ganstudio.gui.panels.sweep import SweepPanel
+from ganstudio.gui.panels.timeline import TimelinePanel
 from ganstudio.gui.panels.truncation import TruncationPanel
 
 LEFT, RIGHT = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
@@ -34,6 +35,7 @@ PANELS = [
     (ArithmeticPanel, RIGHT),
     (SweepPanel, RIGHT),
     (GalleryPanel, RIGHT),
+    (TimelinePanel, RIGHT),
     (AttentionPanel, RIGHT),
     (ModelCardPanel, RIGHT),
 ]
