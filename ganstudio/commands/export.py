@@ -20,7 +20,8 @@ _MAX_FRAMES = 1000  # per leg
 def add_arguments(p):
     p.add_argument("source", metavar="SESSION_LATENTS_OR_TIMELINE",
                    help="a timeline file (.json, the Timeline panel's Save: --out x.mp4, x.gif or a folder for "
-                        "PNG frames; --frames and --loop are the timeline's own), a session file (.json, File > Save session: its bookmarks are the stops, its settings "
+                        "PNG frames; --frames and --loop are the timeline's own), a session file (.json, "
+                        "File > Save session: its bookmarks are the stops, its settings "
                         "the rest) or latents (.npy / .npz / .json: z rows, ws or w, as `sample --z-file` reads)")
     p.add_argument("--out", required=True,
                    help="walk.gif or walk.mp4: an interpolation through the stops; grid.png: the stops as a grid "

@@ -78,6 +78,7 @@ class TimelinePanel(Panel):
         self.frames_spin = QSpinBox()
         self.frames_spin.setRange(1, MAX_FRAMES)
         self.frames_spin.setSuffix(" frames")
+        self.frames_spin.setValue(24)  # one second at the default rate; new keys take what this shows
         self.easing = QComboBox()
         self.easing.addItems(list(EASINGS))
         self.interp = QComboBox()
@@ -140,7 +141,8 @@ class TimelinePanel(Panel):
         self.scale = QSpinBox()
         self.scale.setRange(1, 64)
         self.scale.setPrefix("×")
-        self.mp4_btn, self.gif_btn, self.png_btn = QPushButton("MP4…"), QPushButton("GIF…"), QPushButton("PNG frames…")
+        self.mp4_btn, self.gif_btn = QPushButton("MP4…"), QPushButton("GIF…")
+        self.png_btn = QPushButton("PNG frames…")
         erow.addWidget(QLabel("Export"))
         erow.addWidget(self.scale)
         for b in (self.mp4_btn, self.gif_btn, self.png_btn):
@@ -230,7 +232,7 @@ class TimelinePanel(Panel):
             self.keys_list.clear()
             for i, k in enumerate(tl.keys):
                 leg = i < len(tl.keys) - 1 or tl.loop
-                what = f"{k.frames} f, {k.easing}, {k.interp}" if leg else "end"
+                what = f"{k.frames} f = {k.frames / tl.fps:.2f} s, {k.easing}, {k.interp}" if leg else "end"
                 self.keys_list.addItem(f"{i + 1}. {k.name or 'key'} — {what}")
             self.fps.setValue(tl.fps)
             self.loop.setChecked(tl.loop)
