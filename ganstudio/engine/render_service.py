@@ -43,6 +43,10 @@ DRAG_GAP_S = 0.1
 # each frame to the GUI thread, the upsampling and a preview piece that may hold the device.  (The
 # 1/60 s of a display frame is out of reach for any 256 px StyleGAN2 layer stack on a 2-core CPU.)
 FRAME_BUDGET_MS = 50.0
+# A model whose full image renders faster than this on every core renders on one thread: the other
+# threads' start-up and the GUI thread competing for the same 2 cores cost more than they save
+# (fmnist-stylegan2, 9 ms alone on 2 threads: 21 ms a frame in the window, 43 frames/s while dragging).
+ONE_THREAD_BELOW_MS = 30.0
 
 
 class RenderService:
@@ -59,6 +63,7 @@ class RenderService:
         self._released_at = -1e9  # time.monotonic() of the last hold(False) after a hold(True)
         self._closed = False
         self._full_ms: dict[tuple, float] = {}  # (model, renderer generation) -> last full main render, ms
+        self._threads: dict[tuple, int] = {}  # (model, generation) -> torch threads for its main image
         self._preview_res: dict[tuple, int] = {}  # (model, generation) -> the preview resolution while dragging
         self.previews_waiting = 0  # previews blocked in wait_turn now (tests watch it)
         self.worker = NewestWinsRunner("ganstudio-render", self._deliver, on_drop=self._dropped)
@@ -99,6 +104,7 @@ class RenderService:
 
             def job():
                 renderer, generation = self._current()
+                self._set_threads((state.model, generation))
                 if capture:
                     return generation, renderer.render(state, capture=capture)
                 preview = self._preview_for(renderer, generation, state) if dragging else 0
@@ -107,6 +113,8 @@ class RenderService:
                     if res.error or res.model is None:
                         return generation, res
                     self._full_ms[(state.model, generation)] = res.render_ms
+                    self._threads.setdefault((state.model, generation),
+                                             1 if res.render_ms < ONE_THREAD_BELOW_MS else 0)
                     if (state.model, generation) in self._preview_res:
                         return generation, res
                     # The model's first full image: shown, then the preview resolution measured now,
@@ -149,6 +157,13 @@ class RenderService:
                 if not self._held and (quiet >= DRAG_GAP_S or self._released_at >= self._last_submit):
                     return True
                 self._gate.wait(DRAG_GAP_S if self._held else DRAG_GAP_S - quiet)
+
+    def _set_threads(self, key: tuple) -> None:
+        """One thread for a model measured fast (ONE_THREAD_BELOW_MS), else what the process chose."""
+        from ganstudio.engine.process import render_threads
+        wanted = self._threads.get(key) or render_threads()
+        if wanted and torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
 
     def _preview_for(self, renderer: Renderer, generation: int, state: RenderState) -> int:
         """The resolution a dragged frame renders at (0: the full image), measured once per model."""
