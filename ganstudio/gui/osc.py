@@ -226,7 +226,15 @@ def log_dock(parent) -> tuple[QDockWidget, QPlainTextEdit]:
 def window_hooks(window) -> OscHooks:
     """The controls that live in the window's panels: the interpolation slider and Play, the blend pad."""
     interp, pad = window.panels["InterpolationPanel"], window.panels["BlendPadPanel"]
-    return OscHooks(interp_t=lambda t: interp.t.set_value(t), play=interp.play_btn.setChecked, pad=pad.blend)
+
+    def interp_t(t: float) -> None:
+        # A t equal to the slider's value moves nothing and so would apply nothing: apply it anyway
+        # (the image may have left the interpolation since the slider was last moved).
+        before = interp.t.value()
+        interp.t.set_value(t)
+        if interp.t.value() == before:
+            interp.set_t(before)
+    return OscHooks(interp_t=interp_t, play=interp.play_btn.setChecked, pad=pad.blend)
 
 
 def install_osc(window, tools_menu, help_menu) -> OscController:
