@@ -62,6 +62,7 @@ PAPERS = {
     "progan": "Karras et al. 2018, Progressive Growing of GANs for Improved Quality, Stability, and Variation",
     "vae": "Kingma & Welling 2014, Auto-Encoding Variational Bayes",
     "stylegan2": "Karras et al. 2020, Analyzing and Improving the Image Quality of StyleGAN",
+    "infogan": "Chen et al. 2016, InfoGAN: Interpretable Representation Learning by Information Maximizing GANs",
 }
 
 # The CPU-sized StyleGAN2 both StyleGAN2 recipes use: narrow (64 channels at 4-16 px, 32 at 32 px),
@@ -151,6 +152,19 @@ RECIPES: dict[str, dict] = {
         args="--preset dcgan --data shapes-upright --channels 3 --steps 5000 --batch 64 --seed 0 "
              "--set model.ngf=64 --set model.ndf=64 --set model.z_dim=64",
         notes='Squares, circles, triangles and hearts in the right colours, sizes and places; some samples fall between two shapes (a rounded square, a heart-like circle).  The pixel FD barely tells blobs from shapes (the blob runs on the rotated variant scored 2.16): judge by the grid.'),
+    "fmnist-infogan": dict(
+        family="InfoGAN", model="infogan", paper=PAPERS["infogan"], **FMNIST,
+        # The paper's MNIST codes (one 10-way categorical, two continuous), the DCGAN widths of fmnist-dcgan.
+        args="--preset infogan --data fashion-mnist --steps 3000 --batch 64 --seed 0 "
+             "--set model.ngf=32 --set model.ndf=32"),
+    "shapes-infogan": dict(
+        family="InfoGAN", model="infogan", paper=PAPERS["infogan"], **SHAPES,
+        # A 4-way categorical code for the four shapes and five continuous codes for the five other
+        # factors shapes-upright varies (object hue, background hue, scale, x, y), 32 noise dims; the
+        # continuous codes weigh as much as the categorical one (they carry most of the factors).
+        args="--preset infogan --data shapes-upright --channels 3 --steps 3000 --batch 64 --seed 0 "
+             "--set model.ngf=32 --set model.ndf=32 --set model.z_dim=32 --set model.info_cat=4 "
+             "--set model.info_cont=5 --set info_cont_weight=1.0"),
 }
 
 # Recipes that ran but whose samples were not recognisably of their data, so nothing was shipped.
