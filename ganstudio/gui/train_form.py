@@ -20,13 +20,15 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from ganstudio.training.augment import AUGMENTS
 from ganstudio.training.losses import LOSSES
 from ganstudio.training.presets import (DEVICES, OPTIMIZERS, REQUIRES, TrainConfig, apply_overrides, follow_data,
                                         get_preset, list_presets)
 from ganstudio.training.presets import settings as train_settings
 
-DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes-upright", "shapes:2000")
-CHOICES = {"loss": LOSSES, "optimizer": OPTIMIZERS, "device": DEVICES, "conditional": ("no", "auto", "yes")}
+DATA_CHOICES = ("fashion-mnist", "mnist", "digits", "shapes", "shapes-upright", "shapes:2000", "emoji", "emoji-base")
+CHOICES = {"loss": LOSSES, "optimizer": OPTIMIZERS, "device": DEVICES, "conditional": ("no", "auto", "yes"),
+           "augment": AUGMENTS}
 ADVANCED = "Advanced"
 FIRST_PRESET = "dcgan"  # the recipe the form starts with: the smallest, fastest one to see results from
 INT_MAX = 2**31 - 1
@@ -35,9 +37,9 @@ FOLLOW_MS = 300  # the data box is read this long after the last keystroke
 
 # The groups a first run needs, open and in this order; every other setting goes under ADVANCED.
 BASIC_GROUPS = {
-    "What to train": ("data", "model", "resolution", "channels", "conditional"),
+    "What to train": ("data", "subset", "model", "resolution", "channels", "conditional"),
     "How long": ("steps", "batch"),
-    "How it learns": ("loss", "lr_g", "lr_d"),
+    "How it learns": ("loss", "lr_g", "lr_d", "augment"),
     "Progress and saving": ("sample_every", "sample_count", "log_every", "ckpt_every", "keep", "device"),
 }
 
@@ -46,6 +48,9 @@ LABELS = {
     "model": "Model family", "model_config": "Model settings", "data": "Training images",
     "resolution": "Image size (px)", "channels": "Colour channels (1 or 3)", "conditional": "Use class labels",
     "flip": "Mirror images at random", "class_folders": "Subfolders are classes",
+    "subset": "Use only the first N images (0 = all)", "augment": "Augment D's inputs (small data)",
+    "diffaugment": "DiffAugment operations", "ada_target": "ADA target E[sign D(real)]",
+    "ada_kimg": "ADA speed (kimg for p 0 to 1)", "ada_interval": "ADA adjusts p every N D steps",
     "steps": "Training steps", "batch": "Images per step (batch)", "optimizer": "Optimizer",
     "lr_g": "Generator learning rate", "lr_d": "Discriminator learning rate",
     "betas_g": "Generator Adam betas", "betas_d": "Discriminator Adam betas", "loss": "Loss",
@@ -81,7 +86,11 @@ EXTRA_HELP = {
     "model_config": "Model config overrides as KEY=VALUE pairs separated by spaces, e.g. 'ngf=8 ndf=8 z_dim=16' "
                     "(the fields of the model family's config dataclass).",
     "data": "Training images: an image folder (Browse…), an IDX file or folder, or a built-in set: "
-            "fashion-mnist, mnist, digits, shapes or shapes:N (N procedural images).",
+            "fashion-mnist, mnist, digits, shapes or shapes:N (N procedural images), emoji (every Noto Color "
+            "Emoji glyph, 64 px colour, 9 groups) or emoji-base (without skin-tone variants).",
+    "augment": "For a few hundred or thousand images: diffaugment = the same colour/translation/cutout on "
+               "real and fake images (Zhao et al. 2020); ada = transforms applied with a probability p that "
+               "rises while D overfits (Karras et al. 2020), plotted under the losses.",
     "loss": "ns = non-saturating, minimax, lsgan = least squares, wgan = Wasserstein (add clip or gp), hinge.",
 }
 

@@ -59,10 +59,24 @@ class LossPlot(QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.legend)
         lay.addWidget(self.widget, 1)
+        self._build_p_plot(lay)
         self._pool = [self._make_curve() for _ in range(self.POOL)]
         self.series: dict[str, Series] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._dirty: set[str] = set()
+
+    def _build_p_plot(self, lay: QVBoxLayout) -> None:
+        """ADA's augmentation probability p against the step: shown once a run reports it."""
+        self.p_widget = pg.PlotWidget()
+        item = self.p_widget.getPlotItem()
+        item.setLabel("left", "ADA p")
+        item.setYRange(0, 1, padding=0.02)
+        item.setXLink(self.widget.getPlotItem())
+        self.p_widget.setMaximumHeight(110)
+        self.p_widget.hide()
+        self.p_series = Series()
+        self.p_curve = self.p_widget.plot([], [], pen=pg.mkPen("#e0525b", width=1.5))
+        lay.addWidget(self.p_widget)
 
     def _make_curve(self) -> pg.PlotDataItem:
         return self.widget.plot([], [])
@@ -75,10 +89,14 @@ class LossPlot(QWidget):
         self.curves.clear()
         self._dirty.clear()
         self.legend.setText("")
+        self.p_series = Series()
+        self.p_curve.setData([], [])
+        self.p_widget.hide()
 
     def add_records(self, records: list[dict]) -> None:
         """Append the losses of new log records, then redraw each changed curve once."""
         added = False
+        self._add_p(records)
         for rec in records:
             step = rec.get("step")
             losses = rec.get("losses")
@@ -99,6 +117,16 @@ class LossPlot(QWidget):
         self._dirty.clear()
         if added:
             self._update_legend()
+
+    def _add_p(self, records: list[dict]) -> None:
+        n = self.p_series.n
+        for rec in records:
+            p, step = rec.get("augment_p"), rec.get("step")
+            if isinstance(p, (int, float)) and not isinstance(p, bool) and isinstance(step, (int, float)):
+                self.p_series.append(float(step), float(p))
+        if self.p_series.n != n:
+            self.p_curve.setData(*self.p_series.data())
+            self.p_widget.show()
 
     def _add_curve(self, name: str) -> None:
         color = _PALETTE[len(self.curves) % len(_PALETTE)]

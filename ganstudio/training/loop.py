@@ -101,7 +101,7 @@ class _Trainer:
         if dataset is None:
             from ganstudio.training.data import make_dataset
             dataset = make_dataset(cfg.data, cfg.resolution, cfg.channels, flip=cfg.flip,
-                                   class_folders=cfg.class_folders)
+                                   class_folders=cfg.class_folders, limit=cfg.subset or None)
         self.dataset = dataset
         self.num_classes = int(getattr(dataset, "num_classes", 0) or 0)
         self.class_names = [str(n) for n in (getattr(dataset, "class_names", None) or [])]
@@ -352,6 +352,8 @@ class _Loop:
                  "eta_s": (cfg.steps - step) * dt / max(step - self.step_last, 1), "losses": means}
         if t.progressive:
             stats["stage"], stats["alpha"] = t.stage, t.alpha
+        if t.loss.augment.adaptive:
+            stats["augment_p"], stats["ada_rt"] = t.loss.augment.p, t.loss.augment.rt
         self.t_last, self.step_last = now, step
         if do_sample and t.main:
             grid = t.make_samples()

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ganstudio.training import distributed as dist_util
 from ganstudio.training import losses as L
+from ganstudio.training.augment import make_augmenter
 
 
 class Term(NamedTuple):
@@ -65,6 +66,8 @@ class GANLoss:
         self.t = trainer
         self.pl_mean = torch.zeros([], device=trainer.device)  # the running mean path length a
         self._fakes = None  # the D step's fakes, kept for the G step when reuse_fakes is on
+        # DiffAugment / ADA on every image D sees, in every phase that calls D (so every family with one).
+        self.augment = make_augmenter(trainer.cfg, trainer.D is not None, trainer.device)
 
     # -- helpers ----------------------------------------------------------------------------
     def info_loss(self, code, cat, cont) -> torch.Tensor:
@@ -89,6 +92,10 @@ class GANLoss:
 
     def autocast(self):
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.t.amp)
+
+    def augmented(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as D sees it: augmented (DiffAugment, ADA at its current p) when the config asks for it."""
+        return self.augment(x, self.t.dev_gen)
 
     def instance_noise(self, x: torch.Tensor) -> torch.Tensor:
         t = self.t
@@ -164,8 +171,11 @@ class GANLoss:
             else:
                 with torch.no_grad():
                     fake, _ = self.generate(z, c_fake)
+            # The regularizers below see the augmented reals too, as in both augmentation papers.
+            real, fake = self.augmented(real), self.augmented(fake)
             s_real, aux_real = self.scores(self.instance_noise(real), dc_real, aux)
             s_fake, aux_fake = self.scores(self.instance_noise(fake), dc_fake, aux)
+            self.augment.observe(s_real)
             loss = L.d_loss(cfg.loss, s_real, s_fake, real_target=1.0 - cfg.label_smoothing)
             terms["loss_D"], terms["D_real"], terms["D_fake"] = loss, s_real.float().mean(), s_fake.float().mean()
             batch = Batch(real, fake, labels, fake_labels, dc_real, cat, cont, s_real, aux_real, aux_fake)
@@ -175,6 +185,8 @@ class GANLoss:
         if cfg.clip:
             L.clip_weights_(t.D, cfg.clip)
         t.d_iters += 1
+        if self.augment.adaptive and t.d_iters % self.augment.interval == 0:
+            self.augment.adjust(cfg.batch * self.augment.interval, lambda v: dist_util.mean_over_ranks(v, t.ctx))
 
     def _g_phase(self, terms: dict) -> None:
         t = self.t
@@ -191,7 +203,7 @@ class GANLoss:
                 else:
                     fake, ws, c, labels, cat, cont = fakes
                 # D sees the same noisy inputs as in its own step (Sønderby et al. 2017).
-                scores, aux_out = self.scores(self.instance_noise(fake), c if t.d_cond else None, aux)
+                scores, aux_out = self.scores(self.instance_noise(self.augmented(fake)), c if t.d_cond else None, aux)
                 loss = L.g_loss(cfg.loss, scores)
                 terms["loss_G"] = loss
                 batch = Batch(None, fake, labels, None, c, cat, cont, None, {}, aux_out)

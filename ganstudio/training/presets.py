@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Optional
 
+from ganstudio.training.augment import AUGMENTS, DIFFAUGMENT_OPS, check_policy
 from ganstudio.training.losses import LOSSES, SMOOTHABLE_LOSSES
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -27,6 +28,7 @@ class TrainConfig:
     conditional: str = "no"  # "yes": needs labels, c_dim = classes; "auto": labels when the data has them; "no"
     flip: bool = False  # random horizontal flips of real images
     class_folders: bool = False  # an image folder's subfolders are classes
+    subset: int = 0  # train on the first N images only (0 = all of them): limited-data experiments
     # model
     preset: str = "dcgan"  # name of the preset this config started from
     model: str = "dcgan"  # registry name of the model family
@@ -61,6 +63,11 @@ class TrainConfig:
     info_cont_weight: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
     ortho: float = 0.0  # BigGAN orthogonal regularization weight on G
     vae_beta: float = 1.0  # beta-VAE weight of the KL term
+    augment: str = "none"  # none | diffaugment | ada: augment every image D sees, for small data sets
+    diffaugment: str = "color,translation,cutout"  # DiffAugment's operations (Zhao et al. 2020), comma-separated
+    ada_target: float = 0.6  # ADA: the overfitting measure r_t = E[sign(D(real))] that p steers to
+    ada_kimg: float = 100.0  # ADA: thousands of images for p to go from 0 to 1 (500 in the paper; our runs are short)
+    ada_interval: int = 4  # ADA: D steps between adjustments of p
     # schedule
     steps: int = 10000  # generator steps (D takes k_disc steps for each)
     phase_kimg: float = 0.0  # ProGAN: thousands of images per fade-in and per stable phase
@@ -121,6 +128,7 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ValueError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)} or cuda:N")
+        self._check_augment()
         if self.conditional not in ("yes", "no", "auto"):
             raise ValueError(f"conditional must be yes, no or auto, got {self.conditional!r}")
         for name in ("steps", "batch", "k_disc", "resolution", "r1_every", "pl_every", "sample_count", "keep",
@@ -156,6 +164,19 @@ class TrainConfig:
             raise ValueError(f"sample_count must be at most {MAX_SAMPLES} (a grid of fixed latents), "
                              f"got {self.sample_count}")
         return self
+
+    def _check_augment(self) -> None:
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"unknown augment {self.augment!r}; known: {', '.join(AUGMENTS)}")
+        if not check_policy(self.diffaugment) and self.augment == "diffaugment":
+            raise ValueError(f"diffaugment names no operation; known: {', '.join(DIFFAUGMENT_OPS)}")
+        if not 0 <= self.ada_target <= 1:
+            raise ValueError(f"ada_target is a value of E[sign(D(real))] in [0, 1], got {self.ada_target}")
+        if not self.ada_kimg > 0:
+            raise ValueError(f"ada_kimg must be > 0, got {self.ada_kimg}")
+        if self.ada_interval < 1 or self.subset < 0:
+            bad = "ada_interval must be >= 1" if self.ada_interval < 1 else "subset must be >= 0 (0 = all images)"
+            raise ValueError(f"{bad}, got {self.ada_interval if self.ada_interval < 1 else self.subset}")
 
     def _check_types(self) -> None:
         """Each field of the type its default has: a hand-edited config.json may hold anything."""
@@ -343,7 +364,8 @@ def build_small(model: str, over: dict, *, discriminator: bool = True):
 
 # The one place that decides whether a setting applies to a model: name -> (test, why not).
 _GAN_ONLY = ("loss", "label_smoothing", "instance_noise", "clip", "gp", "r1", "r1_every", "dragan", "drift",
-             "k_disc", "reuse_fakes", "lr_d", "betas_d")
+             "k_disc", "reuse_fakes", "lr_d", "betas_d", "augment", "diffaugment", "ada_target", "ada_kimg",
+             "ada_interval")
 REQUIRES: dict[str, tuple[Callable[[ModelTraits], bool], str]] = {
     **{name: ((lambda t: t.has_D), "models with a discriminator") for name in _GAN_ONLY},
     "style_mixing": ((lambda t: t.caps.style_layers), "style-based generators"),
