@@ -28,7 +28,7 @@ class Capabilities:
     style_layers: bool = False  # every one of num_ws entries of ws drives its own layer(s)
     layer_resolutions: tuple[int, ...] = ()  # resolution each ws entry drives (for labels)
     noise_layers: tuple[int, ...] = ()  # resolution of each per-layer noise input, in synthesis order
-    encoder: bool = False  # has encode(img) -> (mu, logvar)  (VAE)
+    encoder: bool = False  # has encode(img) -> (mu, logvar)  (VAE; the AAE's is deterministic: logvar -inf)
     attention: bool = False  # keeps attention maps in .attention_maps after a forward
     progressive: bool = False  # has stages: set_stage(stage, alpha)
     latent_codes: int = 0  # InfoGAN-style structured codes at the end of z
@@ -129,6 +129,9 @@ class Discriminator(nn.Module):
     # Renders on a CPU run in channels-last memory format (the renderer's inference copy): set by
     # families of plain convolutions, where oneDNN's kernels make batch-1 renders 20-40 % faster.
     cpu_channels_last: bool = False
+    # What forward scores: "image" [N, C, H, W], or "code": the generator's codes [N, z_dim]
+    # (the adversarial autoencoder's discriminator on the latent space).
+    reads: str = "image"
 
     def __init__(self) -> None:
         super().__init__()

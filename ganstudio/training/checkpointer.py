@@ -79,6 +79,8 @@ class Checkpointer:
         resume = {"step": t.step, "batches": t.batches.position, "d_iters": t.d_iters,
                   "pl_mean": float(t.loss.pl_mean), "opt_G": opt_g, "opt_D": opt_d, "ema": t.G_ema is not None,
                   "seed": cfg.seed}
+        if cfg.loss == "began":
+            resume["k_t"] = float(t.loss.k_t)  # BEGAN's control variable: a float32 value, exact as a double
         if t.loss.augment.kind != "none":
             resume["augment"] = t.loss.augment.state()  # ADA's p and its partial window: a resume continues them
         training = {"preset": cfg.preset, "data": cfg.data, "step": t.step, "steps": cfg.steps,
@@ -143,6 +145,7 @@ class Checkpointer:
             torch.set_rng_state(extra["rng.torch_cpu"])
         t.step, t.batches.position, t.d_iters = int(resume["step"]), int(resume["batches"]), int(resume["d_iters"])
         t.loss.pl_mean = torch.tensor(float(resume.get("pl_mean", 0.0)), device=t.device)
+        t.loss.k_t = torch.tensor(float(resume.get("k_t", 0.0)), device=t.device)
         t.loss.augment.load_state(resume.get("augment"))
         t.G.to(t.device)
         if t.D is not None:

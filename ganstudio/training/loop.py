@@ -218,6 +218,8 @@ class _Trainer:
         terms: dict = {}
         if self.is_vae:
             self.loss.run_phase("VAE", terms)
+        elif self.D.reads == "code":  # the adversarial autoencoder: reconstruction, then regularization
+            self.loss.run_phase("AAE", terms)
         else:
             for _ in range(cfg.k_disc):
                 self.loss.run_phase("D", terms)  # the terms of the last D step are reported

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LOSSES = ("ns", "minimax", "lsgan", "wgan", "hinge")
+LOSSES = ("ns", "minimax", "lsgan", "wgan", "hinge", "ebgan", "began")
+ENERGY_LOSSES = ("ebgan", "began")  # D's scores are energies: an autoencoder's reconstruction error
 SMOOTHABLE_LOSSES = ("ns", "minimax", "lsgan")  # the losses with a real target for label smoothing to lower
 LOSS_HELP = {
     "ns": "non-saturating GAN loss (Goodfellow et al. 2014, sec. 3): G maximizes log D(G(z))",
@@ -22,6 +23,8 @@ LOSS_HELP = {
     "lsgan": "least squares (Mao et al. 2017), targets a=0 (fake), b=1 (real), c=1 (G)",
     "wgan": "Wasserstein critic loss (Arjovsky et al. 2017); pair with weight clipping or a gradient penalty",
     "hinge": "hinge loss (Lim & Ye 2017; Miyato et al. 2018)",
+    "ebgan": "energy-based (Zhao et al. 2017): D minimizes D(x) + max(0, m - D(G(z))), G minimizes D(G(z))",
+    "began": "boundary equilibrium (Berthelot et al. 2017): D minimizes L(x) - k_t L(G(z)), G minimizes L(G(z))",
 }
 
 
@@ -31,8 +34,11 @@ def check_loss(kind: str) -> str:
     return kind
 
 
-def d_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
-    """D's adversarial loss; ``real_target`` < 1 is one-sided label smoothing (ns, minimax, lsgan)."""
+def d_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor, real_target: float = 1.0, *,
+           margin: float = 1.0, k=0.0) -> torch.Tensor:
+    """D's adversarial loss; ``real_target`` < 1 is one-sided label smoothing (ns, minimax, lsgan).
+
+    For the energy losses the scores are energies: ``margin`` is EBGAN's m, ``k`` BEGAN's k_t."""
     real_scores, fake_scores = real_scores.float(), fake_scores.float()
     if kind in ("ns", "minimax"):
         # D is the same binary classifier in both; only G's objective differs.
@@ -44,6 +50,10 @@ def d_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor, real
         return fake_scores.mean() - real_scores.mean()
     if kind == "hinge":
         return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+    if kind == "ebgan":
+        return real_scores.mean() + F.relu(margin - fake_scores).mean()
+    if kind == "began":
+        return real_scores.mean() - k * fake_scores.mean()
     check_loss(kind)
     raise AssertionError
 
@@ -59,8 +69,33 @@ def g_loss(kind: str, fake_scores: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((fake_scores - 1.0) ** 2).mean()
     if kind in ("wgan", "hinge"):
         return -fake_scores.mean()
+    if kind in ENERGY_LOSSES:
+        return fake_scores.mean()  # G lowers the energy of its samples
     check_loss(kind)
     raise AssertionError
+
+
+def pulling_away(codes: torch.Tensor) -> torch.Tensor:
+    """EBGAN's pulling-away term (Zhao et al. 2017, eq. 6): the mean squared cosine similarity of every
+    pair of distinct codes in the batch; 0 for orthogonal codes, 1 for equal ones (unweighted)."""
+    n = codes.shape[0]
+    if n < 2:
+        return codes.new_zeros((), dtype=torch.float32)
+    s = F.normalize(codes.float().flatten(1), dim=1)
+    sim = (s @ s.T).square()
+    return (sim.sum() - sim.diagonal().sum()) / (n * (n - 1))
+
+
+def began_k_update(k: torch.Tensor, loss_real: torch.Tensor, loss_fake: torch.Tensor, gamma: float,
+                   lambda_k: float) -> torch.Tensor:
+    """BEGAN's proportional control (Berthelot et al. 2017, eq. 4): k + lambda_k (gamma L(x) - L(G(z))) in [0, 1]."""
+    return (k + lambda_k * (gamma * loss_real.detach().float() - loss_fake.detach().float())).clamp(0.0, 1.0)
+
+
+def began_convergence(loss_real: torch.Tensor, loss_fake: torch.Tensor, gamma: float) -> torch.Tensor:
+    """BEGAN's convergence measure M_global = L(x) + |gamma L(x) - L(G(z))| (sec. 3.4.1)."""
+    loss_real, loss_fake = loss_real.detach().float(), loss_fake.detach().float()
+    return loss_real + (gamma * loss_real - loss_fake).abs()
 
 
 # -- regularizers ------------------------------------------------------------------------------

@@ -81,7 +81,9 @@ def check_models_run(cfg: TrainConfig, G, D, device: torch.device) -> None:
             z = torch.zeros(2, G.z_dim, device=device)
             c = torch.zeros(2, G.c_dim, device=device) if G.c_dim else None
             img = G(z, c)
-            if D is not None:
+            if D is not None and D.reads == "code":  # the adversarial autoencoder's D scores codes
+                D(G.encode(img)[0])
+            elif D is not None:
                 D(img, c if getattr(D, "c_dim", 0) else None)
     except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
@@ -123,7 +125,11 @@ REFUSED = {
     "info": "info is InfoGAN's mutual-information loss; {model} has no latent codes (the infogan preset, or "
             "model.info_cat / model.info_cont on dcgan)",
     "pl": "pl (path length regularization) needs a style-based generator; {model} has none",
+    "pt": "pt is EBGAN's pulling-away term on an autoencoder discriminator's embeddings; {model} has none "
+          "(the ebgan model)",
 }
+# Settings of a discriminator on images, refused on the adversarial autoencoder's D (it scores codes).
+_IMAGE_D_SETTINGS = ("gp", "r1", "dragan", "drift", "clip", "instance_noise")
 
 
 def check_applicable(cfg: TrainConfig, caps, heads, has_D: bool = True) -> None:
@@ -132,3 +138,22 @@ def check_applicable(cfg: TrainConfig, caps, heads, has_D: bool = True) -> None:
     for name, why in REFUSED.items():
         if getattr(cfg, name) > 0 and not applies(name, traits):
             raise ValueError(why.format(model=cfg.model))
+    _check_energy_and_code_discriminators(cfg, caps, heads, has_D)
+
+
+def _check_energy_and_code_discriminators(cfg: TrainConfig, caps, heads, has_D: bool) -> None:
+    from ganstudio.training.losses import ENERGY_LOSSES
+    if cfg.loss in ENERGY_LOSSES and has_D and "embedding" not in heads:
+        raise ValueError(f"loss {cfg.loss} reads an autoencoder discriminator's reconstruction energies; {cfg.model} "
+                         "has none (train the ebgan or began model)")
+    if "embedding" in heads and cfg.loss not in ENERGY_LOSSES:
+        raise ValueError(f"{cfg.model}'s discriminator scores reconstruction energies: train it with loss=ebgan or "
+                         f"loss=began, not {cfg.loss}")
+    if has_D and caps.encoder:
+        bad = [n for n in _IMAGE_D_SETTINGS if getattr(cfg, n) > 0]
+        if getattr(cfg, "augment", "none") != "none" or cfg.k_disc != 1 or cfg.reuse_fakes:
+            bad.append("augment" if getattr(cfg, "augment", "none") != "none" else
+                       "k_disc" if cfg.k_disc != 1 else "reuse_fakes")
+        if bad:
+            raise ValueError(f"{bad[0]} applies to discriminators on images; the {cfg.model} discriminator "
+                             "scores codes")

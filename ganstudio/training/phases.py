@@ -56,6 +56,7 @@ G_TERMS = (
     Term("info_G", lambda c: c.info, lambda s, b: s.info_loss(b.aux_fake["code"], b.cat, b.cont)),
     Term("ortho", lambda c: c.ortho, lambda s, b: L.orthogonal_reg(s.t.G)),
     Term("pl", lambda c: c.pl, lambda s, b: s.path_length_penalty(), lambda c: c.pl_every, lazy=True),
+    Term("pt", lambda c: c.pt, lambda s, b: L.pulling_away(b.aux_fake["embedding"])),
 )
 
 
@@ -66,6 +67,8 @@ class GANLoss:
         self.t = trainer
         self.pl_mean = torch.zeros([], device=trainer.device)  # the running mean path length a
         self._fakes = None  # the D step's fakes, kept for the G step when reuse_fakes is on
+        self.k_t = torch.zeros([], device=trainer.device)  # BEGAN's control variable (k_0 = 0): training state
+        self._began_real = None  # the last D step's L(x), for BEGAN's control
         # DiffAugment / ADA on every image D sees, in every phase that calls D (so every family with one).
         self.augment = make_augmenter(trainer.cfg, trainer.D is not None, trainer.device)
 
@@ -113,6 +116,16 @@ class GANLoss:
     def reusing(self) -> bool:
         return self.t.cfg.reuse_fakes and self.t.cfg.k_disc == 1
 
+    def began_control(self, fake_scores: torch.Tensor, terms: dict) -> None:
+        """BEGAN: k_t moves toward the equilibrium gamma; k_t and M_global join the step's terms (plotted live).
+        Both losses are averaged over the processes so that every rank keeps the same k_t."""
+        cfg = self.t.cfg
+        loss_real = dist_util.mean_over_ranks(self._began_real, self.t.ctx)
+        loss_fake = dist_util.mean_over_ranks(fake_scores.detach().float().mean(), self.t.ctx)
+        terms["M_global"] = L.began_convergence(loss_real, loss_fake, cfg.began_gamma)
+        self.k_t = L.began_k_update(self.k_t, loss_real, loss_fake, cfg.began_gamma, cfg.lambda_k)
+        terms["k_t"] = self.k_t
+
     def path_length_penalty(self) -> torch.Tensor:
         """Path length regularization on a fresh half batch; updates the running mean a."""
         t = self.t
@@ -128,7 +141,7 @@ class GANLoss:
     # -- phases -----------------------------------------------------------------------------
     def run_phase(self, phase: str, terms: dict) -> None:
         """One optimizer step of ``phase``: "D" (discriminator), "G" (generator) or "VAE"."""
-        {"D": self._d_phase, "G": self._g_phase, "VAE": self._vae_phase}[phase](terms)
+        {"D": self._d_phase, "G": self._g_phase, "VAE": self._vae_phase, "AAE": self._aae_phase}[phase](terms)
 
     def _add_terms(self, table, batch: Batch, counter: int, total: torch.Tensor, terms: dict):
         """The table's due terms folded into ``total``; returns (total, the lazy ones left for a pass of their own)."""
@@ -176,7 +189,9 @@ class GANLoss:
             s_real, aux_real = self.scores(self.instance_noise(real), dc_real, aux)
             s_fake, aux_fake = self.scores(self.instance_noise(fake), dc_fake, aux)
             self.augment.observe(s_real)
-            loss = L.d_loss(cfg.loss, s_real, s_fake, real_target=1.0 - cfg.label_smoothing)
+            loss = L.d_loss(cfg.loss, s_real, s_fake, real_target=1.0 - cfg.label_smoothing, margin=cfg.margin,
+                            k=self.k_t)
+            self._began_real = s_real.detach().float().mean()
             terms["loss_D"], terms["D_real"], terms["D_fake"] = loss, s_real.float().mean(), s_fake.float().mean()
             batch = Batch(real, fake, labels, fake_labels, dc_real, cat, cont, s_real, aux_real, aux_fake)
             total, lazy = self._add_terms(D_TERMS, batch, t.d_iters, loss, terms)
@@ -194,7 +209,7 @@ class GANLoss:
         fakes, self._fakes = self._fakes, None
         if fakes is None:
             z, c, labels, cat, cont = t.latents(cfg.batch // t.ctx.world_size, t.gen)
-        aux = t.use_aux_class or t.use_info
+        aux = t.use_aux_class or t.use_info or cfg.pt > 0  # EBGAN's pulling-away term reads D's embeddings
         t.D.requires_grad_(False)
         try:
             with self.autocast():
@@ -206,6 +221,8 @@ class GANLoss:
                 scores, aux_out = self.scores(self.instance_noise(self.augmented(fake)), c if t.d_cond else None, aux)
                 loss = L.g_loss(cfg.loss, scores)
                 terms["loss_G"] = loss
+                if cfg.loss == "began":
+                    self.began_control(scores, terms)
                 batch = Batch(None, fake, labels, None, c, cat, cont, None, {}, aux_out)
                 total, lazy = self._add_terms(G_TERMS, batch, t.step, loss, terms)
             self.optimize(t.opt_G, t.G, total)
@@ -225,3 +242,29 @@ class GANLoss:
             loss, rec, kl = L.vae_loss(recon, real, mu, logvar, t.cfg.vae_beta)
         terms["loss_vae"], terms["vae_recon"], terms["vae_kl"] = loss, rec, kl
         self.optimize(t.opt_G, t.G, loss)
+
+    def _aae_phase(self, terms: dict) -> None:
+        """The adversarial autoencoder (Makhzani et al. 2016, sec. 2) on one batch: the reconstruction phase
+        (encoder and decoder), then the regularization phase: D tells prior samples (real) from the
+        encoder's codes (fake), then the encoder learns to fool D.  The encoder's step leaves the decoder's
+        gradients unset, so Adam leaves the decoder alone."""
+        t, cfg = self.t, self.t.cfg
+        real, _ = t.batches.next()
+        with self.autocast():
+            rec = F.mse_loss(t.G(t.G.code(real), None).float(), real.float())
+        self.optimize(t.opt_G, t.G, rec)
+        prior = t.G.sample_prior(real.shape[0], generator=t.dev_gen, device=t.device)
+        with self.autocast():
+            s_prior, s_code = t.D(prior), t.D(t.G.code(real).detach())
+            loss_d = L.d_loss(cfg.loss, s_prior, s_code, real_target=1.0 - cfg.label_smoothing)
+        self.optimize(t.opt_D, t.D, loss_d)
+        t.d_iters += 1
+        t.D.requires_grad_(False)
+        try:
+            with self.autocast():
+                loss_g = L.g_loss(cfg.loss, t.D(t.G.code(real)))
+            self.optimize(t.opt_G, t.G, loss_g)
+        finally:
+            t.D.requires_grad_(True)
+        terms.update(aae_recon=rec, loss_D=loss_d, loss_G=loss_g, D_real=s_prior.float().mean(),
+                     D_fake=s_code.float().mean())

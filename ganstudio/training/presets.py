@@ -63,6 +63,10 @@ class TrainConfig:
     info_cont_weight: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
     ortho: float = 0.0  # BigGAN orthogonal regularization weight on G
     vae_beta: float = 1.0  # beta-VAE weight of the KL term
+    margin: float = 1.0  # EBGAN margin m: D pushes the energy of fakes up to m (loss ebgan)
+    pt: float = 0.0  # EBGAN pulling-away term weight on D's embeddings of fakes
+    began_gamma: float = 0.5  # BEGAN equilibrium gamma = E[L(G(z))] / E[L(x)], in (0, 1] (loss began)
+    lambda_k: float = 0.001  # BEGAN learning rate of the k_t control
     augment: str = "none"  # none | diffaugment | ada: augment every image D sees, for small data sets
     diffaugment: str = "color,translation,cutout"  # DiffAugment's operations (Zhao et al. 2020), comma-separated
     ada_target: float = 0.6  # ADA: the overfitting measure r_t = E[sign(D(real))] that p steers to
@@ -137,7 +141,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("sample_every", "ckpt_every", "num_workers", "clip", "gp", "r1", "pl", "dragan", "drift",
                      "label_smoothing", "instance_noise", "aux_class", "info", "info_cont_weight", "ortho",
-                     "style_mixing", "vae_beta", "phase_kimg", "lr_g", "lr_d"):
+                     "style_mixing", "vae_beta", "phase_kimg", "lr_g", "lr_d", "margin", "pt", "lambda_k"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.channels not in (1, 3):
@@ -149,6 +153,8 @@ class TrainConfig:
         if self.label_smoothing and self.loss not in SMOOTHABLE_LOSSES:
             raise ValueError(f"label_smoothing changes the real targets of the {', '.join(SMOOTHABLE_LOSSES)} losses; "
                              f"the {self.loss} loss has none")
+        if not 0 < self.began_gamma <= 1:
+            raise ValueError(f"began_gamma must be in (0, 1], got {self.began_gamma}")
         if not 0 <= self.w_avg_beta < 1:
             raise ValueError(f"w_avg_beta must be in [0, 1), got {self.w_avg_beta}")
         for name in ("betas_g", "betas_d"):
@@ -265,6 +271,19 @@ PRESETS: dict[str, TrainConfig] = {
     # lr_g 1e-3 / lr_d 2e-4, lambda 1 (0.1 on the continuous codes).
     "infogan": _p(preset="infogan", model="infogan", data="mnist", info=1.0, info_cont_weight=0.1, lr_g=1e-3,
                   lr_d=2e-4, batch=64, steps=5000, model_config={"z_dim": 62, "info_cat": 10, "info_cont": 2}),
+    # Zhao et al. 2017: autoencoder D, margin loss, pulling-away term weight 0.1 (the paper's lambda_PT);
+    # DCGAN's Adam settings.  The energy is a per-pixel mean squared error, so the margin is on that
+    # scale (the paper's m values are for its own unnormalized norms).
+    "ebgan": _p(preset="ebgan", model="ebgan", loss="ebgan", margin=1.0, pt=0.1, batch=64, steps=5000),
+    # Berthelot et al. 2017: L1 autoencoder D, gamma 0.5, lambda_k 0.001, k_0 = 0, Adam lr 1e-4
+    # (the paper's batch is 16; 32 here for CPU throughput).
+    "began": _p(preset="began", model="began", loss="began", began_gamma=0.5, lambda_k=0.001, lr_g=1e-4,
+                lr_d=1e-4, betas_g=(0.5, 0.999), betas_d=(0.5, 0.999), batch=32, steps=10000),
+    # Makhzani et al. 2016 on MNIST: 1000-1000 ReLU encoder, decoder and code discriminator, a 2-D code
+    # (the paper's visualizations) with a standard Gaussian prior, batch 100.  Adam stands in for the
+    # paper's SGD with momentum, whose learning rates were tuned per data set.
+    "aae": _p(preset="aae", model="aae", loss="ns", lr_g=1e-3, lr_d=1e-3, betas_g=(0.5, 0.999),
+              betas_d=(0.5, 0.999), batch=100, steps=5000, model_config={"z_dim": 2}),
 }
 
 
@@ -373,12 +392,19 @@ REQUIRES: dict[str, tuple[Callable[[ModelTraits], bool], str]] = {
     "pl_every": ((lambda t: t.caps.style_layers), "style-based generators"),
     "w_avg_beta": ((lambda t: t.caps.truncation == "w"), "StyleGAN's running mean of w"),
     "phase_kimg": ((lambda t: t.caps.progressive), "progressive models"),
-    "vae_beta": ((lambda t: t.caps.encoder), "VAEs"),
+    "vae_beta": ((lambda t: t.caps.encoder and not t.has_D), "VAEs"),
     "aux_class": ((lambda t: "class_logits" in t.heads), "discriminators with a class head (acgan)"),
     "info": ((lambda t: "code" in t.heads), "models with InfoGAN latent codes"),
     "info_cont_weight": ((lambda t: "code" in t.heads), "models with InfoGAN latent codes"),
     "conditional": ((lambda t: t.conditional), "class-conditional models"),
 }
+# The adversarial autoencoder's D (a model with a discriminator and an encoder) scores codes: the settings
+# of a discriminator on images do not apply to it, its loss and optimizer do.
+for _name in _GAN_ONLY:
+    if _name not in ("loss", "label_smoothing", "lr_d", "betas_d"):
+        REQUIRES[_name] = ((lambda t: t.has_D and not t.caps.encoder), "discriminators on images")
+for _name in ("margin", "pt", "began_gamma", "lambda_k"):
+    REQUIRES[_name] = ((lambda t: "embedding" in t.heads), "autoencoder discriminators (ebgan, began)")
 
 
 def applies(name: str, traits: ModelTraits) -> bool:

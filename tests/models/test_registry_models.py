@@ -54,6 +54,8 @@ def test_discriminator_scores(name, tiny_models, latents):
     z, c = latents(G, n=3)
     with torch.no_grad():
         img = G(z, c)
+    if D.reads == "code":  # the adversarial autoencoder's D scores the encoder's codes
+        img = G.encode(img)[0]
     scores = D(img, c)
     assert scores.shape == (3,) and torch.isfinite(scores).all()
     scores2, aux = D.forward_aux(img, c)

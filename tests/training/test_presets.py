@@ -9,12 +9,13 @@ from ganstudio.training.loop import train
 from ganstudio.training.presets import PRESETS, TrainConfig, apply_overrides, get_preset, list_presets
 
 FAMILIES = ["dcgan", "wgan-clip", "wgan-gp", "lsgan", "cgan", "acgan", "sngan-projection", "sagan", "biggan",
-            "progan", "stylegan2", "vae", "mlp-gan", "infogan"]
+            "progan", "stylegan2", "vae", "mlp-gan", "infogan", "ebgan", "began", "aae"]
 
 # Terms each recipe must report, beyond the adversarial losses.
 EXPECTED_TERMS = {"wgan-gp": {"gp"}, "acgan": {"class_D", "class_G"}, "infogan": {"info_D", "info_G"},
                   "biggan": {"ortho"}, "progan": {"gp", "drift"}, "stylegan2": {"r1"},
-                  "vae": {"loss_vae", "vae_recon", "vae_kl"}}
+                  "vae": {"loss_vae", "vae_recon", "vae_kl"}, "ebgan": {"pt"}, "began": {"k_t", "M_global"},
+                  "aae": {"aae_recon"}}
 
 
 

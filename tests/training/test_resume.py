@@ -31,6 +31,10 @@ CASES = {
     # Path length regularization keeps a running mean a: it must survive the resume too.
     "stylegan2-pl-lazy-adam": ("stylegan2", dict(r1_every=2, pl=2.0, pl_every=2, lazy_adam=True)),
     "vae": ("vae", {}),
+    # BEGAN's k_t is training state; EBGAN's pulling-away term; the AAE's three steps per batch.
+    "began": ("began", dict(lambda_k=0.05)),
+    "ebgan": ("ebgan", {}),
+    "aae": ("aae", {}),
 }
 
 
