@@ -246,7 +246,7 @@ def pixel_fd(G, n: int, seed: int = 0, batch: int = 250, data: str = "shapes") -
     with torch.no_grad():
         for i in range(0, n, batch):
             m = min(batch, n - i)
-            z = torch.randn(m, G.z_dim, generator=gen)
+            z = metrics.prior_z(torch.randn(m, G.z_dim, generator=gen), G)  # InfoGAN: codes from their priors
             feats.append(_pixel_features(G(z, None)))
     mu, sigma = metrics.feature_stats(torch.cat(feats))
     return metrics.frechet_distance(mu, sigma, *_SHAPES_STATS[data])

@@ -33,6 +33,7 @@ import torch
 from ganstudio.engine.jobs import JobCancelled, JobDone, NewestWinsRunner, current_job_superseded
 from ganstudio.engine.renderer import ModelInfo, Renderer, RenderResult
 from ganstudio.engine.state import RenderState
+from ganstudio.latent.library import MAX_DIRECTIONS
 
 _MAIN = "main"
 # A drag's events come every ~17 ms (60 Hz); a hand that stops for 0.1 s has paused.  Longer would add to
@@ -261,11 +262,11 @@ class RenderService:
         self.wait_turn()
         return self._current()[0].latents(state)
 
-    def directions(self, key: str, method: str, k: int = 20) -> torch.Tensor:
+    def directions(self, key: str, method: str, k: int = MAX_DIRECTIONS) -> torch.Tensor:
         self.wait_turn()
         return self._current()[0].directions(key, method, k)
 
-    def cached_directions(self, key: str, method: str, k: int = 20) -> int:
+    def cached_directions(self, key: str, method: str, k: int = MAX_DIRECTIONS) -> int:
         return self._current()[0].cached_directions(key, method, k)
 
     def encode(self, key: str, pixels):

@@ -22,8 +22,10 @@ import torch
 from ganstudio import latent
 from ganstudio.devices import pick_device  # noqa: F401 - the engine's public name for it
 from ganstudio.engine.encoding import image_tensor
+from ganstudio.engine.layers import LayerCapture, is_layer_capture
 from ganstudio.engine.state import RenderState, check_numbers
 from ganstudio.imaging import to_uint8
+from ganstudio.latent.library import MAX_DIRECTIONS
 from ganstudio.models import Capabilities
 
 
@@ -47,6 +49,7 @@ class ModelInfo:
     own_stage: tuple = (0, 1.0)  # Progressive GAN: the (stage, alpha) the checkpoint was saved at
     precision: str = "fp32"  # what renders run in: "fp32", or "fp16" (autocast) where exact enough
     precision_note: str = ""  # why (shown as the status bar's tooltip)
+    code_sizes: tuple = (0, 0)  # InfoGAN: (categories of the categorical code, continuous codes), at z's end
 
 
 @dataclass
@@ -104,7 +107,8 @@ def load_model(key: str, device: torch.device, prepare: bool = True):
                      capabilities=G.capabilities(), class_names=class_names, z_dim=G.z_dim, w_dim=G.w_dim,
                      num_ws=G.num_ws, c_dim=G.c_dim, resolution=G.img_resolution, channels=G.img_channels,
                      untrained=untrained, meta=meta, num_stages=int(getattr(G, "num_stages", 0) or 0),
-                     own_stage=G.current_stage() if hasattr(G, "current_stage") else (0, 1.0))
+                     own_stage=G.current_stage() if hasattr(G, "current_stage") else (0, 1.0),
+                     code_sizes=(int(getattr(G, "info_cat", 0) or 0), int(getattr(G, "info_cont", 0) or 0)))
     return G, info
 
 
@@ -236,7 +240,7 @@ class Renderer:
             mu, logvar = G.encode(image_tensor(pixels).to(self.device))
         return mu[0].float().cpu(), logvar[0].float().cpu()
 
-    def directions(self, key: str, method: str, k: int = 20) -> torch.Tensor:
+    def directions(self, key: str, method: str, k: int = MAX_DIRECTIONS) -> torch.Tensor:
         """Cached PCA (GANSpace) or SeFa directions [k, dim] of a model: unit rows in w for style-based
         models, else in z (GANSpace's PCA of the first layer's activations, regressed onto z: not
         orthogonal).  Fewer than k where the samples have lower rank."""
@@ -259,7 +263,7 @@ class Renderer:
                 self._directions[ck] = d.to(self.device, torch.float32)
             return self._directions[ck]
 
-    def cached_directions(self, key: str, method: str, k: int = 20) -> int:
+    def cached_directions(self, key: str, method: str, k: int = MAX_DIRECTIONS) -> int:
         """How many directions ``directions(key, method, k)`` has already computed (0: none yet).
         Never waits: a panel asks it on the GUI thread while a computation may hold the lock."""
         d = self._directions.get((key, method, k))
@@ -295,13 +299,13 @@ class Renderer:
             return z
         if state.z_threshold is not None and info.capabilities.truncation == "z":
             draw = latent.scaled_truncated_z if info.capabilities.z_truncation == "scaled" else latent.truncated_z
-            return draw([state.seed], info.z_dim, state.z_threshold).to(self.device)
+            return _seed_codes(draw([state.seed], info.z_dim, state.z_threshold), info).to(self.device)
         # Seeding a fresh torch.Generator costs tens of microseconds, a fifth of a small model's
         # forward: keep the z of recently used seeds (read-only: edits clone before changing z).
         key = (state.seed, info.z_dim)
         z = self._z_cache.pop(key, None)
         if z is None:
-            z = latent.seeded_z([state.seed], info.z_dim, device=self.device)
+            z = _seed_codes(latent.seeded_z([state.seed], info.z_dim), info).to(self.device)
             if len(self._z_cache) >= 256:
                 self._z_cache.pop(next(iter(self._z_cache)))
         self._z_cache[key] = z
@@ -336,11 +340,11 @@ class Renderer:
             if psi != 1.0 and getattr(G, "w_avg", None) is not None:
                 ws = latent.truncate_w(ws, G.w_avg, psi, cutoff)
             if not caps.style_layers:  # no mapping network: this w is z, so raw z edits apply to it as they are
-                ws = _raw_z_edits(ws, state.edits, info.z_dim)
+                ws = _z_space_edits(_raw_z_edits(ws, state.edits, info.z_dim), state, info)
             # With a mapping network an explicit w has no z to edit: raw z edits wait for a seed or z
             # (the Latent panel disables them and says so).
         else:
-            z = _raw_z_edits(self._z(state, info), state.edits, info.z_dim)
+            z = _z_space_edits(_raw_z_edits(self._z(state, info), state.edits, info.z_dim), state, info)
             ws = G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
         if state.mix_sources is not None and caps.style_layers:  # an explicit ws mixes as a seed's does
             if len(state.mix_sources) != info.num_ws:
@@ -351,9 +355,16 @@ class Renderer:
                 raise ValueError("mix_sources names a latent that mix_seeds does not have")
             ws = latent.style_mix_sources(sources, list(state.mix_sources))
         for edit in state.edits:
-            if edit.method == "raw" or not edit.alpha:
+            if edit.method in ("raw", "code") or not edit.alpha:
                 continue
-            if edit.method == "w":  # one raw w dimension: a unit direction in w
+            if edit.method == "user":
+                d = state.user_directions[edit.index]  # check_numbers checked the index
+                if d.space == "z":
+                    continue  # added to z above
+                if len(d.vector) != info.w_dim:
+                    raise ValueError(f"user direction {d.name!r} has {len(d.vector)} values, the model's w has {info.w_dim}")
+                direction = _tensor(d.vector, "a user direction", self.device)
+            elif edit.method == "w":  # one raw w dimension: a unit direction in w
                 if not 0 <= edit.index < info.w_dim:
                     raise ValueError(f"w dimension {edit.index} out of range (0-{info.w_dim - 1})")
                 direction = torch.zeros(info.w_dim, device=self.device)
@@ -407,8 +418,9 @@ class Renderer:
                     else:
                         ws = torch.cat([p[2] for p in parts])
                         c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
-                    img = self._synthesize(G, info, state, ws, c, preview)
-                captures = _captures(G, info, capture)
+                    with LayerCapture(G, capture) as layers:  # hooks for "layers" / "layer:NAME", removed after
+                        img = self._synthesize(G, info, state, ws, c, preview)
+                captures = {**_captures(G, info, capture), **layers.captures(len(states))}
             image = to_uint8(img)
             res = RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info, captures=captures,
                                preview=preview if preview and preview != info.resolution else 0)
@@ -450,15 +462,15 @@ class Renderer:
         return img
 
 
-CAPTURES = ("attention",)
+CAPTURES = ("attention", "layers")  # and "layer:NAME" for any name in captures["layers"] (engine/layers.py)
 
 
 def _captures(G, info: ModelInfo, names: Sequence[str]) -> dict:
     """What the forward just run left behind that the caller asked for, copied off the network."""
     out: dict = {}
     for name in names:
-        if name not in CAPTURES:
-            raise ValueError(f"unknown capture {name!r} (one of {', '.join(CAPTURES)})")
+        if not isinstance(name, str) or (name not in CAPTURES and not is_layer_capture(name)):
+            raise ValueError(f"unknown capture {name!r} (one of {', '.join(CAPTURES)}, layer:NAME)")
         if name == "attention":
             maps = G.attention_maps() if info.capabilities.attention else {}
             out[name] = {int(r): a.detach().float().cpu().numpy() for r, a in maps.items()}
@@ -490,6 +502,39 @@ def _raw_z_edits(z: torch.Tensor, edits, z_dim: int) -> torch.Tensor:
                 raise ValueError(f"z dimension {edit.index} out of range")
             z = z.clone()
             z[..., edit.index] += edit.alpha
+    return z
+
+
+def _seed_codes(z: torch.Tensor, info: ModelInfo) -> torch.Tensor:
+    """A seed's z with its InfoGAN code dims drawn from the codes' priors (latent.codes); others unchanged."""
+    if not any(info.code_sizes):
+        return z
+    from ganstudio.latent import codes
+    return codes.codes_from_normal(z, codes.layout_of(info))
+
+
+def _z_space_edits(z: torch.Tensor, state: RenderState, info: ModelInfo) -> torch.Tensor:
+    """z (or a w that is z, [N, 1, z_dim]) with the state's InfoGAN code settings and z-space user
+    directions applied; never in place.  Codes are set first, so a user direction adds on top."""
+    codes_set = [e for e in state.edits if e.method == "code"]
+    if codes_set:
+        from ganstudio.latent import codes
+        layout = codes.layout_of(info)
+        category, values = None, {}
+        for e in codes_set:
+            if e.index == 0:
+                if not layout.categories or e.alpha != int(e.alpha):
+                    raise ValueError("the category must be a whole number of a model with a categorical code")
+                category = int(e.alpha)
+            else:
+                values[e.index] = e.alpha
+        z = codes.set_codes(z, layout, category, values)
+    for e in state.edits:
+        if e.method == "user" and e.alpha and state.user_directions[e.index].space == "z":
+            d = state.user_directions[e.index]
+            if len(d.vector) != info.z_dim:
+                raise ValueError(f"user direction {d.name!r} has {len(d.vector)} values, the model's z has {info.z_dim}")
+            z = z + e.alpha * _tensor(d.vector, "a user direction", z.device).to(z.dtype)
     return z
 
 

@@ -11,19 +11,22 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional
 
+from ganstudio.latent.library import MAX_DIRECTIONS, LibraryError, UserDirection, check_direction
 from ganstudio.latent.noise import MODES as LAYER_NOISE_MODES
 from ganstudio.latent.sampling import MAX_SEED
 
 
 # raw: a z dimension (before the mapping); w: a w dimension over a layer range; pca / sefa: a
-# direction found by GANSpace / SeFa, in w for style models (else in z), over a layer range.
-EDIT_METHODS = ("raw", "w", "pca", "sefa")
+# direction found by GANSpace / SeFa, in w for style models (else in z), over a layer range; user:
+# a direction of the state's user_directions (the library), added in its space; code: an InfoGAN
+# code SET to alpha (index 0 = the category, alpha its number; index k >= 1 = continuous code k).
+EDIT_METHODS = ("raw", "w", "pca", "sefa", "user", "code")
 NOISE_MODES = ("const", "random", "none")  # noise_mode: the generator's own modes
 MAX_MIX_SEEDS = 256  # more than any model has layers; guards a hostile session's list
 
 class Edit(NamedTuple):
     """One direction edit of a state: ``alpha`` along direction ``index`` of ``method``, on ``layers``."""
-    method: str  # raw | w | pca | sefa (EDIT_METHODS)
+    method: str  # raw | w | pca | sefa | user | code (EDIT_METHODS)
     index: int  # a z / w dimension (raw, w) or a direction number (pca, sefa)
     alpha: float  # strength
     layers: Optional[tuple[int, int]] = None  # (first, end) ws layers; None = every layer
@@ -37,7 +40,7 @@ class LayerNoise(NamedTuple):
 
 
 # The fields that may hold lists or dicts (the others are scalars, strings or None).
-_CONTAINER_FIELDS = ("z", "ws", "class_weights", "mix_seeds", "mix_sources", "noise", "edits")
+_CONTAINER_FIELDS = ("z", "ws", "class_weights", "mix_seeds", "mix_sources", "noise", "edits", "user_directions")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class RenderState:
     edits: tuple[Edit, ...] = ()
     stage: Optional[int] = None  # Progressive GAN stage (None = the model's own)
     stage_alpha: float = 1.0
+    user_directions: tuple[UserDirection, ...] = ()  # the direction library: "user" edits index it
 
     def __post_init__(self):
         # Accept dicts and lists from callers and JSON; store hashable tuples.  Scalars and empty
@@ -65,6 +69,11 @@ class RenderState:
         d = self.__dict__
         for k in _CONTAINER_FIELDS:
             v = d[k]
+            if k == "user_directions":  # long vectors: frozen once, then passed on by every replace() as they are
+                if v and not (type(v) is tuple and all(type(u) is UserDirection and type(u.vector) is tuple
+                                                         for u in v)):
+                    object.__setattr__(self, k, _freeze_directions(v))
+                continue
             if v is not None and not (type(v) is tuple and not v):
                 object.__setattr__(self, k, _freeze_value(v))
         if self.class_weights:
@@ -84,6 +93,12 @@ class RenderState:
         d["class_weights"] = {str(k): w for k, w in self.class_weights}
         d["noise"] = None if self.noise is None else [n._asdict() for n in self.noise]
         d["edits"] = [{**e._asdict(), "layers": None if e.layers is None else list(e.layers)} for e in self.edits]
+        if self.user_directions:  # left out when empty: a state without them writes what it wrote before
+            d["user_directions"] = [{"name": u.name, "space": u.space, "vector": list(u.vector),
+                                     "layers": None if u.layers is None else list(u.layers)}
+                                    for u in self.user_directions]
+        else:
+            del d["user_directions"]
         return _thaw(d)
 
     @classmethod
@@ -95,7 +110,7 @@ class RenderState:
         if unknown:
             raise ValueError(f"unknown render-state field(s): {', '.join(unknown)}")
         d = dict(d)
-        for name in ("class_weights", "mix_seeds", "edits"):  # lists, never null: the checks below loop over them
+        for name in ("class_weights", "mix_seeds", "edits", "user_directions"):  # lists, never null: checked below
             if name in d and not isinstance(d[name], (list, tuple) if name != "class_weights" else (list, tuple, dict)):
                 raise ValueError(f"{name} must be a list{' or an object' if name == 'class_weights' else ''}, "
                                  f"got {_r(d[name])}")
@@ -112,6 +127,11 @@ class RenderState:
                 d["edits"] = [(str(e["method"]), int(e["index"]), float(e["alpha"]),
                                None if e.get("layers") is None else tuple(int(x) for x in e["layers"]))
                               for e in d["edits"]]
+            if d.get("user_directions"):
+                if len(d["user_directions"]) > MAX_DIRECTIONS:
+                    raise ValueError(f"at most {MAX_DIRECTIONS} user directions, got {len(d['user_directions'])}")
+                d["user_directions"] = [check_direction(u, f"user direction {i + 1}")
+                                        for i, u in enumerate(d["user_directions"])]
             state = cls(**_freeze(d))
         except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as e:
             raise ValueError(f"malformed render state: {e}") from None
@@ -176,6 +196,8 @@ def check_numbers(state: RenderState) -> None:
             raise ValueError(f"edit index must be an integer, got {_r(index)}")
         if not _finite(alpha):
             raise ValueError(f"edit strength must be a finite number, got {_r(alpha)}")
+        if method == "user" and not 0 <= index < len(state.user_directions):
+            raise ValueError(f"user direction {index} out of range (the state has {len(state.user_directions)})")
 
 
 def _check_seed(name: str, v) -> None:
@@ -232,10 +254,33 @@ def check_state(state: RenderState) -> None:
         if layers is not None and not (isinstance(layers, tuple) and len(layers) == 2
                                        and all(_is_int(v) and v >= 0 for v in layers)):
             raise ValueError(f"an edit's layers must be (first, end) layer numbers, got {_r(layers)}")
+    _check_user_directions(state.user_directions)
     if state.stage is not None and (not _is_int(state.stage) or state.stage < 0):
         raise ValueError(f"stage must be a non-negative integer or unset, got {_r(state.stage)}")
     if not 0 <= state.stage_alpha <= 1:
         raise ValueError(f"stage_alpha must be in [0, 1], got {_r(state.stage_alpha)}")
+
+
+def _freeze_directions(dirs):
+    if not isinstance(dirs, (list, tuple)):
+        return dirs  # for check_state to name
+    out = []
+    for u in dirs:
+        if isinstance(u, dict):
+            u = (u.get("name"), u.get("space"), u.get("vector"), u.get("layers"))
+        out.append(UserDirection(*(_freeze_value(x) for x in u)) if isinstance(u, (list, tuple)) and len(u) == 4
+                   else u)
+    return tuple(out)
+
+
+def _check_user_directions(dirs) -> None:
+    if not isinstance(dirs, tuple) or len(dirs) > MAX_DIRECTIONS:
+        raise ValueError(f"user_directions must be a list of at most {MAX_DIRECTIONS} directions")
+    for i, u in enumerate(dirs):
+        try:
+            check_direction(u, f"user direction {i + 1}")
+        except LibraryError as e:
+            raise ValueError(str(e)) from None
 
 
 def _freeze_value(v: Any):

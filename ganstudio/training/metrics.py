@@ -120,6 +120,13 @@ def to_classifier_input(images: torch.Tensor, resolution: int = 32) -> torch.Ten
 
 # -- generating and evaluating -------------------------------------------------------------------
 
+def prior_z(z: torch.Tensor, G) -> torch.Tensor:
+    """N(0, I) z as G was trained on it: an InfoGAN's code dims drawn from the codes' priors (one-hot
+    category, uniform continuous codes; latent.codes, as the window renders a seed); others unchanged."""
+    from ganstudio.latent import codes
+    return codes.codes_from_normal(z, codes.layout_of(G))
+
+
 @torch.no_grad()
 def generated_features(G, n: int, batch: int, classifier, *, seed: int = 0, device="cpu",
                        truncation_psi: float = 1.0, progress: Optional[Callable[[int, int], None]] = None):
@@ -130,7 +137,7 @@ def generated_features(G, n: int, batch: int, classifier, *, seed: int = 0, devi
     feats, probs = [], []
     for i in range(0, n, batch):
         m = min(batch, n - i)
-        z = torch.randn(m, G.z_dim, generator=gen).to(device)
+        z = prior_z(torch.randn(m, G.z_dim, generator=gen), G).to(device)
         c = one_hot(classes[i:i + m], G.c_dim).to(device) if classes is not None else None
         img = G(z, c, truncation_psi=truncation_psi)
         x = to_classifier_input(img).to(next(classifier.parameters()).device)
@@ -215,7 +222,7 @@ def fid_is_inception(G, *, n: int, batch: int, device="cpu", seed: int = 0, real
         @torch.no_grad()
         def __getitem__(self, i):
             g = torch.Generator().manual_seed(seed * 1_000_003 + i)
-            z = torch.randn(1, G.z_dim, generator=g).to(device)
+            z = prior_z(torch.randn(1, G.z_dim, generator=g), G).to(device)
             c = one_hot(torch.tensor([i % G.c_dim]), G.c_dim).to(device) if G.c_dim else None
             img = G(z, c)[0].cpu()
             if img.shape[0] == 1:

@@ -12,13 +12,14 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpin
 from ganstudio.engine import ModelInfo
 from ganstudio.engine.state import Edit
 from ganstudio.engine.transforms import sweep_alphas, sweep_state
+from ganstudio.latent.library import MAX_DIRECTIONS
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.panels.latent import METHODS
 from ganstudio.gui.widgets import FloatSlider, ThumbGrid
 
 SWEEP_METHODS = {**METHODS, "raw": "raw z dimensions"}
 MAX_ROWS, MAX_STEPS = 10, 11
-K_DIRECTIONS = 20  # as the Latent panel computes them, so both share the renderer's cached directions
+K_DIRECTIONS = MAX_DIRECTIONS  # as the Latent panel computes them, so both share the renderer's cached directions
 # Pixels per batch: one batch of 77 StyleGAN 1024 px images would need gigabytes of activations.
 MAX_BATCH_PIXELS = 2 ** 20
 

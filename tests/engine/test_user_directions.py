@@ -1,0 +1,87 @@
+"""Rendering user (library) directions and InfoGAN code settings: what they change in the latents."""
+import numpy as np
+import pytest
+import torch
+
+from ganstudio.engine import Renderer, RenderState
+from ganstudio.engine.state import Edit
+from ganstudio.latent.library import UserDirection
+
+INFOGAN = "registry:infogan:tiny"  # z = 8 noise + 10 categories + 2 continuous
+STYLE = "registry:stylegan2:tiny"
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return Renderer("cpu")
+
+
+def test_a_seed_of_an_infogan_model_has_valid_codes(renderer):
+    info = renderer.load(INFOGAN)
+    assert info.code_sizes == (10, 2)
+    for seed in range(5):
+        z = renderer.latents(RenderState(model=INFOGAN, seed=seed))[0][0]
+        cat, cont = z[8:18], z[18:]
+        assert sorted(cat.tolist()) == [0.0] * 9 + [1.0]
+        assert bool((cont.abs() <= 1).all())
+
+
+def test_code_edits_change_the_code_dims_only(renderer):
+    plain = RenderState(model=INFOGAN, seed=3)
+    z0 = renderer.latents(plain)[0][0]
+    edited = plain.replace(edits=(Edit("code", 0, 7.0), Edit("code", 2, -0.5)))
+    z1 = renderer.latents(edited)[0][0]
+    changed = torch.nonzero(z1 != z0).flatten().tolist()
+    assert set(changed) <= set(range(8, 20))
+    assert z1[8:18].argmax().item() == 7 and z1[8:18].sum().item() == 1.0
+    assert z1[19].item() == -0.5 and z1[18] == z0[18]
+    img0, img1 = renderer.render(plain), renderer.render(edited)
+    assert not img0.error and not img1.error and not np.array_equal(img0.image, img1.image)
+    bad = renderer.render(plain.replace(edits=(Edit("code", 0, 10.0),)))
+    assert "category 10 out of range" in bad.error
+    bad = renderer.render(plain.replace(edits=(Edit("code", 3, 0.0),)))
+    assert "continuous code 3 out of range" in bad.error
+
+
+def test_a_z_user_direction_adds_its_vector_to_z(renderer):
+    info = renderer.load(INFOGAN)
+    v = tuple(float(i % 3) - 1.0 for i in range(info.z_dim))
+    st = RenderState(model=INFOGAN, seed=1, user_directions=(UserDirection("mine", "z", v),))
+    z0 = renderer.latents(st)[0][0]
+    z1 = renderer.latents(st.replace(edits=(Edit("user", 0, 2.0),)))[0][0]
+    assert torch.allclose(z1 - z0, 2.0 * torch.tensor(v))
+    explicit = renderer.render(RenderState(model=INFOGAN, z=tuple((z0 + 2.0 * torch.tensor(v)).tolist())))
+    assert np.array_equal(renderer.render(st.replace(edits=(Edit("user", 0, 2.0),))).image, explicit.image)
+
+
+def test_a_w_user_direction_moves_only_its_layers(renderer):
+    info = renderer.load(STYLE)
+    v = tuple(np.linspace(-1, 1, info.w_dim).tolist())
+    st = RenderState(model=STYLE, seed=2, user_directions=(UserDirection("w dir", "w", v, (1, 3)),))
+    ws0 = renderer.latents(st)[2][0]
+    ws1 = renderer.latents(st.replace(edits=(Edit("user", 0, 1.5, (1, 3)),)))[2][0]
+    diff = ws1 - ws0
+    assert torch.allclose(diff[1:3], 1.5 * torch.tensor(v, dtype=torch.float32).expand(2, -1), atol=1e-5)
+    assert torch.equal(diff[0], torch.zeros(info.w_dim)) and torch.equal(diff[3:], torch.zeros_like(diff[3:]))
+
+
+def test_a_user_direction_of_the_wrong_length_is_an_error_not_a_crash(renderer):
+    st = RenderState(model=STYLE, seed=0, user_directions=(UserDirection("short", "w", (1.0, 2.0)),),
+                     edits=(Edit("user", 0, 1.0),))
+    res = renderer.render(st)
+    assert res.image is None and "has 2 values" in res.error
+
+
+def test_user_directions_survive_the_session_round_trip():
+    st = RenderState(model=STYLE, seed=4, edits=(Edit("user", 1, 0.25, (0, 2)), Edit("code", 0, 3.0)),
+                     user_directions=(UserDirection("a", "z", (0.5, 1 / 3)), UserDirection("b", "w", (1.0,), (0, 2))))
+    back = RenderState.from_dict(st.to_dict())
+    assert back == st and type(back.user_directions[0]) is UserDirection
+    d = st.to_dict()
+    d["edits"][0]["index"] = 5
+    with pytest.raises(ValueError, match="user direction 5 out of range"):
+        RenderState.from_dict(d)
+    d = st.to_dict()
+    d["user_directions"][1]["vector"] = ["x"]
+    with pytest.raises(ValueError, match="not a finite number"):
+        RenderState.from_dict(d)
