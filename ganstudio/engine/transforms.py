@@ -16,7 +16,7 @@ from ganstudio.engine.renderer import ModelInfo
 from ganstudio.engine.state import Edit, LayerNoise, RenderState
 from ganstudio.latent.sampling import MAX_SEED
 
-_METHOD_NAMES = {"raw": "z", "w": "w", "pca": "PCA", "sefa": "SeFa"}
+_METHOD_NAMES = {"raw": "z", "w": "w", "pca": "PCA", "sefa": "SeFa", "user": "library", "code": "code"}
 
 
 def samples_base(state: RenderState, carry_edits: bool) -> RenderState:
@@ -86,8 +86,9 @@ def edit_alpha(edits: tuple, method: str, index: int, layers=None) -> float:
 
 
 def edits_on_layers(edits: tuple, layers) -> tuple:
-    """Every direction and raw-w edit moved onto the w-layer range ``layers`` (raw z edits have no layers)."""
-    return tuple(e._replace(layers=_layers(layers)) if e.method != "raw" else e for e in edits)
+    """Every direction and raw-w edit moved onto the w-layer range ``layers`` (raw z edits have no layers;
+    library directions keep their own range, InfoGAN codes are in z)."""
+    return tuple(e._replace(layers=_layers(layers)) if e.method not in ("raw", "user", "code") else e for e in edits)
 
 
 def sweep_state(state: RenderState, method: str, index: int, alpha: float, layers=None) -> RenderState:

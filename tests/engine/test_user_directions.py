@@ -85,3 +85,72 @@ def test_user_directions_survive_the_session_round_trip():
     d["user_directions"][1]["vector"] = ["x"]
     with pytest.raises(ValueError, match="not a finite number"):
         RenderState.from_dict(d)
+
+
+# -- the library as state (engine.user_directions) ----------------------------------------------------
+
+from ganstudio.engine import user_directions as ud  # noqa: E402
+from ganstudio.latent.library import MAX_DIRECTIONS, LibraryError  # noqa: E402
+
+
+def _state_with(n):
+    dirs = tuple(UserDirection(f"d{i}", "z", (float(i), 1.0)) for i in range(n))
+    return RenderState(model="m", user_directions=dirs)
+
+
+def test_remove_renumbers_the_later_edits_and_drops_its_own():
+    st = _state_with(3).replace(edits=(Edit("user", 0, 1.0), Edit("user", 1, 2.0), Edit("user", 2, 3.0),
+                                       Edit("raw", 1, 0.5)))
+    out = ud.remove_direction(st, 1)
+    assert [d.name for d in out.user_directions] == ["d0", "d2"]
+    assert out.edits == (Edit("user", 0, 1.0), Edit("user", 1, 3.0), Edit("raw", 1, 0.5))
+
+
+def test_add_rename_replace_and_the_limit():
+    st = ud.add_direction(_state_with(0), UserDirection("a", "z", (1.0, 0.0)))
+    st = ud.rename_direction(st, 0, "  new name ")
+    assert st.user_directions[0].name == "new name"
+    with pytest.raises(LibraryError, match="name"):
+        ud.rename_direction(st, 0, "")
+    assert ud.unique_name(st, "new name") == "new name (2)"
+    full = _state_with(MAX_DIRECTIONS)
+    with pytest.raises(LibraryError, match="delete one first"):
+        ud.add_direction(full, UserDirection("x", "z", (1.0, 0.0)))
+    replaced = ud.replace_library(st.replace(edits=(Edit("user", 0, 1.0), Edit("code", 0, 2.0))),
+                                  [UserDirection("b", "w", (1.0,))])
+    assert [d.name for d in replaced.user_directions] == ["b"] and replaced.edits == (Edit("code", 0, 2.0),)
+
+
+def test_the_current_edit_saved_as_a_direction_replays_it(renderer):
+    info = renderer.load(STYLE)
+    st = RenderState(model=STYLE, seed=5, edits=(Edit("w", 3, 1.5, (2, 4)), Edit("w", 1, -0.5, (2, 4))))
+    d = ud.direction_from_edit(renderer, st, info, "mine")
+    assert d.space == "w" and d.layers == (2, 4)
+    replay = ud.add_direction(ud.plain_seed(st), d)
+    replay = replay.replace(edits=ud.user_edit(replay, 0, 1.0))
+    a, b = renderer.latents(st)[2], renderer.latents(replay)[2]
+    assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="plain seed"):
+        ud.direction_from_edit(renderer, ud.plain_seed(st), info)
+
+
+def test_the_current_code_edit_saved_as_a_direction_is_in_z(renderer):
+    info = renderer.load(INFOGAN)
+    st = RenderState(model=INFOGAN, seed=5, edits=(Edit("code", 1, 0.9),))
+    d = ud.direction_from_edit(renderer, st, info, "code edit")
+    assert d.space == "z" and d.layers is None
+    nonzero = [i for i, v in enumerate(d.vector) if v]
+    assert nonzero == [18]
+
+
+def test_a_source_direction_becomes_a_library_entry(renderer):
+    info = renderer.load(STYLE)
+    st = RenderState(model=STYLE, seed=0)
+    d = ud.direction_from_source(renderer, st, info, "pca", 2, (0, 2))
+    assert d.space == "w" and d.layers == (0, 2) and d.name == "PCA #2"
+    assert torch.allclose(torch.tensor(d.vector), renderer.directions(STYLE, "pca")[2])
+    z = ud.direction_from_source(renderer, st, info, "raw", 5)
+    assert z.space == "z" and z.vector[5] == 1.0 and sum(z.vector) == 1.0
+    info_g = renderer.load(INFOGAN)
+    c = ud.direction_from_source(renderer, RenderState(model=INFOGAN), info_g, "code", 2)
+    assert c.vector[19] == 1.0 and c.name == "code 2"
