@@ -165,14 +165,15 @@ def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, noise: Optional[torch.Tensor] = None,
                      up: int = 1, padding: int = 0, resample_filter: Optional[torch.Tensor] = None,
                      demodulate: bool = True, flip_weight: bool = True, fused_modconv: bool = True,
-                     exact_norms: bool = False) -> torch.Tensor:
+                     exact_norms: bool = False, weight_sq_sum: Optional[torch.Tensor] = None) -> torch.Tensor:
     """StyleGAN2 sec. 2.2: scale input channels by the style, conv, then divide out the expected output std.
 
     Two forms of the same function (pixels agree to float rounding; ``fused_modconv_for`` picks one):
     fused: every sample gets its own modulated kernel and one grouped conv runs them all;
     unfused: scale the activations instead, so the batch shares one kernel and one dense conv.
     ``exact_norms`` (training): the unfused form takes its demodulation norms from the per-sample
-    kernels as it always did, so that runs resume bit-exactly; otherwise from (s^2) . sum W^2.
+    kernels as it always did, so that runs resume bit-exactly; otherwise from (s^2) . sum W^2, where
+    ``weight_sq_sum`` (``weight.square().sum(dim=[2, 3])``, a layer's inference cache) spares that sum.
     """
     n = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
@@ -185,7 +186,9 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
         elif demodulate:
             # sum_ikk (W s)^2 = (s^2) . sum_kk W^2: the norm without building N modulated kernels,
             # which cost more than the conv itself at batch 16 (N x 512 x 512 x 9 floats per layer).
-            dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).to(styles.dtype).T + 1e-8).rsqrt()  # [N, O]
+            if weight_sq_sum is None:
+                weight_sq_sum = weight.square().sum(dim=[2, 3])
+            dcoefs = (styles.square() @ weight_sq_sum.to(styles.dtype).T + 1e-8).rsqrt()  # [N, O]
         x = x * styles.to(x.dtype).reshape(n, -1, 1, 1)
         x = conv2d_resample(x, weight.to(x.dtype), resample_filter, up=up, padding=padding, flip_weight=flip_weight)
         if dcoefs is not None:
@@ -213,11 +216,14 @@ def fused_modconv_for(batch: int, device: torch.device, training: bool) -> bool:
     unfused too: grouped convs of one sample each made a batch of 16 cost 1.61x per image what one
     image does (256 px paper256 widths; 1.8x at 64 px in issue 17), the dense conv with chunked
     large resolutions (``_cpu_split``) 0.96x (benchmarks/stylegan2_batch.py, 1 thread, CPU time).
-    A single image, or any batch on an accelerator, keeps the grouped form NVIDIA's inference uses.
+    A single image on a CPU renders dense as well: with the layers' kept sum of W^2 it costs 0.46x the
+    grouped form at a 4 px drag preview, 0.55x at 8 px, 0.70x at 16 px and 0.98x in full (paper256, one
+    thread), and batch 1 and batch N then share one form.  An accelerator keeps the grouped form
+    NVIDIA's inference uses.
     """
     if training:
         return False
-    return batch == 1 or torch.device(device).type != "cpu"
+    return torch.device(device).type != "cpu"
 
 
 # -- layers ----------------------------------------------------------------------------------------
@@ -360,9 +366,30 @@ class SynthesisLayer(nn.Module):
                     noise = noise * noise_gain
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, flip_weight=(self.up == 1),
-                             fused_modconv=fused_modconv, exact_norms=self.training)
+                             fused_modconv=fused_modconv, exact_norms=self.training,
+                             weight_sq_sum=None if fused_modconv else self._weight_sq_sum())
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(x, self.bias, "lrelu", gain=_LRELU_GAIN * gain, clamp=clamp)
+
+    def _weight_sq_sum(self) -> Optional[torch.Tensor]:
+        """sum over the kernel of W^2 [O, I] for the dense form's demodulation, kept between inference
+        forwards (None while training or recording gradients: then computed in place, as always).
+
+        Summing 512 x 512 x 3 x 3 squares costs ~5 ms a layer on one CPU core: as much as a 4 px
+        layer's conv, so half of a small drag preview (issue 17).  The cache is checked against the
+        weight's identity and version counter, so a load_state_dict or an optimizer step renews it."""
+        if self.training or torch.is_grad_enabled():
+            return None
+        w = self.weight
+        try:
+            key = (w.data_ptr(), w._version, w.dtype, w.device)
+        except RuntimeError:  # an inference tensor (weights made under inference_mode) keeps no version
+            return None
+        cached = self.__dict__.get("_sq_sum_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, w.square().sum(dim=[2, 3]))
+            self.__dict__["_sq_sum_cache"] = cached  # not a buffer: never saved, never moved by .to()
+        return cached[1]
 
 
 class ToRGBLayer(nn.Module):

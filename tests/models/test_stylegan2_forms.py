@@ -1,5 +1,7 @@
 """StyleGAN2: the two modulated-convolution forms give the same pixels, the faster one is picked by
 batch and device, and synthesis can stop at a lower resolution for a preview."""
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -60,8 +62,9 @@ def test_both_forms_render_the_same_pixels(n, make_G):
 
 
 def test_the_form_follows_batch_and_device(monkeypatch, make_G):
-    assert sg2.fused_modconv_for(1, torch.device("cpu"), training=False)
-    assert not sg2.fused_modconv_for(16, torch.device("cpu"), training=False)  # the batch cliff on CPU
+    # On a CPU the dense form at every batch size: the batch cliff, and at batch 1 it is the faster form too.
+    assert not sg2.fused_modconv_for(1, torch.device("cpu"), training=False)
+    assert not sg2.fused_modconv_for(16, torch.device("cpu"), training=False)
     assert sg2.fused_modconv_for(16, torch.device("cuda"), training=False)
     assert not sg2.fused_modconv_for(1, torch.device("cpu"), training=True)
     G = make_G(**get_spec("stylegan2").tiny)
@@ -77,8 +80,37 @@ def test_the_form_follows_batch_and_device(monkeypatch, make_G):
         assert seen and not any(seen)  # a CPU batch shares one dense conv per layer
         seen.clear()
         one = G.synthesis(_ws(G, 4)[:1])
-        assert seen and all(seen)  # one image: the grouped form
+        assert seen and not any(seen)  # one image too: batch 1 and batch N render by the same form
+        seen.clear()
+        G.synthesis(_ws(G, 4)[:1], fused_modconv=True)
+        assert seen and all(seen)  # the grouped form when asked for (NVIDIA's, and an accelerator's)
     assert (batch[0] - one[0]).abs().max().item() <= 1e-5
+
+
+def test_inference_keeps_the_weight_norms_until_the_weights_change(make_G):
+    """The dense form's sum of W^2 is kept between inference forwards, and renewed when the weights
+    change in place (load_state_dict, an EMA update): the image is always the fresh model's."""
+    G = make_G(**MEDIUM)
+    other = copy.deepcopy(G)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+    fresh = copy.deepcopy(other)  # never rendered: no kept norms
+    layer = G.synthesis.noise_layers()[0]
+    ws = _ws(G, 1)
+    with torch.inference_mode():
+        G.synthesis(ws)
+        kept = layer._weight_sq_sum()
+        assert kept is not None and layer._weight_sq_sum() is kept  # kept between forwards
+        G.load_state_dict(other.state_dict())  # copies into the same tensors (their version counters move)
+        after = G.synthesis(ws)
+        assert layer._weight_sq_sum() is not kept
+        assert torch.equal(after, fresh.synthesis(ws))
+    with torch.enable_grad():
+        assert layer._weight_sq_sum() is None  # recording gradients: computed in the graph, as always
+    G.train()
+    with torch.no_grad():
+        assert layer._weight_sq_sum() is None  # training keeps its own norms (exact_norms)
 
 
 def test_stopping_at_the_last_resolution_is_the_full_render(make_G):
