@@ -172,11 +172,27 @@ def _drive_timeline(qtbot, p, ctx):
     assert [k.state.seed for k in p.timeline.keys] == [3, 8] and not p.timer.isActive()
 
 
+def _drive_directions(qtbot, p, ctx):
+    ctx.app.edit(ctx.app.state.replace(edits=(("raw", 1, 1.0, None),)), "edit")
+    p.name.setText("one")
+    p.add_edit_btn.click()
+    qtbot.waitUntil(lambda: len(ctx.app.state.user_directions) == 1, timeout=30000)
+    assert p.list.count() == 1 and ctx.app.state.user_directions[0].name == "one"
+
+
+def _drive_edit_grid(qtbot, p, ctx):
+    p.count.setValue(4)
+    ctx.app.edit(ctx.app.state.replace(edits=(("raw", 1, 1.0, None),)), "edit")
+    qtbot.waitUntil(lambda: len(p.shown_states) == 4 and p.shown_states[0].edits == ctx.app.state.edits,
+                    timeout=30000)
+
+
 DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "ClassPanel": _drive_class,
          "BlendPadPanel": _drive_blend_pad, "InterpolationPanel": _drive_interpolation, "StagePanel": _drive_stage,
          "EncoderPanel": _drive_encoder, "MixingPanel": _drive_mixing, "NoisePanel": _drive_noise,
          "ArithmeticPanel": _drive_arithmetic, "SweepPanel": _drive_sweep, "GalleryPanel": _drive_gallery,
          "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card,
+         "DirectionsPanel": _drive_directions, "EditGridPanel": _drive_edit_grid,
          "ProjectPanel": _drive_project, "TimelinePanel": _drive_timeline}
 
 

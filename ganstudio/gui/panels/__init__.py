@@ -6,6 +6,8 @@ from ganstudio.gui.panels.arithmetic import ArithmeticPanel
 from ganstudio.gui.panels.attention import AttentionPanel
 from ganstudio.gui.panels.blend_pad import BlendPadPanel
 from ganstudio.gui.panels.classes import ClassPanel
+from ganstudio.gui.panels.directions import DirectionsPanel
+from ganstudio.gui.panels.edit_grid import EditGridPanel
 from ganstudio.gui.panels.encoder import EncoderPanel
 from ganstudio.gui.panels.gallery import GalleryPanel
 from ganstudio.gui.panels.interpolation import InterpolationPanel
@@ -34,6 +36,8 @@ PANELS = [
     (NoisePanel, RIGHT),
     (ArithmeticPanel, RIGHT),
     (SweepPanel, RIGHT),
+    (EditGridPanel, RIGHT),
+    (DirectionsPanel, RIGHT),
     (GalleryPanel, RIGHT),
     (TimelinePanel, RIGHT),
     (AttentionPanel, RIGHT),

@@ -1,4 +1,5 @@
-"""Latent panel: seed stepping, sliders over PCA / SeFa directions and over raw z (or w) dimensions."""
+"""Latent panel: seed stepping, paged sliders over PCA / SeFa / library directions (up to 64), InfoGAN code
+sliders, and raw z (or w) dimensions."""
 from __future__ import annotations
 
 import random
@@ -9,25 +10,31 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushB
 from ganstudio.engine import ModelInfo, RenderState
 from ganstudio.engine.app_core import StateChange
 from ganstudio.engine.transforms import edit_alpha, edits_on_layers, seed_state, set_edit, step_seed
+from ganstudio.engine.user_directions import user_edit
 from ganstudio.gui.panels._base import Panel
+from ganstudio.gui.panels._codes import CodeSliders
 from ganstudio.gui.widgets import SEED_MAX, FloatSlider, SeedBox
+from ganstudio.latent.library import MAX_DIRECTIONS
 
-N_DIRECTIONS = 10  # sliders shown for PCA / SeFa
-PAGE = 16  # raw z / w sliders per page
-METHODS = {"pca": "PCA (GANSpace)", "sefa": "SeFa"}
+PAGE = 16  # sliders per page: directions (up to MAX_DIRECTIONS = 4 pages) and raw z / w dimensions
+N_DIRECTIONS = MAX_DIRECTIONS
+METHODS = {"pca": "PCA (GANSpace)", "sefa": "SeFa"}  # computed direction sets (the Sweep panel lists them too)
+SOURCES = {**METHODS, "user": "Library (saved directions)"}
 
 
 class LatentPanel(Panel):
     title = "Latent"
     preview_fields = frozenset()
 
-    sync_fields = frozenset({"seed", "z", "ws", "edits"})
+    sync_fields = frozenset({"seed", "z", "ws", "edits", "user_directions"})
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
         lay = QVBoxLayout(self)
         lay.addLayout(self._build_seed_row())
         lay.addWidget(self._build_directions())
+        self.codes = CodeSliders(self)
+        lay.addWidget(self.codes)
         lay.addWidget(self._build_raw(), 1)
         self.seed.valueChanged.connect(lambda v: self.set_seed(v))
         self.prev_btn.clicked.connect(lambda: self.step_seed(-1))
@@ -36,13 +43,16 @@ class LatentPanel(Panel):
         self.back_to_seed.clicked.connect(lambda: self.edit("Back to seed", z=None, ws=None))
         self.compute_btn.clicked.connect(self.compute_directions)
         self.reset_btn.clicked.connect(lambda: self.edit("Reset edits", edits=()))
-        self.method.currentIndexChanged.connect(lambda _: self._show_directions(None))
+        self.method.currentIndexChanged.connect(lambda _: self._on_source())
+        self.dir_prev.clicked.connect(lambda: self.set_dir_page(self.dir_page - 1))
+        self.dir_next.clicked.connect(lambda: self.set_dir_page(self.dir_page + 1))
         self.page.valueChanged.connect(lambda _: self._sync_now())
         self.raw_space.currentIndexChanged.connect(lambda _: self._on_raw_space())
         self.layer_start.valueChanged.connect(self._on_layers)
         self.layer_end.valueChanged.connect(self._on_layers)
         self._directions_for: tuple = ()
         self._style = False  # the model has style layers: raw edits may be in w
+        self.dir_page = 0  # the page of direction sliders shown (PAGE per page)
 
     def _build_seed_row(self) -> QVBoxLayout:
         """The seed: the main latent, stepped with the arrow buttons (and Left / Right / R in the window)."""
@@ -73,7 +83,7 @@ class LatentPanel(Panel):
         bl = QVBoxLayout(box)
         top = QHBoxLayout()
         self.method = QComboBox()
-        for key, label in METHODS.items():
+        for key, label in SOURCES.items():
             self.method.addItem(label, key)
         self.compute_btn = QPushButton("Compute")
         self.reset_btn = QPushButton("Reset edits")
@@ -96,14 +106,21 @@ class LatentPanel(Panel):
         self.dir_status = QLabel("Press Compute to find directions.")
         self.dir_status.setWordWrap(True)  # a failure's reason can be long
         bl.addWidget(self.dir_status)
-        self.dir_sliders: list[FloatSlider] = []
-        for i in range(N_DIRECTIONS):
-            s = FloatSlider(f"#{i}", -5, 5, 0.0)
-            s.valueChanged.connect(lambda v, i=i: self._on_direction(i, v))
+        self.dir_sliders: list[FloatSlider] = []  # one page: slider j is direction dir_page * PAGE + j
+        for j in range(PAGE):
+            s = FloatSlider(f"#{j}", -5, 5, 0.0)
+            s.valueChanged.connect(lambda v, j=j: self._on_direction(self.dir_page * PAGE + j, v))
             s.released.connect(self.app.end_gesture)
             s.setEnabled(False)
             bl.addWidget(s)
             self.dir_sliders.append(s)
+        nav = QHBoxLayout()
+        self.dir_prev, self.dir_next = QPushButton("◀ Page"), QPushButton("Page ▶")
+        self.dir_page_label = QLabel()
+        nav.addWidget(self.dir_prev)
+        nav.addWidget(self.dir_page_label, 1)
+        nav.addWidget(self.dir_next)
+        bl.addLayout(nav)
         return box
 
     def _build_raw(self) -> QGroupBox:
@@ -164,32 +181,63 @@ class LatentPanel(Panel):
 
     def compute_directions(self) -> None:
         key, method, render = self.state.model, self.method_key(), self.ctx.render
+        if method == "user":
+            self._show_directions(None)
+            return
         self.dir_status.setText(f"Computing {METHODS[method]} directions…")
         def failed(message: str) -> None:  # say why where the user looks, not only in the status bar
             self.dir_status.setText(f"{METHODS[method]} failed: {message.splitlines()[0]}")
             self.job_failed(message)
-        self.run_job("directions", lambda: render.directions(key, method, 20).shape[0],
+        self.run_job("directions", lambda: render.directions(key, method, N_DIRECTIONS).shape[0],
                      lambda n: self._show_directions((key, method, n)), busy=f"Computing {METHODS[method]} directions",
                      on_fail=failed)
+
+    def direction_count(self) -> int:
+        """How many directions the chosen source has ready (0 until PCA / SeFa are computed)."""
+        method = self.method_key()
+        if method == "user":
+            return len(self.state.user_directions)
+        ready = bool(self._directions_for) and self._directions_for[:2] == (self.state.model, method)
+        # Computed before (another source or model shown since): the renderer still has them.
+        return self._directions_for[2] if ready else self.ctx.render.cached_directions(self.state.model, method,
+                                                                                        N_DIRECTIONS)
+
+    def _on_source(self) -> None:
+        self.compute_btn.setEnabled(self.method_key() != "user")
+        self.set_dir_page(0)
+        self._show_directions(None)
+
+    def set_dir_page(self, page: int) -> None:
+        """Show direction sliders ``page * PAGE`` to ``page * PAGE + PAGE - 1`` (clamped to the pages there are)."""
+        pages = max(1, -(-self.direction_count() // PAGE))
+        self.dir_page = min(max(0, page), pages - 1)
+        self._sync_now()
 
     def _show_directions(self, done) -> None:
         if done is not None:
             self._directions_for = done
-        ready = bool(self._directions_for) and self._directions_for[:2] == (self.state.model, self.method_key())
-        n = self._directions_for[2] if ready else 0
-        if not ready:  # computed before (another method or model shown since): the renderer still has them
-            n = self.ctx.render.cached_directions(self.state.model, self.method_key(), 20)
-            ready = n > 0
-        for i, s in enumerate(self.dir_sliders):
-            s.setEnabled(i < n)
+        self._show_status()
+        self.set_dir_page(self.dir_page)
+
+    def _show_status(self) -> None:
+        n, method = self.direction_count(), self.method_key()
         space = "w" if self.info.capabilities.style_layers else "z"
-        self.dir_status.setText(f"{METHODS[self.method_key()]}: top {min(n, N_DIRECTIONS)} directions in {space}"
-                                if ready else "Press Compute to find directions.")
-        self._sync_now()
+        if method == "user":
+            self.dir_status.setText(f"Library: {n} saved direction{'s' if n != 1 else ''}" if n else
+                                    "The library is empty: add directions in the Directions panel.")
+        else:
+            self.dir_status.setText(f"{METHODS[method]}: top {n} directions in {space}" if n else
+                                    "Press Compute to find directions.")
 
     def _on_direction(self, i: int, alpha: float) -> None:
-        edits = set_edit(self.state.edits, self.method_key(), i, alpha, self.layers())
-        self.edit(f"{METHODS[self.method_key()]} #{i}", merge=f"dir{i}", edits=edits)
+        method = self.method_key()
+        if method == "user":
+            if i < len(self.state.user_directions):
+                name = self.state.user_directions[i].name
+                self.edit(f"Library {name}", merge=f"user{i}", edits=user_edit(self.state, i, alpha))
+            return
+        edits = set_edit(self.state.edits, method, i, alpha, self.layers())
+        self.edit(f"{METHODS[method]} #{i}", merge=f"dir{i}", edits=edits)
 
     def _on_layers(self) -> None:
         res = self.info.capabilities.layer_resolutions
@@ -233,6 +281,8 @@ class LatentPanel(Panel):
         self.raw_space.setCurrentIndex(0)
         self._on_raw_space()
         self._directions_for = ()
+        self.codes.model_changed(info)
+        self.dir_page = 0
         self._show_directions(None)
 
     def _on_layers_label(self) -> None:
@@ -242,12 +292,14 @@ class LatentPanel(Panel):
 
     def sync(self, state: RenderState) -> None:
         self._show_seed(state)
-        ranges = [e.layers for e in state.edits if e.method != "raw"]
+        ranges = [e.layers for e in state.edits if e.method not in ("raw", "user", "code")]
         if self._style and ranges:  # show the range the edits use (after an undo, a session, a bookmark)
             lo, hi = ranges[-1] or (0, self.info.num_ws)
             self.layer_start.setValue(lo)
             self.layer_end.setValue(hi)
             self._on_layers_label()
+        if self.method_key() == "user":
+            self._show_status()
         self._show_sliders(state)
 
     def _show_seed(self, state: RenderState) -> None:
@@ -266,9 +318,32 @@ class LatentPanel(Panel):
         # A mapping network's output has no z to edit: raw z waits for a seed (or an explicit z).
         return state.ws is not None and self._style
 
+    def _show_direction_sliders(self, state: RenderState) -> None:
+        method, n = self.method_key(), self.direction_count()
+        self.dir_page = min(self.dir_page, max(0, -(-n // PAGE) - 1))  # a library that shrank
+        base = self.dir_page * PAGE
+        for j, s in enumerate(self.dir_sliders):
+            i = base + j
+            s.setVisible(i < n or base == 0)  # the first page keeps its (disabled) sliders before a Compute
+            s.setEnabled(i < n)
+            if method == "user":
+                d = state.user_directions[i] if i < len(state.user_directions) else None
+                s.label.setText(d.name[:24] if d else f"#{i}")
+                s.setToolTip(f"{d.name}: {d.space}" + (f", w layers {d.layers[0]}–{d.layers[1] - 1}" if d and d.layers
+                                                       else "") if d else "")
+                s.set_value(edit_alpha(state.edits, "user", i, d.layers) if d else 0.0, quiet=True)
+            else:
+                s.label.setText(f"#{i}")
+                s.setToolTip("")
+                s.set_value(edit_alpha(state.edits, method, i, self.layers()), quiet=True)
+        pages = max(1, -(-n // PAGE))
+        self.dir_page_label.setText(f"page {self.dir_page + 1} of {pages} (#{base}–#{min(base + PAGE, max(n, 1)) - 1})")
+        self.dir_prev.setEnabled(self.dir_page > 0)
+        self.dir_next.setEnabled(self.dir_page < pages - 1)
+
     def _show_sliders(self, state: RenderState) -> None:
-        for i, s in enumerate(self.dir_sliders):
-            s.set_value(edit_alpha(state.edits, self.method_key(), i, self.layers()), quiet=True)
+        self._show_direction_sliders(state)
+        self.codes.show_state(state)
         base, method, dims = self.page.value() * PAGE, self.raw_method(), self._raw_dims()
         name = "z" if method == "raw" else "w"
         for j, s in enumerate(self.z_sliders):
