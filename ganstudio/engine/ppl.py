@@ -199,3 +199,16 @@ def perceptual_path_length(G, *, space: str = "z", sampling: str = "full", n: in
     stats = filtered_stats(d, bootstrap, seed=seed)
     return PPLResult(space=space, sampling=sampling, eps=eps, seconds=round(time.perf_counter() - t0, 2),
                      distances=d, t=t.cpu().numpy(), **stats)
+
+
+def measure_model(key: str, *, space: str = "z", sampling: str = "full", n: int = 1000, device="cpu",
+                  seed: int = 0, progress=None, should_stop=None) -> tuple[PPLResult, FeatureNet]:
+    """PPL of the model a key names (a shipped name, a file, ``registry:NAME[:tiny]``) on a private copy of
+    its generator (the renderer's cached one is never touched); -> (result, the features used)."""
+    from ganstudio.engine.renderer import load_model
+    G, _ = load_model(key, torch.device(device), prepare=False)
+    G = G.float()
+    features = classifier_features(G, device=device)
+    result = perceptual_path_length(G, space=space, sampling=sampling, n=n, seed=seed, features=features,
+                                    progress=progress, should_stop=should_stop)
+    return result, features

@@ -172,6 +172,20 @@ def _drive_timeline(qtbot, p, ctx):
     assert [k.state.seed for k in p.timeline.keys] == [3, 8] and not p.timer.isActive()
 
 
+def _drive_layers(qtbot, p, ctx):
+    qtbot.waitUntil(lambda: p.act is not None, timeout=30000)
+    assert p.layer.count() > 1 and p.shown_layer == p.layer.currentData()
+    p.select_channel(1)
+    assert p.channel == 1
+
+
+def _drive_ppl(qtbot, p, ctx):
+    p.n.setValue(10)
+    p.run_btn.click()
+    qtbot.waitUntil(lambda: len(p.results) == 1, timeout=30000)
+    assert p.table.rowCount() == 1 and p.results[0]["n"] == 10
+
+
 def _drive_directions(qtbot, p, ctx):
     ctx.app.edit(ctx.app.state.replace(edits=(("raw", 1, 1.0, None),)), "edit")
     p.name.setText("one")
@@ -193,7 +207,8 @@ DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "Cl
          "ArithmeticPanel": _drive_arithmetic, "SweepPanel": _drive_sweep, "GalleryPanel": _drive_gallery,
          "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card,
          "DirectionsPanel": _drive_directions, "EditGridPanel": _drive_edit_grid,
-         "ProjectPanel": _drive_project, "TimelinePanel": _drive_timeline}
+         "ProjectPanel": _drive_project, "TimelinePanel": _drive_timeline, "LayersPanel": _drive_layers,
+         "PPLPanel": _drive_ppl}
 
 
 def test_every_panel_has_a_drive():

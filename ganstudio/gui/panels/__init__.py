@@ -12,9 +12,11 @@ from ganstudio.gui.panels.encoder import EncoderPanel
 from ganstudio.gui.panels.gallery import GalleryPanel
 from ganstudio.gui.panels.interpolation import InterpolationPanel
 from ganstudio.gui.panels.latent import LatentPanel
+from ganstudio.gui.panels.layers import LayersPanel
 from ganstudio.gui.panels.mixing import MixingPanel
 from ganstudio.gui.panels.model_card import ModelCardPanel
 from ganstudio.gui.panels.noise import NoisePanel
+from ganstudio.gui.panels.ppl import PPLPanel
 from ganstudio.gui.panels.project import ProjectPanel
 from ganstudio.gui.panels.stages import StagePanel
 from ganstudio.gui.panels.sweep import SweepPanel
@@ -41,6 +43,8 @@ PANELS = [
     (GalleryPanel, RIGHT),
     (TimelinePanel, RIGHT),
     (AttentionPanel, RIGHT),
+    (LayersPanel, RIGHT),
+    (PPLPanel, RIGHT),
     (ModelCardPanel, RIGHT),
 ]
 
