@@ -41,6 +41,13 @@ def fmnist_like(meta: dict, img_channels: int) -> tuple[bool, str]:
     return False, "an RGB model with no recorded data set"
 
 
+def trained_on_emoji(meta: dict) -> bool:
+    """Whether the checkpoint records emoji (or emoji-base) as its training data: the emoji classifier measures it."""
+    from ganstudio.training.emoji import is_emoji_spec
+    training = meta.get("training") or {}
+    return any(isinstance(training.get(k), str) and is_emoji_spec(training[k]) for k in ("data", "dataset", "data_spec"))
+
+
 def run(args) -> int:
     import json
     import sys
@@ -70,6 +77,11 @@ def run(args) -> int:
     ckpt = load_checkpoint(resolve(args.checkpoint), device=device)
     G = ckpt.G
     like, why = fmnist_like(ckpt.meta, G.img_channels)
+    classifier, geometry = args.classifier, (32, 1)
+    if classifier is None and trained_on_emoji(ckpt.meta):
+        from ganstudio.training.classifier import EMOJI_PATH
+        classifier, geometry = EMOJI_PATH, (64, 3)
+        like, why = True, f"{why}: measured with the emoji group classifier"
     result = {"checkpoint": str(ckpt.path), "model": ckpt.model_name,
               "geometry": f"{G.img_resolution}px {'grey' if G.img_channels == 1 else 'RGB'}",
               "fashion_mnist_like": like, "data_note": why}
@@ -84,13 +96,14 @@ def run(args) -> int:
                 print(f"\rgenerating {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
         try:
             result.update(metrics.evaluate_generator(G, n=args.n, batch=args.batch, seed=args.seed, device=device,
-                                                     classifier_path=args.classifier,
+                                                     classifier_path=classifier,
                                                      class_names=ckpt.class_names, progress=progress))
         except ClassifierError as e:
             raise UsageError(str(e)) from None
         result["seconds"] = round(time.time() - t0, 2)
-        if G.img_resolution != 32 or G.img_channels != 1:
-            result["resized_note"] = "samples were converted to 32 px grey for the classifier"
+        if args.classifier is None and (G.img_resolution, G.img_channels) != geometry:
+            result["resized_note"] = (f"samples were converted to {geometry[0]} px "
+                                      f"{'grey' if geometry[1] == 1 else 'RGB'} for the classifier")
     if G.img_channels == 3 and metrics.inception_available():
         result["inception"] = metrics.fid_is_inception(G, n=args.n, batch=args.batch, device=device, seed=args.seed)
     else:
@@ -112,6 +125,9 @@ def _print(r: dict) -> None:
             print(f"  warning: {r['data_note']}; numbers computed with --force")
         print(f"  samples           {r['n']} (seed-fixed latents, {r['seconds']} s)")
         ref_fcd = f"   (real train vs test: {ref['fcd_train10k_vs_test']:.3f})" if "fcd_train10k_vs_test" in ref else ""
+        if "fcd_test_vs_train" in ref:  # the emoji classifier: the test split against the train split
+            ref_fcd = (f"   (real test vs train, n={ref['n']}: {ref['fcd_test_vs_train']:.3f}; precision "
+                       f"{ref['precision_test_vs_train']:.3f}, recall {ref['recall_test_vs_train']:.3f})")
         print(f"  FCD               {r['fcd']:.3f}{ref_fcd}")
         ref_is = f"   (real test images: {ref['is_test']:.3f})" if "is_test" in ref else ""
         print(f"  IS analogue       {r['is']:.3f}{ref_is}")

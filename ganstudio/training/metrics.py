@@ -107,10 +107,13 @@ def class_accuracy(probs: torch.Tensor, intended: torch.Tensor) -> float:
 
 # -- images to the classifier's input -------------------------------------------------------------
 
-def to_classifier_input(images: torch.Tensor, resolution: int = 32) -> torch.Tensor:
-    """Any [N, C, H, W] in [-1, 1] -> [N, 1, 32, 32]: luma for RGB, antialiased resize, centre crop."""
+def to_classifier_input(images: torch.Tensor, resolution: int = 32, channels: int = 1) -> torch.Tensor:
+    """Any [N, C, H, W] in [-1, 1] -> [N, channels, resolution, resolution]: luma for RGB into a grey
+    classifier (grey repeated into a colour one), antialiased resize, centre crop."""
     from ganstudio.training.data import resize_square
     x = images.float()
+    if channels == 3 and x.shape[1] in (1, 3):
+        return resize_square(x.expand(-1, 3, -1, -1), resolution).clamp(-1, 1)
     if x.shape[1] == 3:
         x = (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
     elif x.shape[1] != 1:
@@ -140,7 +143,8 @@ def generated_features(G, n: int, batch: int, classifier, *, seed: int = 0, devi
         z = prior_z(torch.randn(m, G.z_dim, generator=gen), G).to(device)
         c = one_hot(classes[i:i + m], G.c_dim).to(device) if classes is not None else None
         img = G(z, c, truncation_psi=truncation_psi)
-        x = to_classifier_input(img).to(next(classifier.parameters()).device)
+        x = to_classifier_input(img, classifier.cfg.resolution, classifier.cfg.in_channels)
+        x = x.to(next(classifier.parameters()).device)
         f = classifier.features(x)
         feats.append(f.float().cpu())
         probs.append(classifier.logits_from_features(f).softmax(1).float().cpu())
@@ -155,7 +159,7 @@ def evaluate_generator(G, *, n: int = 5000, batch: int = 250, seed: int = 0, dev
     """All classifier metrics for a generator against the shipped test-set statistics.
 
     Class accuracy is reported for conditional models only, and only when their classes can
-    be matched to the classifier's (10 classes, same names or no names).
+    be matched to the classifier's (as many classes, same names or no names).
     """
     from ganstudio.training.classifier import load_classifier
     if n < 10:
@@ -185,7 +189,7 @@ def evaluate_generator(G, *, n: int = 5000, batch: int = 250, seed: int = 0, dev
         else:
             out["class_accuracy"] = None
             out["class_accuracy_note"] = (f"the model's {G.c_dim} classes do not match the classifier's "
-                                          f"{len(clf.class_names)} Fashion-MNIST classes")
+                                          f"{len(clf.class_names)} classes ({', '.join(clf.class_names[:3])}, ...)")
     out["reference"] = dict(clf.meta.get("reference") or {})
     out["classifier_test_accuracy"] = clf.test_accuracy
     return out
