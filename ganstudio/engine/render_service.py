@@ -17,14 +17,19 @@ channel (its owner: one panel's row or grid) has been submitted, its result bein
 Dragging: a main request that comes within DRAG_GAP_S of the previous one is part of a drag (60 Hz
 slider, seed or pad events are 17 ms apart); DRAG_GAP_S without one ends it.  While dragging, a
 model whose full render takes longer than FRAME_BUDGET_MS and that can stop synthesis early
-(``Capabilities.preview_resolutions``: StyleGAN2's skip generator) renders at the largest resolution
-that fits the budget, measured once per model, and shows it upsampled (``RenderResult.preview``);
-the full image follows as soon as the drag pauses.  Every other model renders in full, newest wins.
+(``Capabilities.preview_resolutions``: StyleGAN2's skip generator) renders at a lower resolution
+(``choose_preview``: the largest readable one that fits the budget, else the largest that keeps 12
+frames a second) and shows it upsampled (``RenderResult.preview``); the full image follows as soon
+as the drag pauses.  Every other model renders in full, newest wins.  The costs it chooses from are
+measured once per model right after its first image (``_calibrate``) and then kept up to date by
+every main render (the median of the last few of each size).
 """
 from __future__ import annotations
 
+import statistics
 import threading
 import time
+from collections import deque
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -48,6 +53,58 @@ FRAME_BUDGET_MS = 50.0
 # threads' start-up and the GUI thread competing for the same 2 cores cost more than they save
 # (fmnist-stylegan2, 9 ms alone on 2 threads: 21 ms a frame in the window, 43 frames/s while dragging).
 ONE_THREAD_BELOW_MS = 30.0
+# When no readable preview fits FRAME_BUDGET_MS, a drag takes slower frames, down to 12 a second (above
+# the issue's floor of 10), for a larger preview: on 2 cores at NVIDIA's paper256 widths only 4 px fits
+# 50 ms, a blur of 16 colours, while 16 px, where a face or a shoe can be told, costs ~60-80 ms.
+SLOWEST_FRAME_MS = 1000.0 / 12
+# Previews smaller than this show colours rather than an image: worth slower frames to avoid.
+READABLE_PX = 16
+# The first render of a model pays one-time costs (kernel selection, allocation) that can be several
+# times a warm render's: a model whose first render took less than this renders once more to be timed.
+WARM_RERENDER_BELOW_MS = 200.0
+_HISTORY = 5  # renders of each size whose median is the size's cost
+
+
+def choose_preview(full_ms: float, costs: dict) -> int:
+    """The resolution a dragged frame renders at, from measured ms per render ({resolution: ms} of the
+    previews, ``full_ms`` of the full image); 0 renders the full image.
+
+    The full image while it fits FRAME_BUDGET_MS; else the largest preview within the budget if it is
+    readable (READABLE_PX); else the full image if it keeps SLOWEST_FRAME_MS; else the largest preview
+    that does; else the smallest preview there is."""
+    if full_ms <= FRAME_BUDGET_MS or not costs:
+        return 0
+    fits = [r for r, ms in costs.items() if ms <= FRAME_BUDGET_MS]
+    if fits and max(fits) >= READABLE_PX:
+        return max(fits)
+    if full_ms <= SLOWEST_FRAME_MS:
+        return 0
+    slower = [r for r, ms in costs.items() if ms <= SLOWEST_FRAME_MS]
+    return max(slower) if slower else min(costs)
+
+
+class _Timing:
+    """What one model costs on one renderer: recent full and preview render times, its thread count."""
+
+    def __init__(self):
+        self.calibrated = False
+        self.full: deque = deque(maxlen=_HISTORY)
+        self.previews: dict[int, deque] = {}
+        self.threads = 0  # torch threads for its main image (0: what the process chose)
+
+    def record(self, res: RenderResult) -> None:
+        times = self.previews.setdefault(res.preview, deque(maxlen=_HISTORY)) if res.preview else self.full
+        times.append(res.render_ms)
+
+    @property
+    def full_ms(self) -> Optional[float]:
+        return statistics.median(self.full) if self.full else None
+
+    def preview(self) -> int:
+        """The resolution of a dragged frame now (0: the full image; also before calibration)."""
+        if not self.calibrated or not self.full:
+            return 0
+        return choose_preview(self.full_ms, {r: statistics.median(t) for r, t in self.previews.items() if t})
 
 
 class RenderService:
@@ -63,9 +120,7 @@ class RenderService:
         self._held = False  # hold(True): the user is dragging (set by a widget on press, cleared on release)
         self._released_at = -1e9  # time.monotonic() of the last hold(False) after a hold(True)
         self._closed = False
-        self._full_ms: dict[tuple, float] = {}  # (model, renderer generation) -> last full main render, ms
-        self._threads: dict[tuple, int] = {}  # (model, generation) -> torch threads for its main image
-        self._preview_res: dict[tuple, int] = {}  # (model, generation) -> the preview resolution while dragging
+        self._timings: dict[tuple, _Timing] = {}  # (model, renderer generation) -> its render costs
         self.previews_waiting = 0  # previews blocked in wait_turn now (tests watch it)
         self.worker = NewestWinsRunner("ganstudio-render", self._deliver, on_drop=self._dropped)
 
@@ -105,30 +160,30 @@ class RenderService:
 
             def job():
                 renderer, generation = self._current()
-                self._set_threads((state.model, generation))
+                timing = self._timing((state.model, generation))
+                self._set_threads(timing)
                 if capture:
                     return generation, renderer.render(state, capture=capture)
-                preview = self._preview_for(renderer, generation, state) if dragging else 0
+                preview = timing.preview() if dragging else 0
                 res = renderer.render(state, preview=preview) if preview else renderer.render(state)
+                if res.error or res.model is None:
+                    return generation, res
                 if not res.preview:
-                    if res.error or res.model is None:
+                    if timing.calibrated:
+                        timing.record(res)
                         return generation, res
-                    self._full_ms[(state.model, generation)] = res.render_ms
-                    self._threads.setdefault((state.model, generation),
-                                             1 if res.render_ms < ONE_THREAD_BELOW_MS else 0)
-                    if (state.model, generation) in self._preview_res:
-                        return generation, res
-                    # The model's first full image: shown, then the preview resolution measured now,
-                    # before panel previews start, so that a drag's first frame does not pay for it.
+                    # The model's first full image: shown, then its costs measured now, before panel
+                    # previews start, so that a drag's first frame does not pay for the measurement.
                     self._show(generation, res, token[0])
-                    self._preview_for(renderer, generation, state)
+                    self._calibrate(renderer, timing, state, res)
                     return None
+                timing.record(res)
                 self._show(generation, res, token[0])
                 if not self._drag_paused(number):
                     return None  # a newer request renders instead
                 res = renderer.render(state)
                 if not res.error:
-                    self._full_ms[(state.model, generation)] = res.render_ms
+                    timing.record(res)
                 return generation, res
             token.append(self.worker.submit(_MAIN, job))
         return token[0]
@@ -159,38 +214,38 @@ class RenderService:
                     return True
                 self._gate.wait(DRAG_GAP_S if self._held else DRAG_GAP_S - quiet)
 
-    def _set_threads(self, key: tuple) -> None:
+    def _timing(self, key: tuple) -> _Timing:
+        timing = self._timings.get(key)
+        if timing is None:
+            timing = self._timings[key] = _Timing()
+        return timing
+
+    def _set_threads(self, timing: _Timing) -> None:
         """One thread for a model measured fast (ONE_THREAD_BELOW_MS), else what the process chose."""
         from ganstudio.engine.process import render_threads
-        wanted = self._threads.get(key) or render_threads()
+        wanted = timing.threads or render_threads()
         if wanted and torch.get_num_threads() != wanted:
             torch.set_num_threads(wanted)
 
-    def _preview_for(self, renderer: Renderer, generation: int, state: RenderState) -> int:
-        """The resolution a dragged frame renders at (0: the full image), measured once per model."""
-        key = (state.model, generation)
-        if key in self._preview_res:
-            return self._preview_res[key]
-        full_ms = self._full_ms.get(key)
-        if full_ms is None:
-            return 0  # no full render timed yet: this one is (and it is the first image anyway)
-        chosen = 0
-        try:
-            info = renderer.load(state.model)
-        except Exception:  # the render reports it
-            return 0
-        if full_ms > FRAME_BUDGET_MS:
-            # Smallest first, each timed once on this very state, until one exceeds the budget: the probes
-            # together cost about two frames of the chosen size.
-            for r in sorted(r for r in info.capabilities.preview_resolutions if r < info.resolution):
+    def _calibrate(self, renderer: Renderer, timing: _Timing, state: RenderState, first: RenderResult) -> None:
+        """Measure a model once, after its first image: a warm full render (on every core), its thread
+        count, and for a model over the frame budget what each preview costs, smallest first, until one
+        costs more than the slowest frame a drag accepts (the probes cost about two such frames)."""
+        full = first
+        if first.render_ms < WARM_RERENDER_BELOW_MS:
+            again = renderer.render(state)
+            full = first if again.error else again
+        timing.record(full)
+        timing.threads = 1 if full.render_ms < ONE_THREAD_BELOW_MS else 0
+        if full.render_ms > FRAME_BUDGET_MS:
+            for r in sorted(r for r in first.model.capabilities.preview_resolutions if r < first.model.resolution):
                 res = renderer.render(state, preview=r)
-                if res.error or (chosen and res.render_ms > FRAME_BUDGET_MS):
+                if res.error:
                     break
-                chosen = r
-                if res.render_ms > FRAME_BUDGET_MS:
-                    break  # even the smallest misses the budget: it is still the fastest there is
-        self._preview_res[key] = chosen
-        return chosen
+                timing.record(res)
+                if res.render_ms > SLOWEST_FRAME_MS:
+                    break
+        timing.calibrated = True
 
     def _dropped(self, token: int) -> None:  # a queued main or settle job replaced before it ran
         with self._gate:
@@ -256,7 +311,9 @@ class RenderService:
 
     def _piece_size(self, model: str, generation: int, ms_per_image: float) -> int:
         """Images per piece so that a piece costs at most about one main render (one image when unknown)."""
-        return max(1, int(self._full_ms.get((model, generation), 0.0) / max(ms_per_image, 1e-3)))
+        timing = self._timings.get((model, generation))
+        full_ms = (timing.full_ms if timing is not None else None) or 0.0
+        return max(1, int(full_ms / max(ms_per_image, 1e-3)))
 
     def latents(self, state: RenderState):
         self.wait_turn()

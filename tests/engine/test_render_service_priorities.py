@@ -33,8 +33,9 @@ class Recorder:
 
     device, precision = torch.device("cpu"), "fp32"
 
-    def __init__(self, full_ms=10.0, preview_ms=None, piece_ms=None):
+    def __init__(self, full_ms=10.0, preview_ms=None, piece_ms=None, first_full_ms=None):
         self.full_ms, self.preview_ms = full_ms, preview_ms or {}
+        self.first_full_ms = first_full_ms  # the model's first full render, if it costs more (warm-up)
         self.piece_ms = full_ms if piece_ms is None else piece_ms  # per image in a preview piece
         self.log, self.lock = [], threading.Lock()
         self.block_main, self.block_piece = threading.Event(), threading.Event()
@@ -51,6 +52,8 @@ class Recorder:
             self.log.append(("main", state.seed, preview))
         self.block_main.wait(60)
         ms = self.preview_ms[preview] if preview else self.full_ms
+        if not preview and self.first_full_ms is not None:
+            ms, self.first_full_ms = self.first_full_ms, None
         return RenderResult(np.full((64, 64, 3), state.seed, np.uint8), "", ms, state, self.info, preview=preview)
 
     def render_batch(self, states, raw=False):
@@ -107,7 +110,8 @@ def test_previews_never_start_while_a_main_request_is_pending():
     fake.block_main.set()
     _until(lambda: len(done) == 1)
     first_piece = next(i for i, e in enumerate(fake.log) if e[0] == "piece")
-    assert [e[1] for e in fake.log[:first_piece]] == [1, 2]
+    # Seed 1 twice: the model's first image, then its warm render that times it (WARM_RERENDER_BELOW_MS).
+    assert [e[1] for e in fake.log[:first_piece]] == [1, 1, 2]
     assert done[0].result.image.shape == (3, 64, 64, 3)
     jobs.close()
     service.close()
@@ -191,9 +195,62 @@ def test_a_fast_model_renders_in_full_while_dragging():
     service.close()
 
 
+def test_a_slow_first_render_does_not_make_a_fast_model_preview():
+    # The first render pays one-time costs (here 3x the budget): judged on it, this model would preview
+    # at 4 px in every drag, though a warm render fits the budget (fmnist-stylegan2 did under load).
+    budget = render_service.FRAME_BUDGET_MS
+    fake, shown = Recorder(full_ms=budget / 2, first_full_ms=3 * budget, preview_ms={4: 0.1, 8: 0.2}), []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    service.hold(True)
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: len(shown) == 2)
+    assert shown[1].preview == 0 and all(e[2] == 0 for e in fake.log)  # nothing probed, nothing previewed
+    service.hold(False)
+    service.close()
+
+
+def test_a_preview_is_chosen_from_the_measured_costs():
+    choose, budget, slowest = render_service.choose_preview, render_service.FRAME_BUDGET_MS, render_service.SLOWEST_FRAME_MS
+    assert render_service.READABLE_PX == 16 and budget < slowest
+    assert choose(budget, {4: 1.0}) == 0  # the full image fits the budget
+    assert choose(10 * budget, {}) == 0  # nothing to preview with: the full image
+    # The largest preview within the budget, when it is readable.
+    assert choose(10 * budget, {4: budget / 8, 8: budget / 4, 16: budget / 2, 32: budget}) == 32
+    assert choose(10 * budget, {4: budget / 8, 8: budget / 4, 16: budget, 32: 2 * budget}) == 16
+    # Only a tiny one fits (paper256 widths on 2 cores): slower frames, down to the slowest, for 16 px ...
+    assert choose(10 * budget, {4: budget / 4, 8: 0.9 * budget, 16: slowest, 32: 3 * slowest}) == 16
+    # ... or for the full image itself, if it keeps them.
+    assert choose(0.99 * slowest, {4: budget / 4, 8: 2 * budget}) == 0
+    assert choose(10 * budget, {4: budget / 4, 8: 0.9 * slowest, 16: 1.1 * slowest}) == 8
+    # Nothing keeps the slowest frame: the smallest preview, the least slow there is.
+    assert choose(100 * budget, {4: 2 * slowest, 8: 3 * slowest}) == 4
+    assert choose(100 * budget, {8: 3 * slowest, 4: 1.5 * slowest}) == 4
+
+
+def test_a_drag_picks_a_readable_preview_over_a_faster_blur():
+    budget, slowest = render_service.FRAME_BUDGET_MS, render_service.SLOWEST_FRAME_MS
+    fake = Recorder(full_ms=20 * budget, preview_ms={4: budget / 2, 8: 1.5 * budget, 16: 0.9 * slowest,
+                                                       32: 3 * slowest})
+    shown = []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    service.hold(True)
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: len(shown) == 2)
+    assert shown[1].preview == 16
+    assert [e[2] for e in fake.log if e[0] == "main"] == [0, 4, 8, 16, 32, 16]  # probed up to the first too slow
+    service.hold(False)
+    _until(lambda: shown[-1].preview == 0)
+    service.close()
+
+
 @pytest.mark.parametrize("model", ["registry:stylegan2:tiny"])
 def test_the_image_after_a_drag_equals_a_direct_render(model, monkeypatch):
     monkeypatch.setattr(render_service, "FRAME_BUDGET_MS", 0.0)  # every real render misses it: previews
+    monkeypatch.setattr(render_service, "SLOWEST_FRAME_MS", 0.0)
     shown = []
     service = RenderService(Renderer("cpu"), shown.append)
     service.submit(RenderState(model=model, seed=0))

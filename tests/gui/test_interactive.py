@@ -8,6 +8,7 @@ from tests.gui.conftest import wait_rendered
 def test_a_drag_shows_labelled_previews_then_the_full_image(qtbot, open_window, checkpoint, direct, monkeypatch):
     # Every real render misses a zero budget, so even this tiny StyleGAN2 (16 px) previews while dragged.
     monkeypatch.setattr(render_service, "FRAME_BUDGET_MS", 0.0)
+    monkeypatch.setattr(render_service, "SLOWEST_FRAME_MS", 0.0)
     win = open_window(checkpoint("stylegan2"))
     assert "preview" not in win.ms_label.text()
     slider = win.panels["TruncationPanel"].psi.slider
