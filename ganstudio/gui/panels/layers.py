@@ -153,6 +153,7 @@ class LayersPanel(Panel):
         self.grid_view.caption = f"channels {start}–{start + shown - 1} of {self.channels}"
         self.grid_view.set_image(_big(L.grey_rgb(grid)))
         ch = min(self.channel, len(act) - 1)
+        self._mark(ch - start, cols, shown, act.shape[1:], grid.shape)
         self.channel_view.caption = f"channel {ch}"
         self.channel_view.set_image(L.grey_rgb(L.normalized(act[ch])))
         how = self.how.currentData()
@@ -165,6 +166,18 @@ class LayersPanel(Panel):
         self.stats.setText(f"{self.shown_layer}: {self.channels} channels of {act.shape[1]}×{act.shape[2]}{bounded}.\n"
                            f"Channel {ch}: min {c.min():.3g}, max {c.max():.3g}, mean {c.mean():.3g}; "
                            f"{float((c > 0).mean()):.0%} positive.")
+
+    def _mark(self, i: int, cols: int, shown: int, map_shape: tuple, grid_shape: tuple) -> None:
+        """Outline cell ``i`` of the grid (the selected channel), or nothing when it is on another page."""
+        view = self.grid_view
+        if not 0 <= i < shown:
+            view.marker = None
+        else:
+            (h, w), (gh, gw) = map_shape, grid_shape
+            r, c = divmod(i, cols)
+            view.marker = ((c * (w + 1) + w / 2) / gw, (r * (h + 1) + h / 2) / gh)
+            view.marker_cell = w / gw
+        view.update()
 
 
 def _big(rgb: np.ndarray, at_least: int = 256) -> np.ndarray:
