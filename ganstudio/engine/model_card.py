@@ -23,6 +23,8 @@ METRICS = {
     "is": ("Inception-style score with the data set's classifier (higher is better)", "{:.2f}"),
     "inception_score": ("Inception-style score (higher is better)", "{:.2f}"),
     "eval_n": ("Samples evaluated", "{:d}"),
+    "ppl_z": ("Perceptual path length in z, full sampling (classifier features; lower is smoother)", "{:.4g}"),
+    "ppl_w": ("Perceptual path length in w, full sampling (classifier features; lower is smoother)", "{:.4g}"),
 }
 UNTRAINED_NOTICE = "Untrained (random weights): images are noise-like, not samples of any data set."
 
