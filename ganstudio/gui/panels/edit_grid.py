@@ -79,7 +79,7 @@ class EditGridPanel(Panel):
         n, before = self.count.value(), self.before.isChecked()
         states = grid_states(self.state, self.first_seed(), n, before)
         render, model = self.ctx.render, self.state.model
-        cols = min(n, 8)
+        cols = min(n, 4 if n <= 8 else 8)  # 8 seeds in rows of 4: cells large enough to read an edit
 
         def done(res) -> None:
             if self.state.model != model:
@@ -87,7 +87,8 @@ class EditGridPanel(Panel):
             if res.image is None:
                 self.status.setText(f"Edit grid: {res.error.splitlines()[0] if res.error else 'failed'}")
                 return
-            labels = [("" if not before or k >= n else "plain ") + f"seed {s.seed}" for k, s in enumerate(states)]
+            labels = [(f"seed {s.seed}" if not before else f"{'plain' if k < n else 'edit'} {s.seed}")
+                      for k, s in enumerate(states)]
             if before and n > cols:  # plain and edited rows of the same seeds stay aligned
                 order = [k for r in range(0, n, cols) for k in list(range(r, min(r + cols, n)))
                          + list(range(n + r, n + min(r + cols, n)))]
