@@ -9,14 +9,12 @@ the window.  Run under a virtual X server (or QT_QPA_PLATFORM=offscreen):
 from __future__ import annotations
 
 import argparse
-import io
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def main() -> int:
@@ -27,27 +25,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=4)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots" / "21_layer_viewer.png")
     a = p.parse_args()
-    from PySide6.QtCore import QBuffer, QIODevice, QSettings
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tempfile.mkdtemp(prefix="ganstudio-shot-"))
-    from ganstudio.engine import Renderer
-    from ganstudio.gui.app import make_application
-    from ganstudio.gui.main_window import MainWindow
-    app = make_application()
-
-    def wait(pred, timeout=120.0):
-        end = time.time() + timeout
-        while not pred() and time.time() < end:
-            app.processEvents()
-            time.sleep(0.02)
-        for _ in range(20):
-            app.processEvents()
-            time.sleep(0.02)
-
-    win = MainWindow(renderer=Renderer("cpu"), model=a.model)
-    win.resize(1600, 1000)
-    win.show()
-    wait(lambda: win.app.info is not None and win.displayed_state == win.app.state)
-    win.panels["LatentPanel"].seed.setValue(a.seed)
+    from _window_shot import open_window, save_grab
+    _app, win, wait = open_window(a.model, a.seed)
     win.docks["LayersPanel"].raise_()
     panel = win.panels["LayersPanel"]
     wait(lambda: panel.act is not None and win.displayed_state == win.app.state)
@@ -60,14 +39,7 @@ def main() -> int:
         wait(lambda: panel.shown_layer == a.layer)
     panel.select_channel(a.channel)
     wait(lambda: win.jobs.idle())
-    img = win.grab().toImage()
-    qb = QBuffer()
-    qb.open(QIODevice.WriteOnly)
-    img.save(qb, "PNG")
-    from PIL import Image
-    pil = Image.open(io.BytesIO(bytes(qb.data()))).convert("RGB")
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    pil.quantize(256).save(a.out, "PNG", optimize=True)
+    save_grab(win, a.out)
     print(f"{a.out}: {a.model}, layer {panel.shown_layer}, channel {panel.channel}")
     win.shutdown()
     return 0
