@@ -522,10 +522,8 @@ def _z_space_edits(z: torch.Tensor, state: RenderState, info: ModelInfo) -> torc
         layout = codes.layout_of(info)
         category, values = None, {}
         for e in codes_set:
-            if e.index == 0:
-                if not layout.categories or e.alpha != int(e.alpha):
-                    raise ValueError("the category must be a whole number of a model with a categorical code")
-                category = int(e.alpha)
+            if e.index == 0:  # the nearest category: a timeline blending two keys' categories switches halfway
+                category = int(round(e.alpha))
             else:
                 values[e.index] = e.alpha
         z = codes.set_codes(z, layout, category, values)

@@ -37,6 +37,8 @@ def test_code_edits_change_the_code_dims_only(renderer):
     assert z1[19].item() == -0.5 and z1[18] == z0[18]
     img0, img1 = renderer.render(plain), renderer.render(edited)
     assert not img0.error and not img1.error and not np.array_equal(img0.image, img1.image)
+    blended = renderer.latents(plain.replace(edits=(Edit("code", 0, 6.6),)))[0][0]  # a timeline between 6 and 7
+    assert blended[8:18].argmax().item() == 7 and blended[8:18].sum().item() == 1.0
     bad = renderer.render(plain.replace(edits=(Edit("code", 0, 10.0),)))
     assert "category 10 out of range" in bad.error
     bad = renderer.render(plain.replace(edits=(Edit("code", 3, 0.0),)))
