@@ -1,6 +1,8 @@
-"""`ganstudio eval CHECKPOINT`: sample quality measured with the shipped Fashion-MNIST classifier."""
+"""`ganstudio eval CHECKPOINT`: sample quality measured with a shipped classifier (Fashion-MNIST's, or the
+emoji group classifier for models trained on emoji)."""
 NAME = "eval"
-HELP = "measure a checkpoint: FCD, IS analogue, precision/recall, class accuracy (Fashion-MNIST classifier)"
+HELP = ("measure a checkpoint: FCD, IS analogue, precision/recall, class accuracy (Fashion-MNIST classifier; "
+        "the emoji group classifier for emoji models)")
 
 # "mnist" alone is not enough: the classifier and its reference statistics are Fashion-MNIST's, so an
 # MNIST digit model would be measured against clothes.
