@@ -37,6 +37,10 @@ class Capabilities:
     # Resolutions at which synthesis(..., stop_at=r) returns an r x r image early, a cheap preview
     # (StyleGAN2's skip generator sums an image at every resolution); () = full renders only.
     preview_resolutions: tuple[int, ...] = ()
+    # VQ-VAE: (rows, cols) of the code grid; ws[:, 0] holds its codebook indices in raster order, and
+    # the generator has encode_codes / decode_codes / sample_codes (models.vqvae).  () = no code grid.
+    code_grid: tuple[int, ...] = ()
+    codebook_size: int = 0  # entries of that codebook
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

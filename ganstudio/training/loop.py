@@ -126,7 +126,8 @@ class _Trainer:
         self.G_ema = make_ema(self.G) if cfg.ema > 0 else None
         self.caps = caps = self.G.capabilities()
         self.is_vae = self.D is None
-        if self.is_vae and not caps.encoder:
+        self.is_vq = bool(caps.code_grid)  # VQ-VAE: stage 1 for vq_steps steps, then the prior
+        if self.is_vae and not (caps.encoder or self.is_vq):
             raise ValueError(f"model {cfg.model} has no discriminator and no encoder: nothing to train it with")
         self.style_mixing = cfg.style_mixing if caps.style_layers else 0.0
         self.noise_kw = {"noise_mode": "random"} if caps.noise_layers else {}
@@ -216,7 +217,9 @@ class _Trainer:
             for m in filter(None, (self.G, self.D, self.G_ema)):
                 m.set_stage(self.stage, self.alpha)
         terms: dict = {}
-        if self.is_vae:
+        if self.is_vq:
+            self.loss.run_phase("VQ" if self.step < cfg.vq_steps else "PRIOR", terms)
+        elif self.is_vae:
             self.loss.run_phase("VAE", terms)
         elif self.D.reads == "code":  # the adversarial autoencoder: reconstruction, then regularization
             self.loss.run_phase("AAE", terms)

@@ -141,7 +141,8 @@ class GANLoss:
     # -- phases -----------------------------------------------------------------------------
     def run_phase(self, phase: str, terms: dict) -> None:
         """One optimizer step of ``phase``: "D" (discriminator), "G" (generator) or "VAE"."""
-        {"D": self._d_phase, "G": self._g_phase, "VAE": self._vae_phase, "AAE": self._aae_phase}[phase](terms)
+        {"D": self._d_phase, "G": self._g_phase, "VAE": self._vae_phase, "AAE": self._aae_phase,
+         "VQ": self._vq_phase, "PRIOR": self._prior_phase}[phase](terms)
 
     def _add_terms(self, table, batch: Batch, counter: int, total: torch.Tensor, terms: dict):
         """The table's due terms folded into ``total``; returns (total, the lazy ones left for a pass of their own)."""
@@ -242,6 +243,32 @@ class GANLoss:
             loss, rec, kl = L.vae_loss(recon, real, mu, logvar, t.cfg.vae_beta)
         terms["loss_vae"], terms["vae_recon"], terms["vae_kl"] = loss, rec, kl
         self.optimize(t.opt_G, t.G, loss)
+
+    def _vq_phase(self, terms: dict) -> None:
+        """VQ-VAE stage 1 (van den Oord et al. 2017, eq. 3): reconstruction + commitment (+ the codebook loss
+        when the codebook does not learn by EMA); the EMA update and code restarts run inside the forward."""
+        t = self.t
+        real, _ = t.batches.next()
+        with self.autocast():
+            out = t.G.vq_losses(real, generator=t.dev_gen)
+            loss = out.rec + t.cfg.vq_beta * out.commit + out.codebook
+        terms["loss_vq"], terms["vq_recon"], terms["vq_commit"] = loss, out.rec, out.commit
+        terms["vq_perplexity"] = out.perplexity
+        if t.G.codebook.update == "loss":
+            terms["vq_codebook"] = out.codebook
+        self.optimize(t.opt_G, t.G, loss)
+
+    def _prior_phase(self, terms: dict) -> None:
+        """VQ-VAE stage 2: the PixelCNN prior learns the codes of real images under the frozen stage-1 model
+        (only the prior's parameters get gradients; Adam leaves the others, which have none, alone)."""
+        t = self.t
+        real, _ = t.batches.next()
+        with torch.no_grad():
+            codes = t.G.encode_codes(real)
+        with self.autocast():
+            nll = t.G.prior.loss(codes)  # nats per cell
+        terms["prior_nll"] = nll
+        self.optimize(t.opt_G, t.G, nll)
 
     def _aae_phase(self, terms: dict) -> None:
         """The adversarial autoencoder (Makhzani et al. 2016, sec. 2) on one batch: the reconstruction phase

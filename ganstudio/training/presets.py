@@ -63,6 +63,8 @@ class TrainConfig:
     info_cont_weight: float = 0.1  # InfoGAN weight of the continuous codes relative to the categorical one
     ortho: float = 0.0  # BigGAN orthogonal regularization weight on G
     vae_beta: float = 1.0  # beta-VAE weight of the KL term
+    vq_beta: float = 0.25  # VQ-VAE commitment weight beta (van den Oord et al. 2017: 0.25)
+    vq_steps: int = 0  # VQ-VAE: steps of stage 1 (encoder, codebook, decoder); the steps after it train the prior
     margin: float = 1.0  # EBGAN margin m: D pushes the energy of fakes up to m (loss ebgan)
     pt: float = 0.0  # EBGAN pulling-away term weight on D's embeddings of fakes
     began_gamma: float = 0.5  # BEGAN equilibrium gamma = E[L(G(z))] / E[L(x)], in (0, 1] (loss began)
@@ -141,7 +143,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("sample_every", "ckpt_every", "num_workers", "clip", "gp", "r1", "pl", "dragan", "drift",
                      "label_smoothing", "instance_noise", "aux_class", "info", "info_cont_weight", "ortho",
-                     "style_mixing", "vae_beta", "phase_kimg", "lr_g", "lr_d", "margin", "pt", "lambda_k"):
+                     "style_mixing", "vae_beta", "vq_beta", "vq_steps", "phase_kimg", "lr_g", "lr_d", "margin", "pt", "lambda_k"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.channels not in (1, 3):
@@ -264,6 +266,13 @@ PRESETS: dict[str, TrainConfig] = {
     # Kingma & Welling 2014: ELBO with Adam (lr 1e-3); beta = 1 is the plain VAE.
     "vae": _p(preset="vae", model="vae", lr_g=1e-3, lr_d=1e-3, betas_g=(0.9, 0.999), betas_d=(0.9, 0.999),
               vae_beta=1.0, batch=128, steps=5000),
+    # van den Oord et al. 2017: Adam lr 2e-4, beta 0.25, EMA codebook (decay 0.99); two stages in one run:
+    # vq_steps of the VQ-VAE, then its gated PixelCNN prior on the frozen model's codes.  Small scale: lr 1e-3
+    # (the run is a few thousand steps), an 8x8 grid of 64 codes for 32 px images, a 4-layer prior.
+    "vqvae": _p(preset="vqvae", model="vqvae", lr_g=1e-3, lr_d=1e-3, betas_g=(0.9, 0.999), betas_d=(0.9, 0.999),
+                vq_beta=0.25, vq_steps=2500, batch=64, steps=4500,
+                model_config={"channels": 32, "res_channels": 16, "num_codes": 64, "code_dim": 16,
+                              "prior_channels": 32, "prior_layers": 4, "prior_kernel": 5}),
     # Goodfellow et al. 2014 on MNIST, fully connected nets, k = 1; Adam stands in for the paper's
     # SGD with momentum, which needs a hand-tuned decay schedule.
     "mlp-gan": _p(preset="mlp-gan", model="mlp-gan", data="mnist", resolution=28, batch=64, steps=10000),
@@ -393,6 +402,8 @@ REQUIRES: dict[str, tuple[Callable[[ModelTraits], bool], str]] = {
     "w_avg_beta": ((lambda t: t.caps.truncation == "w"), "StyleGAN's running mean of w"),
     "phase_kimg": ((lambda t: t.caps.progressive), "progressive models"),
     "vae_beta": ((lambda t: t.caps.encoder and not t.has_D), "VAEs"),
+    "vq_beta": ((lambda t: bool(t.caps.code_grid)), "VQ-VAEs"),
+    "vq_steps": ((lambda t: bool(t.caps.code_grid)), "VQ-VAEs"),
     "aux_class": ((lambda t: "class_logits" in t.heads), "discriminators with a class head (acgan)"),
     "info": ((lambda t: "code" in t.heads), "models with InfoGAN latent codes"),
     "info_cont_weight": ((lambda t: "code" in t.heads), "models with InfoGAN latent codes"),

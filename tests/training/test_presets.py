@@ -9,13 +9,15 @@ from ganstudio.training.loop import train
 from ganstudio.training.presets import PRESETS, TrainConfig, apply_overrides, get_preset, list_presets
 
 FAMILIES = ["dcgan", "wgan-clip", "wgan-gp", "lsgan", "cgan", "acgan", "sngan-projection", "sagan", "biggan",
-            "progan", "stylegan2", "vae", "mlp-gan", "infogan", "ebgan", "began", "aae"]
+            "progan", "stylegan2", "vae", "mlp-gan", "infogan", "ebgan", "began", "aae", "vqvae"]
 
 # Terms each recipe must report, beyond the adversarial losses.
 EXPECTED_TERMS = {"wgan-gp": {"gp"}, "acgan": {"class_D", "class_G"}, "infogan": {"info_D", "info_G"},
                   "biggan": {"ortho"}, "progan": {"gp", "drift"}, "stylegan2": {"r1"},
                   "vae": {"loss_vae", "vae_recon", "vae_kl"}, "ebgan": {"pt"}, "began": {"k_t", "M_global"},
-                  "aae": {"aae_recon"}}
+                  "aae": {"aae_recon"}, "vqvae": {"loss_vq", "vq_recon", "vq_commit", "vq_perplexity", "prior_nll"}}
+# Tiny-run settings beyond tiny_config: the VQ-VAE's two stages both within the four steps.
+TINY_OVER = {"vqvae": dict(vq_steps=2)}
 
 
 
@@ -68,13 +70,13 @@ def test_every_preset_trains_a_few_steps(name, tmp_path):
     model = get_preset(name).model
     if not model_registered(model):
         pytest.skip(f"model {model!r} is not registered yet")
-    cfg = tiny_config(name)
+    cfg = tiny_config(name, **TINY_OVER.get(name, {}))
     data = TinyData(n=32, res=cfg.resolution, classes=3)
     stats = list(train(cfg, tmp_path / "run", dataset=data))
     assert [s["step"] for s in stats] == [1, 2, 3, 4]
     terms = set().union(*(s["losses"] for s in stats))
     assert EXPECTED_TERMS.get(name, set()) <= terms, terms
-    assert ({"loss_D", "loss_G"} <= terms) != (name == "vae")
+    assert ({"loss_D", "loss_G"} <= terms) != (name in ("vae", "vqvae"))
     assert all(math.isfinite(v) for s in stats for v in s["losses"].values())
     grid = stats[-1]["sample"]
     assert grid.dtype.name == "uint8" and grid.ndim == 3 and grid.shape[2] == 3

@@ -35,6 +35,9 @@ CASES = {
     "began": ("began", dict(lambda_k=0.05)),
     "ebgan": ("ebgan", {}),
     "aae": ("aae", {}),
+    # The VQ-VAE's two stages (EMA codebook and restarts, then the prior), interrupted in each.
+    "vqvae-stop-in-stage-1": ("vqvae", dict(vq_steps=4)),
+    "vqvae-stop-in-stage-2": ("vqvae", dict(vq_steps=2)),
 }
 
 
