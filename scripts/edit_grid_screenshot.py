@@ -15,17 +15,25 @@ from PIL import Image
 from ganstudio.engine import Renderer
 from ganstudio.gui.main_window import MainWindow
 
-def settle(win, extra=0.5, timeout=120):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
+def wait_until(cond, timeout=120.0, then=0.5):
+    """Run the event loop until cond() holds (or timeout), then a little longer for the last paint."""
+    end = time.time() + timeout
+    while time.time() < end and not cond():
         app.processEvents()
-        if (win.app.info is not None and win.displayed_state == win.app.state and win.bridge.worker.idle()
-                and win.jobs.idle()):
-            break
-        time.sleep(0.02)
-    t1 = time.time()
-    while time.time() - t1 < extra:
-        app.processEvents(); time.sleep(0.02)
+        time.sleep(0.03)
+    end = time.time() + then
+    while time.time() < end:
+        app.processEvents()
+        time.sleep(0.03)
+
+
+def idle(win):
+    return win.app.info is not None and win.displayed_state == win.app.state and win.jobs.idle()
+
+
+def settle(win, extra=0.5):
+    wait_until(lambda: idle(win), then=extra)
+
 
 model = sys.argv[1] if len(sys.argv) > 1 else "shapes-stylegan2"
 method, index, alpha = (sys.argv[2], int(sys.argv[3]), float(sys.argv[4])) if len(sys.argv) > 4 else ("sefa", 3, 3.0)
@@ -40,10 +48,8 @@ s.slider.setValue(s._to_pos(alpha)); win.app.end_gesture(); settle(win)
 win.docks["EditGridPanel"].raise_(); settle(win, 0.3)
 grid = win.panels["EditGridPanel"]
 grid.count.setValue(8); grid.before.setChecked(True)
-t0 = time.time()
-while time.time() - t0 < 120 and not (len(grid.shown_states) == 16 and grid.shown_states[-1].edits == win.app.state.edits):
-    app.processEvents(); time.sleep(0.05)
-settle(win, 0.8)
+wait_until(lambda: len(grid.shown_states) == 16 and grid.shown_states[-1].edits == win.app.state.edits and idle(win),
+           then=0.8)
 img = win.grab().toImage()
 qb = QBuffer(); qb.open(QIODevice.WriteOnly); img.save(qb, "PNG")
 pil = Image.open(io.BytesIO(bytes(qb.data()))).convert("RGB")
