@@ -77,3 +77,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_safetensors(path: str | os.PathLike) -> tuple[dict, dict]:
+    """(metadata, tensors) of a safetensors file, read without executing anything from it; ValueError
+    ("PATH: not a readable safetensors file: why") when it cannot be read."""
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(str(path), "pt") as f:
+            return dict(f.metadata() or {}), {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable safetensors file: {e}") from None

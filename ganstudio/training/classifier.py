@@ -99,8 +99,7 @@ _CACHE: dict[tuple, LoadedClassifier] = {}
 
 def load_classifier(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> LoadedClassifier:
     """Load the shipped (or a given) classifier file; cached per path and device."""
-    from safetensors import SafetensorError
-    from safetensors import safe_open
+    from ganstudio._io import read_safetensors
 
     path = Path(path) if path is not None else DEFAULT_PATH
     key = (str(path.resolve()), str(device), path.stat().st_mtime if path.is_file() else 0)
@@ -110,11 +109,9 @@ def load_classifier(path: str | os.PathLike | None = None, device: str | torch.d
         raise ClassifierError(f"{path}: classifier file not found (rebuild it with "
                               "`python -m ganstudio.training.classifier --out {path}`)")
     try:
-        with safe_open(str(path), "pt") as f:
-            md = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ClassifierError(f"{path}: not a readable safetensors file: {e}") from None
+        md, tensors = read_safetensors(path)
+    except ValueError as e:
+        raise ClassifierError(str(e)) from None
     try:
         meta = json.loads(md[META_KEY])
         assert meta.get("format") == FORMAT

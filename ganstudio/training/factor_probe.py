@@ -163,7 +163,7 @@ _CACHE: dict = {}
 
 def load_probe(path: str | os.PathLike | None = None) -> LoadedProbe:
     """Load the shipped (or a given) probe file on the CPU; cached per path and modification time."""
-    from safetensors import SafetensorError, safe_open
+    from ganstudio._io import read_safetensors
 
     path = Path(path) if path is not None else DEFAULT_PATH
     if not path.is_file():
@@ -173,11 +173,9 @@ def load_probe(path: str | os.PathLike | None = None) -> LoadedProbe:
     if key in _CACHE:
         return _CACHE[key]
     try:
-        with safe_open(str(path), "pt") as f:
-            md = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ProbeError(f"{path}: not a readable safetensors file: {e}") from None
+        md, tensors = read_safetensors(path)
+    except ValueError as e:
+        raise ProbeError(str(e)) from None
     try:
         meta = json.loads(md[META_KEY])
         assert isinstance(meta, dict) and meta.get("format") == FORMAT
