@@ -329,6 +329,37 @@ def render_grid(name: str, shipped: Path, G, class_names) -> Path:
     return out
 
 
+CODE_SEEDS = 8  # columns of the category block of an InfoGAN code grid
+CODE_VALUES = (-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0)  # columns of a continuous code's rows
+
+
+def render_code_grid(name: str, shipped: Path) -> Path:
+    """docs/models/<name>_codes.png for an InfoGAN: its codes set through the window's renderer.
+
+    First one row per category (seeds 0-7 across, the category set on each); then, for each
+    continuous code k, three rows (seeds 0, 1, 2) with code k at -2 ... 2 across (InfoGAN's figures).
+    """
+    import numpy as np
+
+    from ganstudio.engine import Renderer, RenderState
+    from ganstudio.engine.state import Edit
+    from ganstudio.imaging import make_grid, save_png
+    r = Renderer("cpu")
+    info = r.load(str(shipped))
+    cats, conts = info.code_sizes
+    states = [RenderState(model=str(shipped), seed=s, edits=(Edit("code", 0, float(k)),))
+              for k in range(cats) for s in range(CODE_SEEDS)]
+    states += [RenderState(model=str(shipped), seed=s, edits=(Edit("code", k, v),))
+               for k in range(1, conts + 1) for s in range(3) for v in CODE_VALUES]
+    res = r.render_batch(states)
+    if res.image is None:
+        raise SystemExit(f"[{name}] code grid: {res.error}")
+    u8 = res.image if res.image.shape[-1] == 3 else np.repeat(res.image, 3, -1)
+    out = DOCS_MODELS / f"{name}_codes.png"
+    save_png(out, np.repeat(np.repeat(make_grid(u8, cols=CODE_SEEDS), 2, 0), 2, 1))
+    return out
+
+
 def read_manifest() -> dict:
     if MANIFEST.is_file():
         return json.loads(MANIFEST.read_text())
@@ -384,6 +415,7 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
     check_n = r.get("check_n", CHECK_N)
     check_value = evaluate(Gs, r["data"], class_names, check_n, CHECK_SEED)[key]
     grid = render_grid(name, shipped, Gs, class_names)
+    codes_grid = render_code_grid(name, shipped) if getattr(Gs, "info_cat", 0) or getattr(Gs, "info_cont", 0) else None
 
     entry = {
         "name": name, "family": r["family"], "model": meta["model"], "file": file,
@@ -396,6 +428,7 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
         "metrics": metrics,
         "check": {"metric": key, "n": check_n, "seed": CHECK_SEED, "value": check_value, "rtol": CHECK_RTOL},
         "paper": r["paper"], "grid": str(grid.relative_to(ROOT)), "size_bytes": size,
+        **({"codes_grid": str(codes_grid.relative_to(ROOT))} if codes_grid else {}),
         **({"notes": r["notes"]} if r.get("notes") else {}),
         "default": False,
     }
