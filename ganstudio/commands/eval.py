@@ -103,6 +103,8 @@ def run(args) -> int:
         except ClassifierError as e:
             raise UsageError(str(e)) from None
         result["seconds"] = round(time.time() - t0, 2)
+        if hasattr(G, "reconstruct"):  # an autoencoder: how well it reproduces the test set too
+            result.update(_reconstruction(G, ckpt.meta, args, device))
         if args.classifier is None and (G.img_resolution, G.img_channels) != geometry:
             result["resized_note"] = (f"samples were converted to {geometry[0]} px "
                                       f"{'grey' if geometry[1] == 1 else 'RGB'} for the classifier")
@@ -115,6 +117,18 @@ def run(args) -> int:
         return 0
     _print(result)
     return 0
+
+
+def _reconstruction(G, meta: dict, args, device) -> dict:
+    """The reconstruction error on the test split of the model's training data (a note when it is missing)."""
+    from ganstudio.training import metrics
+    from ganstudio.training.data import DatasetError, make_dataset
+    name = (meta.get("training") or {}).get("data") or "fashion-mnist"
+    try:
+        data = make_dataset(name, G.img_resolution, G.img_channels, split="test")
+    except (DatasetError, ValueError, OSError) as e:
+        return {"recon_note": f"no reconstruction error: the test split of {name} cannot be read ({e})"}
+    return {**metrics.reconstruction_error(G, data, n=args.n, batch=args.batch, device=device), "recon_data": name}
 
 
 def _print(r: dict) -> None:
@@ -138,6 +152,11 @@ def _print(r: dict) -> None:
         if "class_accuracy" in r:
             acc = r["class_accuracy"]
             print(f"  class accuracy    {acc:.3f}" if acc is not None else f"  class accuracy    n/a: {r['class_accuracy_note']}")
+        if "recon_mse" in r:
+            print(f"  reconstruction    MSE {r['recon_mse']:.5f} per pixel on [-1, 1], PSNR {r['recon_psnr']:.2f} dB "
+                  f"({r['recon_n']} test images of {r['recon_data']})")
+        elif "recon_note" in r:
+            print(f"  {r['recon_note']}")
         if "resized_note" in r:
             print(f"  note: {r['resized_note']}")
     inc = r.get("inception") or {}

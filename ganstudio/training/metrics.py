@@ -153,6 +153,26 @@ def generated_features(G, n: int, batch: int, classifier, *, seed: int = 0, devi
     return torch.cat(feats), torch.cat(probs), classes
 
 
+@torch.no_grad()
+def reconstruction_error(G, data, *, n: int, batch: int = 250, device="cpu") -> dict:
+    """How well an autoencoding generator (one with ``reconstruct(img)``, the VQ-VAE) reproduces the first
+    ``n`` images of ``data`` (a training.data data set): mean squared error per pixel on [-1, 1] and PSNR (dB,
+    peak-to-peak 2)."""
+    n = min(n, len(data))
+    was_training = G.training
+    G.eval()
+    try:
+        total = 0.0
+        for i in range(0, n, batch):
+            real, _ = data.batch(torch.arange(i, min(n, i + batch)))
+            real = real.to(device)
+            total += float((G.reconstruct(real).float() - real).pow(2).sum())
+    finally:
+        G.train(was_training)
+    mse = total / (n * G.img_channels * G.img_resolution ** 2)
+    return {"recon_mse": mse, "recon_psnr": 10 * math.log10(4.0 / max(mse, 1e-12)), "recon_n": n}
+
+
 def evaluate_generator(G, *, n: int = 5000, batch: int = 250, seed: int = 0, device="cpu",
                        classifier_path=None, class_names: Optional[list[str]] = None,
                        progress: Optional[Callable[[int, int], None]] = None) -> dict:

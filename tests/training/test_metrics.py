@@ -184,3 +184,24 @@ def test_only_fashion_mnist_data_counts_as_fashion_mnist_like(data, like):
     from ganstudio.commands.eval import fmnist_like
     from ganstudio.training.data import MNIST_CLASSES
     assert fmnist_like({"training": {"data": data}, "class_names": MNIST_CLASSES}, 1)[0] is like
+
+
+def test_reconstruction_error_known_answer():
+    """An autoencoder off by 0.1 on every pixel: MSE 0.01, PSNR 10 log10(4 / 0.01) dB, over the first n images."""
+    import math
+
+    from ganstudio.training.data import ImageDataset
+
+    class OffByATenth(torch.nn.Module):
+        img_channels, img_resolution = 1, 4
+
+        def reconstruct(self, img):
+            return img + 0.1
+
+    images = torch.randint(0, 256, (7, 1, 4, 4), dtype=torch.uint8)
+    data = ImageDataset(images, None, resolution=4, channels=1)
+    from ganstudio.training.metrics import reconstruction_error
+    r = reconstruction_error(OffByATenth(), data, n=5, batch=2)
+    assert r["recon_n"] == 5 and math.isclose(r["recon_mse"], 0.01, rel_tol=1e-5)
+    assert math.isclose(r["recon_psnr"], 10 * math.log10(400), rel_tol=1e-5)
+    assert reconstruction_error(OffByATenth(), data, n=100, batch=3)["recon_n"] == 7  # capped at the data set
