@@ -132,12 +132,26 @@ def test_resume_with_ada_is_bit_exact_and_keeps_p(tmp_path):
     assert state["kind"] == "ada" and state["sign_n"] > 0  # step 3 of interval 2: a partial window is kept
 
 
-@pytest.mark.parametrize("preset", ["dcgan", "wgan-gp", "stylegan2"])
-def test_diffaugment_trains_every_kind_of_discriminator_loss(preset, tmp_path):
-    cfg = tiny_config(preset, steps=2, augment="diffaugment", sample_every=0, ckpt_every=0)
+@pytest.mark.parametrize("augment", ["diffaugment", "ada"])
+@pytest.mark.parametrize("preset", ["dcgan", "wgan-gp", "stylegan2", "acgan", "progan", "biggan"])
+def test_augmentation_trains_every_kind_of_discriminator(preset, augment, tmp_path, monkeypatch):
+    from ganstudio.training import phases
+
+    seen = []
+
+    class Recording(Augmenter):  # ADA from p = 0.5 (a run starts at 0, where it changes nothing)
+        def __call__(self, x, generator=None):
+            seen.append(tuple(x.shape))
+            return super().__call__(x, generator)
+
+    monkeypatch.setattr(phases, "make_augmenter", lambda cfg, has_D, device: Recording(
+        cfg.augment, p=0.5 if cfg.augment == "ada" else 0.0, kimg=cfg.ada_kimg, device=device))
+    cfg = tiny_config(preset, steps=2, augment=augment, sample_every=0, ckpt_every=0)
     stats = list(train(cfg, tmp_path / "run", dataset=TinyData(n=20, res=cfg.resolution)))
     assert stats[-1]["step"] == 2 and all(math.isfinite(v) for v in stats[-1]["losses"].values())
-    assert "augment_p" not in stats[-1]
+    # Every D call saw augmented images: reals and fakes in each D step, fakes in each G step.
+    assert len(seen) >= 2 * (2 * cfg.k_disc + 1)
+    assert ("augment_p" in stats[-1]) == (augment == "ada")
 
 
 def test_bad_augment_settings_are_refused_with_the_reason(tmp_path):
