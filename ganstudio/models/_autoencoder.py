@@ -1,11 +1,17 @@
-"""The autoencoder discriminator EBGAN and BEGAN share, and BEGAN's decoder-shaped generator.
+"""The autoencoder discriminator EBGAN and BEGAN share, its two layouts, and BEGAN's generator.
 
 Both papers replace the classifier by an autoencoder whose reconstruction error is the score: low
-on data, high on fakes.  The layout follows BEGAN (Berthelot et al. 2017, fig. 1): 3x3 convolutions
-with ELUs, stride-2 downsampling to 8x8, a fully connected embedding h, and a decoder that mirrors
-it (fully connected to 8x8, convolutions and nearest-neighbour upsampling).  The decoder ends in a
-tanh so images stay in [-1, 1].  ``forward`` returns the per-image energy: the mean squared error
-(EBGAN's energy) or the mean absolute error (BEGAN's L1 loss L(v) = |v - D(v)|).
+on data, high on fakes.  ``forward`` returns the per-image energy: the mean squared error (EBGAN's
+energy) or the mean absolute error (BEGAN's L1 loss L(v) = |v - D(v)|).  Layouts:
+
+- BEGAN's (Berthelot et al. 2017, fig. 1): 3x3 convolutions with ELUs, stride-2 downsampling to 8x8,
+  a fully connected embedding h, and a decoder that mirrors it (fully connected to 8x8, convolutions
+  and nearest-neighbour upsampling).  BEGAN's generator is this decoder with weights of its own.
+- EBGAN's (Zhao et al. 2017, appendix: "4c2s" convolutions): three 4x4 stride-2 convolutions down to
+  res/8 and three 4x4 stride-2 transposed convolutions back, LeakyReLU(0.2); the embedding is the
+  encoder's flattened output.  No BatchNorm, so an image's energy does not depend on its batch.
+
+Decoders end in a tanh so reconstructions stay in [-1, 1].
 """
 from __future__ import annotations
 
@@ -69,19 +75,62 @@ class ConvDecoder(nn.Module):
         return self.body(self.fc(h).view(-1, self.n, BASE, BASE))
 
 
-class AutoencoderDiscriminator(Discriminator):
-    """D(x) = the reconstruction error of x; ``forward_aux`` also returns the embedding h ("embedding")."""
+class StridedEncoder(nn.Module):
+    """img [N, C, res, res] -> embedding [N, 4n * (res/8)^2]: three 4x4 stride-2 convolutions (EBGAN)."""
 
-    def __init__(self, res: int, channels: int, n: int, h_dim: int, energy: str):
+    def __init__(self, res: int, channels: int, n: int):
+        super().__init__()
+        num_levels(res)
+        layers: list[nn.Module] = []
+        for a, b in ((channels, n), (n, 2 * n), (2 * n, 4 * n)):
+            layers += [nn.Conv2d(a, b, 4, 2, 1), nn.LeakyReLU(0.2)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return self.body(img).flatten(1)
+
+
+class StridedDecoder(nn.Module):
+    """embedding -> img: three 4x4 stride-2 transposed convolutions back to res x res, tanh (EBGAN)."""
+
+    def __init__(self, res: int, channels: int, n: int):
+        super().__init__()
+        self.n, self.side = n, res // 8
+        self.body = nn.Sequential(nn.ConvTranspose2d(4 * n, 2 * n, 4, 2, 1), nn.LeakyReLU(0.2),
+                                  nn.ConvTranspose2d(2 * n, n, 4, 2, 1), nn.LeakyReLU(0.2),
+                                  nn.ConvTranspose2d(n, channels, 4, 2, 1), nn.Tanh())
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.body(h.view(-1, 4 * self.n, self.side, self.side))
+
+
+def _check_widths(**widths: int) -> None:
+    bad = {k: v for k, v in widths.items() if int(v) < 1}
+    if bad:
+        raise ValueError("the autoencoder needs " + " and ".join(f"{k} >= 1" for k in bad) + ", got "
+                         + ", ".join(str(v) for v in bad.values()))
+
+
+def began_autoencoder(res: int, channels: int, n: int, h_dim: int) -> tuple[nn.Module, nn.Module]:
+    _check_widths(n=n, h_dim=h_dim)
+    return ConvEncoder(res, channels, n, h_dim), ConvDecoder(res, channels, n, h_dim)
+
+
+def ebgan_autoencoder(res: int, channels: int, n: int) -> tuple[nn.Module, nn.Module]:
+    _check_widths(n=n)
+    return StridedEncoder(res, channels, n), StridedDecoder(res, channels, n)
+
+
+class AutoencoderDiscriminator(Discriminator):
+    """D(x) = the reconstruction error of x; ``forward_aux`` also returns the embedding ("embedding")."""
+
+    def __init__(self, res: int, channels: int, autoencoder: tuple[nn.Module, nn.Module], energy: str):
         super().__init__()
         if energy not in ENERGIES:
             raise ValueError(f"energy must be one of {', '.join(ENERGIES)}, got {energy!r}")
-        if n < 1 or h_dim < 1:
-            raise ValueError(f"the autoencoder needs n >= 1 and h_dim >= 1, got {n} and {h_dim}")
         self.img_resolution, self.img_channels = res, channels
         self.energy_kind = energy
-        self.encoder = ConvEncoder(res, channels, n, h_dim)
-        self.decoder = ConvDecoder(res, channels, n, h_dim)
+        self.encoder, self.decoder = autoencoder
 
     def reconstruct(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(reconstruction, embedding h) of img."""

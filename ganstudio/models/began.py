@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganstudio.models._autoencoder import AutoencoderDiscriminator, ConvDecoder
+from ganstudio.models._autoencoder import AutoencoderDiscriminator, ConvDecoder, began_autoencoder
 from ganstudio.models._base import Generator, check_shape
 from ganstudio.models._registry import register
 
@@ -43,7 +43,8 @@ class BEGANGenerator(Generator):
 
 
 def build_discriminator(cfg: BEGANConfig) -> AutoencoderDiscriminator:
-    return AutoencoderDiscriminator(cfg.img_resolution, cfg.img_channels, cfg.n, cfg.h_dim, energy="l1")
+    ae = began_autoencoder(cfg.img_resolution, cfg.img_channels, cfg.n, cfg.h_dim)
+    return AutoencoderDiscriminator(cfg.img_resolution, cfg.img_channels, ae, energy="l1")
 
 
 register("began", family="began", config_cls=BEGANConfig, generator=BEGANGenerator,

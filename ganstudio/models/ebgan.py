@@ -1,15 +1,15 @@
 """EBGAN (Zhao, Mathieu, LeCun 2017): an energy-based GAN with an autoencoder discriminator.
 
-G is the DCGAN generator (the paper's generators are DCGAN-style).  D is an autoencoder whose
-energy is the per-image mean squared reconstruction error; D minimizes D(x) + max(0, m - D(G(z)))
+G is the DCGAN generator (the paper's generators are DCGAN-style).  D is a convolutional autoencoder
+(the paper's "4c2s" layout, ``_autoencoder``) whose energy is the per-image mean squared reconstruction error; D minimizes D(x) + max(0, m - D(G(z)))
 and G minimizes D(G(z)) plus the pulling-away term on D's embeddings of the fakes
-(``training.losses.pulling_away``).  The autoencoder is shared with BEGAN (``_autoencoder``).
+(``training.losses.pulling_away``): its codes are the encoder's flattened output.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganstudio.models._autoencoder import AutoencoderDiscriminator, num_levels
+from ganstudio.models._autoencoder import AutoencoderDiscriminator, ebgan_autoencoder, num_levels
 from ganstudio.models._registry import register
 from ganstudio.models.dcgan import DCGANConfig, DCGANGenerator
 
@@ -20,8 +20,7 @@ class EBGANConfig:
     img_resolution: int = 32  # power of two >= 8
     img_channels: int = 1
     ngf: int = 64  # G width at its last hidden layer (DCGAN generator)
-    n: int = 32  # D's base width: the encoder grows by n per downsampling, the decoder keeps n
-    h_dim: int = 64  # D's embedding (the codes the pulling-away term reads)
+    n: int = 32  # D's base width: n, 2n, 4n channels down to res/8 (the paper's MNIST D: 64)
 
 
 class EBGANGenerator(DCGANGenerator):
@@ -34,11 +33,12 @@ class EBGANGenerator(DCGANGenerator):
 
 
 def build_discriminator(cfg: EBGANConfig) -> AutoencoderDiscriminator:
-    return AutoencoderDiscriminator(cfg.img_resolution, cfg.img_channels, cfg.n, cfg.h_dim, energy="mse")
+    return AutoencoderDiscriminator(cfg.img_resolution, cfg.img_channels,
+                                    ebgan_autoencoder(cfg.img_resolution, cfg.img_channels, cfg.n), energy="mse")
 
 
 register("ebgan", family="ebgan", config_cls=EBGANConfig, generator=EBGANGenerator,
-         discriminator=build_discriminator, tiny=dict(z_dim=8, img_resolution=16, ngf=8, n=4, h_dim=8),
+         discriminator=build_discriminator, tiny=dict(z_dim=8, img_resolution=16, ngf=8, n=4),
          paper="Zhao, Mathieu, LeCun. Energy-based Generative Adversarial Network. ICLR 2017.",
          description="Energy-based GAN: an autoencoder discriminator (energy = reconstruction MSE), margin loss, "
                      "pulling-away term.")

@@ -15,7 +15,7 @@ from ganstudio.gui.panels import PANELS
 from ganstudio.gui.panels._context import standalone_context
 
 FAMILY = {"ClassPanel": "cgan", "StagePanel": "progan", "EncoderPanel": "vae", "AttentionPanel": "sagan",
-          "BlendPadPanel": "dcgan"}  # the others on a StyleGAN2, which has every other capability
+          "BlendPadPanel": "dcgan", "LatentMapPanel": "aae"}  # the others on a StyleGAN2, which has every other capability
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,13 @@ def _drive_blend_pad(qtbot, p, ctx):
     p.blend(1.0, 0.0)
     assert torch.equal(torch.tensor(ctx.app.state.z), latent.seeded_z([p.seeds()[1]], ctx.app.info.z_dim)[0])
     qtbot.waitUntil(lambda: all(c is not None for c in p.pad.corners), timeout=30000)
+
+
+def _drive_latent_map(qtbot, p, ctx):
+    p.pick(0.5, -1.0)  # the tiny AAE's 2-D code is its own map: a click sets z there, undoably
+    assert ctx.app.state.z == (0.5, -1.0)
+    ctx.app.undo()
+    assert ctx.app.state.z is None
 
 
 def _drive_interpolation(qtbot, p, ctx):
@@ -208,7 +215,7 @@ DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "Cl
          "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card,
          "DirectionsPanel": _drive_directions, "EditGridPanel": _drive_edit_grid,
          "ProjectPanel": _drive_project, "TimelinePanel": _drive_timeline, "LayersPanel": _drive_layers,
-         "PPLPanel": _drive_ppl}
+         "PPLPanel": _drive_ppl, "LatentMapPanel": _drive_latent_map}
 
 
 def test_every_panel_has_a_drive():

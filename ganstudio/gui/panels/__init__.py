@@ -12,6 +12,7 @@ from ganstudio.gui.panels.encoder import EncoderPanel
 from ganstudio.gui.panels.gallery import GalleryPanel
 from ganstudio.gui.panels.interpolation import InterpolationPanel
 from ganstudio.gui.panels.latent import LatentPanel
+from ganstudio.gui.panels.latent_map import LatentMapPanel
 from ganstudio.gui.panels.layers import LayersPanel
 from ganstudio.gui.panels.mixing import MixingPanel
 from ganstudio.gui.panels.model_card import ModelCardPanel
@@ -33,6 +34,7 @@ PANELS = [
     (InterpolationPanel, LEFT),
     (StagePanel, LEFT),
     (EncoderPanel, LEFT),
+    (LatentMapPanel, LEFT),
     (ProjectPanel, LEFT),
     (MixingPanel, RIGHT),
     (NoisePanel, RIGHT),
