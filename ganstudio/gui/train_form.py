@@ -64,6 +64,7 @@ LABELS = {
     "info_cont": "Continuous code weight (InfoGAN)", "info_cont_weight": "Continuous code weight (InfoGAN)",
     "ortho": "Orthogonal regularization (BigGAN)", "style_mixing": "Style mixing probability",
     "w_avg_beta": "Average w tracking decay", "vae_beta": "KL weight (beta-VAE)",
+    "vq_beta": "Commitment weight (VQ-VAE)", "vq_steps": "VQ-VAE steps before the prior trains",
     "ema": "Weight averaging (EMA) decay", "phase_kimg": "Growing phase length (kimg)",
     "amp": "Mixed precision (CUDA)", "seed": "Random seed", "device": "Device",
     "num_workers": "Data loading processes", "log_every": "Log losses every N steps",
@@ -91,7 +92,8 @@ EXTRA_HELP = {
     "augment": "For a few hundred or thousand images: diffaugment = the same colour/translation/cutout on "
                "real and fake images (Zhao et al. 2020); ada = transforms applied with a probability p that "
                "rises while D overfits (Karras et al. 2020), plotted under the losses.",
-    "loss": "ns = non-saturating, minimax, lsgan = least squares, wgan = Wasserstein (add clip or gp), hinge.",
+    "loss": "ns = non-saturating, minimax, lsgan = least squares, wgan = Wasserstein (add clip or gp), hinge; "
+            "ebgan, began = energy losses of an autoencoder discriminator (the ebgan / began models).",
 }
 
 

@@ -127,6 +127,9 @@ class _Trainer:
         self.caps = caps = self.G.capabilities()
         self.is_vae = self.D is None
         self.is_vq = bool(caps.code_grid)  # VQ-VAE: stage 1 for vq_steps steps, then the prior
+        if self.is_vq and cfg.vq_steps < 1:
+            raise ValueError(f"{cfg.model} trains in two stages: set vq_steps (the VQ-VAE's steps before its prior "
+                             "trains) to 1 or more; 0 would train the prior on the codes of an untrained encoder")
         if self.is_vae and not (caps.encoder or self.is_vq):
             raise ValueError(f"model {cfg.model} has no discriminator and no encoder: nothing to train it with")
         self.style_mixing = cfg.style_mixing if caps.style_layers else 0.0

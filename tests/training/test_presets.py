@@ -175,3 +175,10 @@ def test_one_name_per_concept_and_old_names_still_load():
     assert old.w_avg_beta == 0.5 and old.model_config == {}
     with pytest.raises(ValueError, match="contradicts"):
         TrainConfig.from_dict({"model": "stylegan2", "w_avg_beta": 0.9, "model_config": {"w_avg_beta": 0.5}})
+
+
+def test_vqvae_needs_a_first_stage(tmp_path):
+    cfg = tiny_config("vqvae", vq_steps=0)
+    with pytest.raises(ValueError, match="vq_steps"):
+        list(train(cfg, tmp_path / "run", dataset=TinyData(n=16, res=cfg.resolution, classes=0)))
+    assert not (tmp_path / "run" / "checkpoints").exists()
