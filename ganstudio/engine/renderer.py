@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -419,7 +420,7 @@ class Renderer:
                         ws = torch.cat([p[2] for p in parts])
                         c = None if parts[0][1] is None else torch.cat([p[1] for p in parts])
                     with LayerCapture(G, capture) as layers:  # hooks for "layers" / "layer:NAME", removed after
-                        img = self._synthesize(G, info, state, ws, c, preview)
+                        img = self._synthesize(G, info, state, ws, c, preview, traceable=not capture)
                 captures = {**_captures(G, info, capture), **layers.captures(len(states))}
             image = to_uint8(img)
             res = RenderResult(image, "", (time.perf_counter() - t0) * 1000, state, info, captures=captures,
@@ -431,7 +432,8 @@ class Renderer:
             msg = str(e) or type(e).__name__
             return RenderResult(None, msg, (time.perf_counter() - t0) * 1000, state, info)
 
-    def _synthesize(self, G, info: ModelInfo, state: RenderState, ws, c, preview: int = 0):
+    def _synthesize(self, G, info: ModelInfo, state: RenderState, ws, c, preview: int = 0,
+                    traceable: bool = True):
         caps = info.capabilities
         kwargs: dict = {"noise_mode": state.noise_mode, "noise_strength": state.noise_strength}
         if preview and preview != info.resolution:
@@ -455,11 +457,57 @@ class Renderer:
             G.set_stage(stage, alpha)
         if self.device.type == "cuda":
             ws = ws.contiguous()
-        img = G.synthesis(ws, c, **kwargs).float()
+        # Captures hook the modules, which a trace would skip: traced only without them.
+        img = (_traced_synthesis(G, info, self.device, ws, c, kwargs) if traceable
+               else G.synthesis(ws, c, **kwargs)).float()
         if "stop_at" in kwargs:  # a preview: shown at the model's size, so the view keeps its scale
             img = torch.nn.functional.interpolate(img, size=(info.resolution, info.resolution), mode="bilinear",
                                                   align_corners=False).clamp_(-1, 1)
         return img
+
+
+# A small network's forward is mostly Python: a 32 px StyleGAN2 makes ~1,100 torch calls a frame, each
+# holding the GIL the GUI thread needs for the same frame (issue 17: 9 ms a frame alone, 19-21 ms in the
+# window while dragging).  A traced synthesis replays the same ops from C++: the same pixels, 11.3 -> 6.6 ms
+# of CPU a frame on one thread (fmnist-stylegan2).  A call is traced once it repeats (a drag) and only where
+# its eager forward takes under TRACE_BELOW_MS: in a slower one the Python is a small share.
+TRACE_BELOW_MS = 50.0
+_SEEN_ONCE = "seen once"
+
+
+def _trace_key(G, info: ModelInfo, device: torch.device, ws, c, kwargs: dict) -> Optional[tuple]:
+    """The key under which a synthesis call may be traced, or None where a trace could differ from eager
+    (randomness, per-call inputs, half precision, a model that does not declare it traceable)."""
+    if (not getattr(G, "trace_synthesis", False) or device.type != "cpu" or info.precision != "fp32" or c is not None
+            or set(kwargs) != {"noise_mode", "noise_strength"} or kwargs["noise_mode"] not in ("const", "none")):
+        return None
+    return kwargs["noise_mode"], float(kwargs["noise_strength"]), tuple(ws.shape), ws.dtype
+
+
+def _traced_synthesis(G, info: ModelInfo, device: torch.device, ws, c, kwargs: dict) -> torch.Tensor:
+    """G.synthesis(ws, c, **kwargs), by a trace of it where one is kept (see TRACE_BELOW_MS)."""
+    key = _trace_key(G, info, device, ws, c, kwargs)
+    traces = G.__dict__.setdefault("_render_traces", {})  # dies with the cached network
+    fn = traces.get(key) if key is not None else None
+    if fn is _SEEN_ONCE:
+        mode, strength = key[0], key[1]
+        try:
+            with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+                warnings.simplefilter("ignore")  # TracerWarnings about shapes: the shapes are in the key
+                fn = torch.jit.trace(lambda w: G.synthesis(w, noise_mode=mode, noise_strength=strength), (ws,),
+                                     check_trace=False)
+        except Exception:  # an op the tracer cannot record: this call stays eager
+            fn = None
+        traces[key] = fn
+    if fn is not None:
+        return fn(ws)
+    t0 = time.perf_counter()
+    img = G.synthesis(ws, c, **kwargs)
+    if key is not None and key not in traces and (time.perf_counter() - t0) * 1000 < TRACE_BELOW_MS:
+        while len(traces) >= 4:
+            traces.pop(next(iter(traces)))
+        traces[key] = _SEEN_ONCE
+    return img
 
 
 CAPTURES = ("attention", "layers")  # and "layer:NAME" for any name in captures["layers"] (engine/layers.py)

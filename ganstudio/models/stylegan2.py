@@ -625,6 +625,10 @@ class MappedGenerator(Generator):
 class StyleGAN2Generator(MappedGenerator):
     """``.mapping`` (MappingNetwork) and ``.synthesis`` (SynthesisNetwork) are submodules, as in NVIDIA's code."""
 
+    # synthesis(ws, noise_mode='const' | 'none', noise_strength=s) runs the same ops for every ws of one shape
+    # (in eval mode): the renderer may trace it (engine.renderer.TRACE_BELOW_MS).
+    trace_synthesis = True
+
     def __init__(self, cfg: StyleGAN2Config):
         super().__init__()
         _check_arch("architecture", cfg.architecture)
