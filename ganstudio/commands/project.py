@@ -33,6 +33,11 @@ def add_arguments(p):
                         "default: engine.projection.GREY_FEATURES on grey models; 0 = pixels only)")
     p.add_argument("--optimize-noise", action="store_true",
                    help="StyleGAN2: also optimise the noise maps (they are not part of the latents file)")
+    p.add_argument("--start", choices=("encoder", "mean"), default="encoder",
+                   help="w / w+: start from the model's encoder's guess (the default where the model has one, "
+                        "else the mean latent) or from the mean latent")
+    p.add_argument("--encoder", metavar="FILE",
+                   help="an encoder file from `ganstudio train-encoder` (default: the shipped model's own)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start samples and the latent noise")
     p.add_argument("--out", required=True, help="latents file to write: .npy or .npz")
     p.add_argument("--video", help="also write the progress (target | reconstruction) as .mp4 or .gif")
@@ -54,6 +59,8 @@ def _check_args(args) -> None:
             raise UsageError(f"{flag} {path}: is a folder; name a file in it")
         if not Path(path).parent.resolve().is_dir():
             raise UsageError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
+    if args.encoder is not None and args.start == "mean":
+        raise UsageError("--encoder and --start mean contradict each other: choose one")
     if args.video and args.video.lower().endswith(".mp4"):
         from ganstudio.engine.export import has_ffmpeg
         if not has_ffmpeg():
@@ -64,6 +71,9 @@ def _space(args, G) -> str:
     from ganstudio.commands import UsageError
     from ganstudio.engine.projection import available_spaces
     spaces = available_spaces(G)
+    if not spaces:
+        raise UsageError(f"--model {args.model}: its latents are discrete codes (a code grid); projection does not "
+                         "apply")
     if args.space is None:
         return "w+" if "w+" in spaces else "z"
     if args.space not in spaces:
@@ -79,6 +89,23 @@ def _check_readable(args, G, space: str) -> None:
             and G.z_dim == G.w_dim):
         raise UsageError(f"--out {Path(args.out).name}: {len(args.images)} z rows of this model read back as one "
                          "ws in an .npy; write an .npz (its key says z)")
+
+
+def _encoder(args, G, space: str):
+    """The encoder to start from: --encoder FILE, else the shipped model's own; None for --start mean or z."""
+    from ganstudio.commands import UsageError
+    from ganstudio.engine.inversion_encoder import EncoderError, check_matches, load_encoder
+    from ganstudio.engine.projection import ProjectionError, model_encoder
+    if args.start == "mean" or space == "z":
+        return None
+    try:
+        if args.encoder is None:
+            return model_encoder(args.model)
+        net = load_encoder(args.encoder).net
+        check_matches(net, G)
+        return net
+    except (EncoderError, ProjectionError) as e:
+        raise UsageError(f"--encoder: {e}") from None
 
 
 def _class(args, info):
@@ -141,6 +168,7 @@ def run(args) -> int:
     G = renderer.generator(info.key)
     space, class_idx = _space(args, G), _class(args, info)
     _check_readable(args, G, space)
+    encoder = _encoder(args, G, space)
     targets = _targets(args.images, info)
     from ganstudio.engine.projection import GREY_FEATURES
     features = args.features if args.features is not None else (GREY_FEATURES if info.channels == 1 else 0.0)
@@ -152,10 +180,11 @@ def run(args) -> int:
         if bar.frames is not None:
             bar.frames = []
         res = project(G, pixels, space=space, steps=args.steps, class_idx=class_idx, settings=settings,
-                      progress=bar, device=renderer.device)
+                      progress=bar, device=renderer.device, encoder=encoder)
         results.append(res)
         cls = "" if res.class_idx is None else f", class {_class_label(res.class_idx, info)}"
-        print(f"{Path(path).name}: PSNR {res.psnr:.2f} dB in {space}{cls}", file=sys.stderr)
+        print(f"{Path(path).name}: PSNR {res.psnr:.2f} dB in {space}{cls} (from the {res.start} start, "
+              f"{res.start_psnr:.2f} dB)", file=sys.stderr)
         if bar.frames is not None:
             videos.append(_side_by_side(pixels, bar.frames))
     _write_latents(args.out, results, space)

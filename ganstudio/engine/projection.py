@@ -4,7 +4,8 @@ Written from the StyleGAN2 paper's description of its projector (Karras et al. 2
 appendix D), not from NVIDIA's code:
 
 - start at the mean latent: w_avg for style models (the mean of the class's w for conditional
-  ones), for z-only models the best of z = 0 and a few random z;
+  ones), for z-only models the best of z = 0 and a few random z; or, given an image -> w+ encoder
+  (engine/inversion_encoder.py, in-domain inversion), at the better of its guess and the mean;
 - Gaussian noise added to the latent, ``noise_start`` x (spread of the latents), ramped down
   quadratically to zero over the first ``noise_ramp`` of the steps, so early steps explore;
 - Adam with a learning rate ramped up (linearly over ``lr_rampup``) and down (cosine over the
@@ -71,11 +72,15 @@ class ProjectionResult:
     cancelled: bool = False
     noise_maps: Optional[list] = None  # optimised noise maps [1, 1, r, r] (optimize_noise only)
     losses: list = field(default_factory=list)
+    start: str = "mean"  # where the optimisation started: "mean" (latent) or "encoder" (its guess)
+    start_psnr: float = 0.0  # of the start's image against the target, in dB
 
 
 def available_spaces(G) -> tuple[str, ...]:
     """The spaces ``G`` can be projected into, from its capabilities."""
     caps = G.capabilities()
+    if getattr(caps, "code_grid", ()):
+        return ()  # a VQ code grid: the latents are discrete indices, no gradient reaches them
     return SPACES if caps.style_layers and G.num_ws > 1 else ("z",)
 
 
@@ -161,8 +166,10 @@ def feature_classifier(G, device):
 class _Latents:
     """How the optimised variable becomes ws, the start and the spread of the latents, for one class."""
 
-    def __init__(self, G, space: str, c: Optional[torch.Tensor], gen: torch.Generator, device):
+    def __init__(self, G, space: str, c: Optional[torch.Tensor], gen: torch.Generator, device,
+                 guess: Optional[torch.Tensor] = None):
         self.G, self.space, self.c = G, space, c
+        self.n_guess = 0  # leading candidates that are an encoder's guess
         n = 256 if space != "z" else 16
         z = torch.randn(n, G.z_dim, generator=gen).to(device)
         if space == "z":
@@ -177,6 +184,10 @@ class _Latents:
         self.spread = float(((w - start) ** 2).sum(1).mean().sqrt())
         rows = 1 if space == "w" else G.num_ws
         self.candidates = start.reshape(1, 1, -1).repeat(1, rows, 1)
+        if guess is not None:  # the guess first; the mean stays a candidate for images the encoder misreads
+            guess = guess.reshape(1, G.num_ws, -1).to(device).float()
+            self.candidates = torch.cat([guess.mean(1, keepdim=True) if space == "w" else guess, self.candidates])
+            self.n_guess = 1
 
     def ws(self, v: torch.Tensor) -> torch.Tensor:
         if self.space == "z":
@@ -190,13 +201,17 @@ class _Latents:
         return self.G.synthesis(self.ws(v), c, noise_mode="const", **kw)
 
     def best_start(self, loss_fn) -> torch.Tensor:
-        """The candidate start with the lowest loss (z-space: z = 0 or one of a few samples)."""
+        """The candidate start with the lowest loss (z-space: z = 0 or one of a few samples; an encoder's
+        guess or the mean); ``self.started_from`` says whether it was the encoder's guess."""
+        self.started_from = "mean"
         if len(self.candidates) == 1:
             return self.candidates.clone()
         with torch.no_grad():
             losses = torch.cat([loss_fn(self.render(self.candidates[i:i + 8]))
                                 for i in range(0, len(self.candidates), 8)])
-        return self.candidates[int(losses.argmin())][None].clone()
+        best = int(losses.argmin())
+        self.started_from = "encoder" if best < self.n_guess else "mean"
+        return self.candidates[best][None].clone()
 
 
 def _lr_at(t: float, s: ProjectionSettings) -> float:
@@ -228,6 +243,7 @@ def _optimize(lat: _Latents, loss_fn, s: ProjectionSettings, steps: int, gen: to
               progress=None, should_stop=None):
     """Run the projector from the best start for ``steps`` steps -> (latent, noise maps, losses, steps, cancelled)."""
     v = lat.best_start(loss_fn).requires_grad_(True)
+    lat.start = v.detach().clone()
     params = [v]
     noise_maps = None
     if s.optimize_noise and hasattr(lat.G, "const_noise"):
@@ -263,8 +279,11 @@ def _optimize(lat: _Latents, loss_fn, s: ProjectionSettings, steps: int, gen: to
 def project(G, target, space: str = "w+", steps: int = 300, class_idx: Optional[int] = None,
             settings: Optional[ProjectionSettings] = None,
             progress: Optional[Callable[[int, float, torch.Tensor], None]] = None,
-            should_stop: Optional[Callable[[], bool]] = None, device=None) -> ProjectionResult:
+            should_stop: Optional[Callable[[], bool]] = None, device=None, encoder=None) -> ProjectionResult:
     """Project ``target`` (a path, uint8 [H, W, C] or a tensor in [-1, 1]) into ``G``'s ``space``.
+
+    ``encoder`` (engine/inversion_encoder.InversionEncoder for ``G``): in w and w+ the optimisation
+    starts from the better (by the loss) of its guess and the mean latent; z always starts as usual.
 
     ``class_idx`` None on a conditional model estimates the class (each class's start scored, the
     best few optimised briefly, the best kept).  ``progress(step, loss, image [C, H, W])`` after
@@ -281,21 +300,41 @@ def project(G, target, space: str = "w+", steps: int = 300, class_idx: Optional[
     if G.c_dim and class_idx is None:
         class_idx = _estimate_class(G, space, loss_fn, s, gen, device, should_stop)
     c = _onehot(class_idx, G.c_dim, device) if G.c_dim else None
-    lat = _Latents(G, space, c, gen, device)
+    lat = _Latents(G, space, c, gen, device, _encoder_guess(encoder, G, tgt, space))
     v, noise_maps, losses, done, cancelled = _optimize(lat, loss_fn, s, s.steps, gen, progress, should_stop)
     with torch.no_grad():
         img = lat.render(v, noise_maps)
         ws = lat.ws(v)[0]
         loss = float(loss_fn(img)[0])
+        start_psnr = psnr(lat.render(lat.start)[0], tgt[0])
     latent = v[0] if space == "z" else ws
     return ProjectionResult(space, latent.detach().cpu(), ws.detach().cpu(), class_idx, img[0].detach().cpu(),
                             loss, psnr(img[0], tgt[0]), done, cancelled,
-                            [m.detach().cpu() for m in noise_maps] if noise_maps else None, losses)
+                            [m.detach().cpu() for m in noise_maps] if noise_maps else None, losses,
+                            lat.started_from, start_psnr)
+
+
+def _encoder_guess(encoder, G, tgt: torch.Tensor, space: str) -> Optional[torch.Tensor]:
+    """The encoder's w+ for the target [1, num_ws, w_dim], or None (no encoder, or space z)."""
+    if encoder is None or space == "z":
+        return None
+    from ganstudio.engine.inversion_encoder import EncoderError, check_matches
+    net = getattr(encoder, "net", encoder)  # a LoadedEncoder or the network
+    try:
+        check_matches(net, G)
+    except EncoderError as e:
+        raise ProjectionError(str(e)) from None
+    if G.c_dim:
+        raise ProjectionError("the encoder start is for unconditional models; start from the mean latent")
+    with torch.no_grad():
+        return net.to(tgt.device).float()(tgt)
 
 
 def _check_args(G, space: str, s: ProjectionSettings, class_idx: Optional[int]) -> None:
     if space not in SPACES:
         raise ProjectionError(f"space must be one of {', '.join(SPACES)}, got {space!r}")
+    if not available_spaces(G):
+        raise ProjectionError("this model's latents are discrete codes (a code grid): projection does not apply")
     if space not in available_spaces(G):
         raise ProjectionError(f"this model has no {space} space (no mapping network with style layers); "
                               f"use {' or '.join(available_spaces(G))}")
@@ -343,9 +382,26 @@ def _estimate_class(G, space, loss_fn, s: ProjectionSettings, gen, device, shoul
     return best
 
 
-def project_model(renderer, key: str, target, **kw) -> ProjectionResult:
-    """:func:`project` on the model ``key`` of an engine Renderer (a private copy of its network, on its device)."""
+def project_model(renderer, key: str, target, use_encoder: bool = True, **kw) -> ProjectionResult:
+    """:func:`project` on the model ``key`` of an engine Renderer (a private copy of its network, on its device),
+    starting from the model's shipped encoder when it has one and ``use_encoder`` is true."""
+    if use_encoder and kw.get("encoder") is None:
+        kw["encoder"] = model_encoder(key)
     return project(renderer.generator(key), target, device=renderer.device, **kw)
+
+
+def model_encoder(key: str):
+    """The shipped encoder of the model ``key`` (engine/inversion_encoder.py), None if it has none.
+
+    A shipped file that cannot be read is a ProjectionError (one line), not a silent mean start."""
+    from ganstudio.engine.inversion_encoder import EncoderError, load_encoder, shipped_encoder_path
+    path = shipped_encoder_path(key)
+    if path is None:
+        return None
+    try:
+        return load_encoder(path).net
+    except EncoderError as e:
+        raise ProjectionError(str(e)) from None
 
 
 def result_state(result: ProjectionResult, base):

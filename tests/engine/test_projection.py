@@ -186,3 +186,16 @@ def test_shipped_stylegan2_recovers_its_own_image_to_30_db(name):
     G, _ = load_model(name, torch.device("cpu"), prepare=False)
     res = project(G, _made_by(G, seed=0), space="w+", steps=300)
     assert res.psnr >= 30.0, res.psnr
+
+
+def test_a_model_with_discrete_codes_is_refused_in_one_line(tiny_models):
+    # A VQ code grid's latents are indices: no gradient reaches them (the VQ-VAE declares code_grid).
+    import dataclasses
+    G, _ = tiny_models("dcgan")
+    caps = G.capabilities()
+    if not any(f.name == "code_grid" for f in dataclasses.fields(caps)):
+        pytest.skip("Capabilities has no code_grid field in this tree")
+    G.capabilities = lambda: dataclasses.replace(caps, code_grid=(4, 4))
+    assert available_spaces(G) == ()
+    with pytest.raises(ProjectionError, match="discrete codes"):
+        project(G, torch.zeros(G.img_channels, G.img_resolution, G.img_resolution), space="z", steps=1)

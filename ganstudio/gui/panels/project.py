@@ -70,6 +70,10 @@ class ProjectPanel(Panel):
         form.addRow("Class", self.klass)
         self.features = QCheckBox("Classifier features in the loss (grey models)")
         form.addRow(self.features)
+        self.use_encoder = QCheckBox("Start from the model's encoder (else the mean latent)")
+        self.use_encoder.setToolTip("w and w+: the optimisation starts from the guess of an encoder trained for this "
+                                    "model (`ganstudio train-encoder`), or from the mean latent when unchecked")
+        form.addRow(self.use_encoder)
         lay.addLayout(form)
         row = QHBoxLayout()
         self.open_btn = QPushButton("Open image…")
@@ -84,6 +88,11 @@ class ProjectPanel(Panel):
         self.cancel_btn.clicked.connect(self.cancel)
 
     # -- model ----------------------------------------------------------------------------------
+    def unsupported(self, info: ModelInfo) -> str:
+        if getattr(info.capabilities, "code_grid", ()):
+            return "this model's latents are discrete codes (a code grid): projection does not apply"
+        return super().unsupported(info)
+
     def model_changed(self, info: ModelInfo) -> None:
         self.cancel()
         self.pixels, self.path, self.result = None, None, None
@@ -101,6 +110,10 @@ class ProjectPanel(Panel):
                 self.klass.addItem(f"{i}: {n}", i)
         self.features.setEnabled(info.channels == 1)
         self.features.setChecked(info.channels == 1)  # see engine/projection.py GREY_FEATURES
+        from ganstudio.engine.inversion_encoder import shipped_encoder_path
+        has_encoder = style and shipped_encoder_path(info.key) is not None
+        self.use_encoder.setEnabled(has_encoder)
+        self.use_encoder.setChecked(has_encoder)
         self.run_btn.setEnabled(False)
         self.status.setText(conversion_note(info))
 
@@ -138,6 +151,7 @@ class ProjectPanel(Panel):
         self._cancel = cancel
         service, model, space, steps = self.ctx.render, self.state.model, self.space.currentText(), self.steps.value()
         kw = dict(space=space, steps=steps, class_idx=self.klass.currentData() if self.klass.count() else None,
+                  use_encoder=self.use_encoder.isEnabled() and self.use_encoder.isChecked(),
                   settings=ProjectionSettings(feature_weight=GREY_FEATURES if self.features.isChecked() else 0.0))
         every = max(1, steps // _LIVE_FRAMES)
 
@@ -197,8 +211,8 @@ class ProjectPanel(Panel):
         self.app.edit(state, f"Project {name}", source=self)
         self.thumbs.set_images(np.stack([self.pixels, image]), cols=2, labels=["target", "projection"])
         cls = "" if res.class_idx is None else f", class {res.class_idx}"
-        self.status.setText(f"{name}: PSNR {res.psnr:.2f} dB after {res.steps_done} steps{cls}; "
-                            "bookmarked and shown (undo returns).")
+        self.status.setText(f"{name}: PSNR {res.psnr:.2f} dB after {res.steps_done} steps{cls} (from the "
+                            f"{res.start} start, {res.start_psnr:.2f} dB); bookmarked and shown (undo returns).")
 
     # -- drag and drop --------------------------------------------------------------------------
     def dragEnterEvent(self, e):
