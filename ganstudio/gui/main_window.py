@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name["train"] = self.train_launcher.action
         self._install_live()
         self._build_status_bar()
+        self.installEventFilter(self)  # the shortcut overrides (eventFilter)
 
         # Not modal, so tests (and users) can keep working while it shows; tests read its text.
         self.error_box = QMessageBox(self)
@@ -506,18 +507,22 @@ class MainWindow(QMainWindow):
 
     _TYPING_WIDGETS = (QAbstractItemView, QComboBox)
 
-    def event(self, e):
+    def eventFilter(self, obj, e):
         # The seed shortcuts are plain arrow keys: a focused slider, list or combo box keeps its arrows
         # (line edits and spin boxes claim them themselves).  Unclaimed overrides bubble up to here.
         # Likewise the plain letter and digit shortcuts (R, F, 1-4): lists and combo boxes jump to the
         # item typed, so there the key is typing, not a command.
-        if e.type() == QEvent.ShortcutOverride and not (e.modifiers() & ~Qt.KeypadModifier):
+        # A filter on the window rather than an override of event(): an override ran every event of the
+        # window in Python, the repaint of the whole window included, holding the GIL that the render
+        # thread needs between torch calls (issue 17: dragging on a fast model).
+        if (obj is self and e.type() == QEvent.ShortcutOverride
+                and not (e.modifiers() & ~Qt.KeypadModifier)):
             focus = QApplication.focusWidget()
             if ((e.key() in self._ARROWS and isinstance(focus, self._ARROW_WIDGETS))
                     or (e.text().isalnum() and isinstance(focus, self._TYPING_WIDGETS))):
                 e.accept()
                 return True
-        return super().event(e)
+        return False
 
     def dragEnterEvent(self, e):
         if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()):
