@@ -27,7 +27,7 @@ _FLAGS = [
     ("--batch", "batch", int, "global batch size"),
     ("--lr-g", "lr_g", float, "generator learning rate"),
     ("--lr-d", "lr_d", float, "discriminator learning rate"),
-    ("--loss", "loss", str, "ns | minimax | lsgan | wgan | hinge (also wgan-gp, wgan-clip)"),
+    ("--loss", "loss", str, "ns | minimax | lsgan | wgan | hinge | ebgan | began (also wgan-gp, wgan-clip)"),
     ("--k-disc", "k_disc", int, "discriminator steps per generator step"),
     ("--ema", "ema", float, "EMA decay of G's weights (0 = off)"),
     ("--resolution", "resolution", int, "image size"),

@@ -46,7 +46,7 @@ class TrainConfig:
     reuse_fakes: bool = False  # G step trains on the D step's fakes (DCGAN reference): one G forward per step; k_disc 1 only
     lazy_adam: bool = False  # with lazy R1 / PL: Adam lr * c and betas ** c, c = N / (N + 1) (Karras et al. 2020, B)
     # loss and regularizers (0 = off)
-    loss: str = "ns"  # ns | minimax | lsgan | wgan | hinge
+    loss: str = "ns"  # ns | minimax | lsgan | wgan | hinge | ebgan | began (the last two: autoencoder D)
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - value
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed linearly to 0
     clip: float = 0.0  # WGAN weight clipping bound c

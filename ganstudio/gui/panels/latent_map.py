@@ -72,8 +72,8 @@ class LatentMapPanel(Panel):
         self.count.setSuffix(" images")
         self.encode_btn = QPushButton("Encode")
         self.fit_btn = QPushButton("Fit")
-        row.addWidget(self.data_edit, 1)
-        row.addWidget(self.count)
+        lay.addWidget(self.data_edit)  # a row of its own: the dock is narrow and folder paths are long
+        row.addWidget(self.count, 1)
         row.addWidget(self.encode_btn)
         row.addWidget(self.fit_btn)
         lay.addLayout(row)
@@ -82,7 +82,8 @@ class LatentMapPanel(Panel):
         self.plot = pg.PlotWidget(viewBox=self.view)
         self.plot.setMinimumHeight(220)
         self.scatter = pg.ScatterPlotItem(size=4, pen=None)
-        self.marker = pg.ScatterPlotItem(size=16, symbol="+", pen=pg.mkPen("#111111", width=2.5),
+        # The decoded point: the Blend pad's handle colours, visible on the dark plot and on the points.
+        self.marker = pg.ScatterPlotItem(size=14, symbol="o", pen=pg.mkPen("#ffffff", width=2),
                                          brush=pg.mkBrush("#ffbe28"))
         self.plot.addItem(self.scatter)
         self.plot.addItem(self.marker)
