@@ -36,6 +36,7 @@ class Recorder:
     def __init__(self, full_ms=10.0, preview_ms=None, piece_ms=None, first_full_ms=None):
         self.full_ms, self.preview_ms = full_ms, preview_ms or {}
         self.first_full_ms = first_full_ms  # the model's first full render, if it costs more (warm-up)
+        self.threads_ms, self.threads_seen = {}, []  # {torch threads: full render ms}; (seed, preview, threads)
         self.piece_ms = full_ms if piece_ms is None else piece_ms  # per image in a preview piece
         self.log, self.lock = [], threading.Lock()
         self.block_main, self.block_piece = threading.Event(), threading.Event()
@@ -52,6 +53,9 @@ class Recorder:
             self.log.append(("main", state.seed, preview))
         self.block_main.wait(60)
         ms = self.preview_ms[preview] if preview else self.full_ms
+        self.threads_seen.append((state.seed, preview, torch.get_num_threads()))
+        if not preview and self.threads_ms:
+            ms = self.threads_ms[torch.get_num_threads()]
         if not preview and self.first_full_ms is not None:
             ms, self.first_full_ms = self.first_full_ms, None
         return RenderResult(np.full((64, 64, 3), state.seed, np.uint8), "", ms, state, self.info, preview=preview)
@@ -208,6 +212,47 @@ def test_a_slow_first_render_does_not_make_a_fast_model_preview():
     _until(lambda: len(shown) == 2)
     assert shown[1].preview == 0 and all(e[2] == 0 for e in fake.log)  # nothing probed, nothing previewed
     service.hold(False)
+    service.close()
+
+
+@pytest.fixture
+def two_render_threads(monkeypatch):
+    """The process renders on 2 threads (engine.process.render_on_every_core on a 2-core machine)."""
+    from ganstudio.engine import process
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(process, "_render_threads", 2)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_a_model_faster_on_one_thread_renders_on_one(two_render_threads):
+    # A busy 2-core machine: torch's 2 threads wait for each other (10x the budget), one thread fits it.
+    budget = render_service.FRAME_BUDGET_MS
+    fake, shown = Recorder(full_ms=0, preview_ms={4: 0.1}), []
+    fake.threads_ms = {2: 3 * budget, 1: budget / 2}
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    service.hold(True)
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: len(shown) == 2)
+    # Timed on both, then the main image on one thread: in full, since that fits the budget.
+    assert [t for _, _, t in fake.threads_seen[:3]] == [2, 2, 1]
+    assert fake.threads_seen[-1] == (1, 0, 1) and shown[1].preview == 0
+    service.hold(False)
+    service.close()
+
+
+def test_a_model_faster_on_every_core_keeps_them(two_render_threads):
+    budget = render_service.FRAME_BUDGET_MS
+    fake, shown = Recorder(full_ms=0, preview_ms={4: 0.1}), []
+    fake.threads_ms = {2: budget, 1: 2 * budget}  # over ONE_THREAD_BELOW_MS on every core
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: len(shown) == 2)
+    assert fake.threads_seen[-1] == (1, 0, 2)
     service.close()
 
 
