@@ -21,7 +21,11 @@ def add_arguments(p):
     p.add_argument("--bootstrap", type=int, default=1000,
                    help="bootstrap resamples for the 95%% interval of the mean (default 1000; 0: none)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
-    p.add_argument("--classifier", default=None, help="another classifier file (default: the shipped one)")
+    p.add_argument("--features", default="classifier", choices=("classifier", "probe"),
+                   help="feature network of the distances: the Fashion-MNIST classifier (default; colour images "
+                        "converted to grey) or the shapes factor probe (RGB shapes models)")
+    p.add_argument("--classifier", default=None,
+                   help="another classifier (or, with --features probe, probe) file (default: the shipped one)")
     p.add_argument("--out", default=None, help="write the result as JSON to this file (atomically)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
@@ -71,9 +75,10 @@ def run(args) -> int:
     from ganstudio.checkpoints import load_checkpoint
     from ganstudio.cli import UsageError
     from ganstudio.engine import pick_device
-    from ganstudio.engine.ppl import classifier_features, spaces_of
+    from ganstudio.engine.ppl import FEATURES, spaces_of
     from ganstudio.pretrained import resolve
     from ganstudio.training.classifier import ClassifierError
+    from ganstudio.training.factor_probe import ProbeError
 
     _check(args)
     try:
@@ -89,8 +94,8 @@ def run(args) -> int:
     spaces = has if args.space == "all" else (args.space,)
     samplings = ("full", "end") if args.sampling == "both" else (args.sampling,)
     try:
-        features = classifier_features(G, args.classifier, device=device)
-    except ClassifierError as e:
+        features = FEATURES[args.features](G, args.classifier, device=device)
+    except (ClassifierError, ProbeError) as e:
         raise UsageError(str(e)) from None
     progress = None
     if not args.json and sys.stderr.isatty():

@@ -9,7 +9,8 @@ averaged over pairs, after dropping the values below the 1st and above the 99th 
 paper's reference code does this: a few pairs fold the image through a bad region and dominate a
 plain mean).  ``phi`` is a feature network; the paper uses VGG16 through LPIPS.  No ImageNet network
 can be fetched offline, so GAN Studio measures in the 128-d penultimate features of its own shipped
-Fashion-MNIST classifier (training/classifier.py), on a 32 px grey conversion for colour models.
+Fashion-MNIST classifier (training/classifier.py), on a 32 px grey conversion for colour models, or,
+for RGB models of the shapes data, in the hidden layer of the shapes factor probe (``probe_features``).
 
 - space "z": spherical interpolation (``latent.slerp``, the Interpolation panel's path) between two
   normal draws, mapped and rendered; space "w" (models with a mapping network): linear
@@ -94,6 +95,25 @@ def classifier_features(G, path=None, device="cpu") -> FeatureNet:
                  "numbers between models of the same data only")
     return FeatureNet(lambda x: clf.net.features(to_classifier_input(x)),
                       "Fashion-MNIST classifier, 128-d penultimate features", note)
+
+
+def probe_features(G, path=None, device="cpu") -> FeatureNet:
+    """The shapes factor probe's 256-d hidden layer (training/factor_probe.py), for RGB models of shapes data:
+    a feature space trained on this data, where the classifier's is not."""
+    from ganstudio.training.factor_probe import ProbeError, images_to_input, load_probe
+    if G.img_channels != 3:
+        raise ProbeError(f"the factor probe reads RGB images (shapes data); this model makes {G.img_channels}-channel ones")
+    net = load_probe(path).net
+    if next(net.parameters()).device != torch.device(device):
+        import copy
+        net = copy.deepcopy(net).to(device)  # the loaded probe is cached and shared: leave it where it is
+    hidden = net.fc[:3]  # flatten, linear, ReLU: the layer before the factor outputs
+    note = "" if G.img_resolution == net.cfg.resolution else f"images resized to {net.cfg.resolution} px for the probe"
+    return FeatureNet(lambda x: hidden(net.trunk(images_to_input(x, net.cfg.resolution))),
+                      "shapes factor probe, 256-d hidden layer", note)
+
+
+FEATURES = {"classifier": classifier_features, "probe": probe_features}
 
 
 def draw_pairs(G, n: int, sampling: str, seed: int, device="cpu"):
@@ -202,13 +222,16 @@ def perceptual_path_length(G, *, space: str = "z", sampling: str = "full", n: in
 
 
 def measure_model(key: str, *, space: str = "z", sampling: str = "full", n: int = 1000, device="cpu",
-                  seed: int = 0, progress=None, should_stop=None) -> tuple[PPLResult, FeatureNet]:
+                  seed: int = 0, features: str = "classifier", progress=None,
+                  should_stop=None) -> tuple[PPLResult, FeatureNet]:
     """PPL of the model a key names (a shipped name, a file, ``registry:NAME[:tiny]``) on a private copy of
     its generator (the renderer's cached one is never touched); -> (result, the features used)."""
     from ganstudio.engine.renderer import load_model
     G, _ = load_model(key, torch.device(device), prepare=False)
     G = G.float()
-    features = classifier_features(G, device=device)
-    result = perceptual_path_length(G, space=space, sampling=sampling, n=n, seed=seed, features=features,
+    if features not in FEATURES:
+        raise ValueError(f"unknown features {features!r} (one of {', '.join(FEATURES)})")
+    net = FEATURES[features](G, device=device)
+    result = perceptual_path_length(G, space=space, sampling=sampling, n=n, seed=seed, features=net,
                                     progress=progress, should_stop=should_stop)
-    return result, features
+    return result, net

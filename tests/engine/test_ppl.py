@@ -151,11 +151,11 @@ def test_a_real_tiny_model_in_the_classifier_features():
 
 # -- the command line -------------------------------------------------------------------------------
 
-def _tiny_checkpoint(tmp_path, name="stylegan2"):
+def _tiny_checkpoint(tmp_path, name="stylegan2", **overrides):
     from ganstudio.checkpoints import save_checkpoint
     from ganstudio.models import create_generator, get_spec
     torch.manual_seed(0)
-    G = create_generator(name, **get_spec(name).tiny)
+    G = create_generator(name, **{**get_spec(name).tiny, **overrides})
     path = tmp_path / f"{name}.safetensors"
     save_checkpoint(path, G)
     return path
@@ -201,3 +201,18 @@ def test_cli_w_on_a_model_without_mapping_and_a_missing_file(tmp_path, capsys):
     assert out.read_text() == "old"  # nothing written on failure
     assert main(["ppl", str(tmp_path / "missing.safetensors")]) == 2
     assert "missing.safetensors" in capsys.readouterr().err
+
+
+def test_cli_features_probe_on_an_rgb_model_and_refused_on_a_grey_one(tmp_path, capsys):
+    from ganstudio.cli import main
+    from ganstudio.training.factor_probe import DEFAULT_PATH
+    grey = _tiny_checkpoint(tmp_path, "dcgan", img_channels=1)
+    assert main(["ppl", str(grey), "--n", "4", "--features", "probe"]) == 2
+    assert "reads RGB images" in capsys.readouterr().err
+    if not DEFAULT_PATH.is_file():
+        pytest.skip("the shapes factor probe is not in pretrained/")
+    from ganstudio.models import create_generator, get_spec
+    torch.manual_seed(0)
+    G = create_generator("stylegan2", **{**get_spec("stylegan2").tiny, "img_channels": 3}).eval()
+    r = ppl.perceptual_path_length(G, n=6, features=ppl.probe_features(G), bootstrap=10)
+    assert np.isfinite(r.mean) and r.mean > 0

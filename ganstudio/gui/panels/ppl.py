@@ -39,6 +39,10 @@ class PPLPanel(Panel):
         self.n.setSingleStep(100)
         self.n.setValue(500)
         form.addRow("Pairs", self.n)
+        self.features = QComboBox()
+        self.features.addItem("Fashion-MNIST classifier", "classifier")
+        self.features.addItem("shapes factor probe", "probe")
+        form.addRow("Features", self.features)
         lay.addLayout(form)
         row = QHBoxLayout()
         self.run_btn = QPushButton("Measure")
@@ -69,6 +73,9 @@ class PPLPanel(Panel):
         self.cancel()
         self.space.clear()
         self.space.addItems(["z", "w"] if info.capabilities.style_layers else ["z"])
+        # the probe reads RGB shapes images; grey models are measured in the classifier's features only
+        self.features.model().item(1).setEnabled(info.channels == 3)
+        self.features.setCurrentIndex(0)
         self.results = []
         self.table.setRowCount(0)
         self.bar.setValue(0)
@@ -85,9 +92,10 @@ class PPLPanel(Panel):
         self._cancel = cancel
         key, device = self.state.model, str(self.ctx.render.device)
         space, sampling, n = self.space.currentText(), self.sampling.currentText(), self.n.value()
+        features = self.features.currentData()
 
         def work(report):
-            return measure_model(key, space=space, sampling=sampling, n=n, device=device,
+            return measure_model(key, space=space, sampling=sampling, n=n, device=device, features=features,
                                  progress=lambda done, total: report(done / total),
                                  should_stop=lambda: cancel.is_set() or current_job_superseded())
 
