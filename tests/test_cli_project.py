@@ -122,3 +122,79 @@ def test_grey_models_use_the_classifier_features_by_default(tmp_path, photo, mon
         assert main(["project", str(photo), "--model", model, "--steps", "2", "--out", str(tmp_path / "l.npy")]
                     + extra) == 0
     assert used == [(1, projection.GREY_FEATURES), (1, 0.0), (3, 0.0)]
+
+
+def _tiny_sg2_and_image(tmp_path):
+    """The registry's tiny StyleGAN2 as `--model registry:stylegan2:tiny` builds it, and a PNG it drew."""
+    from ganstudio.models import create_generator, get_spec
+    torch.manual_seed(0)
+    G = create_generator("stylegan2", **get_spec("stylegan2").tiny).eval()
+    z = torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ws = G.mapping(z, None)
+        img = G.synthesis(ws, None, noise_mode="const")
+    path = tmp_path / "drawn.png"
+    from ganstudio.imaging import to_uint8
+    Image.fromarray(to_uint8(img)[0]).save(path)
+    return G, ws[0], path
+
+
+def _encoder_file(tmp_path, G, ws, name="enc.safetensors"):
+    """An encoder whose guess is ``ws`` whatever the image (zero weights, the head's bias set)."""
+    from ganstudio.engine.inversion_encoder import encoder_for_generator, save_encoder
+    enc = encoder_for_generator(G)
+    with torch.no_grad():
+        enc.head.bias.copy_((ws - enc.w_avg).flatten())
+    return save_encoder(tmp_path / name, enc, {})
+
+
+def test_start_flag_and_encoder_file(tmp_path, capsys):
+    G, ws, image = _tiny_sg2_and_image(tmp_path)
+    enc = _encoder_file(tmp_path, G, ws)
+    out = tmp_path / "l.npz"
+    assert main(["project", str(image), "--model", SG2, "--steps", "2", "--encoder", str(enc), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "from the encoder start" in err
+    start_db = float(err.split("from the encoder start, ")[1].split(" dB")[0])
+    assert start_db > 35  # the guess is the image's own ws (the PNG rounds the pixels)
+    assert main(["project", str(image), "--model", SG2, "--steps", "2", "--start", "mean", "--out", str(out)]) == 0
+    assert "from the mean start" in capsys.readouterr().err
+    # the tiny registry model ships no encoder: the default start is the mean latent
+    assert main(["project", str(image), "--model", SG2, "--steps", "2", "--out", str(out)]) == 0
+    assert "from the mean start" in capsys.readouterr().err
+
+
+def test_shipped_model_starts_from_its_encoder_unless_told(tmp_path, capsys, monkeypatch):
+    from ganstudio.engine import projection
+    starts = []
+    real = projection.project
+
+    def spy(G, target, **kw):
+        starts.append(kw.get("encoder") is not None)
+        return real(G, target, **kw)
+    monkeypatch.setattr(projection, "project", spy)
+    photo = tmp_path / "p.png"
+    Image.fromarray((np.random.RandomState(0).rand(28, 28) * 255).astype(np.uint8), "L").save(photo)
+    for extra in ([], ["--start", "mean"], ["--space", "z"]):
+        assert main(["project", str(photo), "--model", "fmnist-stylegan2", "--steps", "1", "--out",
+                     str(tmp_path / "l.npy")] + extra) == 0
+    assert starts == [True, False, False]
+
+
+def test_bad_encoder_arguments_are_one_line(tmp_path, capsys):
+    G, ws, image = _tiny_sg2_and_image(tmp_path)
+    from ganstudio.models import create_generator, get_spec
+    other = create_generator("stylegan2", **{**get_spec("stylegan2").tiny, "img_resolution": 8})
+    cases = [(["--encoder", str(tmp_path / "none.safetensors")], "--encoder: "),
+             (["--encoder", str(_encoder_file(tmp_path, G, ws)), "--start", "mean"], "contradict"),
+             (["--encoder", str(_encoder_file(tmp_path, other, torch.zeros(other.num_ws, other.w_dim), "o.safetensors"))],
+              "the encoder is for")]
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"junk" * 10)
+    cases.append((["--encoder", str(junk)], "--encoder: "))
+    for extra, words in cases:
+        assert main(["project", str(image), "--model", SG2, "--steps", "1", "--out", str(tmp_path / "l.npy")]
+                    + extra) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert words in err[-1] and err[-1].startswith("ganstudio project: error:") and "Traceback" not in err, err
+    assert not (tmp_path / "l.npy").exists()

@@ -42,7 +42,20 @@ def test_same_seed_same_weights(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_stop_after_keeps_the_schedule_and_half_stores_float16(tmp_path):
+    from safetensors import safe_open
+    out = tmp_path / "h.safetensors"
+    assert main(["train-encoder", "--model", SG2, "--data", "none", "--steps", "6", "--stop-after", "2",
+                 "--batch", "4", "--half", "--out", str(out), "--quiet"]) == 0
+    enc = load_encoder(out)
+    assert enc.meta["training"]["steps_done"] == 2 and enc.meta["recipe"]["steps"] == 6
+    with safe_open(str(out), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
+    assert all(v.dtype == torch.float32 for v in enc.net.state_dict().values())
+
+
 @pytest.mark.parametrize("extra, words", [
+    (["--model", SG2, "--stop-after", "9"], "--stop-after must be in"),
     (["--model", "registry:dcgan:tiny"], "no w+ space"),
     (["--model", SG2, "--steps", "0"], "--steps must be in"),
     (["--model", SG2, "--lr", "2"], "--lr must be in"),

@@ -32,6 +32,10 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=R.seed)
     p.add_argument("--max-minutes", type=float, default=None,
                    help="stop after this much wall time (the file records the steps done)")
+    p.add_argument("--stop-after", type=int, default=None, metavar="N",
+                   help="stop after N steps, keeping the learning-rate schedule of --steps (replays a run that "
+                        "--max-minutes stopped)")
+    p.add_argument("--half", action="store_true", help="store the weights in float16 (half the file size)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: reproducible and polite)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="cpu")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -44,6 +48,8 @@ def _check_args(args) -> None:
                             ("--real-limit", args.real_limit, 1, 10_000_000)):
         if not lo <= v <= hi:
             raise UsageError(f"{flag} must be in {lo}..{hi}, got {v}")
+    if args.stop_after is not None and not 1 <= args.stop_after <= args.steps:
+        raise UsageError(f"--stop-after must be in 1..--steps ({args.steps}), got {args.stop_after}")
     if not 0 < args.lr < 1:
         raise UsageError(f"--lr must be in (0, 1), got {args.lr}")
     out = Path(args.out)
@@ -114,8 +120,11 @@ def run(args) -> int:
 
     t0 = time.time()
     limit = None if args.max_minutes is None else t0 + 60 * args.max_minutes
-    encoder = train_encoder(G, encoder, recipe, real, progress, device,
-                            should_stop=None if limit is None else lambda: time.time() > limit)
+
+    def should_stop() -> bool:
+        return ((limit is not None and time.time() > limit)
+                or (args.stop_after is not None and encoder.steps_done >= args.stop_after))
+    encoder = train_encoder(G, encoder, recipe, real, progress, device, should_stop=should_stop)
     seconds = time.time() - t0
     held_out, _ = _data(args, info, "test", _EVAL_IMAGES) if spec else (None, None)
     quality = start_quality(G.float(), encoder, held_out, device) if held_out is not None else {}
@@ -123,7 +132,7 @@ def run(args) -> int:
             "training": {"steps_done": encoder.steps_done, "wall_time_s": round(seconds, 1), "device": str(device),
                          "threads": args.threads, "torch": torch.__version__},
             "metrics": {"held_out_start": quality} if quality else {}}
-    out = save_encoder(args.out, encoder.cpu(), meta)
+    out = save_encoder(args.out, encoder.cpu(), meta, dtype=torch.float16 if args.half else torch.float32)
     note = (f"; held-out start PSNR {quality['encoder_psnr']:.2f} dB (mean latent {quality['mean_psnr']:.2f} dB, "
             f"{quality['n']} test images)") if quality else ""
     print(f"wrote {out.resolve()} after {seconds:.0f} s{note}")

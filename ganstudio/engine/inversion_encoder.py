@@ -6,7 +6,7 @@ on (image, w+) pairs the generator draws itself and on real images through a rec
 so its guess lies where the generator's latents lie.  :func:`engine.projection.project` starts
 from the guess when it is given one.
 
-File format: one safetensors file, tensors ``net.*`` (float32), JSON metadata under the key
+File format: one safetensors file, tensors ``net.*`` (float32 or float16), JSON metadata under the key
 ``ganstudio_encoder`` (format, version, config, the generator it belongs to, recipe, metrics).
 The header is parsed by the checkpoint code's hostile-file reader before anything is built;
 nothing is unpickled.  A shipped generator names its encoder in its manifest entry (``encoder``).
@@ -122,12 +122,14 @@ class LoadedEncoder:
     path: Path
 
 
-def save_encoder(path: str | os.PathLike, encoder: InversionEncoder, meta: dict) -> Path:
-    """Write the weights (float32) and JSON metadata (``meta`` plus format and config) atomically."""
+def save_encoder(path: str | os.PathLike, encoder: InversionEncoder, meta: dict,
+                 dtype: torch.dtype = torch.float32) -> Path:
+    """Write the weights (float32, or ``dtype=torch.float16`` at half the size) and JSON metadata (``meta``
+    plus format and config) atomically; loading always builds float32."""
     from safetensors.torch import save
 
     from ganstudio._io import atomic_write_bytes
-    tensors = {"net." + k: v.detach().cpu().float().contiguous().clone() for k, v in encoder.state_dict().items()}
+    tensors = {"net." + k: v.detach().cpu().to(dtype).contiguous().clone() for k, v in encoder.state_dict().items()}
     cfg = dataclasses.asdict(encoder.cfg)
     cfg["widths"] = list(cfg["widths"])
     full = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, **meta}

@@ -99,3 +99,24 @@ def test_an_unreadable_image_is_one_line(qtbot, panel, tmp_path):
     p.open_image(str(bad))
     assert p.pixels is None and not p.run_btn.isEnabled()
     assert errors == ["Project: could not read bad.png: not an image file that can be read"]
+
+
+def test_encoder_start_checkbox(qtbot, panel, tmp_path):
+    p, ctx, errors, open_model = panel
+    open_model("stylegan2")  # a checkpoint with no encoder: the box is off and disabled
+    assert not p.use_encoder.isEnabled() and not p.use_encoder.isChecked()
+    ctx.app.set_model(ctx.render.load("fmnist-stylegan2"))  # ships an encoder
+    assert p.use_encoder.isEnabled() and p.use_encoder.isChecked()
+    from ganstudio.engine import RenderState
+    drawn = ctx.render.render(RenderState(model="fmnist-stylegan2", seed=3, truncation_psi=0.7)).image
+    path = tmp_path / "drawn.png"
+    Image.fromarray(drawn[..., 0]).save(path)
+    p.open_image(str(path))
+    p.steps.setValue(2)
+    for checked, words in ((True, "from the encoder start"), (False, "from the mean start")):
+        p.use_encoder.setChecked(checked)
+        p.result = None
+        p.run_btn.click()
+        qtbot.waitUntil(lambda: p.result is not None, timeout=60000)
+        assert p.result.start == ("encoder" if checked else "mean") and words in p.status.text()
+    assert errors == []
