@@ -11,7 +11,10 @@ energy) or the mean absolute error (BEGAN's L1 loss L(v) = |v - D(v)|).  Layouts
   res/8 and three 4x4 stride-2 transposed convolutions back, LeakyReLU(0.2); the embedding is the
   encoder's flattened output.  No BatchNorm, so an image's energy does not depend on its batch.
 
-Decoders end in a tanh so reconstructions stay in [-1, 1].
+The discriminators' decoders end linearly, as BEGAN's does: a tanh there saturated at the black
+background, so a black fake was reconstructed exactly and the margin could not raise its energy (the
+gradient of a squared error vanishes at zero error and tanh's at -1; both runs of 20 minutes stayed black).
+BEGAN's generator keeps a tanh: images are in [-1, 1].
 """
 from __future__ import annotations
 
@@ -58,9 +61,9 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """h [N, h_dim] -> img [N, C, res, res] in [-1, 1]: two convolutions per resolution, then upsample."""
+    """h [N, h_dim] -> img [N, C, res, res]: two convolutions per resolution, then upsample; tanh or linear out."""
 
-    def __init__(self, res: int, channels: int, n: int, h_dim: int):
+    def __init__(self, res: int, channels: int, n: int, h_dim: int, tanh: bool = True):
         super().__init__()
         levels = num_levels(res)
         self.n = n
@@ -68,7 +71,7 @@ class ConvDecoder(nn.Module):
         layers: list[nn.Module] = []
         for _ in range(levels):
             layers += [_conv(n, n), nn.ELU(), _conv(n, n), nn.ELU(), nn.Upsample(scale_factor=2, mode="nearest")]
-        layers += [_conv(n, n), nn.ELU(), _conv(n, channels), nn.Tanh()]
+        layers += [_conv(n, n), nn.ELU(), _conv(n, channels)] + ([nn.Tanh()] if tanh else [])
         self.body = nn.Sequential(*layers)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -91,14 +94,14 @@ class StridedEncoder(nn.Module):
 
 
 class StridedDecoder(nn.Module):
-    """embedding -> img: three 4x4 stride-2 transposed convolutions back to res x res, tanh (EBGAN)."""
+    """embedding -> img: three 4x4 stride-2 transposed convolutions back to res x res, linear out (EBGAN)."""
 
     def __init__(self, res: int, channels: int, n: int):
         super().__init__()
         self.n, self.side = n, res // 8
         self.body = nn.Sequential(nn.ConvTranspose2d(4 * n, 2 * n, 4, 2, 1), nn.LeakyReLU(0.2),
                                   nn.ConvTranspose2d(2 * n, n, 4, 2, 1), nn.LeakyReLU(0.2),
-                                  nn.ConvTranspose2d(n, channels, 4, 2, 1), nn.Tanh())
+                                  nn.ConvTranspose2d(n, channels, 4, 2, 1))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.body(h.view(-1, 4 * self.n, self.side, self.side))
@@ -113,7 +116,7 @@ def _check_widths(**widths: int) -> None:
 
 def began_autoencoder(res: int, channels: int, n: int, h_dim: int) -> tuple[nn.Module, nn.Module]:
     _check_widths(n=n, h_dim=h_dim)
-    return ConvEncoder(res, channels, n, h_dim), ConvDecoder(res, channels, n, h_dim)
+    return ConvEncoder(res, channels, n, h_dim), ConvDecoder(res, channels, n, h_dim, tanh=False)
 
 
 def ebgan_autoencoder(res: int, channels: int, n: int) -> tuple[nn.Module, nn.Module]:
