@@ -30,7 +30,8 @@ def samples_base(state: RenderState, carry_edits: bool) -> RenderState:
 
 def describe_edits(state: RenderState) -> str:
     """The current edits in a few words ("PCA 0 +2.0, z 5 -1.0"), "" when there are none."""
-    return ", ".join(f"{_METHOD_NAMES.get(e.method, e.method)} {e.index} {e.alpha:+.1f}" for e in state.edits)
+    return ", ".join(f"category {e.alpha:.0f}" if e.method == "code" and e.index == 0 else
+                     f"{_METHOD_NAMES.get(e.method, e.method)} {e.index} {e.alpha:+.1f}" for e in state.edits)
 
 
 def blend_classes(a: int, b: int, t: float) -> dict[int, float]:

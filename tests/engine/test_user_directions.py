@@ -156,3 +156,10 @@ def test_a_source_direction_becomes_a_library_entry(renderer):
     info_g = renderer.load(INFOGAN)
     c = ud.direction_from_source(renderer, RenderState(model=INFOGAN), info_g, "code", 2)
     assert c.vector[19] == 1.0 and c.name == "code 2"
+
+
+def test_edits_are_described_with_the_category_by_name():
+    from ganstudio.engine.transforms import describe_edits
+    st = RenderState(model="m", edits=(Edit("code", 0, 7.0), Edit("code", 1, 1.5), Edit("user", 0, -1.0)),
+                     user_directions=(UserDirection("a", "z", (1.0,)),))
+    assert describe_edits(st) == "category 7, code 1 +1.5, library 0 -1.0"

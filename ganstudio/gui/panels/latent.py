@@ -337,7 +337,8 @@ class LatentPanel(Panel):
                 s.setToolTip("")
                 s.set_value(edit_alpha(state.edits, method, i, self.layers()), quiet=True)
         pages = max(1, -(-n // PAGE))
-        self.dir_page_label.setText(f"page {self.dir_page + 1} of {pages} (#{base}–#{min(base + PAGE, max(n, 1)) - 1})")
+        self.dir_page_label.setText(f"page {self.dir_page + 1} of {pages} (#{base}–#{min(base + PAGE, n) - 1})" if n
+                                    else "no directions yet")
         self.dir_prev.setEnabled(self.dir_page > 0)
         self.dir_next.setEnabled(self.dir_page < pages - 1)
 
