@@ -254,4 +254,10 @@ def load_library(path: str | os.PathLike, identity: Optional[ModelIdentity] = No
     lib = library_from_dict(doc, name)
     if identity is not None:
         check_model(lib, identity, name)
+        dims = (identity.z_dim, identity.w_dim, identity.num_ws)
+        for i, d in enumerate(lib.directions):  # a file that names no model must still fit this one
+            try:
+                _check_fits(d.name, d.space, len(d.vector), d.layers, dims, f"direction {i + 1}")
+            except LibraryError as e:
+                raise LibraryError(f"{name}: {e}") from None
     return lib

@@ -141,3 +141,12 @@ def test_set_codes_changes_only_the_code_dims():
     with pytest.raises(ValueError, match="continuous code 3 out of range"):
         codes.set_codes(z, layout, values={3: 0.0})
     assert math.isclose(layout.continuous_dim(1), 5)
+
+
+def test_a_file_naming_no_model_must_still_fit_the_model(tmp_path):
+    save_library(tmp_path / "d.json", Library(None, (UserDirection("a", "w", (1.0, 2.0, 3.0), (0, 2)),)))
+    assert load_library(tmp_path / "d.json", ID).directions[0].name == "a"
+    with pytest.raises(LibraryError, match="d.json: direction 1 \\(a\\): a w vector of 3 values, the model's w has 8"):
+        load_library(tmp_path / "d.json", ID._replace(w_dim=8))
+    with pytest.raises(LibraryError, match="beyond the model's 1 w layers"):
+        load_library(tmp_path / "d.json", ID._replace(num_ws=1))
