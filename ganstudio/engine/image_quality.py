@@ -77,3 +77,24 @@ def feature_distance(a: torch.Tensor, b: torch.Tensor, classifier) -> torch.Tens
             return classifier.features(x.to(next(classifier.parameters()).device))
 
     return (feats(a) - feats(b)).norm(dim=1).cpu()
+
+
+def probe_distance(a: torch.Tensor, b: torch.Tensor, probe) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the shipped shapes factor probe (training/factor_probe.py) reads differently in two RGB images:
+    (Euclidean distance [N] of its 9 regression outputs: (sin, cos) of both hues and of the rotation, scale,
+    x and y on [0, 1]; whether it reads the same shape [N] bool)."""
+    from ganstudio.training.factor_probe import SHAPE_NAMES
+    a, b = _as_batch(a).float(), _as_batch(b).float()
+    if a.shape[1] != 3:
+        raise ValueError("the factor probe reads RGB images only")
+    size = probe.cfg.resolution
+
+    def outputs(x):
+        if x.shape[-1] != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        with torch.no_grad():
+            return probe(x.to(next(probe.parameters()).device)).cpu()
+
+    oa, ob = outputs(a), outputs(b)
+    k = len(SHAPE_NAMES)
+    return (oa[:, k:] - ob[:, k:]).norm(dim=1), oa[:, :k].argmax(1) == ob[:, :k].argmax(1)

@@ -87,3 +87,17 @@ def test_feature_distance_zero_for_the_same_image_and_grey_only():
     assert float(feature_distance(x[:1], -x[:1], net)[0]) > 0
     with pytest.raises(ValueError, match="grey"):
         feature_distance(torch.zeros(1, 3, 32, 32), torch.zeros(1, 3, 32, 32), net)
+
+
+def test_probe_distance_zero_for_the_same_image_and_rgb_only():
+    from ganstudio.engine.image_quality import probe_distance
+    from ganstudio.training.factor_probe import FactorProbe, ProbeConfig
+    torch.manual_seed(0)
+    net = FactorProbe(ProbeConfig()).eval()
+    x = _noise((2, 3, 32, 32))
+    dist, same = probe_distance(x, x, net)
+    assert torch.allclose(dist, torch.zeros(2)) and bool(same.all())
+    dist, _ = probe_distance(x, -x, net)
+    assert bool((dist > 0).all())
+    with pytest.raises(ValueError, match="RGB"):
+        probe_distance(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 32, 32), net)
