@@ -149,6 +149,9 @@ def pad_z(state: RenderState, info: ModelInfo, seeds, u: float, v: float) -> np.
     """
     t = state.z_threshold if info.capabilities.truncation == "z" else None
     z = latent.seeded_z(list(seeds), info.z_dim) if t is None else latent.truncated_z(list(seeds), info.z_dim, t)
+    if any(getattr(info, "code_sizes", (0, 0))):  # an InfoGAN's seeds carry codes drawn from their priors
+        from ganstudio.latent import codes
+        z = codes.codes_from_normal(z, codes.layout_of(info))
     return latent.norm_blend(z, bilinear_weights(u, v)).numpy()
 
 

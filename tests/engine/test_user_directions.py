@@ -163,3 +163,12 @@ def test_edits_are_described_with_the_category_by_name():
     st = RenderState(model="m", edits=(Edit("code", 0, 7.0), Edit("code", 1, 1.5), Edit("user", 0, -1.0)),
                      user_directions=(UserDirection("a", "z", (1.0,)),))
     assert describe_edits(st) == "category 7, code 1 +1.5, library 0 -1.0"
+
+
+def test_the_blend_pad_corner_of_an_infogan_seed_is_that_seed(renderer):
+    from ganstudio.engine.transforms import pad_z
+    info = renderer.load(INFOGAN)
+    st = RenderState(model=INFOGAN)
+    corner = pad_z(st, info, [5, 6, 7, 8], 0.0, 0.0)
+    seed_z = renderer.latents(st.replace(seed=5))[0][0].numpy()
+    assert np.allclose(corner, seed_z, atol=1e-6)
