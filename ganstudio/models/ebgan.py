@@ -21,6 +21,7 @@ class EBGANConfig:
     img_channels: int = 1
     ngf: int = 64  # G width at its last hidden layer (DCGAN generator)
     n: int = 32  # D's base width: n, 2n, 4n channels down to res/8 (the paper's MNIST D: 64)
+    energy: str = "mse"  # D's energy: "mse" (EBGAN), or "l1" for BEGAN's loss on this architecture (the loss table)
 
 
 class EBGANGenerator(DCGANGenerator):
@@ -34,7 +35,7 @@ class EBGANGenerator(DCGANGenerator):
 
 def build_discriminator(cfg: EBGANConfig) -> AutoencoderDiscriminator:
     return AutoencoderDiscriminator(cfg.img_resolution, cfg.img_channels,
-                                    ebgan_autoencoder(cfg.img_resolution, cfg.img_channels, cfg.n), energy="mse")
+                                    ebgan_autoencoder(cfg.img_resolution, cfg.img_channels, cfg.n), energy=cfg.energy)
 
 
 register("ebgan", family="ebgan", config_cls=EBGANConfig, generator=EBGANGenerator,

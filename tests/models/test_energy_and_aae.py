@@ -106,3 +106,23 @@ def test_settings_that_do_not_fit_the_discriminator_are_refused(preset, override
     with pytest.raises(ValueError, match=message):
         next(train(cfg, tmp_path / "run", dataset=TinyData(n=16, res=cfg.resolution)))
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_autoencoder_discriminators_decode_linearly_and_began_g_stays_in_range():
+    # A tanh on D's decoder reconstructed black fakes exactly where its gradient vanishes: the runs stayed black.
+    from torch import nn
+    for name in ("ebgan", "began"):
+        D = create_discriminator(name, **get_spec(name).tiny)
+        last = [m for m in D.decoder.modules() if not list(m.children())][-1]
+        assert not isinstance(last, nn.Tanh), name
+        with torch.no_grad():  # large weights: the reconstruction leaves [-1, 1] (the energy is not bounded by it)
+            for p in D.decoder.parameters():
+                p.mul_(50)
+            recon, _ = D.reconstruct(torch.zeros(2, D.img_channels, D.img_resolution, D.img_resolution))
+        assert recon.abs().max() > 1
+    G = create_generator("began", **get_spec("began").tiny)
+    with torch.no_grad():
+        for p in G.parameters():
+            p.mul_(50)
+        img = G(torch.randn(2, G.z_dim))
+    assert img.abs().max() <= 1
