@@ -16,7 +16,9 @@ for RGB models of the shapes data, in the hidden layer of the shapes factor prob
   normal draws, mapped and rendered; space "w" (models with a mapping network): linear
   interpolation between their mapped w's, every layer given the same w.
 - sampling "full": t uniform in [0, 1]; "end": t = 0 (the path's end-points only).
-Class-conditional models draw one class per pair; noise inputs are held constant.  Qt-free.
+Class-conditional models draw one class per pair; an InfoGAN's end-points get their codes from the codes'
+priors (one-hot category, uniform continuous codes: ``metrics.prior_z``) and the path interpolates them
+with the noise; noise inputs are held constant.  Qt-free.
 """
 from __future__ import annotations
 
@@ -118,9 +120,10 @@ FEATURES = {"classifier": classifier_features, "probe": probe_features}
 
 def draw_pairs(G, n: int, sampling: str, seed: int, device="cpu"):
     """Seeded (z0, z1, t, c) for n pairs: the same seed gives the same pairs in every space and sampling."""
+    from ganstudio.training.metrics import prior_z  # InfoGAN: codes from their priors, as eval draws them
     gen = torch.Generator().manual_seed(int(seed))
-    z0 = torch.randn(n, G.z_dim, generator=gen)
-    z1 = torch.randn(n, G.z_dim, generator=gen)
+    z0 = prior_z(torch.randn(n, G.z_dim, generator=gen), G)
+    z1 = prior_z(torch.randn(n, G.z_dim, generator=gen), G)
     t = torch.rand(n, generator=gen, dtype=torch.float64) * (1.0 if sampling == "full" else 0.0)
     c = None
     if G.c_dim:

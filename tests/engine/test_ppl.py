@@ -216,3 +216,21 @@ def test_cli_features_probe_on_an_rgb_model_and_refused_on_a_grey_one(tmp_path, 
     G = create_generator("stylegan2", **{**get_spec("stylegan2").tiny, "img_channels": 3}).eval()
     r = ppl.perceptual_path_length(G, n=6, features=ppl.probe_features(G), bootstrap=10)
     assert np.isfinite(r.mean) and r.mean > 0
+
+
+def test_infogan_end_points_have_codes_from_their_priors():
+    from ganstudio.latent import codes
+    from ganstudio.models import create_generator, get_spec
+    torch.manual_seed(0)
+    G = create_generator("infogan", **get_spec("infogan").tiny).eval()
+    lay = codes.layout_of(G)
+    assert lay.categories or lay.continuous
+    z0, z1, _, _ = ppl.draw_pairs(G, 50, "full", seed=0)
+    for z in (z0, z1):
+        cat = z[:, lay.start:lay.start + lay.categories]
+        cont = z[:, lay.start + lay.categories:lay.start + lay.categories + lay.continuous]
+        if lay.categories:
+            assert torch.equal(cat.sum(1), torch.ones(50)) and set(cat.unique().tolist()) <= {0.0, 1.0}
+        assert (cont.abs() <= 1).all()
+    r = ppl.perceptual_path_length(G, n=8, batch=4, bootstrap=10)
+    assert np.isfinite(r.mean)
