@@ -76,7 +76,7 @@ STYLEGAN2_SMALL = ("--set r1=0.1 --set model.z_dim=64 --set model.w_dim=64 --set
                    "--set model.channel_base=1024 --set model.channel_max=64")
 
 FMNIST_INFOGAN_NOTES = (
-    "Short CPU training (1200 steps of batch 32, 25 min on a loaded machine): blurry garments, little variety "
+    "Short CPU training (1200 steps of batch 32 in 24 min on a loaded machine): blurry garments, little variety "
     "(recall 0.05).  The category code (docs/models/fmnist-infogan_codes.png, one row per category) is clean for "
     "0 trousers, 2 T-shirts, 5 ankle boots and 7 sneakers; 1, 3, 4, 6, 8 and 9 mix shirts, pullovers, coats and "
     "dresses; sandals and bags have no category of their own.  The two continuous codes change width and "
