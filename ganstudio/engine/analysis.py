@@ -17,9 +17,14 @@ hues: the circular difference in turns (range 1); rotation: the difference modul
 degree period over the range's 90 degrees, weighted by how sure the probe is that neither image is a
 circle (a circle has no angle); scale, x, y: the absolute difference over the range's width.
 
-Response matrix.  ``R[d, f]``: for each seed the mean over its path's pairs of change / distance;
-``R`` is the mean over seeds, ``spread`` the standard deviation over seeds.  Only factors that vary
-in the model's data are scored (``shapes-upright`` has no rotation).
+Response matrix.  ``R[d, f]``, per seed: along an ordered walk, the absolute least-squares slope of
+the factor's reading over t (circular readings unwrapped along the walk), in range units per unit
+step; for the shape, the mean change between neighbours per unit step; for the categorical code,
+the mean change over its pairs.  ``R`` is the root mean square over seeds of these rates, less the
+slopes' own noise variance (estimated from each fit's residuals); ``spread`` is the rates' standard
+deviation over seeds.  (A slope, not the mean |change| between neighbours, and the noise taken out:
+the probe's small reading errors would otherwise add up to a floor of fake change in every factor.)  Only factors that vary in the
+model's data are scored (``shapes-upright`` has no rotation).
 
 Per direction d (over the scored factors F):
   strength[d] = sum_f R[d, f];  purity p[d, f] = R[d, f] / strength[d]
@@ -324,10 +329,12 @@ def check_directions(source: ImageSource, directions: Sequence[Direction]) -> No
 # -- paths ------------------------------------------------------------------------------------------
 
 class Path(NamedTuple):
-    """One direction's walk for every seed: latents [S, P, ...] and pairs (i, j, distance) within a seed."""
+    """One direction's walk for every seed: latents [S, P, ...]; ``t`` [P], the positions of an ordered walk,
+    or None for the categorical code, whose ``pairs`` (i, j, distance) are compared instead."""
     space: str
     latents: np.ndarray
-    pairs: list
+    t: Optional[np.ndarray]
+    pairs: tuple = ()
 
 
 def direction_path(d: Direction, z: np.ndarray, ws: np.ndarray, span: float, steps: int) -> Path:
@@ -336,7 +343,7 @@ def direction_path(d: Direction, z: np.ndarray, ws: np.ndarray, span: float, ste
         start, k = d.code
         lat = np.repeat(z[:, None], k, 1)
         lat[:, :, start:start + k] = np.eye(k)[None]
-        return Path("z", lat, [(i, j, 1.0) for i in range(k) for j in range(i + 1, k)])
+        return Path("z", lat, None, tuple((i, j, 1.0) for i in range(k) for j in range(i + 1, k)))
     if d.code is not None:  # a continuous code: set over its range
         t = np.linspace(-1.0, 1.0, steps)
         lat = np.repeat(z[:, None], steps, 1)
@@ -350,7 +357,7 @@ def direction_path(d: Direction, z: np.ndarray, ws: np.ndarray, span: float, ste
             lat = np.repeat(ws[:, None], steps, 1)
             first, end = d.layers if d.layers is not None else (0, ws.shape[1])
             lat[:, :, first:end] += t[None, :, None, None] * v
-    return Path(d.space, lat, [(i, i + 1, float(t[i + 1] - t[i])) for i in range(steps - 1)])
+    return Path(d.space, lat, t)
 
 
 # -- measuring --------------------------------------------------------------------------------------
@@ -375,18 +382,52 @@ def _render_all(source: ImageSource, space: str, latents: np.ndarray, cancelled)
     return np.concatenate(parts)
 
 
+def path_slopes(probs: np.ndarray, factors: np.ndarray, t: np.ndarray, variant: str) -> tuple[np.ndarray, np.ndarray]:
+    """Readings along ordered walks (probabilities [S, P, 4], factors [S, P, 7] at positions t [P]) ->
+    (rates [S, 7], their noise variance [S, 7]): shape, the mean total-variation distance per unit step
+    between neighbours (variance 0); every other factor, the absolute least-squares slope of its reading
+    over t (hues and rotation unwrapped along the walk) over the factor's range, with the slope's variance
+    from the fit's residuals; rotation times the mean certainty that the image is not a circle."""
+    ranges = VARIANT_RANGES[variant]
+    out = np.zeros(factors.shape[:1] + (len(FACTOR_NAMES),))
+    noise = np.zeros_like(out)
+    out[:, 0] = (0.5 * np.abs(np.diff(probs, axis=1)).sum(2) / np.abs(np.diff(t))).mean(1)
+    tc = t - t.mean()
+    for j, name in enumerate(FACTOR_NAMES[1:], start=1):
+        u = factors[:, :, j]
+        period = 1.0 if name.endswith("hue") else 90.0 if name == "rotation" else None
+        width = period or ranges[name][1] - ranges[name][0]
+        if width <= 0:
+            continue
+        if period:  # unwrap: each neighbour step is the shortest way round
+            d = (np.diff(u, axis=1) + period / 2) % period - period / 2
+            u = np.concatenate([u[:, :1], u[:, :1] + np.cumsum(d, 1)], 1)
+        slope = (u * tc).sum(1) / (tc * tc).sum()
+        out[:, j] = np.abs(slope) / width
+        if len(t) > 2:
+            resid = u - u.mean(1, keepdims=True) - slope[:, None] * tc
+            noise[:, j] = (resid ** 2).sum(1) / (len(t) - 2) / (tc * tc).sum() / width ** 2
+    sure = (1.0 - probs[:, :, SHAPE_NAMES.index("circle")]).mean(1)
+    out[:, FACTOR_NAMES.index("rotation")] *= sure
+    noise[:, FACTOR_NAMES.index("rotation")] *= sure ** 2
+    return out, noise
+
+
 def direction_rates(source: ImageSource, probe, d: Direction, z: np.ndarray, ws: np.ndarray, span: float,
-                    steps: int, cancelled=lambda: False) -> np.ndarray:
-    """Per seed, the mean change per unit step of every factor along ``d`` -> [S, 7] (all factors)."""
+                    steps: int, cancelled=lambda: False) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed, the change per unit step of every factor along ``d`` and its noise variance -> [S, 7] each."""
     path = direction_path(d, z, ws, span, steps)
     n_seeds, n_points = path.latents.shape[:2]
     pred = probe.predict(_render_all(source, path.space, path.latents, cancelled))
     probs = pred.shape_probs.reshape(n_seeds, n_points, -1)
     factors = pred.factors.reshape(n_seeds, n_points, -1)
+    if path.t is not None:
+        return path_slopes(probs, factors, path.t, source.variant)
     rates = np.zeros((n_seeds, len(FACTOR_NAMES)))
     for i, j, dist in path.pairs:
         rates += factor_changes(probs[:, i], factors[:, i], probs[:, j], factors[:, j], source.variant) / abs(dist)
-    return rates / len(path.pairs)
+    rates = rates / len(path.pairs)
+    return rates, np.zeros_like(rates)
 
 
 def measure(source: ImageSource, directions: Sequence[Direction], probe, seeds: int = DEFAULT_SEEDS, seed: int = 0,
@@ -405,8 +446,12 @@ def measure(source: ImageSource, directions: Sequence[Direction], probe, seeds: 
     z, ws = source.base_latents(range(seed, seed + seeds))
     mean, spread = np.zeros((len(directions), len(factors))), np.zeros((len(directions), len(factors)))
     for k, d in enumerate(directions):
-        rates = direction_rates(source, probe, d, z, ws, span, steps, cancelled)[:, cols]
-        mean[k], spread[k] = rates.mean(0), rates.std(0, ddof=1)
+        rates, noise = direction_rates(source, probe, d, z, ws, span, steps, cancelled)
+        rates, noise = rates[:, cols], noise[:, cols]
+        # RMS over seeds with the fits' own noise variance taken out: reading noise averages to zero in a
+        # slope but not in its magnitude, and would otherwise show as a small change of every factor.
+        mean[k] = np.sqrt(np.maximum(0.0, (rates ** 2 - noise).mean(0)))
+        spread[k] = rates.std(0, ddof=1)
         if progress is not None:
             progress((k + 1) / len(directions))
     return Response(list(directions), factors, mean, spread, seeds)

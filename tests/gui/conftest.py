@@ -79,3 +79,26 @@ def direct():
         return res.image
     render.renderer = r
     return render
+
+
+@pytest.fixture
+def panel_alone(qtbot):
+    """panel_alone(PanelClass, model) -> (panel, ctx, errors): one panel on a standalone context (no window)
+    with ``model`` open; errors the panel reports land in ``errors``.  Contexts are closed afterwards."""
+    from ganstudio.gui.panels._context import standalone_context
+    made = []
+
+    def build(cls, model: str, renderer=None):
+        errors: list = []
+        ctx = standalone_context(renderer or Renderer("cpu"), errors)
+        panel = cls(ctx)
+        qtbot.addWidget(panel)
+        panel.resize(520, 800)
+        panel.show()
+        ctx.app.set_model(ctx.render.load(model))
+        made.append(ctx)
+        return panel, ctx, errors
+    yield build
+    for ctx in made:
+        ctx.jobs.close()
+        ctx.render.close()

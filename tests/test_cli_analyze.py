@@ -1,0 +1,91 @@
+"""`ganstudio analyze`: the report reproduced on fixed seeds, the heat map, and one-line errors (rc 2, nothing written)."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganstudio.cli import main
+
+FIXTURES = Path(__file__).parent / "engine" / "fixtures"
+# Stated tolerance: the renderer's float32 convolutions and the probe differ in the last bits across CPUs and
+# thread counts; a response entry is an RMS of slopes over 4 seeds x 5 points, so 2e-3 absolute (its
+# values are 1e-3 .. 0.5) and 5e-3 on the scores are far above that noise and far below a real change.
+RESPONSE_ATOL, SCORE_ATOL = 2e-3, 5e-3
+
+
+def _run(tmp_path, *args):
+    out = tmp_path / "report.json"
+    rc = main(["analyze", *args, "--out", str(out)])
+    return rc, out
+
+
+@pytest.mark.parametrize("model,method", [("shapes-dcgan", "sefa"), ("known-answer", "raw")])
+def test_the_report_is_reproduced_on_a_fixed_seed(tmp_path, capsys, model, method):
+    rc, out = _run(tmp_path, model, "--directions", method, "--seeds", "4", "--seed", "5", "--k", "6")
+    assert rc == 0, capsys.readouterr().err
+    got = json.loads(out.read_text())
+    want = json.loads((FIXTURES / f"analyze_{model}_{method}.json").read_text())
+    assert got["factors"] == want["factors"] and [d["name"] for d in got["directions"]] == \
+        [d["name"] for d in want["directions"]]
+    np.testing.assert_allclose(got["response"], want["response"], atol=RESPONSE_ATOL)
+    np.testing.assert_allclose(got["spread"], want["spread"], atol=RESPONSE_ATOL)
+    for key in ("score", "disentanglement", "completeness"):
+        assert got["overall"][key] == pytest.approx(want["overall"][key], abs=SCORE_ATOL), key
+    assert "overall score" in capsys.readouterr().out
+
+
+def test_png_heat_map_is_written(tmp_path):
+    png = tmp_path / "map.png"
+    rc, out = _run(tmp_path, "known-answer-rotated", "--directions", "raw", "--seeds", "2", "--steps", "3",
+                   "--png", str(png))
+    assert rc == 0 and out.is_file()
+    img = Image.open(png)
+    assert img.mode == "RGB" and img.size[0] > 300
+
+
+@pytest.mark.parametrize("args,message", [
+    (["fmnist-dcgan", "--directions", "pca"], "was not trained on shapes data (trained on fashion-mnist)"),
+    (["shapes-dcgan", "--directions", "info"], "has no InfoGAN codes"),
+    (["shapes-dcgan", "--directions", "w"], "has no mapping network"),
+    (["known-answer", "--directions", "raw", "--seeds", "1"], "--seeds must be in 2.."),
+    (["known-answer", "--directions", "raw", "--span", "nan"], "--span must be in (0, 100]"),
+    (["known-answer", "--directions", "raw", "--png", "x.jpg"], "--png must name a .png file"),
+    (["no-such-model", "--directions", "pca"], "no such checkpoint or shipped model"),
+    (["shapes-dcgan", "--directions", "missing.json"], "missing.json: no such file"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, message):
+    rc, out = _run(tmp_path, *args)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_a_direction_file_for_another_model_is_refused(tmp_path, capsys):
+    from ganstudio.engine import Renderer
+    from ganstudio.latent.library import Library, UserDirection, model_identity, save_library
+    info = Renderer("cpu").load("shapes-stylegan2")
+    lib = Library(model_identity("shapes-stylegan2", info), (UserDirection("d", "z", tuple([1.0] * info.z_dim)),))
+    path = tmp_path / "dirs.json"
+    save_library(path, lib)
+    rc, out = _run(tmp_path, "shapes-dcgan", "--directions", str(path))
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "not 'shapes-dcgan'" in err, err
+    assert not out.exists()
+
+
+def test_saved_user_directions_are_scored(tmp_path, capsys):
+    from ganstudio.engine import Renderer
+    from ganstudio.latent.library import Library, UserDirection, model_identity, save_library
+    info = Renderer("cpu").load("shapes-dcgan")
+    e = np.eye(info.z_dim)
+    lib = Library(model_identity("shapes-dcgan", info), (UserDirection("first", "z", tuple(e[0])),
+                                                         UserDirection("mixed", "z", tuple(e[1] + e[2]))))
+    path = tmp_path / "dirs.json"
+    save_library(path, lib)
+    rc, out = _run(tmp_path, "shapes-dcgan", "--directions", str(path), "--seeds", "2", "--steps", "3")
+    assert rc == 0, capsys.readouterr().err
+    got = json.loads(out.read_text())
+    assert [d["name"] for d in got["directions"]] == ["first", "mixed"] and got["method"] == f"file:{path}"
+    assert np.asarray(got["response"]).shape == (2, 6)
