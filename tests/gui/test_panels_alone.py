@@ -16,6 +16,7 @@ from ganstudio.gui.panels._context import standalone_context
 
 FAMILY = {"ClassPanel": "cgan", "StagePanel": "progan", "EncoderPanel": "vae", "AttentionPanel": "sagan",
           "BlendPadPanel": "dcgan", "LatentMapPanel": "aae"}  # the others on a StyleGAN2, which has every other capability
+SHIPPED = {"AnalysisPanel": "shapes-dcgan"}  # needs a model trained on shapes (the factor probe reads those)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,8 @@ def alone(qtbot, checkpoint, renderer):
         qtbot.addWidget(panel)
         panel.resize(420, 700)
         panel.show()
-        ctx.app.set_model(ctx.render.load(checkpoint(FAMILY.get(cls.__name__, "stylegan2"))))
+        key = SHIPPED.get(cls.__name__) or checkpoint(FAMILY.get(cls.__name__, "stylegan2"))
+        ctx.app.set_model(ctx.render.load(key))
         made.append(ctx)
         assert panel.supported and panel.isEnabled(), panel.unsupported(ctx.app.info)
         return panel, ctx, errors
@@ -208,6 +210,18 @@ def _drive_edit_grid(qtbot, p, ctx):
                     timeout=30000)
 
 
+def _drive_analysis(qtbot, p, ctx):
+    p.method.setCurrentIndex(p.method.findData("sefa"))
+    p.seeds.setValue(2)
+    p.run_btn.click()
+    qtbot.waitUntil(lambda: p.report is not None, timeout=60000)
+    assert p.table.rowCount() == len(p.directions) and p.table.columnCount() == len(p.report["factors"]) + 2
+    p.show_sweep(1)
+    qtbot.waitUntil(lambda: len(p._strip_states) > 0, timeout=30000)
+    p.strip.clicked.emit(0)
+    assert ctx.app.state.edits and ctx.app.state.edits[0][:2] == ("sefa", 1)
+
+
 DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "ClassPanel": _drive_class,
          "BlendPadPanel": _drive_blend_pad, "InterpolationPanel": _drive_interpolation, "StagePanel": _drive_stage,
          "EncoderPanel": _drive_encoder, "MixingPanel": _drive_mixing, "NoisePanel": _drive_noise,
@@ -215,7 +229,7 @@ DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "Cl
          "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card,
          "DirectionsPanel": _drive_directions, "EditGridPanel": _drive_edit_grid,
          "ProjectPanel": _drive_project, "TimelinePanel": _drive_timeline, "LayersPanel": _drive_layers,
-         "PPLPanel": _drive_ppl, "LatentMapPanel": _drive_latent_map}
+         "PPLPanel": _drive_ppl, "LatentMapPanel": _drive_latent_map, "AnalysisPanel": _drive_analysis}
 
 
 def test_every_panel_has_a_drive():

@@ -2,6 +2,7 @@
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTabBar
 
+from ganstudio.gui.panels.analysis import AnalysisPanel
 from ganstudio.gui.panels.arithmetic import ArithmeticPanel
 from ganstudio.gui.panels.attention import AttentionPanel
 from ganstudio.gui.panels.blend_pad import BlendPadPanel
@@ -40,6 +41,7 @@ PANELS = [
     (NoisePanel, RIGHT),
     (ArithmeticPanel, RIGHT),
     (SweepPanel, RIGHT),
+    (AnalysisPanel, RIGHT),
     (EditGridPanel, RIGHT),
     (DirectionsPanel, RIGHT),
     (GalleryPanel, RIGHT),
