@@ -129,3 +129,14 @@ def test_build_map_projections():
     assert m2.projection == "code" and m2.to_map((3.0, 4.0)) == (3.0, 4.0)
     with pytest.raises(ValueError, match="non-finite"):
         build_map(np.array([[np.nan, 0.0, 1.0]]), [0])
+
+
+def test_an_encoder_that_returns_nan_is_reported_not_drawn(qtbot, panel_for, tmp_path):
+    panel, ctx, path, errors = panel_for("vae")
+    G = ctx.render.renderer.generator(path)
+    with torch.no_grad():
+        G.encoder.mu.bias.fill_(float("nan"))
+    panel.data_edit.setText(str(_image_folder(tmp_path / "data", res=8)))
+    panel.encode_btn.click()
+    qtbot.waitUntil(lambda: bool(errors), timeout=30000)
+    assert "non-finite" in errors[0] and panel.map is None

@@ -15,7 +15,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout
 
 from ganstudio.engine import ModelInfo, RenderState
-from ganstudio.engine.latent_map import DEFAULT_POINTS, MAX_POINTS, LatentMap, encode_images, load_images
+from ganstudio.engine.latent_map import (DEFAULT_POINTS, MAX_POINTS, LatentMap, build_map, encode_images,
+                                         load_images)
 from ganstudio.gui.panels._base import Panel
 
 # Ten distinguishable class colours (Fashion-MNIST has ten classes); unlabelled points are grey.
@@ -142,12 +143,12 @@ class LatentMapPanel(Panel):
         def work(report):
             images, labels, names = load_images(data, info.resolution, info.channels, n)
             codes = encode_images(lambda px: render.encode(model, px)[0], images, report)
-            return codes, labels, names
+            return build_map(codes, labels, names)  # here, so that non-finite codes are reported like any failure
 
-        def done(result):
+        def done(result: LatentMap):
             if self.state.model != model:
                 return  # the model changed while encoding
-            self.show_codes(*result)
+            self.show_map(result)
 
         def failed(message: str):
             self.status.setText(f"Could not encode {data}: {message}")
@@ -155,10 +156,9 @@ class LatentMapPanel(Panel):
         self.status.setText(f"Encoding {n} images of {data}…")
         self.run_job("encode", work, done, busy=f"Encoding {data}", with_progress=True, on_fail=failed)
 
-    def show_codes(self, codes, labels, class_names) -> None:
-        """Draw the map of these codes [N, z_dim] with their labels."""
-        from ganstudio.engine.latent_map import build_map
-        self.map = build_map(codes, labels, class_names)
+    def show_map(self, latent_map: LatentMap) -> None:
+        """Draw a map of encoded data (``engine.latent_map.build_map``)."""
+        self.map = latent_map
         brushes = [pg.mkBrush(class_colour(int(k))) for k in self.map.labels]
         self.scatter.setData(self.map.points[:, 0], self.map.points[:, 1], brush=brushes)
         present = sorted({int(k) for k in self.map.labels if k >= 0})
@@ -202,6 +202,5 @@ class LatentMapPanel(Panel):
 
 def _code_plane(dim: int) -> LatentMap:
     """The map of a 2-D code with no data yet: the code's own axes."""
-    from ganstudio.engine.latent_map import build_map
     empty = build_map(np.zeros((1, dim)), np.full(1, -1))
     return empty._replace(points=np.zeros((0, 2), np.float32), labels=np.zeros(0, np.int64))
