@@ -19,8 +19,8 @@ circle (a circle has no angle); scale, x, y: the absolute difference over the ra
 
 Response matrix.  ``R[d, f]``, per seed: along an ordered walk, the absolute least-squares slope of
 the factor's reading over t (circular readings unwrapped along the walk), in range units per unit
-step; for the shape, the mean change between neighbours per unit step; for the categorical code,
-the mean change over its pairs.  ``R`` is the root mean square over seeds of these rates, less the
+step; for the shape, half the summed absolute slopes of the four class probabilities (a total-
+variation rate); for the categorical code, the mean change over its pairs.  ``R`` is the root mean square over seeds of these rates, less the
 slopes' own noise variance (estimated from each fit's residuals); ``spread`` is the rates' standard
 deviation over seeds.  (A slope, not the mean |change| between neighbours, and the noise taken out:
 the probe's small reading errors would otherwise add up to a floor of fake change in every factor.)  Only factors that vary in the
@@ -382,17 +382,30 @@ def _render_all(source: ImageSource, space: str, latents: np.ndarray, cancelled)
     return np.concatenate(parts)
 
 
+def _slope(u: np.ndarray, tc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares slopes of readings u [..., P] over centred positions tc [P], and each slope's variance
+    estimated from the residuals (0 with two points)."""
+    ss = (tc * tc).sum()
+    slope = (u * tc).sum(-1) / ss
+    if len(tc) <= 2:
+        return slope, np.zeros_like(slope)
+    resid = u - u.mean(-1, keepdims=True) - slope[..., None] * tc
+    return slope, (resid ** 2).sum(-1) / (len(tc) - 2) / ss
+
+
 def path_slopes(probs: np.ndarray, factors: np.ndarray, t: np.ndarray, variant: str) -> tuple[np.ndarray, np.ndarray]:
     """Readings along ordered walks (probabilities [S, P, 4], factors [S, P, 7] at positions t [P]) ->
-    (rates [S, 7], their noise variance [S, 7]): shape, the mean total-variation distance per unit step
-    between neighbours (variance 0); every other factor, the absolute least-squares slope of its reading
-    over t (hues and rotation unwrapped along the walk) over the factor's range, with the slope's variance
-    from the fit's residuals; rotation times the mean certainty that the image is not a circle."""
+    (rates [S, 7], their noise variance [S, 7]): shape, half the summed absolute least-squares slopes of
+    the four class probabilities over t; every other factor, the absolute slope of its reading over t (hues
+    and rotation unwrapped along the walk) over the factor's range; each with its variance from the fit's
+    residuals; rotation times the mean certainty that the image is not a circle."""
     ranges = VARIANT_RANGES[variant]
     out = np.zeros(factors.shape[:1] + (len(FACTOR_NAMES),))
     noise = np.zeros_like(out)
-    out[:, 0] = (0.5 * np.abs(np.diff(probs, axis=1)).sum(2) / np.abs(np.diff(t))).mean(1)
     tc = t - t.mean()
+    # shape: half the summed |slope| of the class probabilities (a total-variation rate), noise likewise
+    slopes, var = _slope(probs.transpose(0, 2, 1), tc)
+    out[:, 0], noise[:, 0] = 0.5 * np.abs(slopes).sum(1), 0.25 * var.sum(1)
     for j, name in enumerate(FACTOR_NAMES[1:], start=1):
         u = factors[:, :, j]
         period = 1.0 if name.endswith("hue") else 90.0 if name == "rotation" else None
@@ -402,11 +415,8 @@ def path_slopes(probs: np.ndarray, factors: np.ndarray, t: np.ndarray, variant: 
         if period:  # unwrap: each neighbour step is the shortest way round
             d = (np.diff(u, axis=1) + period / 2) % period - period / 2
             u = np.concatenate([u[:, :1], u[:, :1] + np.cumsum(d, 1)], 1)
-        slope = (u * tc).sum(1) / (tc * tc).sum()
-        out[:, j] = np.abs(slope) / width
-        if len(t) > 2:
-            resid = u - u.mean(1, keepdims=True) - slope[:, None] * tc
-            noise[:, j] = (resid ** 2).sum(1) / (len(t) - 2) / (tc * tc).sum() / width ** 2
+        slope, var = _slope(u, tc)
+        out[:, j], noise[:, j] = np.abs(slope) / width, var / width ** 2
     sure = (1.0 - probs[:, :, SHAPE_NAMES.index("circle")]).mean(1)
     out[:, FACTOR_NAMES.index("rotation")] *= sure
     noise[:, FACTOR_NAMES.index("rotation")] *= sure ** 2
