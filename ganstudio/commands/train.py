@@ -38,12 +38,15 @@ _FLAGS = [
     ("--ckpt-every", "ckpt_every", int, "steps between checkpoints"),
     ("--keep", "keep", int, "checkpoints to keep"),
     ("--log-every", "log_every", int, "steps between log lines"),
+    ("--subset", "subset", int, "train on the first N images only (limited-data runs; 0 = all)"),
+    ("--augment", "augment", str, "none | diffaugment | ada: augment D's inputs (small data sets)"),
 ]
 
 
 def add_arguments(p):
     p.add_argument("--preset", help="training recipe: " + ", ".join(_preset_names()))
-    p.add_argument("--data", help="image folder, IDX file/folder, or fashion-mnist | mnist | digits | shapes[:N]")
+    p.add_argument("--data", help="image folder, IDX file/folder, or fashion-mnist | mnist | digits | shapes[:N] | "
+                                  "emoji | emoji-base")
     p.add_argument("--out", metavar="RUN_DIR", help="new run folder (missing or empty)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest good checkpoint")
     for flag, _, typ, help_ in _FLAGS:

@@ -173,3 +173,18 @@ def test_subset_trains_on_the_first_n_images(tmp_path):
     cfg = apply_overrides(tiny_config("dcgan"), {"data": "shapes:64", "subset": 16, "batch": 8})
     t = _Trainer(cfg, tmp_path / "run", resume=False, dataset=None, stop=None)
     assert len(t.dataset) == 16
+
+
+def test_the_command_line_takes_subset_and_augment_and_refuses_a_bad_one(tmp_path, capsys):
+    from ganstudio.cli import main
+    from ganstudio.training.run_dir import RunDir
+
+    base = ["train", "--preset", "dcgan", "--data", "shapes:40", "--resolution", "16", "--batch", "8", "--quiet",
+            "--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "model.z_dim=8", "--device", "cpu"]
+    assert main(base + ["--out", str(tmp_path / "bad"), "--augment", "mixup"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown augment 'mixup'" in err and not (tmp_path / "bad").exists()
+    assert main(base + ["--out", str(tmp_path / "ok"), "--steps", "2", "--subset", "16", "--augment", "ada"]) == 0
+    cfg = RunDir(tmp_path / "ok").read_config()
+    assert (cfg["subset"], cfg["augment"]) == (16, "ada")
+    assert all("augment_p" in r for r in RunDir(tmp_path / "ok").read_log())  # the log the Train window plots
