@@ -96,7 +96,8 @@ def test_the_edit_grid_follows_an_edit(qtbot, open_window, checkpoint, direct):
     want = grid_states(win.app.state, 11, 4, False)
     qtbot.waitUntil(lambda: grid.shown_states == want, timeout=30000)
     qtbot.waitUntil(lambda: win.jobs.idle(), timeout=30000)
-    assert np.array_equal(grid.grid._arrays, direct.renderer.render_batch(want).image)
+    # The grid renders in pieces between main renders: a piece's GEMMs may round one level off a whole batch's.
+    assert np.abs(grid.grid._arrays.astype(int) - direct.renderer.render_batch(want).image.astype(int)).max() <= 1
     grid.before.setChecked(True)
     qtbot.waitUntil(lambda: len(grid.shown_states) == 8, timeout=30000)
     assert [s.edits for s in grid.shown_states[:4]] == [()] * 4  # the plain seeds above the edited ones
