@@ -88,3 +88,12 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict, dict]:
             return dict(f.metadata() or {}), {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
         raise ValueError(f"{path}: not a readable safetensors file: {e}") from None
+
+
+def write_safetensors(path: str | os.PathLike, tensors: dict, metadata: dict) -> Path:
+    """Tensors (contiguous CPU) and string metadata to one safetensors file, written atomically."""
+    from safetensors.torch import save_file
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+    return path

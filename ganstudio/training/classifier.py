@@ -217,9 +217,7 @@ def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, recipe: Train
 
 def save_classifier(path: str | os.PathLike, net: FMNISTClassifier, meta: dict, stats: dict) -> Path:
     """Write weights (float32), stats and JSON metadata to one safetensors file, atomically."""
-    from safetensors.torch import save_file
-
-    from ganstudio._io import atomic_path
+    from ganstudio._io import write_safetensors
 
     tensors = {"net." + k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
     for k, v in stats.items():
@@ -227,10 +225,7 @@ def save_classifier(path: str | os.PathLike, net: FMNISTClassifier, meta: dict, 
     cfg = asdict(net.cfg)
     cfg["widths"] = list(cfg["widths"])
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, **meta}
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
-    return path
+    return write_safetensors(path, tensors, {META_KEY: json.dumps(meta)})
 
 
 def main(argv: Optional[list[str]] = None) -> int:

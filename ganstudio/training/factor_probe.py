@@ -202,18 +202,13 @@ def load_probe(path: str | os.PathLike | None = None) -> LoadedProbe:
 
 def save_probe(path: str | os.PathLike, net: FactorProbe, meta: dict) -> Path:
     """Weights (float32) and JSON metadata in one safetensors file, written atomically."""
-    from safetensors.torch import save_file
-
-    from ganstudio._io import atomic_path
+    from ganstudio._io import write_safetensors
 
     tensors = {"net." + k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
     cfg = asdict(net.cfg)
     cfg["widths"] = list(cfg["widths"])
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, **meta}
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta)})
-    return path
+    return write_safetensors(path, tensors, {META_KEY: json.dumps(meta)})
 
 
 # -- the recipe -----------------------------------------------------------------------------------
