@@ -347,6 +347,8 @@ def main() -> int:
         keys += [(name, name) for name in names]
     print(f"window figures: {args.seconds:.0f} s of drag-and-pause per model, default panel layout")
     figures["window"] = window_figures(keys, args.seconds, device)
+    # The machine may be shared: its load at the end as well as at the start says what the figures met.
+    print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1, default=str))
     return 0
