@@ -1,35 +1,12 @@
 """The layer viewer and the path-length panel, each alone against the core on a tiny model."""
 import numpy as np
-import pytest
 
-from ganstudio.engine import Renderer
-from ganstudio.gui.panels._context import standalone_context
 from ganstudio.gui.panels.layers import LayersPanel, default_layer
 from ganstudio.gui.panels.ppl import PPLPanel
 
 
-@pytest.fixture
-def alone(qtbot):
-    made = []
-
-    def build(cls, model):
-        errors: list = []
-        ctx = standalone_context(Renderer("cpu"), errors)
-        panel = cls(ctx)
-        qtbot.addWidget(panel)
-        panel.resize(420, 700)
-        panel.show()
-        ctx.app.set_model(ctx.render.load(model))
-        made.append(ctx)
-        return panel, ctx, errors
-    yield build
-    for ctx in made:
-        ctx.jobs.close()
-        ctx.render.close()
-
-
-def test_layer_viewer_shows_a_grid_and_a_clicked_channel(qtbot, alone):
-    p, ctx, errors = alone(LayersPanel, "registry:dcgan:tiny")
+def test_layer_viewer_shows_a_grid_and_a_clicked_channel(qtbot, panel_alone):
+    p, ctx, errors = panel_alone(LayersPanel, "registry:dcgan:tiny")
     qtbot.waitUntil(lambda: p.act is not None, timeout=30000)
     shapes = p.shapes
     assert p.shown_layer == default_layer(shapes) and p.layer.count() == len(shapes)
@@ -53,8 +30,8 @@ def test_layer_viewer_shows_a_grid_and_a_clicked_channel(qtbot, alone):
     assert errors == []
 
 
-def test_layer_viewer_follows_the_state(qtbot, alone):
-    p, ctx, errors = alone(LayersPanel, "registry:stylegan2:tiny")
+def test_layer_viewer_follows_the_state(qtbot, panel_alone):
+    p, ctx, errors = panel_alone(LayersPanel, "registry:stylegan2:tiny")
     qtbot.waitUntil(lambda: p.act is not None, timeout=30000)
     first = p.act.copy()
     ctx.app.edit(ctx.app.state.replace(seed=ctx.app.state.seed + 5), "seed")
@@ -62,8 +39,8 @@ def test_layer_viewer_follows_the_state(qtbot, alone):
     assert errors == []
 
 
-def test_ppl_panel_measures_and_cancels(qtbot, alone):
-    p, ctx, errors = alone(PPLPanel, "registry:stylegan2:tiny")
+def test_ppl_panel_measures_and_cancels(qtbot, panel_alone):
+    p, ctx, errors = panel_alone(PPLPanel, "registry:stylegan2:tiny")
     assert [p.space.itemText(i) for i in range(p.space.count())] == ["z", "w"]
     p.space.setCurrentText("w")
     p.sampling.setCurrentText("end")
@@ -83,6 +60,6 @@ def test_ppl_panel_measures_and_cancels(qtbot, alone):
     assert "Cancelled" in p.status.text() and len(p.results) == 1 and errors == []
 
 
-def test_ppl_panel_offers_only_z_without_a_mapping_network(qtbot, alone):
-    p, ctx, errors = alone(PPLPanel, "registry:dcgan:tiny")
+def test_ppl_panel_offers_only_z_without_a_mapping_network(qtbot, panel_alone):
+    p, ctx, errors = panel_alone(PPLPanel, "registry:dcgan:tiny")
     assert [p.space.itemText(i) for i in range(p.space.count())] == ["z"]
