@@ -89,3 +89,21 @@ def test_saved_user_directions_are_scored(tmp_path, capsys):
     got = json.loads(out.read_text())
     assert [d["name"] for d in got["directions"]] == ["first", "mixed"] and got["method"] == f"file:{path}"
     assert np.asarray(got["response"]).shape == (2, 6)
+
+
+def test_infogan_codes_are_scored_as_a_category_and_continuous_codes(tmp_path, capsys):
+    import torch
+
+    from ganstudio.checkpoints import save_checkpoint
+    from ganstudio.models import create_generator, get_spec
+    torch.manual_seed(0)
+    G = create_generator("infogan", **{**get_spec("infogan").tiny, "info_cat": 4, "info_cont": 2, "img_channels": 3})
+    path = save_checkpoint(tmp_path / "info.safetensors", G, training={"data": "shapes-upright"})
+    rc, out = _run(tmp_path, str(path), "--directions", "info", "--seeds", "3", "--steps", "3")
+    assert rc == 0, capsys.readouterr().err
+    got = json.loads(out.read_text())
+    start = G.z_dim - 6
+    assert [(d["name"], d.get("code")) for d in got["directions"]] == [
+        ("category", [start, 4]), ("code 1", [start + 4, 1]), ("code 2", [start + 5, 1])]
+    assert got["data"] == "shapes-upright" and "rotation" not in got["factors"]
+    assert np.all(np.isfinite(got["response"])) and len(got["per_direction"]) == 3
