@@ -8,7 +8,11 @@ from ganstudio.training.stats import StatsAccumulator
 
 
 def _loss(**cfg):
-    trainer = SimpleNamespace(device=torch.device("cpu"), cfg=SimpleNamespace(lazy_adam=False, **cfg))
+    from ganstudio.training.presets import TrainConfig
+    # A trainer with no D (the terms tables are all these tests use), so no augmentation either.
+    settings = {"lazy_adam": False, "augment": TrainConfig.augment, "diffaugment": TrainConfig.diffaugment,
+                "ada_target": 0.6, "ada_kimg": 1.0, "ada_interval": 1, "model": "test", **cfg}
+    trainer = SimpleNamespace(device=torch.device("cpu"), D=None, cfg=SimpleNamespace(**settings))
     return GANLoss(trainer)
 
 
