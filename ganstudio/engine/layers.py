@@ -7,8 +7,9 @@ The render request names what to capture (``Renderer.render(..., capture=...)``)
   {name: (C, H, W)}``; a fully connected layer's [N, D] counts as D channels of 1x1 (so MLP
   generators have layers to show too);
 - ``"layer:NAME"``: that layer's output -> ``captures["layer"][NAME]``, a CPU array [N, C, H, W]
-  (float32, float16 when large), at most MAX_CAPTURE_VALUES values: beyond that only the first
-  channels are kept and ``captures["layer_channels"][NAME]`` says how many the layer has.
+  (float32, float16 when large), at most MAX_CAPTURE_VALUES values per layer and MAX_TOTAL_VALUES per
+  render: beyond that only the first channels are kept (one at least) and
+  ``captures["layer_channels"][NAME]`` says how many the layer has.
 
 Forward hooks are installed by the renderer on its render thread, under its lock, for the synthesis
 only, and removed when it ends (also when it fails), so no other forward sees them; the image is
@@ -25,6 +26,7 @@ import torch
 LIST = "layers"
 PREFIX = "layer:"
 MAX_CAPTURE_VALUES = 1 << 22  # per layer and render: 16 MB as float32
+MAX_TOTAL_VALUES = 1 << 24  # all layers of one render together
 HALF_ABOVE = 1 << 20  # values per layer above which the copy is kept as float16
 
 
@@ -46,10 +48,11 @@ def _candidate(name: str) -> bool:
     return bool(name) and "parametrizations" not in name.split(".")
 
 
-def _copy(t: torch.Tensor) -> tuple[np.ndarray, int]:
-    """A bounded CPU copy of a feature map [N, C, H, W] -> (array, channels the layer has)."""
+def _copy(t: torch.Tensor, budget: int) -> tuple[np.ndarray, int]:
+    """A CPU copy of a feature map [N, C, H, W] within MAX_CAPTURE_VALUES and ``budget`` values (one channel
+    at least) -> (array, channels the layer has)."""
     n, ch, h, w = t.shape
-    keep = max(1, min(ch, MAX_CAPTURE_VALUES // max(1, n * h * w)))
+    keep = max(1, min(ch, min(MAX_CAPTURE_VALUES, budget) // max(1, n * h * w)))
     part = t[:, :keep].detach()
     dtype = torch.float16 if part.numel() > HALF_ABOVE else torch.float32
     return part.to("cpu", dtype, copy=True).contiguous().numpy(), ch
@@ -104,7 +107,9 @@ class LayerCapture:
                 self.shapes[name] = tuple(int(s) for s in output.shape[1:])
                 self.batches[name] = int(output.shape[0])
                 if keep:
-                    self.maps[name] = _copy(output)
+                    used = sum(a.size for a, _ in self.maps.values() if a is not None) - (
+                        self.maps[name][0].size if name in self.maps else 0)  # a module run twice: its last output
+                    self.maps[name] = _copy(output, MAX_TOTAL_VALUES - used)
         return hook
 
     def captures(self, batch: int) -> dict:

@@ -76,6 +76,18 @@ def test_large_layers_are_bounded(monkeypatch, renderer):
     assert a.shape == (1, 2, h, w) and a.dtype == np.float16 and res.captures["layer_channels"][name] == c
 
 
+def test_all_layers_of_one_render_share_a_bound(monkeypatch, renderer):
+    state = RenderState(model="registry:stylegan2:tiny")
+    shapes = renderer.render(state, capture=("layers",)).captures["layers"]
+    big = [n for n, (c, h, w) in shapes.items() if c > 4 and h > 1][:3]
+    c0, h0, w0 = shapes[big[0]]
+    monkeypatch.setattr(L, "MAX_TOTAL_VALUES", c0 * h0 * w0 + 1)  # the first layer whole, then one channel each
+    res = renderer.render(state, capture=tuple(L.PREFIX + n for n in big))
+    got = res.captures["layer"]
+    assert got[big[0]].shape[1] == c0 and all(got[n].shape[1] == 1 for n in big[1:])
+    assert all(res.captures["layer_channels"][n] == shapes[n][0] for n in big)
+
+
 def test_channel_grid_summary_and_cell_lookup():
     act = np.arange(5 * 2 * 3, dtype=np.float32).reshape(5, 2, 3)
     grid, cols, shown = L.channel_grid(act)
