@@ -53,7 +53,8 @@ def test_png_heat_map_is_written(tmp_path):
     (["known-answer", "--directions", "raw", "--span", "nan"], "--span must be in (0, 100]"),
     (["known-answer", "--directions", "raw", "--png", "x.jpg"], "--png must name a .png file"),
     (["no-such-model", "--directions", "pca"], "no such checkpoint or shipped model"),
-    (["shapes-dcgan", "--directions", "missing.json"], "missing.json: no such file"),
+    (["shapes-dcgan", "--directions", "missing.json"], "--directions missing.json: neither a direction set"),
+    (["shapes-dcgan", "--directions", "pcaa"], "--directions pcaa: neither a direction set (pca, sefa, raw, w, info)"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, message):
     rc, out = _run(tmp_path, *args)
@@ -107,3 +108,15 @@ def test_infogan_codes_are_scored_as_a_category_and_continuous_codes(tmp_path, c
         ("category", [start, 4]), ("code 1", [start + 4, 1]), ("code 2", [start + 5, 1])]
     assert got["data"] == "shapes-upright" and "rotation" not in got["factors"]
     assert np.all(np.isfinite(got["response"])) and len(got["per_direction"]) == 3
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "{\"format\": \"ganstudio-directions\", \"version\": 1, "
+                                     "\"directions\": [{\"name\": \"x\", \"space\": \"z\", \"vector\": [NaN]}]}",
+                                     "\u0000\u0001 not json"])
+def test_a_hostile_direction_file_is_one_line(tmp_path, capsys, content):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    rc, out = _run(tmp_path, "shapes-dcgan", "--directions", str(path))
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "bad.json" in err, err
+    assert not out.exists()

@@ -73,6 +73,7 @@ def run(args) -> int:
     import json
     import sys
     import time
+    from pathlib import Path
 
     import torch
 
@@ -89,6 +90,9 @@ def run(args) -> int:
         source = open_source(args.model, args.device)
         if args.directions in an.METHODS:
             directions, method = an.direction_set(source, args.directions, args.k), args.directions
+        elif not Path(args.directions).exists():
+            raise UsageError(f"--directions {args.directions}: neither a direction set ({', '.join(an.METHODS)}) "
+                             "nor an existing direction file")
         elif isinstance(source, an.RendererSource):
             directions, method = an.directions_from_file(args.directions, source), f"file:{args.directions}"
         else:
