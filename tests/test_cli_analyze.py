@@ -53,6 +53,7 @@ def test_png_heat_map_is_written(tmp_path):
     (["known-answer", "--directions", "raw", "--span", "nan"], "--span must be in (0, 100]"),
     (["known-answer", "--directions", "raw", "--png", "x.jpg"], "--png must name a .png file"),
     (["no-such-model", "--directions", "pca"], "no such checkpoint or shipped model"),
+    (["shapes-dcgan", "--directions", "pca", "--device", "foo"], "--device foo: unknown device"),
     (["shapes-dcgan", "--directions", "missing.json"], "--directions missing.json: neither a direction set"),
     (["shapes-dcgan", "--directions", "pcaa"], "--directions pcaa: neither a direction set (pca, sefa, raw, w, info)"),
 ])

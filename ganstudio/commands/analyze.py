@@ -62,6 +62,9 @@ def open_source(model: str, device: str = "cpu"):
         raise UsageError(f"{model}: no such checkpoint or shipped model (see `ganstudio models`)")
     try:
         renderer = Renderer(device)
+    except (ValueError, RuntimeError) as e:
+        raise UsageError(f"--device {device}: {str(e).splitlines()[0]}") from None
+    try:
         info = renderer.load(key)
     except (ValueError, RuntimeError, OSError) as e:
         raise UsageError(f"{model}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
