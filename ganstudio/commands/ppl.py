@@ -1,7 +1,8 @@
 """`ganstudio ppl MODEL`: perceptual path length (Karras et al. 2019) in z and w, full and end-point sampling."""
 NAME = "ppl"
 HELP = ("perceptual path length in z (and w) with full or end-point sampling, measured in the shipped "
-        "Fashion-MNIST classifier's features; prints it and writes JSON")
+        "Fashion-MNIST classifier's features (or the shapes factor probe's); prints a table or JSON, "
+        "--out writes the JSON report")
 
 BOOTSTRAP_MAX = 100_000
 
