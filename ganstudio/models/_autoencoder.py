@@ -8,8 +8,10 @@ energy) or the mean absolute error (BEGAN's L1 loss L(v) = |v - D(v)|).  Layouts
   a fully connected embedding h, and a decoder that mirrors it (fully connected to 8x8, convolutions
   and nearest-neighbour upsampling).  BEGAN's generator is this decoder with weights of its own.
 - EBGAN's (Zhao et al. 2017, appendix: "4c2s" convolutions): three 4x4 stride-2 convolutions down to
-  res/8 and three 4x4 stride-2 transposed convolutions back, LeakyReLU(0.2); the embedding is the
-  encoder's flattened output.  No BatchNorm, so an image's energy does not depend on its batch.
+  res/8, a fully connected bottleneck (the embedding the pulling-away term reads), and three 4x4
+  stride-2 transposed convolutions back, LeakyReLU(0.2).  Without the bottleneck (a 1024-d embedding)
+  the autoencoder reconstructed anything, fakes included, and a 20-minute run collapsed to one image.
+  No BatchNorm, so an image's energy does not depend on its batch.
 
 The discriminators' decoders end linearly, as BEGAN's does: a tanh there saturated at the black
 background, so a black fake was reconstructed exactly and the margin could not raise its energy (the
@@ -79,32 +81,34 @@ class ConvDecoder(nn.Module):
 
 
 class StridedEncoder(nn.Module):
-    """img [N, C, res, res] -> embedding [N, 4n * (res/8)^2]: three 4x4 stride-2 convolutions (EBGAN)."""
+    """img [N, C, res, res] -> embedding [N, h_dim]: three 4x4 stride-2 convolutions, then linear (EBGAN)."""
 
-    def __init__(self, res: int, channels: int, n: int):
+    def __init__(self, res: int, channels: int, n: int, h_dim: int):
         super().__init__()
         num_levels(res)
         layers: list[nn.Module] = []
         for a, b in ((channels, n), (n, 2 * n), (2 * n, 4 * n)):
             layers += [nn.Conv2d(a, b, 4, 2, 1), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(4 * n * (res // 8) ** 2, h_dim)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return self.body(img).flatten(1)
+        return self.fc(self.body(img).flatten(1))
 
 
 class StridedDecoder(nn.Module):
     """embedding -> img: three 4x4 stride-2 transposed convolutions back to res x res, linear out (EBGAN)."""
 
-    def __init__(self, res: int, channels: int, n: int):
+    def __init__(self, res: int, channels: int, n: int, h_dim: int):
         super().__init__()
         self.n, self.side = n, res // 8
+        self.fc = nn.Sequential(nn.Linear(h_dim, 4 * n * self.side ** 2), nn.LeakyReLU(0.2))
         self.body = nn.Sequential(nn.ConvTranspose2d(4 * n, 2 * n, 4, 2, 1), nn.LeakyReLU(0.2),
                                   nn.ConvTranspose2d(2 * n, n, 4, 2, 1), nn.LeakyReLU(0.2),
                                   nn.ConvTranspose2d(n, channels, 4, 2, 1))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.body(h.view(-1, 4 * self.n, self.side, self.side))
+        return self.body(self.fc(h).view(-1, 4 * self.n, self.side, self.side))
 
 
 def _check_widths(**widths: int) -> None:
@@ -119,9 +123,9 @@ def began_autoencoder(res: int, channels: int, n: int, h_dim: int) -> tuple[nn.M
     return ConvEncoder(res, channels, n, h_dim), ConvDecoder(res, channels, n, h_dim, tanh=False)
 
 
-def ebgan_autoencoder(res: int, channels: int, n: int) -> tuple[nn.Module, nn.Module]:
-    _check_widths(n=n)
-    return StridedEncoder(res, channels, n), StridedDecoder(res, channels, n)
+def ebgan_autoencoder(res: int, channels: int, n: int, h_dim: int) -> tuple[nn.Module, nn.Module]:
+    _check_widths(n=n, h_dim=h_dim)
+    return StridedEncoder(res, channels, n, h_dim), StridedDecoder(res, channels, n, h_dim)
 
 
 class AutoencoderDiscriminator(Discriminator):

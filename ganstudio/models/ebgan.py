@@ -3,7 +3,7 @@
 G is the DCGAN generator (the paper's generators are DCGAN-style).  D is a convolutional autoencoder
 (the paper's "4c2s" layout, ``_autoencoder``) whose energy is the per-image mean squared reconstruction error; D minimizes D(x) + max(0, m - D(G(z)))
 and G minimizes D(G(z)) plus the pulling-away term on D's embeddings of the fakes
-(``training.losses.pulling_away``): its codes are the encoder's flattened output.
+(``training.losses.pulling_away``) on the autoencoder's bottleneck codes.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class EBGANConfig:
     img_channels: int = 1
     ngf: int = 64  # G width at its last hidden layer (DCGAN generator)
     n: int = 32  # D's base width: n, 2n, 4n channels down to res/8 (the paper's MNIST D: 64)
+    h_dim: int = 32  # D's bottleneck: the embedding the pulling-away term reads
     energy: str = "mse"  # D's energy: "mse" (EBGAN), or "l1" for BEGAN's loss on this architecture (the loss table)
 
 
@@ -35,11 +36,12 @@ class EBGANGenerator(DCGANGenerator):
 
 def build_discriminator(cfg: EBGANConfig) -> AutoencoderDiscriminator:
     return AutoencoderDiscriminator(cfg.img_resolution, cfg.img_channels,
-                                    ebgan_autoencoder(cfg.img_resolution, cfg.img_channels, cfg.n), energy=cfg.energy)
+                                    ebgan_autoencoder(cfg.img_resolution, cfg.img_channels, cfg.n, cfg.h_dim),
+                                    energy=cfg.energy)
 
 
 register("ebgan", family="ebgan", config_cls=EBGANConfig, generator=EBGANGenerator,
-         discriminator=build_discriminator, tiny=dict(z_dim=8, img_resolution=16, ngf=8, n=4),
+         discriminator=build_discriminator, tiny=dict(z_dim=8, img_resolution=16, ngf=8, n=4, h_dim=8),
          paper="Zhao, Mathieu, LeCun. Energy-based Generative Adversarial Network. ICLR 2017.",
          description="Energy-based GAN: an autoencoder discriminator (energy = reconstruction MSE), margin loss, "
                      "pulling-away term.")
