@@ -16,8 +16,9 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from ganstudio.gui.playground import PlaygroundWidget
 from ganstudio.gui.settings import settings, text as settings_text
 from ganstudio.gui.train_form import NewRunForm
 from ganstudio.gui.train_run_list import RunEntry, RunList
@@ -83,9 +84,13 @@ class TrainTab(QWidget):
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setSizes([240, self.new_run.scroll.minimumWidth() + 10, 1000])
+        self.playground = PlaygroundWidget()  # GAN Lab's 2-D lesson, beside the runs
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.splitter, "Runs")
+        self.tabs.addTab(self.playground, "2-D playground")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.splitter)
+        lay.addWidget(self.tabs)
 
     def _connect(self) -> None:
         self.runs.run_selected.connect(self.select_run)
