@@ -37,7 +37,8 @@ def test_the_heat_map_shows_the_engines_numbers(qtbot, panel, renderer):
     np.testing.assert_allclose(p.report["response"], want["response"], rtol=1e-6, atol=1e-9)
     R = np.asarray(want["response"])
     assert p.table.item(2, 1).text() == f"{R[2, 1]:.3f}"
-    assert p.table.horizontalHeaderItem(0).text() == "shape" and p.bar.value() == 100
+    assert p.table.horizontalHeaderItem(0).text() == "shape" and p.table.horizontalHeaderItem(1).text() == "obj hue"
+    assert p.bar.value() == 100
     assert f"{want['overall']['score']:.3f}" in p.summary.text() and errors == []
 
 

@@ -24,6 +24,8 @@ from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import ThumbGrid
 
 FILE_ITEM = "file"  # the method combo's entry that asks for a direction file
+# Column headers narrow enough for a dock (the full names are in each cell's tooltip).
+SHORT = {"object_hue": "obj hue", "background_hue": "bg hue", "rotation": "rot."}
 STRIP_STEPS = 7
 
 
@@ -182,7 +184,7 @@ class AnalysisPanel(Panel):
         self.table.clear()
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(len(factors) + 2)
-        self.table.setHorizontalHeaderLabels(list(factors) + ["share", "main factor"])
+        self.table.setHorizontalHeaderLabels([SHORT.get(f, f) for f in factors] + ["share", "main"])
         self.table.setVerticalHeaderLabels([r["name"] for r in rows])
         for i, r in enumerate(rows):
             for j in range(len(factors)):
