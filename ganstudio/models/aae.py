@@ -17,8 +17,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ganstudio.models._base import Capabilities, Discriminator, Generator, check_shape
+from ganstudio.models._base import Discriminator, Generator, check_shape
 from ganstudio.models._registry import register
+from ganstudio.models.vae import VAEGenerator
 
 PRIORS = ("gaussian", "mixture10")
 MIXTURE_RADIUS, MIXTURE_STD = 2.0, 0.3
@@ -67,13 +68,9 @@ class AAEGenerator(Generator):
         self.encoder = _mlp([n_pix, *hidden], cfg.z_dim)
         self.decoder = nn.Sequential(_mlp([cfg.z_dim, *reversed(hidden)], n_pix), nn.Tanh())
 
-    def capabilities(self) -> Capabilities:
-        return Capabilities(encoder=True)
-
-    def synthesis(self, ws, c=None, **_):
-        check_shape(ws, [None, 1, self.z_dim], "ws")
-        self.check_c(c, ws.shape[0])
-        return self.decoder(ws[:, 0]).view(-1, self.img_channels, self.img_resolution, self.img_resolution)
+    # The VAE's: an encoder, and an MLP decoder of z to the flattened image.
+    capabilities = VAEGenerator.capabilities
+    synthesis = VAEGenerator.synthesis
 
     def code(self, img: torch.Tensor) -> torch.Tensor:
         """img [N, C, H, W] in [-1, 1] -> the code z [N, z_dim]."""
