@@ -242,7 +242,8 @@ class RenderService:
         self._set_threads(timing)
         if timing.threads == 1 and one is not None:
             full = one  # the main image renders on one thread from now on: that is its cost
-        timing.record(full)
+        if not faster or one is not None:  # else timed on every core only: the next full render says
+            timing.record(full)
         if full.render_ms > FRAME_BUDGET_MS:
             for r in sorted(r for r in first.model.capabilities.preview_resolutions if r < first.model.resolution):
                 res = renderer.render(state, preview=r)
