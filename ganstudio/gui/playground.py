@@ -24,7 +24,7 @@ from ganstudio.training.playground import (BOUNDS, DISTRIBUTION_NAMES, DISTRIBUT
 SLICE_S = 0.03  # training time per tick before a frame is drawn: the event loop waits at most this long
 HEAT_RES = 64  # D's output is evaluated on HEAT_RES x HEAT_RES points of the plane per frame
 ARROW_LEN = 0.35  # the longest gradient segment, in plot units (the others scale with it)
-REAL_COLOR, FAKE_COLOR = (20, 140, 60), (130, 40, 170)
+REAL_COLOR, FAKE_COLOR = (0, 110, 40), (90, 10, 130)
 
 
 class DrawBox(pg.ViewBox):
@@ -58,7 +58,7 @@ class DrawBox(pg.ViewBox):
 
 def _heat_lut() -> np.ndarray:
     # D's low scores (it calls them fake) purple, high (real) green, undecided white: GAN Lab's colours.
-    cmap = pg.ColorMap([0.0, 0.5, 1.0], [(190, 150, 215), (250, 250, 250), (150, 210, 160)])
+    cmap = pg.ColorMap([0.0, 0.5, 1.0], [(165, 100, 205), (250, 250, 250), (95, 190, 120)])
     return cmap.getLookupTable(nPts=256)
 
 
@@ -137,18 +137,17 @@ class PlaygroundWidget(QWidget):
 
     def _build_plots(self) -> QVBoxLayout:
         self.box = DrawBox()
-        self.plane = pg.PlotWidget(viewBox=self.box)
+        self.plane = pg.PlotWidget(viewBox=self.box, background="w")
         self.plane.setMinimumSize(360, 360)
         self.heat = pg.ImageItem()
         self.heat.setLookupTable(_heat_lut())
-        self.heat.setRect(QRectF(BOUNDS[0], BOUNDS[0], BOUNDS[1] - BOUNDS[0], BOUNDS[1] - BOUNDS[0]))
-        self.arrows = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((90, 90, 90), width=1))
+        self.arrows = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((40, 40, 40), width=1))
         self.real_points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL_COLOR, 170))
         self.fake_points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*FAKE_COLOR, 200))
         self.drawn_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen((0, 0, 0)), brush=pg.mkBrush(*REAL_COLOR, 255))
         for item in (self.heat, self.arrows, self.real_points, self.fake_points, self.drawn_points):
             self.box.addItem(item)
-        self.losses = pg.PlotWidget()
+        self.losses = pg.PlotWidget(background="w")
         self.losses.setMaximumHeight(220)
         self.losses.addLegend(offset=(-10, 10))
         self.losses.setLabel("bottom", "update")
@@ -252,7 +251,8 @@ class PlaygroundWidget(QWidget):
     # -- drawing -------------------------------------------------------------------------------------
     def draw(self) -> None:
         f = self.playground.frame(HEAT_RES)
-        self.heat.setImage(f.heat.T.numpy(), autoLevels=False, levels=f.heat_levels)
+        self.heat.setImage(f.heat.T.numpy(), autoLevels=False, levels=f.heat_levels,
+                           rect=QRectF(BOUNDS[0], BOUNDS[0], BOUNDS[1] - BOUNDS[0], BOUNDS[1] - BOUNDS[0]))
         self.real_points.setData(pos=f.real.numpy())
         fake = f.fake.numpy()
         self.fake_points.setData(pos=fake)

@@ -3,7 +3,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from ganstudio.gui.playground import PlaygroundWidget
-from ganstudio.training.playground import PlaygroundConfig
+from ganstudio.training.playground import BOUNDS, PlaygroundConfig
 
 
 @pytest.fixture
@@ -24,6 +24,9 @@ def test_step_button_makes_one_update_and_draws_it(widget, qtbot):
     assert "update 1" in widget.status.text()
     assert not (widget.fake_points.data["x"] == fake_before).all()  # the generated points were redrawn
     assert len(widget.d_curve.getData()[0]) == 1
+    # D's heat map covers the plotted square exactly (setImage once dropped a rect set beforehand)
+    r = widget.heat.mapRectToParent(widget.heat.boundingRect())
+    assert (r.left(), r.top(), r.width(), r.height()) == pytest.approx((BOUNDS[0], BOUNDS[0], 5.0, 5.0))
 
 
 def test_play_trains_and_draws_until_paused(widget, qtbot):
