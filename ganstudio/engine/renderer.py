@@ -24,7 +24,7 @@ from ganstudio import latent
 from ganstudio.devices import pick_device  # noqa: F401 - the engine's public name for it
 from ganstudio.engine.encoding import image_tensor
 from ganstudio.engine.layers import LayerCapture, is_layer_capture
-from ganstudio.engine.state import RenderState, check_numbers
+from ganstudio.engine.state import INPUT_TRANSFORM_FIELDS, RenderState, check_numbers
 from ganstudio.imaging import to_uint8
 from ganstudio.latent.library import MAX_DIRECTIONS
 from ganstudio.models import Capabilities
@@ -449,6 +449,11 @@ class Renderer:
         if getattr(G, "synthesis_truncation", False) and state.z_threshold is not None:
             # BigGAN-deep picks its BatchNorm statistics by the truncation value as well.
             kwargs["truncation"] = state.z_threshold
+        if caps.input_transform and any(getattr(state, k) for k in INPUT_TRANSFORM_FIELDS):
+            # Per call, never written into the cached net (other states share it).
+            from ganstudio.models.stylegan3 import make_input_transform
+            kwargs["input_transform"] = make_input_transform((state.input_translate_x, state.input_translate_y),
+                                                             state.input_rotate)
         if caps.progressive:
             # The cached net is shared by every state: always set the stage, the model's own when unset.
             stage, alpha = (state.stage, state.stage_alpha) if state.stage is not None else info.own_stage

@@ -40,6 +40,7 @@ class LayerNoise(NamedTuple):
 
 
 # The fields that may hold lists or dicts (the others are scalars, strings or None).
+INPUT_TRANSFORM_FIELDS = ("input_translate_x", "input_translate_y", "input_rotate")
 _CONTAINER_FIELDS = ("z", "ws", "class_weights", "mix_seeds", "mix_sources", "noise", "edits", "user_directions")
 
 
@@ -62,6 +63,10 @@ class RenderState:
     stage: Optional[int] = None  # Progressive GAN stage (None = the model's own)
     stage_alpha: float = 1.0
     user_directions: tuple[UserDirection, ...] = ()  # the direction library: "user" edits index it
+    # StyleGAN3's input transform (models whose capabilities().input_transform is set; others ignore it):
+    input_translate_x: float = 0.0  # the content moves right by this many image widths
+    input_translate_y: float = 0.0  # ... and down
+    input_rotate: float = 0.0  # degrees, counter-clockwise on screen
 
     def __post_init__(self):
         # Accept dicts and lists from callers and JSON; store hashable tuples.  Scalars and empty
@@ -99,6 +104,9 @@ class RenderState:
                                     for u in self.user_directions]
         else:
             del d["user_directions"]
+        if not any(d[k] for k in INPUT_TRANSFORM_FIELDS):  # likewise: older states write what they wrote
+            for k in INPUT_TRANSFORM_FIELDS:
+                del d[k]
         return _thaw(d)
 
     @classmethod
@@ -179,7 +187,7 @@ def check_numbers(state: RenderState) -> None:
     Without them a NaN psi or edit renders a silent grey image and a negative cutoff counts
     layers from the end.
     """
-    for name in ("truncation_psi", "noise_strength", "stage_alpha"):
+    for name in ("truncation_psi", "noise_strength", "stage_alpha") + INPUT_TRANSFORM_FIELDS:
         v = getattr(state, name)
         if not _finite(v):
             raise ValueError(f"{name} must be a finite number, got {_r(v)}")

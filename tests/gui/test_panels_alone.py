@@ -16,6 +16,7 @@ from ganstudio.gui.panels._context import standalone_context
 
 FAMILY = {"ClassPanel": "cgan", "StagePanel": "progan", "EncoderPanel": "vae", "AttentionPanel": "sagan",
           "BlendPadPanel": "dcgan", "LatentMapPanel": "aae"}  # the others on a StyleGAN2, which has every other capability
+FAMILY["TransformPanel"] = "stylegan3-t"  # the one family with an input transform
 SHIPPED = {"AnalysisPanel": "shapes-dcgan"}  # needs a model trained on shapes (the factor probe reads those)
 
 
@@ -222,6 +223,18 @@ def _drive_analysis(qtbot, p, ctx):
     assert ctx.app.state.edits and ctx.app.state.edits[0][:2] == ("sefa", 1)
 
 
+def _drive_transform(qtbot, p, ctx):
+    p.tx.set_value(0.25)  # one undoable edit per gesture, merged while dragging
+    p.tx.released.emit()
+    p.rotate.set_value(30.0)
+    p.rotate.released.emit()
+    assert (ctx.app.state.input_translate_x, ctx.app.state.input_rotate) == pytest.approx((0.25, 30.0), abs=0.01)
+    ctx.app.undo()
+    assert ctx.app.state.input_rotate == 0.0 and ctx.app.state.input_translate_x == pytest.approx(0.25, abs=0.01)
+    p.reset_btn.click()
+    assert ctx.app.state.input_translate_x == 0.0
+
+
 DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "ClassPanel": _drive_class,
          "BlendPadPanel": _drive_blend_pad, "InterpolationPanel": _drive_interpolation, "StagePanel": _drive_stage,
          "EncoderPanel": _drive_encoder, "MixingPanel": _drive_mixing, "NoisePanel": _drive_noise,
@@ -230,6 +243,7 @@ DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "Cl
          "DirectionsPanel": _drive_directions, "EditGridPanel": _drive_edit_grid,
          "ProjectPanel": _drive_project, "TimelinePanel": _drive_timeline, "LayersPanel": _drive_layers,
          "PPLPanel": _drive_ppl, "LatentMapPanel": _drive_latent_map, "AnalysisPanel": _drive_analysis}
+DRIVE["TransformPanel"] = _drive_transform
 
 
 def test_every_panel_has_a_drive():

@@ -17,5 +17,7 @@ def test_stylegan3_enables_the_stylegan2_panels_but_noise(qtbot, open_window, ch
     sg2 = open_window(checkpoint("stylegan2"))
     a, b = _enabled(sg3), _enabled(sg2)
     assert b["NoisePanel"] and not a["NoisePanel"]
-    assert {n: v for n, v in a.items() if n != "NoisePanel"} == {n: v for n, v in b.items() if n != "NoisePanel"}
+    assert a["TransformPanel"] and not b["TransformPanel"]  # StyleGAN3's input transform, StyleGAN3 only
+    own = ("NoisePanel", "TransformPanel")
+    assert {n: v for n, v in a.items() if n not in own} == {n: v for n, v in b.items() if n not in own}
     assert a["TruncationPanel"] and a["MixingPanel"] and a["LatentPanel"]

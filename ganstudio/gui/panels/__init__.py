@@ -23,6 +23,7 @@ from ganstudio.gui.panels.project import ProjectPanel
 from ganstudio.gui.panels.stages import StagePanel
 from ganstudio.gui.panels.sweep import SweepPanel
 from ganstudio.gui.panels.timeline import TimelinePanel
+from ganstudio.gui.panels.transform import TransformPanel
 from ganstudio.gui.panels.truncation import TruncationPanel
 
 LEFT, RIGHT = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
@@ -39,6 +40,7 @@ PANELS = [
     (ProjectPanel, LEFT),
     (MixingPanel, RIGHT),
     (NoisePanel, RIGHT),
+    (TransformPanel, RIGHT),
     (ArithmeticPanel, RIGHT),
     (SweepPanel, RIGHT),
     (AnalysisPanel, RIGHT),
