@@ -121,3 +121,9 @@ def test_a_hostile_direction_file_is_one_line(tmp_path, capsys, content):
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "bad.json" in err, err
     assert not out.exists()
+
+
+def test_an_output_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys):
+    rc = main(["analyze", "known-answer", "--directions", "raw", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and f"--out {tmp_path} is a folder" in err, err

@@ -47,6 +47,10 @@ def _check(args) -> None:
         raise UsageError(f"--k must be in 1..{an.MAX_DIRECTIONS}, got {args.k}")
     if args.png is not None and not args.png.lower().endswith(".png"):
         raise UsageError(f"--png must name a .png file, got {args.png}")
+    from pathlib import Path
+    for flag, path in (("--out", args.out), ("--png", args.png)):
+        if path is not None and Path(path).is_dir():  # found before minutes of rendering, not after
+            raise UsageError(f"{flag} {path} is a folder: give a file name")
 
 
 def open_source(model: str, device: str = "cpu"):
