@@ -1,6 +1,7 @@
 """docs/screenshots/18_projection_progress.png and 19_projected_style_mix.png: the Project panel part-way through
 projecting a Fashion-MNIST test image (never seen in training) into fmnist-stylegan2's w+; then a fresh
-shapes-upright render projected into shapes-stylegan2 and style-mixed (its fine layers from a seed).
+shapes-upright render (a heart) projected into shapes-stylegan2 and style-mixed (its middle, 16 px layers, which
+carry this model's background colour, from seed 23).
 
     QT_QPA_PLATFORM=offscreen python scripts/projection_screenshots.py [TEST_IMAGE STEPS [SHAPE_IMAGE SEED PRESET]]
 """
@@ -21,7 +22,7 @@ torch.set_num_threads(1)
 index = int(sys.argv[1]) if len(sys.argv) > 1 else 12
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 300
 mix_index, mix_seed, mix_preset = ((int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]) if len(sys.argv) > 5
-                                   else (3, 7, "fine"))
+                                   else (1, 23, "middle"))
 OUT = ROOT / "docs" / "screenshots"
 
 
@@ -57,8 +58,8 @@ if index >= 0:  # a negative TEST_IMAGE makes only the style-mixing shot
     wait(lambda: panel.result is not None)
     print(f"projected: {panel.status.text()}")
 
-# A fresh shapes-upright render (a seed no model trained on) projected into shapes-stylegan2, then its fine
-# layers (colour, in this model) taken from a seed: the projected shape keeps its form and changes its colours.
+# A fresh shapes-upright render (a seed no model trained on) projected into shapes-stylegan2, then its middle
+# layers (the background's colour, in this model) taken from a seed: the projected heart keeps its form.
 win.open_model("shapes-stylegan2")
 wait(lambda: win.app.info is not None and win.displayed_state == win.app.state and win.jobs.idle())
 win.docks["ProjectPanel"].raise_()
