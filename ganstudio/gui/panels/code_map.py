@@ -143,8 +143,11 @@ class CodeMapPanel(Panel):
         self.selection_label = QLabel("Click a cell, or drag over cells, to select them.")
         self.selection_label.setWordWrap(True)
         lay.addWidget(self.selection_label)
-        lay.addWidget(QLabel("Codebook (decoded patches): click one to give the selected cells its code"))
-        self.palette = ThumbGrid(cols=8, cell=30)
+        self.palette_label = QLabel("Codebook as decoded patches (codes 0, 1, 2, … row by row): click one to give "
+                                    "the selected cells its code")
+        self.palette_label.setWordWrap(True)
+        lay.addWidget(self.palette_label)
+        self.palette = ThumbGrid(cols=16, cell=24)
         self.palette.placeholder = "loading the codebook…"
         lay.addWidget(self.palette)
         form = QGridLayout()
@@ -195,7 +198,7 @@ class CodeMapPanel(Panel):
         def done(sampler: CodeSampler, patches: np.ndarray):
             if self.info is not None and self.info.key == key:
                 self.sampler = sampler
-                self.palette.set_images(patches, cols=8, labels=[str(i) for i in range(sampler.num_codes)])
+                self.palette.set_images(patches, cols=16)
                 self.schedule_refresh()
 
         def work():
@@ -246,6 +249,7 @@ class CodeMapPanel(Panel):
         self.codes = codes_from_ws(new.ws[0], self.codes.shape[0], K)
         self.grid_view.set_codes(self.codes)
         self.edit(f"Code {code} in {self._cells_text(region)}", **_code_fields(new))
+        self.status.setText(f"Code {code} given to {self._cells_text(region)}. Undo returns.")
         self.schedule_refresh()
 
     @staticmethod
