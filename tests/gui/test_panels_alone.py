@@ -15,7 +15,8 @@ from ganstudio.gui.panels import PANELS
 from ganstudio.gui.panels._context import standalone_context
 
 FAMILY = {"ClassPanel": "cgan", "StagePanel": "progan", "EncoderPanel": "vae", "AttentionPanel": "sagan",
-          "BlendPadPanel": "dcgan", "LatentMapPanel": "aae"}  # the others on a StyleGAN2, which has every other capability
+          "BlendPadPanel": "dcgan", "LatentMapPanel": "aae",
+          "CodeMapPanel": "vqvae"}  # the others on a StyleGAN2, which has every other capability
 FAMILY["TransformPanel"] = "stylegan3-t"  # the one family with an input transform
 SHIPPED = {"AnalysisPanel": "shapes-dcgan"}  # needs a model trained on shapes (the factor probe reads those)
 
@@ -84,6 +85,17 @@ def _drive_latent_map(qtbot, p, ctx):
     assert ctx.app.state.z == (0.5, -1.0)
     ctx.app.undo()
     assert ctx.app.state.z is None
+
+
+def _drive_code_map(qtbot, p, ctx):
+    from ganstudio.engine.code_map import Region
+    qtbot.waitUntil(lambda: p.codes is not None and p.palette.count() > 0, timeout=30000)
+    p.grid_view.select(Region(0, 0, 0, 0))
+    code = (int(p.codes[0, 0]) + 1) % p.palette.count()
+    p.palette.clicked.emit(code)  # the cell's code, one undoable edit of ws (the code grid)
+    assert ctx.app.state.ws is not None and int(ctx.app.state.ws[0][0]) == code
+    ctx.app.undo()
+    assert ctx.app.state.ws is None
 
 
 def _drive_interpolation(qtbot, p, ctx):
@@ -242,7 +254,8 @@ DRIVE = {"LatentPanel": _drive_latent, "TruncationPanel": _drive_truncation, "Cl
          "AttentionPanel": _drive_attention, "ModelCardPanel": _drive_model_card,
          "DirectionsPanel": _drive_directions, "EditGridPanel": _drive_edit_grid,
          "ProjectPanel": _drive_project, "TimelinePanel": _drive_timeline, "LayersPanel": _drive_layers,
-         "PPLPanel": _drive_ppl, "LatentMapPanel": _drive_latent_map, "AnalysisPanel": _drive_analysis}
+         "PPLPanel": _drive_ppl, "LatentMapPanel": _drive_latent_map,
+         "CodeMapPanel": _drive_code_map, "AnalysisPanel": _drive_analysis}
 DRIVE["TransformPanel"] = _drive_transform
 
 

@@ -7,6 +7,7 @@ from ganstudio.gui.panels.arithmetic import ArithmeticPanel
 from ganstudio.gui.panels.attention import AttentionPanel
 from ganstudio.gui.panels.blend_pad import BlendPadPanel
 from ganstudio.gui.panels.classes import ClassPanel
+from ganstudio.gui.panels.code_map import CodeMapPanel
 from ganstudio.gui.panels.directions import DirectionsPanel
 from ganstudio.gui.panels.edit_grid import EditGridPanel
 from ganstudio.gui.panels.encoder import EncoderPanel
@@ -49,6 +50,7 @@ PANELS = [
     (GalleryPanel, RIGHT),
     (TimelinePanel, RIGHT),
     (AttentionPanel, RIGHT),
+    (CodeMapPanel, RIGHT),
     (LayersPanel, RIGHT),
     (PPLPanel, RIGHT),
     (ModelCardPanel, RIGHT),
