@@ -71,6 +71,7 @@ class PlaygroundWidget(QWidget):
         super().__init__(parent)
         self.playground = Playground(config or PlaygroundConfig())
         self.frames_drawn = 0
+        self._real_drawn = self._drawn_drawn = None  # the tensors last handed to the static scatters
         self.timer = QTimer(self)
         self.timer.setInterval(0)
         self.timer.timeout.connect(self._tick)
@@ -253,7 +254,9 @@ class PlaygroundWidget(QWidget):
         f = self.playground.frame(HEAT_RES)
         self.heat.setImage(f.heat.T.numpy(), autoLevels=False, levels=f.heat_levels,
                            rect=QRectF(BOUNDS[0], BOUNDS[0], BOUNDS[1] - BOUNDS[0], BOUNDS[1] - BOUNDS[0]))
-        self.real_points.setData(pos=f.real.numpy())
+        if f.real is not self._real_drawn:  # the real set changes only with the distribution: skip a redraw
+            self._real_drawn = f.real
+            self.real_points.setData(pos=f.real.numpy())
         fake = f.fake.numpy()
         self.fake_points.setData(pos=fake)
         grad = f.grad.numpy()
@@ -262,7 +265,9 @@ class PlaygroundWidget(QWidget):
         seg = np.empty((2 * len(fake), 2), dtype=np.float32)
         seg[0::2], seg[1::2] = fake, tips
         self.arrows.setData(seg[:, 0], seg[:, 1])
-        self.drawn_points.setData(pos=self.playground.drawn.numpy())
+        if self.playground.drawn is not self._drawn_drawn:
+            self._drawn_drawn = self.playground.drawn
+            self.drawn_points.setData(pos=self._drawn_drawn.numpy())
         hist = self.playground.history
         if hist:
             steps = np.fromiter((s.step for s in hist), float, len(hist))

@@ -61,10 +61,12 @@ def test_clicking_the_plot_draws_points_and_trains_on_them(widget, qtbot):
     assert abs(x0) < 0.1 and abs(y0) < 0.1  # the first click landed at the origin
     assert widget.playground.drawn[1, 0] > 0.1  # the second one to its right
     assert widget.distribution.currentData() == "drawn" and widget.playground.config.distribution == "drawn"
+    assert len(widget.drawn_points.data) == 2  # drawn as markers
     qtbot.mouseClick(widget.step_btn, Qt.LeftButton)
     assert len(widget.playground.history) == 1
     qtbot.mouseClick(widget.clear_btn, Qt.LeftButton)
     assert len(widget.playground.drawn) == 0
+    assert len(widget.drawn_points.data) == 0 and len(widget.real_points.data) == 0
     qtbot.mouseClick(widget.step_btn, Qt.LeftButton)  # nothing to train on: refused in the status line
     assert len(widget.playground.history) == 1 and "click or drag" in widget.status.text()
 
