@@ -22,7 +22,7 @@ import torch
 from ganstudio import latent
 from ganstudio._io import atomic_write_text
 from ganstudio.engine.interpolation import blend_state_classes, endpoint_state
-from ganstudio.engine.state import Edit, RenderState
+from ganstudio.engine.state import INPUT_TRANSFORM_FIELDS, Edit, RenderState
 
 FORMAT = "ganstudio-timeline"
 VERSION = 1
@@ -167,8 +167,8 @@ def _blend_edits(a: Sequence[Edit], b: Sequence[Edit], t: float) -> tuple:
 
 
 def _blend(a: RenderState, b: RenderState, t: float, space: str, x: torch.Tensor) -> RenderState:
-    """The state a fraction t from key a to key b with latent x: classes, truncation and edit strengths
-    blend; the other settings (noise, mixing, stage) are the nearer key's."""
+    """The state a fraction t from key a to key b with latent x: classes, truncation, edit strengths and the
+    input transform blend; the other settings (noise, mixing, stage) are the nearer key's."""
     base = a if t < 0.5 else b
     changes = {space: _values(x), ("z" if space == "ws" else "ws"): None,
                "truncation_psi": (1 - t) * a.truncation_psi + t * b.truncation_psi,
@@ -177,6 +177,10 @@ def _blend(a: RenderState, b: RenderState, t: float, space: str, x: torch.Tensor
         changes["truncation_psi"], changes["edits"] = base.truncation_psi, base.edits
     if a.class_weights or b.class_weights:
         changes["class_weights"] = blend_state_classes(a, b, t)
+    for k in INPUT_TRANSFORM_FIELDS:  # StyleGAN3's pan and turn move linearly, a camera move between keys
+        va, vb = getattr(a, k), getattr(b, k)
+        if va or vb:
+            changes[k] = va if t == 0 else vb if t == 1 else (1 - t) * va + t * vb
     return base.replace(**changes)
 
 

@@ -78,3 +78,15 @@ def test_other_families_ignore_the_fields(tmp_path, renderer):
     base = RenderState(model=path, seed=1)
     assert np.array_equal(_image(renderer, base.replace(input_translate_x=0.3, input_rotate=20.0)),
                           _image(renderer, base))
+
+
+def test_a_timeline_moves_the_transform_between_keys(tmp_path, renderer):
+    from ganstudio.engine.timeline import Key, Timeline
+    path, _ = _tiny(tmp_path, "stylegan3-t")
+    a = RenderState(model=path, seed=1)
+    b = RenderState(model=path, seed=2, input_translate_x=0.5, input_rotate=90.0)
+    states = list(Timeline((Key(a, 4), Key(b, 4)), loop=False).frames(renderer))
+    assert (states[0].input_translate_x, states[0].input_rotate) == (0.0, 0.0)
+    assert (states[2].input_translate_x, states[2].input_rotate) == pytest.approx((0.25, 45.0))
+    assert (states[-1].input_translate_x, states[-1].input_rotate) == (0.5, 90.0)
+    assert states[1].input_translate_y == 0.0
