@@ -659,6 +659,11 @@ def write_docs() -> Path:
                   + (f", classes: {', '.join(e['classes'])}" if e["classes"] else "") + ".", "",
                   "```", e["command"], "```", ""] + ([f"*Note:* {e['notes']}", ""] if e.get("notes") else []) + [
                   f"![{e['name']} samples]({Path(e['grid']).relative_to('docs')})  ", f"*{rows}*", ""]
+        if e.get("recon_grid"):
+            mt = e["metrics"]
+            lines += [f"![{e['name']} reconstructions]({Path(e['recon_grid']).relative_to('docs')})  ",
+                      f"*test images (rows 1, 3) over their reconstructions (rows 2, 4): MSE {mt['recon_mse']:.4f} "
+                      f"per pixel on [-1, 1], PSNR {mt['recon_psnr']:.2f} dB on {mt['recon_n']} test images*", ""]
     lines += ["## Reproducibility", "",
               "The recipes are what ran: `scripts/train_pretrained.py` builds the command from the recipe, runs "
               "it and records the same string in the manifest.  fmnist-vae was trained a second time from its "
