@@ -57,13 +57,14 @@ def _check(args) -> None:
 def measure(G, spaces, samplings, args, features, progress=None) -> list[dict]:
     """One result dict per (space, sampling), in that order."""
     from ganstudio.engine.ppl import perceptual_path_length
+    from ganstudio.engine.ppl import piecewise_note
     out = []
     for space in spaces:
         for sampling in samplings:
             r = perceptual_path_length(G, space=space, sampling=sampling, n=args.n, eps=args.eps, batch=args.batch,
                                        seed=args.seed, features=features, bootstrap=args.bootstrap,
                                        progress=progress and (lambda d, t, k=f"{space}/{sampling}": progress(k, d, t)))
-            out.append(r.to_dict())
+            out.append({**r.to_dict(), **({"note": piecewise_note(r)} if piecewise_note(r) else {})})
     return out
 
 
@@ -126,3 +127,6 @@ def _print(r: dict) -> None:
         ci = f"[{x['ci_low']:.4g}, {x['ci_high']:.4g}]"
         print(f"  {x['space']:<6}{x['sampling']:<10}{x['mean']:>12.4g}{x['std']:>12.4g}   {ci:<26}"
               f"{x['n_kept']:>6} of {x['n']}")
+    for x in r["results"]:
+        if x.get("note"):
+            print(f"  warning ({x['space']}, {x['sampling']}): {x['note']}")

@@ -57,6 +57,7 @@ class PPLResult:
     eps: float
     n: int  # pairs drawn
     n_kept: int  # pairs between the 1st and the 99th percentile
+    zero_fraction: float  # pairs whose step changed the features not at all (piecewise-constant generators)
     mean: float  # PPL: the mean of the kept distances
     std: float  # their standard deviation (ddof 1)
     ci_low: float  # bootstrap interval of the mean
@@ -71,8 +72,8 @@ class PPLResult:
 
     def to_dict(self) -> dict:
         """The numbers (not the per-pair arrays), JSON-ready."""
-        keys = ("space", "sampling", "eps", "n", "n_kept", "mean", "std", "ci_low", "ci_high", "ci_level",
-                "bootstrap", "cut_low", "cut_high", "seconds")
+        keys = ("space", "sampling", "eps", "n", "n_kept", "zero_fraction", "mean", "std", "ci_low", "ci_high",
+                "ci_level", "bootstrap", "cut_low", "cut_high", "seconds")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -170,7 +171,8 @@ def filtered_stats(d: np.ndarray, bootstrap: int = 1000, level: float = 0.95, se
     lo = float(np.percentile(d, LOW_PERCENTILE, method="lower"))
     hi = float(np.percentile(d, HIGH_PERCENTILE, method="higher"))
     kept = d[(d >= lo) & (d <= hi)]
-    out = {"n": int(d.size), "n_kept": int(kept.size), "mean": float(kept.mean()),
+    out = {"n": int(d.size), "n_kept": int(kept.size), "zero_fraction": float((d == 0).mean()),
+           "mean": float(kept.mean()),
            "std": float(kept.std(ddof=1)) if kept.size > 1 else 0.0, "cut_low": lo, "cut_high": hi,
            "ci_level": level, "bootstrap": int(bootstrap)}
     if bootstrap > 0 and kept.size > 1:
@@ -184,6 +186,19 @@ def filtered_stats(d: np.ndarray, bootstrap: int = 1000, level: float = 0.95, se
     else:
         out["ci_low"] = out["ci_high"] = out["mean"]
     return out
+
+
+PIECEWISE_CONSTANT = 0.5  # zero_fraction above which the PPL counts jumps between codes, not smoothness
+
+
+def piecewise_note(result: PPLResult) -> str:
+    """A warning when most steps changed nothing: the image is piecewise constant along the path (a generator
+    whose latent picks discrete codes, e.g. a VQ-VAE), so the mean counts how often an eps step crosses a
+    code boundary times the jump / eps^2, not how smooth the image changes; "" otherwise."""
+    if result.zero_fraction <= PIECEWISE_CONSTANT:
+        return ""
+    return (f"{result.zero_fraction:.0%} of the steps changed nothing: the image is piecewise constant along "
+            f"{result.space} paths (discrete codes), so this PPL counts code jumps, not smoothness")
 
 
 def perceptual_path_length(G, *, space: str = "z", sampling: str = "full", n: int = 1000,

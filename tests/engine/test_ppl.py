@@ -234,3 +234,20 @@ def test_infogan_end_points_have_codes_from_their_priors():
         assert (cont.abs() <= 1).all()
     r = ppl.perceptual_path_length(G, n=8, batch=4, bootstrap=10)
     assert np.isfinite(r.mean)
+
+
+class StepG(PolyG):
+    """An image that is a step function of w (rounded): most eps steps change nothing, a few jump."""
+
+    def synthesis(self, ws, c=None, **kw):
+        return torch.round(super().synthesis(ws, c, **kw))
+
+
+def test_a_piecewise_constant_generator_is_flagged(capsys):
+    G = StepG()
+    _, feats = linear_features()
+    r = ppl.perceptual_path_length(G, space="w", n=200, features=feats, bootstrap=0)
+    assert r.zero_fraction > 0.9 and "piecewise constant" in ppl.piecewise_note(r)
+    smooth = ppl.perceptual_path_length(PolyG(), space="w", n=200, features=feats, bootstrap=0)
+    assert smooth.zero_fraction == 0 and ppl.piecewise_note(smooth) == ""
+    assert r.to_dict()["zero_fraction"] == r.zero_fraction

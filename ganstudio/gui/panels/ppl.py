@@ -145,5 +145,8 @@ class PPLPanel(Panel):
         for col, text in enumerate(cells):
             self.table.setItem(row, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        from ganstudio.engine.ppl import piecewise_note
+        warning = piecewise_note(result)
         self.status.setText(f"PPL {r['mean']:.4g} (eps {r['eps']:g}; 1st-99th percentile kept). "
-                            f"Features: {features.name}" + (f"; {features.note}." if features.note else "."))
+                            f"Features: {features.name}" + (f"; {features.note}." if features.note else ".")
+                            + (f"\nWarning: {warning}." if warning else ""))
