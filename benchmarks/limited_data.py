@@ -37,6 +37,9 @@ def train_one(args, augment: str, out: Path) -> dict:
     cfg, notes = follow_data(cfg)
     for note in notes:
         print(f"  {augment}: {note}", file=sys.stderr)
+    done = finished_run(out / augment, cfg)
+    if done is not None:
+        return {"augment": augment, **done}
     t0 = time.time()
     p_history, last = [], None
     for stats in train(cfg, out / augment):
@@ -47,6 +50,23 @@ def train_one(args, augment: str, out: Path) -> dict:
     print(file=sys.stderr)
     return {"augment": augment, "seconds": round(time.time() - t0, 1), "p_history": p_history,
             "checkpoint": last["checkpoint"], "losses": last["losses"], "config": cfg.to_dict()}
+
+
+def finished_run(folder: Path, cfg) -> dict | None:
+    """A run of this same config that already finished in ``folder`` (a rerun after a failed measurement)."""
+    from ganstudio.training.run_dir import RunDir
+    run = RunDir(folder)
+    try:
+        same = run.read_config() == cfg.to_dict()
+        log = run.read_log()
+    except (OSError, ValueError):
+        return None
+    ckpt = run.checkpoint_path(cfg.steps)
+    if not same or not ckpt.is_file() or not log or log[-1]["step"] != cfg.steps:
+        return None
+    print(f"  {folder.name}: reusing the finished run in {folder}", file=sys.stderr)
+    return {"seconds": round(log[-1]["elapsed_s"], 1), "checkpoint": str(ckpt), "losses": log[-1]["losses"],
+            "p_history": [(r["step"], r["augment_p"]) for r in log if "augment_p" in r], "config": cfg.to_dict()}
 
 
 def classifier_for(data: str):

@@ -207,6 +207,9 @@ def data_geometry(spec: str, *, probe: int = 64) -> Optional[DataGeometry]:
         from ganstudio.training.shapes import is_shapes_spec
         if is_shapes_spec(key):
             return DataGeometry(3, None)  # rendered in colour at the size asked for
+        from ganstudio.training.emoji import RESOLUTION, is_emoji_spec
+        if is_emoji_spec(key):
+            return DataGeometry(3, RESOLUTION)  # colour glyphs stored at 64 px (it trained grey 32 px)
         path = Path(str(spec)).expanduser()
         if _looks_like_idx(path):
             with open(_idx_files(path, "train")[0], "rb") as f:

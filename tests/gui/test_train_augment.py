@@ -37,3 +37,17 @@ def test_ada_p_is_plotted_once_a_run_reports_it(qtbot):
     assert "augment_p" not in plot.curves  # its own plot, not a loss curve
     plot.clear_all()
     assert not plot.p_widget.isVisible() and plot.p_series.n == 0
+
+
+def test_choosing_emoji_trains_colour_at_64_px(qtbot):
+    # data_geometry did not know the emoji sets: the dcgan preset on emoji trained 32 px grey without a word.
+    from ganstudio.training.data import data_geometry
+    assert tuple(data_geometry("emoji-base")) == (3, 64)
+    form = ConfigForm()
+    qtbot.addWidget(form)
+    form.show()
+    assert form.preset_name() == "dcgan" and form.value("channels") == 1
+    form.widgets["data"].combo.setCurrentText("emoji")
+    qtbot.waitUntil(lambda: form.value("channels") == 3 and form.value("resolution") == 64, timeout=300_000)
+    cfg = form.config()
+    assert (cfg.data, cfg.channels, cfg.resolution) == ("emoji", 3, 64)
