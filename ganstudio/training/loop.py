@@ -44,7 +44,8 @@ from ganstudio.training.batches import BatchSource
 from ganstudio.training.checkpointer import Checkpointer
 from ganstudio.training.ema import make_ema, update_ema
 from ganstudio.training.errors import RunWriteError, TrainingError, writing
-from ganstudio.training.networks import build_models, check_applicable, check_models_run, make_optimizer
+from ganstudio.training.networks import (build_models, check_applicable, check_models_run, init_generator_from,
+                                         make_optimizer)
 from ganstudio.training.phases import GANLoss
 from ganstudio.training.presets import TrainConfig
 from ganstudio.training.run_dir import RunDir, lock_run
@@ -117,6 +118,8 @@ class _Trainer:
         cfg, device = self.cfg, self.device
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank
         self.G, self.D = build_models(cfg, self.num_classes)
+        if cfg.init_g:  # a new run's starting point; a resume loads its own checkpoint over it
+            init_generator_from(self.G, cfg.init_g)
         self.G.to(device).train()
         if self.D is not None:
             self.D.to(device).train()

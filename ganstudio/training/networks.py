@@ -104,6 +104,28 @@ def _can_be_unconditional(name: str, over: dict) -> bool:
     return True
 
 
+def init_generator_from(G: torch.nn.Module, path: str) -> None:
+    """Fine-tuning (``init_g``): G starts from the generator weights (``G.*``) of a GAN Studio file, a shipped
+    model or a checkpoint, whose tensors match G's by name and shape.  Only safetensors are read (no code
+    runs); a mismatch raises ValueError naming the first tensor that differs."""
+    from ganstudio._io import read_safetensors
+
+    _meta, tensors = read_safetensors(path)
+    weights = {k[2:]: v for k, v in tensors.items() if k.startswith("G.")}
+    if not weights:
+        raise ValueError(f"init_g {path}: the file holds no generator weights (G.*)")
+    own = G.state_dict()
+    missing, extra = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
+    if missing or extra:
+        what = f"this model's {missing[0]} is not in it" if missing else f"its {extra[0]} is not in this model"
+        raise ValueError(f"init_g {path}: the file's generator is not this model's architecture ({what})")
+    for k, v in own.items():
+        if tuple(weights[k].shape) != tuple(v.shape):
+            raise ValueError(f"init_g {path}: {k} has shape {tuple(weights[k].shape)} in the file, "
+                             f"{tuple(v.shape)} in this model")
+    G.load_state_dict(weights)
+
+
 def make_optimizer(params, kind: str, lr: float, betas, lazy_every: int = 1) -> torch.optim.Optimizer:
     """``lazy_every`` > 1: the net gets a lazy regularizer every N steps as a pass of its own (N + 1
     Adam steps per N batches), so Adam runs at lr * c and betas ** c, c = N / (N + 1) (Karras et al.

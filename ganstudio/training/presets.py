@@ -33,6 +33,7 @@ class TrainConfig:
     preset: str = "dcgan"  # name of the preset this config started from
     model: str = "dcgan"  # registry name of the model family
     model_config: dict = field(default_factory=dict)  # overrides of the model's config dataclass
+    init_g: str = ""  # fine-tuning: G starts from the generator of this GAN Studio file (same architecture)
     w_avg_beta: float = 0.995  # StyleGAN w_avg tracking decay (also read from model.w_avg_beta); 0.995 = the model's own
     ema: float = 0.0  # decay of the EMA of G's weights (0 = no EMA)
     # optimization
