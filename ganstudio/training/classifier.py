@@ -228,9 +228,23 @@ def save_classifier(path: str | os.PathLike, net: FMNISTClassifier, meta: dict, 
     return write_safetensors(path, tensors, {META_KEY: json.dumps(meta)})
 
 
+def fit(data: str, recipe: TrainRecipe, cfg: ClassifierConfig, limit: Optional[int] = None):
+    """(net, (train x, y), (test x, y), training seconds): the recipe on a data set's splits, deterministically."""
+    from ganstudio.training.data import make_dataset
+    torch.set_num_threads(recipe.threads)
+    torch.use_deterministic_algorithms(True)
+    train = make_dataset(data, cfg.resolution, cfg.in_channels, split="train", limit=limit)
+    test = make_dataset(data, cfg.resolution, cfg.in_channels, split="test")
+    tx, ty = train.batch(torch.arange(len(train)))
+    vx, vy = test.batch(torch.arange(len(test)))
+    t0 = time.time()
+    net = train_classifier(tx, ty, recipe, cfg)
+    return net, (tx, ty), (vx, vy), time.time() - t0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     from ganstudio.training import metrics
-    from ganstudio.training.data import FASHION_MNIST_CLASSES, DatasetError, make_dataset
+    from ganstudio.training.data import FASHION_MNIST_CLASSES, DatasetError
 
     p = argparse.ArgumentParser(prog="python -m ganstudio.training.classifier",
                                 description="Train a feature classifier used by the metrics: Fashion-MNIST's "
@@ -249,19 +263,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         return emoji_main(args)
     args.out = args.out or str(DEFAULT_PATH)
     recipe = TrainRecipe(seed=args.seed, epochs=args.epochs or TrainRecipe.epochs, threads=args.threads)
-    torch.set_num_threads(recipe.threads)
-    torch.use_deterministic_algorithms(True)
     try:
-        train = make_dataset(args.data, 32, 1, split="train", limit=args.limit)
-        test = make_dataset(args.data, 32, 1, split="test")
+        net, (tx, ty), (vx, vy), train_seconds = fit(args.data, recipe, ClassifierConfig(), args.limit)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    tx, ty = train.batch(torch.arange(len(train)))
-    vx, vy = test.batch(torch.arange(len(test)))
-    t0 = time.time()
-    net = train_classifier(tx, ty, recipe)
-    train_seconds = time.time() - t0
 
     feats, probs = [], []
     for f, logits in feature_batches(net, vx):
@@ -322,22 +328,14 @@ def emoji_main(args) -> int:
     from dataclasses import replace
 
     from ganstudio.training import metrics
-    from ganstudio.training.data import DatasetError, make_dataset
+    from ganstudio.training.data import DatasetError
     from ganstudio.training.emoji import GROUPS
     recipe = replace(EMOJI_RECIPE, seed=args.seed, epochs=args.epochs or EMOJI_RECIPE.epochs, threads=args.threads)
-    torch.set_num_threads(recipe.threads)
-    torch.use_deterministic_algorithms(True)
     try:
-        train = make_dataset("emoji", 64, 3, split="train", limit=args.limit)
-        test = make_dataset("emoji", 64, 3, split="test")
+        net, (tx, ty), (vx, vy), train_seconds = fit("emoji", recipe, EMOJI_CONFIG, args.limit)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    tx, ty = train.batch(torch.arange(len(train)))
-    vx, vy = test.batch(torch.arange(len(test)))
-    t0 = time.time()
-    net = train_classifier(tx, ty, recipe, EMOJI_CONFIG)
-    train_seconds = time.time() - t0
     train_f, _ = _features_probs(net, tx)
     test_f, test_p = _features_probs(net, vx)
     hit = test_p.argmax(1) == vy
