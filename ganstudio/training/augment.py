@@ -111,6 +111,13 @@ def _gate(value: torch.Tensor, identity: float, p: float, generator) -> torch.Te
     return torch.where(apply, value, torch.full_like(value, identity))
 
 
+def _gate2(xy: torch.Tensor, p: float, generator) -> torch.Tensor:
+    """[n, 2] translations kept where one Bernoulli(p) draw per image says apply, 0 elsewhere: a translation
+    is one transform, applied with probability p (gating x and y apart would move an image with 1 - (1 - p)^2)."""
+    apply = torch.rand(xy.shape[0], 1, generator=generator, device=xy.device) < p
+    return torch.where(apply, xy, torch.zeros_like(xy))
+
+
 def _eye(n: int, size: int, x: torch.Tensor) -> torch.Tensor:
     return torch.eye(size, device=x.device, dtype=torch.float32).expand(n, size, size).clone()
 
@@ -149,9 +156,9 @@ def geometric_matrix(n: int, size: int, p: float, x: torch.Tensor, generator=Non
     m = m @ _scale2d(1 - 2 * flip, torch.ones_like(flip))
     quarter = _gate(torch.floor(u() * 4), 0.0, p, generator)
     m = m @ _rotate2d(quarter * (math.pi / 2))
-    # Whole pixels: the normalized coordinates span 2 over ``size`` pixels.
-    shift = torch.stack([_gate(torch.round((u() * 2 - 1) * 0.125 * size), 0.0, p, generator) for _ in range(2)])
-    m = m @ _translate2d(shift[0] * 2 / size, shift[1] * 2 / size)
+    # Whole pixels: the normalized coordinates span 2 over ``size`` pixels.  One gate moves both axes.
+    shift = _gate2(torch.round((torch.stack([u(), u()], 1) * 2 - 1) * 0.125 * size), p, generator)
+    m = m @ _translate2d(shift[:, 0] * 2 / size, shift[:, 1] * 2 / size)
     iso = _gate(torch.exp2(g() * 0.2), 1.0, p, generator)
     m = m @ _scale2d(iso, iso)
     p_rot = 1 - math.sqrt(max(0.0, 1 - p))
@@ -159,8 +166,8 @@ def geometric_matrix(n: int, size: int, p: float, x: torch.Tensor, generator=Non
     aniso = _gate(torch.exp2(g() * 0.2), 1.0, p, generator)
     m = m @ _scale2d(aniso, 1 / aniso)
     m = m @ _rotate2d(_gate((u() * 2 - 1) * math.pi, 0.0, p_rot, generator))
-    frac = torch.stack([_gate(g() * 0.125, 0.0, p, generator) for _ in range(2)])
-    return m @ _translate2d(frac[0] * 2, frac[1] * 2)
+    frac = _gate2(torch.stack([g(), g()], 1) * 0.125, p, generator)
+    return m @ _translate2d(frac[:, 0] * 2, frac[:, 1] * 2)
 
 
 class ColorParams(NamedTuple):

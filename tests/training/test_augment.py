@@ -188,3 +188,37 @@ def test_the_command_line_takes_subset_and_augment_and_refuses_a_bad_one(tmp_pat
     cfg = RunDir(tmp_path / "ok").read_config()
     assert (cfg["subset"], cfg["augment"]) == (16, "ada")
     assert all("augment_p" in r for r in RunDir(tmp_path / "ok").read_log())  # the log the Train window plots
+
+
+def test_ada_translations_move_both_axes_under_one_gate_as_in_the_paper():
+    """Each of ADA's two translations is one transform applied with probability p: at p = 0.5 the share of
+    images left exactly as they are is the product of every transform's chance to be off (gating x and y
+    apart translated 3 images in 4 and left ~0.5% unchanged instead of ~1.5%)."""
+    from ganstudio.training.augment import geometric_matrix
+    n, p, size = 200_000, 0.5, 32
+    m = geometric_matrix(n, size, p, torch.zeros(1), torch.Generator().manual_seed(0))
+    untouched = (m == torch.eye(3)).all(-1).all(-1).float().mean().item()
+    p_rot = 1 - math.sqrt(1 - p)
+    # x-flip (draws 0 half the time), 90-degree rotation (k = 0 a quarter), integer translation (both axes
+    # round to 0: 1/8 each), isotropic scale, rotation, anisotropic scale, rotation, fractional translation.
+    expected = ((1 - p / 2) * (1 - 3 * p / 4) * (1 - p + p / 64) * (1 - p) * (1 - p_rot) ** 2 * (1 - p) * (1 - p))
+    assert untouched == pytest.approx(expected, rel=0.1)
+
+
+def test_ada_geometry_has_no_favoured_edge():
+    """Reflection at the border keeps a constant image constant, and the expected augmented image commutes
+    with mirroring top/bottom and left/right: no edge or direction is favoured (a one-sided translation or
+    a 90-degree rotation missing one of its four angles fails this at p = 0.5)."""
+    n, res, p = 8192, 16, 0.5
+    const = torch.full((64, 1, res, res), 0.5)
+    y = ada_augment(const, p, torch.Generator().manual_seed(0))
+    assert (y - y[:, :, :1, :1]).abs().max() < 1e-5  # colour changes the level, never one pixel against another
+
+    def expected(img):
+        g = torch.Generator().manual_seed(0)
+        return sum(ada_augment(img.expand(n, 1, res, res), p, g).mean(0) for _ in range(2)) / 2
+
+    x = _images(n=1, c=1, res=res, seed=5)
+    for dim in (2, 3):
+        gap = (expected(x) - expected(x.flip(dim)).flip(dim - 1)).abs().mean()
+        assert gap < 0.0055, (dim, float(gap))  # ~0.0035 is the sampling noise of this draw
