@@ -99,6 +99,14 @@ def _sample(G, n_samples: int, gen: torch.Generator, c, layer_output: bool):
     return torch.cat(zs), torch.cat(ys)
 
 
+def _check_continuous(G) -> None:
+    """Directions need a continuous latent: a VQ-VAE's image is a grid of discrete codes, its z only the prior's noise."""
+    capabilities = getattr(G, "capabilities", None)  # a bare module (tests, foreign code) has none: continuous
+    if capabilities is not None and capabilities().code_grid:
+        raise ValueError(f"{type(G).__name__} draws its image from a grid of discrete codes: it has no latent "
+                         "directions (edit the codes in the Code map panel)")
+
+
 @torch.no_grad()
 def pca_directions(G, n_samples: int = 10000, k: int = 20, space: Optional[str] = None, seed: int = 0,
                    c: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,6 +122,7 @@ def pca_directions(G, n_samples: int = 10000, k: int = 20, space: Optional[str] 
     activations (BigGAN at 128 px: D = 16384, N = 2000 take seconds); the regression's sampling noise
     is about sqrt(z_dim / N) per direction.
     """
+    _check_continuous(G)
     style = G.capabilities().style_layers
     space = space if space is not None else "w" if style else "z"
     if space not in ("w", "z"):
@@ -146,6 +155,7 @@ def sefa_directions(G, k: int = 20, layers: Optional[Sequence[int]] = None) -> t
     """SeFa: top eigenvectors of W^T W of the latent-facing weight -> (directions [k, w_dim], eigenvalues [k])."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
+    _check_continuous(G)
     W = G.sefa_weight(layers).detach().to("cpu", torch.float64)
     if W.ndim != 2 or W.shape[1] != G.w_dim:
         raise ValueError(f"SeFa weight must have shape [out, {G.w_dim}], got {list(W.shape)}")

@@ -81,7 +81,7 @@ def check_models_run(cfg: TrainConfig, G, D, device: torch.device) -> None:
             z = torch.zeros(2, G.z_dim, device=device)
             c = torch.zeros(2, G.c_dim, device=device) if G.c_dim else None
             img = G(z, c)
-            if D is not None and D.reads == "code":  # the adversarial autoencoder's D scores codes
+            if D is not None and getattr(D, "reads", "image") == "code":  # the adversarial autoencoder's D scores codes
                 D(G.encode(img)[0])
             elif D is not None:
                 D(img, c if getattr(D, "c_dim", 0) else None)
