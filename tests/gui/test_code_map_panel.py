@@ -113,3 +113,17 @@ def test_the_panel_is_off_for_models_without_a_code_grid(qtbot, checkpoint):
     assert not p.supported and "code grid" in p.unsupported(ctx.app.info)
     ctx.jobs.close()
     ctx.render.close()
+
+
+def test_the_latent_panel_offers_no_directions_to_compute_on_a_vq_vae(qtbot, checkpoint):
+    from ganstudio.gui.panels.latent import LatentPanel
+
+    ctx = standalone_context(Renderer("cpu"), [])
+    p = LatentPanel(ctx)
+    qtbot.addWidget(p)
+    ctx.app.set_model(ctx.render.load(checkpoint("vqvae")))
+    assert not p.compute_btn.isEnabled() and "discrete codes" in p.dir_status.text()
+    ctx.app.set_model(ctx.render.load(checkpoint("dcgan")))  # a continuous latent: Compute is back
+    assert p.compute_btn.isEnabled() and "Press Compute" in p.dir_status.text()
+    ctx.jobs.close()
+    ctx.render.close()

@@ -203,7 +203,6 @@ class LatentPanel(Panel):
                                                                                         N_DIRECTIONS)
 
     def _on_source(self) -> None:
-        self.compute_btn.setEnabled(self.method_key() != "user")
         self.set_dir_page(0)
         self._show_directions(None)
 
@@ -225,9 +224,13 @@ class LatentPanel(Panel):
         if method == "user":
             self.dir_status.setText(f"Library: {n} saved direction{'s' if n != 1 else ''}" if n else
                                     "The library is empty: add directions in the Directions panel.")
+        elif self.info.capabilities.code_grid:  # a VQ-VAE: its z is only the prior's sampling noise
+            self.dir_status.setText("This model draws its image from a grid of discrete codes: it has no PCA or "
+                                    "SeFa directions (edit the codes in the Code map panel).")
         else:
             self.dir_status.setText(f"{METHODS[method]}: top {n} directions in {space}" if n else
                                     "Press Compute to find directions.")
+        self.compute_btn.setEnabled(method != "user" and not self.info.capabilities.code_grid)
 
     def _on_direction(self, i: int, alpha: float) -> None:
         method = self.method_key()
