@@ -3,7 +3,9 @@
 The networks are tiny (a few thousand weights), so training runs on the GUI thread in timer slices of
 at most ``SLICE_S`` seconds: each tick makes some updates, then draws one frame (real points, generated
 points, D's output as a heat map behind them, G's push on each generated point as a line segment, the
-loss curves).  The event loop gets control between ticks, so the controls stay live while it plays.
+loss curves, these at most every ``CURVE_EVERY_S`` while playing).  A tick stops training before a step
+would overrun the slice (not after it); the event loop gets control between ticks, so the
+controls stay live while it plays.
 Everything it trains and draws comes from :mod:`ganstudio.training.playground`.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ganstudio.training.playground import (BOUNDS, DISTRIBUTION_NAMES, DISTRIBUT
 
 SLICE_S = 0.03  # training time per tick before a frame is drawn: the event loop waits at most this long
 HEAT_RES = 64  # D's output is evaluated on HEAT_RES x HEAT_RES points of the plane per frame
+CURVE_EVERY_S = 0.15  # while playing, the loss curves (whose axes rescale: ~8 ms) are redrawn at most this often
 ARROW_LEN = 0.35  # the longest gradient segment, in plot units (the others scale with it)
 REAL_COLOR, FAKE_COLOR = (0, 110, 40), (90, 10, 130)
 
@@ -72,6 +75,9 @@ class PlaygroundWidget(QWidget):
         self.playground = Playground(config or PlaygroundConfig())
         self.frames_drawn = 0
         self._real_drawn = self._drawn_drawn = None  # the tensors last handed to the static scatters
+        self._curve_hist, self._curve_n = None, 0  # the history list, and how many of its entries are in _curve
+        self._curve = np.empty((0, 3))  # rows (update, D loss, G loss), appended to, never rebuilt per frame
+        self._curve_t = 0.0  # perf_counter of the curves' last redraw
         self.timer = QTimer(self)
         self.timer.setInterval(0)
         self.timer.timeout.connect(self._tick)
@@ -242,10 +248,11 @@ class PlaygroundWidget(QWidget):
 
     def _tick(self) -> None:
         if self._check_ready():
-            end = time.perf_counter() + SLICE_S
-            for _ in range(self.steps_per_frame.value()):
+            start = time.perf_counter()
+            for i in range(self.steps_per_frame.value()):
                 self.playground.step()
-                if time.perf_counter() > end:
+                spent = time.perf_counter() - start
+                if spent * (i + 2) / (i + 1) > SLICE_S:  # one more step (at this slice's mean) would overrun
                     break
         self.draw()
 
@@ -269,16 +276,29 @@ class PlaygroundWidget(QWidget):
             self._drawn_drawn = self.playground.drawn
             self.drawn_points.setData(pos=self._drawn_drawn.numpy())
         hist = self.playground.history
-        if hist:
-            steps = np.fromiter((s.step for s in hist), float, len(hist))
-            self.d_curve.setData(steps, np.fromiter((s.d_loss for s in hist), float, len(hist)))
-            self.g_curve.setData(steps, np.fromiter((s.g_loss for s in hist), float, len(hist)))
-        else:
-            self.d_curve.setData([], [])
-            self.g_curve.setData([], [])
+        now = time.perf_counter()
+        if not self.timer.isActive() or now - self._curve_t >= CURVE_EVERY_S:  # paused: always up to date
+            self._curve_t = now
+            curve = self._loss_rows(hist)
+            self.d_curve.setData(curve[:, 0], curve[:, 1])
+            self.g_curve.setData(curve[:, 0], curve[:, 2])
         self.frames_drawn += 1
         self._show_status()
         self.frame_drawn.emit(len(hist))
+
+    def _loss_rows(self, hist) -> np.ndarray:
+        """The history as rows (update, D loss, G loss): only the entries new since the last frame are converted."""
+        if hist is not self._curve_hist or len(hist) < self._curve_n:  # reset, or a new history: start over
+            self._curve_hist, self._curve_n = hist, 0
+        n = len(hist)
+        if n > len(self._curve):
+            grown = np.empty((max(n, 2 * len(self._curve), 1024), 3))
+            grown[:self._curve_n] = self._curve[:self._curve_n]
+            self._curve = grown
+        if n > self._curve_n:
+            self._curve[self._curve_n:n] = np.array(hist[self._curve_n:n], dtype=float).reshape(-1, 3)
+            self._curve_n = n
+        return self._curve[:n]
 
     def frames_per_second(self) -> float:
         """Frames drawn per second since play was last pressed."""

@@ -41,6 +41,25 @@ def test_play_trains_and_draws_until_paused(widget, qtbot):
     assert len(widget.playground.history) == n + 1
 
 
+def _curves(widget):
+    (xd, d), (xg, g) = widget.d_curve.getData(), widget.g_curve.getData()
+    return [] if xd is None else list(xd), [] if d is None else list(d), [] if g is None else list(g)
+
+
+def test_loss_curves_follow_the_history_across_play_reset_and_steps(widget, qtbot):
+    qtbot.mouseClick(widget.play_btn, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(widget.playground.history) >= 12)
+    qtbot.mouseClick(widget.play_btn, Qt.LeftButton)  # paused: the curves hold every update made
+    hist = widget.playground.history
+    assert _curves(widget) == ([s.step for s in hist], [s.d_loss for s in hist], [s.g_loss for s in hist])
+    widget.reset(seed=7)  # new networks, an empty history: the curves start over from it
+    assert _curves(widget) == ([], [], [])
+    for _ in range(3):
+        qtbot.mouseClick(widget.step_btn, Qt.LeftButton)
+    hist = widget.playground.history
+    assert _curves(widget) == ([1, 2, 3], [s.d_loss for s in hist], [s.g_loss for s in hist])
+
+
 def test_loss_and_rates_switch_while_paused(widget, qtbot):
     qtbot.mouseClick(widget.step_btn, Qt.LeftButton)
     widget.loss.setCurrentIndex(widget.loss.findData("wgan-gp"))
