@@ -127,3 +127,39 @@ def test_an_output_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys)
     rc = main(["analyze", "known-answer", "--directions", "raw", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and f"--out {tmp_path} is a folder" in err, err
+
+
+def test_an_unwritable_png_leaves_no_report_behind(tmp_path, capsys):
+    """The heat map is written with the report: when it cannot be written, no report is left half-done."""
+    if not Path("/proc").is_dir():
+        pytest.skip("needs a folder no file can be created in (/proc)")
+    rc, out = _run(tmp_path, "known-answer", "--directions", "raw", "--seeds", "2", "--steps", "2",
+                   "--png", "/proc/ganstudio_heatmap.png")
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "ganstudio_heatmap.png" in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flag", ["--out", "--png"])
+def test_an_output_under_a_file_is_refused_before_any_work(tmp_path, capsys, flag):
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x")
+    out = tmp_path / "report.json"
+    args = {"--out": str(a_file / "r.json"), "--png": str(a_file / "r.png")}
+    rc = main(["analyze", "known-answer", "--directions", "raw", "--seeds", "2", "--steps", "2",
+               "--out", args["--out"] if flag == "--out" else str(out)]
+              + (["--png", args["--png"]] if flag == "--png" else []))
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and f"{flag} " in err and "does not exist" in err, err
+    assert not out.exists()
+
+
+def test_a_direction_with_huge_values_is_one_line(tmp_path, capsys):
+    """1e308 is a finite JSON number but overflows float32 latents: refused by name, no numpy warning."""
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps({"format": "ganstudio-directions", "version": 1, "model": None,
+                                "directions": [{"name": "far", "space": "z", "vector": [1e308] * 64}]}))
+    rc, out = _run(tmp_path, "shapes-dcgan", "--directions", str(path), "--seeds", "2", "--steps", "2")
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "'far'" in err and "within" in err, err
+    assert not out.exists()

@@ -51,6 +51,8 @@ def _check(args) -> None:
     for flag, path in (("--out", args.out), ("--png", args.png)):
         if path is not None and Path(path).is_dir():  # found before minutes of rendering, not after
             raise UsageError(f"{flag} {path} is a folder: give a file name")
+        if path is not None and not Path(path).parent.is_dir():
+            raise UsageError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
 
 
 def open_source(model: str, device: str = "cpu"):
@@ -84,7 +86,6 @@ def run(args) -> int:
 
     import torch
 
-    from ganstudio._io import atomic_write_text
     from ganstudio.cli import UsageError
     from ganstudio.engine import analysis as an
     from ganstudio.training.factor_probe import ProbeError, load_probe
@@ -113,9 +114,7 @@ def run(args) -> int:
     except (an.AnalysisError, ProbeError) as e:
         raise UsageError(str(e)) from None
     report["seconds"] = round(time.time() - t0, 2)
-    atomic_write_text(args.out, json.dumps(report, indent=1) + "\n")
-    if args.png:
-        _write_png(args.png, an.heatmap_image(report))
+    _write(args, json.dumps(report, indent=1) + "\n", an.heatmap_image(report) if args.png else None)
     _print(report, args)
     return 0
 
@@ -127,12 +126,17 @@ def _probe_note(probe, path) -> dict:
             "r2": {v: h.get("r2") for v, h in held.items()}}
 
 
-def _write_png(path: str, image) -> None:
+def _write(args, text: str, image) -> None:
+    """The report and the heat map together: a PNG that cannot be written leaves no report behind."""
+    import contextlib
+
     from PIL import Image
 
-    from ganstudio._io import atomic_path
-    with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format="PNG")
+    from ganstudio._io import atomic_path, atomic_write_text
+    with atomic_path(args.png) if image is not None else contextlib.nullcontext() as tmp:
+        if image is not None:
+            Image.fromarray(image).save(tmp, format="PNG")
+        atomic_write_text(args.out, text)
 
 
 def _print(r: dict, args) -> None:

@@ -307,6 +307,9 @@ def directions_from_file(path, source: "RendererSource") -> list[Direction]:
     return out
 
 
+MAX_DIRECTION_VALUE = 1e6  # latents are O(1); a larger entry only renders garbage or overflows float32
+
+
 def check_directions(source: ImageSource, directions: Sequence[Direction]) -> None:
     """Raise AnalysisError (one line) when a direction does not fit the source's latent spaces."""
     if not directions:
@@ -322,6 +325,9 @@ def check_directions(source: ImageSource, directions: Sequence[Direction]) -> No
             if v.shape != (dim,) or not np.all(np.isfinite(v)):
                 raise AnalysisError(f"direction {d.name!r}: needs {dim} finite values in {d.space}, "
                                     f"got shape {list(v.shape)}")
+            if np.abs(v).max(initial=0.0) > MAX_DIRECTION_VALUE:  # a float32 latent would overflow to inf
+                raise AnalysisError(f"direction {d.name!r}: a value of {np.abs(v).max():.3g}; a direction's "
+                                    f"values must stay within +-{MAX_DIRECTION_VALUE:g}")
         if d.layers is not None and not 0 <= d.layers[0] < d.layers[1] <= source.num_ws:
             raise AnalysisError(f"direction {d.name!r}: layers {d.layers} outside 0..{source.num_ws}")
 
