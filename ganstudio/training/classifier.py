@@ -105,9 +105,11 @@ def load_classifier(path: str | os.PathLike | None = None, device: str | torch.d
     key = (str(path.resolve()), str(device), path.stat().st_mtime if path.is_file() else 0)
     if key in _CACHE:
         return _CACHE[key]
+    if path.is_dir():
+        raise ClassifierError(f"{path}: is a folder, not a classifier file")
     if not path.is_file():
         raise ClassifierError(f"{path}: classifier file not found (rebuild it with "
-                              "`python -m ganstudio.training.classifier --out {path}`)")
+                              f"`python -m ganstudio.training.classifier --out {path}`)")
     try:
         md, tensors = read_safetensors(path)
     except ValueError as e:

@@ -166,6 +166,8 @@ def load_probe(path: str | os.PathLike | None = None) -> LoadedProbe:
     from ganstudio._io import read_safetensors
 
     path = Path(path) if path is not None else DEFAULT_PATH
+    if path.is_dir():
+        raise ProbeError(f"{path}: is a folder, not a factor probe file")
     if not path.is_file():
         raise ProbeError(f"{path}: factor probe file not found (rebuild it with "
                          f"`python -m ganstudio.training.factor_probe --out {path}`)")

@@ -251,3 +251,18 @@ def test_a_piecewise_constant_generator_is_flagged(capsys):
     smooth = ppl.perceptual_path_length(PolyG(), space="w", n=200, features=feats, bootstrap=0)
     assert smooth.zero_fraction == 0 and ppl.piecewise_note(smooth) == ""
     assert r.to_dict()["zero_fraction"] == r.zero_fraction
+
+
+@pytest.mark.parametrize("features", ["classifier", "probe"])
+def test_cli_a_folder_or_missing_file_as_the_feature_network_is_named(tmp_path, capsys, features):
+    from ganstudio.cli import main
+    ck = _tiny_checkpoint(tmp_path, "dcgan", img_channels=3 if features == "probe" else 1)
+    folder = tmp_path / "nets"
+    folder.mkdir()
+    assert main(["ppl", str(ck), "--n", "4", "--features", features, "--classifier", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and len(err.strip().splitlines()) == 1, err
+    missing = tmp_path / "gone.safetensors"
+    assert main(["ppl", str(ck), "--n", "4", "--features", features, "--classifier", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "{path}" not in err and f"--out {missing}" in err, err
