@@ -73,6 +73,17 @@ def test_project_writes_a_progress_video(tmp_path, photo):
         assert im.size == (32, 16) and im.n_frames == 4  # target | reconstruction, one frame per step here
 
 
+def test_a_video_that_cannot_be_written_leaves_no_latents_file(tmp_path, photo, capsys):
+    if not __import__("os").path.isdir("/proc"):
+        pytest.skip("needs a folder no file can be created in (/proc)")
+    out = tmp_path / "l.npy"
+    assert main(["project", str(photo), "--model", SG2, "--space", "w", "--steps", "2", "--out", str(out),
+                 "--video", "/proc/ganstudio_progress.gif"]) == 2
+    err = capsys.readouterr().err
+    assert "ganstudio_progress.gif" in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("extra, words", [
     (["--space", "w+"], "--space w+: dcgan has no mapping network"),
     (["--steps", "0"], "--steps must be in"),

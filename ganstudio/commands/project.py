@@ -187,13 +187,14 @@ def run(args) -> int:
               f"{res.start_psnr:.2f} dB)", file=sys.stderr)
         if bar.frames is not None:
             videos.append(_side_by_side(pixels, bar.frames))
-    _write_latents(args.out, results, space)
-    print(f"wrote {Path(args.out).resolve()} ({len(results)} latent{'s' if len(results) > 1 else ''} in {space})")
-    if args.video:
+    if args.video:  # first: a video that cannot be written (ffmpeg, the folder) leaves no latents file behind
         import numpy as np
 
         from ganstudio.engine.export import write_video
         write_video(args.video, np.concatenate(videos))
+    _write_latents(args.out, results, space)
+    print(f"wrote {Path(args.out).resolve()} ({len(results)} latent{'s' if len(results) > 1 else ''} in {space})")
+    if args.video:
         print(f"wrote {Path(args.video).resolve()}")
     return 0
 
