@@ -203,6 +203,7 @@ def test_bad_encoder_arguments_are_one_line(tmp_path, capsys):
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"junk" * 10)
     cases.append((["--encoder", str(junk)], "--encoder: "))
+    cases.append((["--encoder", str(junk), "--space", "z"], "only starts w / w+"))  # was ignored: rc 0
     for extra, words in cases:
         assert main(["project", str(image), "--model", SG2, "--steps", "1", "--out", str(tmp_path / "l.npy")]
                     + extra) == 2

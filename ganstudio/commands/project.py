@@ -96,6 +96,9 @@ def _encoder(args, G, space: str):
     from ganstudio.commands import UsageError
     from ganstudio.engine.inversion_encoder import EncoderError, check_matches, load_encoder
     from ganstudio.engine.projection import ProjectionError, model_encoder
+    if space == "z" and args.encoder is not None:  # an encoder maps to w+: refused, not silently ignored
+        raise UsageError("--encoder: a projection into z starts from the mean latent; an encoder only starts "
+                         "w / w+ projections")
     if args.start == "mean" or space == "z":
         return None
     try:
