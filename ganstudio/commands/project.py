@@ -174,6 +174,10 @@ def run(args) -> int:
     encoder = _encoder(args, G, space)
     targets = _targets(args.images, info)
     from ganstudio.engine.projection import GREY_FEATURES
+    if args.features and info.channels != 1:  # the loss would drop the term silently
+        from ganstudio.commands import UsageError
+        raise UsageError(f"--features: the Fashion-MNIST classifier's features apply to grey models only; "
+                         f"{args.model} makes {info.channels}-channel images (use --features 0 or leave it out)")
     features = args.features if args.features is not None else (GREY_FEATURES if info.channels == 1 else 0.0)
     settings = ProjectionSettings(feature_weight=features, optimize_noise=args.optimize_noise, seed=args.seed)
     bar = _Progress(len(targets), args.steps, None, keep_frames=bool(args.video))
