@@ -90,6 +90,7 @@ def test_a_video_that_cannot_be_written_leaves_no_latents_file(tmp_path, photo, 
     (["--class", "2"], "--class: this model is unconditional"),
     (["--features", "-1"], "--features must be"),
     (["--features", "1"], "grey models only"),  # an RGB model: the term was dropped silently
+    (["--optimize-noise"], "has no noise maps"),  # was ignored silently
     (["--out", "x.txt"], "write .npy or .npz"),
     (["--out", "/no/such/dir/x.npy"], "does not exist"),
     (["--video", "v.avi"], "write .mp4 or .gif"),

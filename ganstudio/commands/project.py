@@ -174,6 +174,9 @@ def run(args) -> int:
     encoder = _encoder(args, G, space)
     targets = _targets(args.images, info)
     from ganstudio.engine.projection import GREY_FEATURES
+    if args.optimize_noise and not hasattr(G, "const_noise"):  # was ignored silently
+        from ganstudio.commands import UsageError
+        raise UsageError(f"--optimize-noise: {args.model} has no noise maps (StyleGAN2 models have them)")
     if args.features and info.channels != 1:  # the loss would drop the term silently
         from ganstudio.commands import UsageError
         raise UsageError(f"--features: the Fashion-MNIST classifier's features apply to grey models only; "
