@@ -59,6 +59,7 @@ def test_stop_after_keeps_the_schedule_and_half_stores_float16(tmp_path):
     (["--model", "registry:dcgan:tiny"], "no w+ space"),
     (["--model", SG2, "--steps", "0"], "--steps must be in"),
     (["--model", SG2, "--lr", "2"], "--lr must be in"),
+    (["--model", SG2, "--max-minutes", "nan"], "--max-minutes must be"),  # was accepted: no time limit at all
     (["--model", SG2, "--data", "no-such-data-set"], "--data:"),
     (["--model", SG2, "--out-suffix"], "write a .safetensors file"),
 ])

@@ -52,6 +52,8 @@ def _check_args(args) -> None:
         raise UsageError(f"--stop-after must be in 1..--steps ({args.steps}), got {args.stop_after}")
     if not 0 < args.lr < 1:
         raise UsageError(f"--lr must be in (0, 1), got {args.lr}")
+    if args.max_minutes is not None and not 0 < args.max_minutes < 1e7:  # nan, inf, 0 or less: no budget at all
+        raise UsageError(f"--max-minutes must be a positive number of minutes, got {args.max_minutes}")
     out = Path(args.out)
     if out.suffix.lower() != ".safetensors":
         raise UsageError(f"--out {out.name}: write a .safetensors file")
