@@ -68,15 +68,17 @@ def feature_distance(a: torch.Tensor, b: torch.Tensor, classifier) -> torch.Tens
     a, b = _as_batch(a).float(), _as_batch(b).float()
     if a.shape[1] != 1:
         raise ValueError("the classifier's features are defined for grey images only")
-    size = classifier.cfg.resolution
+    return (_at_resolution(classifier, classifier.features, a) -
+            _at_resolution(classifier, classifier.features, b)).norm(dim=1).cpu()
 
-    def feats(x):
-        if x.shape[-1] != size:
-            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        with torch.no_grad():
-            return classifier.features(x.to(next(classifier.parameters()).device))
 
-    return (feats(a) - feats(b)).norm(dim=1).cpu()
+def _at_resolution(net, forward, x: torch.Tensor) -> torch.Tensor:
+    """forward(x) without gradients, x resized to the network's resolution and moved to its device."""
+    size = net.cfg.resolution
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    with torch.no_grad():
+        return forward(x.to(next(net.parameters()).device))
 
 
 def probe_distance(a: torch.Tensor, b: torch.Tensor, probe) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,14 +89,6 @@ def probe_distance(a: torch.Tensor, b: torch.Tensor, probe) -> tuple[torch.Tenso
     a, b = _as_batch(a).float(), _as_batch(b).float()
     if a.shape[1] != 3:
         raise ValueError("the factor probe reads RGB images only")
-    size = probe.cfg.resolution
-
-    def outputs(x):
-        if x.shape[-1] != size:
-            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        with torch.no_grad():
-            return probe(x.to(next(probe.parameters()).device)).cpu()
-
-    oa, ob = outputs(a), outputs(b)
+    oa, ob = _at_resolution(probe, probe, a).cpu(), _at_resolution(probe, probe, b).cpu()
     k = len(SHAPE_NAMES)
     return (oa[:, k:] - ob[:, k:]).norm(dim=1), oa[:, :k].argmax(1) == ob[:, :k].argmax(1)
