@@ -93,19 +93,121 @@ class GatedPixelCNN(nn.Module):
         ``uniforms`` [N, H, W] in (0, 1) pick each code by inverting the cumulative distribution of
         softmax(logits / temperature): the same uniforms give the same codes.  ``report(done, codes)``
         after each cell (it may raise to cancel).  Returns a new [N, H, W] tensor.
+
+        Sampling runs cell by cell (``_CellSampler``): the vertical stack once per row, the horizontal
+        stack and the head for one cell at a time, so a 64-cell grid costs ~64 small steps instead of 64
+        passes of the whole network.  A single full-grid sample without ``report`` is also remembered:
+        when the next one shares a prefix of codes with it (a slider moved one cell's draw within the
+        same code), the cells of that prefix are not computed again.  Same codes either way.
         """
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         codes = codes.clone()
-        order = cells.flatten().nonzero().flatten().tolist()
-        W = codes.shape[2]
-        for done, pos in enumerate(order, 1):
-            i, j = divmod(pos, W)
-            # Rows below i cannot reach row i's logits: run the rows up to i only.
-            logits = self(codes[:, :i + 1])[:, :, i, j].float()
-            cdf = torch.softmax(logits / temperature, dim=1).cumsum(dim=1)
-            u = uniforms[:, i, j].to(cdf.dtype).unsqueeze(1) * cdf[:, -1:]
-            codes[:, i, j] = (cdf < u).sum(dim=1).clamp(max=self.num_codes - 1)
-            if report is not None:
-                report(done, codes)
-        return codes
+        if codes.ndim != 3 or tuple(cells.shape) != tuple(codes.shape[1:]) or uniforms.shape != codes.shape:
+            raise ValueError(f"codes [N, H, W], cells [H, W] and uniforms [N, H, W] must agree, got "
+                             f"{tuple(codes.shape)}, {tuple(cells.shape)}, {tuple(uniforms.shape)}")
+        cells = cells.to(torch.bool).cpu()
+        sampler = _CellSampler(self, codes, uniforms, temperature, report)
+        if report is None and codes.shape[0] == 1 and bool(cells.all()):
+            return self._sample_remembered(sampler)
+        sampler.run(cells)
+        return sampler.codes
+
+    def _weights_key(self) -> tuple:
+        return tuple((p.data_ptr(), p._version) for p in self.parameters())
+
+    def _sample_remembered(self, sampler: "_CellSampler") -> torch.Tensor:
+        """A full-grid sample of one image, reusing the previous one's prefix where it is unchanged."""
+        key = (self._weights_key(), sampler.temperature, tuple(sampler.codes.shape), sampler.codes.device,
+               sampler.u.dtype)
+        last = getattr(self, "_last_sample", None)
+        n = sampler.codes[0].numel()
+        start = 0
+        if last is not None and last[0] == key:
+            _, prev_codes, prev_cdf = last
+            new = sampler.invert(prev_cdf, sampler.u[0].flatten())  # each cell's code from its old distribution
+            differs = (new != prev_codes).nonzero()
+            # Cells up to and including the first change have the old prefix, hence the old distributions.
+            start = int(differs[0]) + 1 if len(differs) else n
+            sampler.codes[0].view(-1)[:start] = new[:start]
+            sampler.cdf[:start] = prev_cdf[:start]
+        if start < n:
+            cells = torch.zeros(n, dtype=torch.bool)
+            cells[start:] = True
+            sampler.run(cells.view(sampler.codes.shape[1:]))
+        self._last_sample = (key, sampler.codes[0].flatten().clone(), sampler.cdf)
+        return sampler.codes
+
+
+class _CellSampler:
+    """One sampling run of a GatedPixelCNN, computed one cell at a time.
+
+    For row i, the horizontal stack reads the vertical stack's output of row i - 1 (through ``v_to_h``),
+    which depends on rows < i only: it is computed once per row.  Then each cell's horizontal features
+    are a small matrix product over the k + 1 cells to its left (the convolution's window) in every
+    layer, and the head gives that cell's logits.  Same arithmetic as ``GatedPixelCNN.forward``, as
+    matrix products instead of convolutions.
+    """
+
+    def __init__(self, net: GatedPixelCNN, codes: torch.Tensor, uniforms: torch.Tensor, temperature: float,
+                 report: Optional[Callable[[int, torch.Tensor], None]]):
+        self.net, self.codes, self.temperature, self.report = net, codes, float(temperature), report
+        self.u = uniforms
+        self.N, self.H, self.W = codes.shape
+        self.k = net.layers[0].k
+        # Each cell's distribution (of the first image), kept for the next sample's shared prefix
+        self.cdf = torch.zeros(self.H * self.W, net.num_codes, device=codes.device)
+        self.done = 0
+
+    def invert(self, cdf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Codes picked by uniforms ``u`` [M] from cumulative distributions ``cdf`` [M, K]."""
+        scaled = u.to(cdf.dtype).unsqueeze(1) * cdf[:, -1:]
+        return (cdf < scaled).sum(dim=1).clamp(max=self.net.num_codes - 1)
+
+    def _row_terms(self, i: int) -> list[torch.Tensor]:
+        """Per layer, v_to_h of the vertical stack at row i - 1: [N, W, 2C] (bias only on row 0)."""
+        net, k = self.net, self.k
+        if i == 0:
+            return [layer.v_to_h.bias.view(1, 1, -1).expand(self.N, self.W, -1) for layer in net.layers]
+        v = net.embed(self.codes[:, :i]).permute(0, 3, 1, 2)
+        terms = []
+        for layer in net.layers:
+            v_feat = layer.v_conv(F.pad(v, (k, k, k, 0)))
+            terms.append(layer.v_to_h(v_feat[:, :, i - 1:i]).squeeze(2).transpose(1, 2))
+            v = _gate(v_feat)
+        return terms
+
+    def run(self, cells: torch.Tensor) -> None:
+        net, k, N, W = self.net, self.k, self.N, self.W
+        pad = k + 1  # zero columns left of each row buffer: the first layer's window reaches j - k - 1
+        # h_conv's weight [2C, C, 1, k+1] as a [(k+1) C, 2C] matrix in the row buffers' (column, channel) order
+        weights = [(layer.h_conv.weight[:, :, 0].permute(2, 1, 0).reshape(-1, layer.h_conv.out_channels),
+                    layer.h_conv.bias, layer.h_out.weight.flatten(1).t(), layer.h_out.bias) for layer in net.layers]
+        head_w = [(m.bias, m.weight.flatten(1).t()) for m in net.head if isinstance(m, nn.Conv2d)]
+        C = net.embed.embedding_dim
+        chosen = cells.tolist()
+        for i in range(self.H):
+            if not any(chosen[i]):
+                continue
+            last = max(j for j in range(W) if chosen[i][j])
+            terms = self._row_terms(i)
+            # bufs[0]: the codes' embeddings of row i; bufs[l]: layer l's horizontal output (cells < j so far)
+            bufs = [net.embed.weight.new_zeros(N, pad + W, C) for _ in range(len(net.layers) + 1)]
+            for j in range(last + 1):
+                for l, (wh, bh, wo, bo) in enumerate(weights):
+                    first = l == 0
+                    window = bufs[0][:, j:j + k + 1] if first else bufs[l][:, j + 1:j + k + 2]
+                    feat = torch.addmm(bh, window.reshape(N, -1), wh).add_(terms[l][:, j])
+                    h_new = torch.addmm(bo, torch.tanh(feat[:, :C]).mul_(torch.sigmoid(feat[:, C:])), wo)
+                    bufs[l + 1][:, pad + j] = h_new if first else bufs[l][:, pad + j] + h_new
+                if chosen[i][j]:
+                    h = torch.relu(bufs[-1][:, pad + j])
+                    h = torch.addmm(head_w[0][0], h, head_w[0][1]).relu_()
+                    logits = torch.addmm(head_w[1][0], h, head_w[1][1]).float()
+                    cdf = torch.softmax(logits / self.temperature, dim=1).cumsum(dim=1)
+                    self.codes[:, i, j] = self.invert(cdf, self.u[:, i, j])
+                    self.cdf[i * W + j] = cdf[0]
+                    self.done += 1
+                    if self.report is not None:
+                        self.report(self.done, self.codes)
+                bufs[0][:, pad + j] = net.embed(self.codes[:, i, j])
