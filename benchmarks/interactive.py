@@ -20,7 +20,7 @@ at least 1 s and 2.5 full renders; whole cycles, at least one) for about --secon
   staleness       the longest time the shown image was out of date, vs one full render (<= 2x)
   loop gap        the event loop's longest gap between 5 ms timer ticks                (<= 50 ms)
 
-Run: .venv/bin/python benchmarks/interactive.py [--res 256 512] [--seconds 20] [--quick] [--no-shipped]
+Run: .venv/bin/python benchmarks/interactive.py [--res 256 512] [--seconds 20] [--quick] [--no-shipped] [--shipped NAME..]
      [--no-model-figures] [--reps 3] [--device cpu] [--threads N]
 --quick: 6 s of driving, the 256 px model and two shipped models (fmnist-dcgan, fmnist-stylegan2).
 """
@@ -316,7 +316,9 @@ def window_figures(keys: list, seconds: float, device: torch.device) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--res", type=int, nargs="+", default=[256, 512], choices=sorted(CONFIGS))
+    ap.add_argument("--res", type=int, nargs="*", default=[256, 512], choices=sorted(CONFIGS),
+                    help="real-size checkpoints to build and drive (none: --res with no value)")
+    ap.add_argument("--shipped", nargs="+", metavar="NAME", help="only these shipped models (default: all)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: every core)")
@@ -344,6 +346,11 @@ def main() -> int:
     if not args.no_shipped:
         from ganstudio.pretrained import list_pretrained
         names = [e["name"] for e in list_pretrained() if not args.quick or e["name"] in QUICK_SHIPPED]
+        if args.shipped:
+            unknown = sorted(set(args.shipped) - set(names))
+            if unknown:
+                ap.error(f"not a shipped model: {', '.join(unknown)} (shipped: {', '.join(names)})")
+            names = [n for n in names if n in args.shipped]
         keys += [(name, name) for name in names]
     print(f"window figures: {args.seconds:.0f} s of drag-and-pause per model, default panel layout")
     figures["window"] = window_figures(keys, args.seconds, device)

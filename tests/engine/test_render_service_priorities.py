@@ -350,3 +350,44 @@ def test_letting_go_of_the_slider_renders_the_full_image_without_waiting_for_a_p
     service.hold(False)
     _until(lambda: shown[-1].preview == 0 and shown[-1].state.seed == 1, timeout=30)
     service.close()
+
+
+def test_a_model_judged_slow_for_a_moment_renders_in_full_again_within_a_drag():
+    # Its full renders were slow while the machine was busy (calibration and the first drag end), then
+    # fast again: a long drag must not keep showing previews until it ends.
+    budget = render_service.FRAME_BUDGET_MS
+    fake = Recorder(full_ms=1.5 * budget, preview_ms={4: 0.1, 8: 0.2, 16: budget / 4})
+    shown = []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    service.hold(True)
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: shown[-1].state.seed == 1)
+    assert shown[-1].preview == 16  # over budget: previewed
+    fake.full_ms = budget / 5  # the load is gone
+    for seed in range(2, 2 + 2 * render_service.PROBE_EVERY):
+        service.submit(RenderState(model=MODEL, seed=seed))
+        _until(lambda: shown[-1].state.seed == seed)
+    kinds = [r.preview for r in shown[2:]]
+    first_full = kinds.index(0)  # a full probe came within the drag ...
+    assert first_full < render_service.PROBE_EVERY + 1
+    assert all(k == 0 for k in kinds[first_full:])  # ... and once it was fast, every frame is full
+    service.hold(False)
+    service.close()
+
+
+def test_a_model_too_slow_for_any_frame_is_never_probed_in_full_while_dragging():
+    budget = render_service.FRAME_BUDGET_MS
+    fake = Recorder(full_ms=2 * render_service.SLOWEST_FRAME_MS, preview_ms={4: 0.1, 16: budget / 4})
+    shown = []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    service.hold(True)
+    for seed in range(1, 2 + 2 * render_service.PROBE_EVERY):
+        service.submit(RenderState(model=MODEL, seed=seed))
+        _until(lambda: shown[-1].state.seed == seed)
+    assert all(r.preview == 16 for r in shown[1:])
+    service.hold(False)
+    service.close()
