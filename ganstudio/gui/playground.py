@@ -1,12 +1,11 @@
 """The 2-D playground tab of the Train window: an MLP GAN learning a distribution of points, drawn live.
 
-The networks are tiny (a few thousand weights), so training runs on the GUI thread in timer slices of
-at most ``SLICE_S`` seconds: each tick makes some updates, then draws one frame (real points, generated
-points, D's output as a heat map behind them, G's push on each generated point as a line segment, the
-loss curves, these at most every ``CURVE_EVERY_S`` while playing).  A tick stops training before a step
-would overrun the slice (not after it); the event loop gets control between ticks, so the
-controls stay live while it plays.
-Everything it trains and draws comes from :mod:`ganstudio.training.playground`.
+Training runs on a worker thread (:class:`ganstudio.training.playground_worker.PlaygroundWorker`): the
+controls hand it commands, applied between two updates, and it publishes snapshots (numpy arrays) at most
+30 times a second while it keeps training.  This widget only draws the newest snapshot when one arrives:
+the real points, the generated points, D's output as a heat map behind them, G's push on each generated
+point as a line segment and the loss curves (these at most every ``CURVE_EVERY_S`` while playing).
+No torch runs on the GUI thread.
 """
 from __future__ import annotations
 
@@ -15,19 +14,19 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from ganstudio.training.playground import (BOUNDS, DISTRIBUTION_NAMES, DISTRIBUTIONS, LOSS_NAMES, LOSSES, MAX_DRAWN,
-                                           Playground,
                                            PlaygroundConfig)
+from ganstudio.training.playground_worker import NOT_READY, PlaygroundWorker, Snapshot
 
-SLICE_S = 0.03  # training time per tick before a frame is drawn: the event loop waits at most this long
 HEAT_RES = 64  # D's output is evaluated on HEAT_RES x HEAT_RES points of the plane per frame
 CURVE_EVERY_S = 0.15  # while playing, the loss curves (whose axes rescale: ~8 ms) are redrawn at most this often
 ARROW_LEN = 0.35  # the longest gradient segment, in plot units (the others scale with it)
 REAL_COLOR, FAKE_COLOR = (0, 110, 40), (90, 10, 130)
+STOP_TIMEOUT_S = 5.0  # how long closing waits for the worker's update in flight
 
 
 class DrawBox(pg.ViewBox):
@@ -65,6 +64,11 @@ def _heat_lut() -> np.ndarray:
     return cmap.getLookupTable(nPts=256)
 
 
+class _Doorbell(QObject):
+    """Rung on the worker thread after each snapshot; the queued signal reaches the GUI thread."""
+    rang = Signal()
+
+
 class PlaygroundWidget(QWidget):
     """Controls on the left; the plane and the loss curves on the right."""
 
@@ -72,25 +76,34 @@ class PlaygroundWidget(QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None, config: Optional[PlaygroundConfig] = None):
         super().__init__(parent)
-        self.playground = Playground(config or PlaygroundConfig())
+        self.config = config or PlaygroundConfig()  # the start; the worker's copy changes with the controls
+        self.snapshot: Optional[Snapshot] = None  # the one drawn last
         self.frames_drawn = 0
-        self._real_drawn = self._drawn_drawn = None  # the tensors last handed to the static scatters
-        self._curve_hist, self._curve_n = None, 0  # the history list, and how many of its entries are in _curve
+        self._epoch, self._drawn_count = -1, 0
         self._curve = np.empty((0, 3))  # rows (update, D loss, G loss), appended to, never rebuilt per frame
-        self._curve_t = 0.0  # perf_counter of the curves' last redraw
-        self.timer = QTimer(self)
-        self.timer.setInterval(0)
-        self.timer.timeout.connect(self._tick)
+        self._curve_n, self._curve_t = 0, 0.0  # rows in use; perf_counter of the curves' last redraw
         self._rate_start = (time.perf_counter(), 0)
+        self._bell = _Doorbell(self)
+        self._bell.rang.connect(self._on_snapshot, Qt.QueuedConnection)
+        self.worker = PlaygroundWorker(self.config, heat_res=HEAT_RES, notify=_ringer(self._bell))
         lay = QHBoxLayout(self)
         lay.addLayout(self._build_controls())
         lay.addLayout(self._build_plots(), 1)
-        self._sync_controls()
-        self.draw()
+        self._sync_controls(self.config)
+        self.worker.refresh()  # the first picture is drawn when it arrives
+
+    @property
+    def updates(self) -> int:
+        """Updates made so far, as of the last frame drawn."""
+        return self.snapshot.steps if self.snapshot is not None else 0
+
+    @property
+    def playing(self) -> bool:
+        return self.play_btn.isChecked()
 
     # -- layout --------------------------------------------------------------------------------------
     def _build_controls(self) -> QVBoxLayout:
-        cfg = self.playground.config
+        cfg = self.config
         self.distribution = QComboBox()
         for key in DISTRIBUTIONS:
             self.distribution.addItem(DISTRIBUTION_NAMES[key], key)
@@ -101,21 +114,24 @@ class PlaygroundWidget(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2 ** 31 - 1)
         self.seed.setToolTip("Changing the seed starts over with new networks")
-        self.steps_per_frame = QSpinBox()
-        self.steps_per_frame.setRange(1, 100)
-        self.steps_per_frame.setValue(5)
-        self.steps_per_frame.setToolTip(f"Updates between two frames (fewer when they take over {SLICE_S * 1000:.0f} ms)")
+        self.speed = QSpinBox()
+        self.speed.setRange(0, 10000)
+        self.speed.setSingleStep(10)
+        self.speed.setSpecialValueText("as fast as it can")
+        self.speed.setSuffix(" /s")
+        self.speed.setToolTip("Updates a second at most while playing (0: as many as the CPU allows)")
         form = QFormLayout()
         for label, w in (("Distribution", self.distribution), ("Loss", self.loss), ("G learning rate", self.lr_g),
-                         ("D learning rate", self.lr_d), ("Seed", self.seed), ("Updates per frame", self.steps_per_frame)):
+                         ("D learning rate", self.lr_d), ("Seed", self.seed), ("Speed", self.speed)):
             form.addRow(label, w)
         self.play_btn = QPushButton("Play")
         self.play_btn.setCheckable(True)
         self.step_btn, self.reset_btn = QPushButton("Step"), QPushButton("Reset")
         self.clear_btn = QPushButton("Clear drawn points")
         self.step_btn.setToolTip("One update of D and one of G")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status, self.message = QLabel(), QLabel()
+        for label in (self.status, self.message):
+            label.setWordWrap(True)
         help_text = QLabel("Click or drag on the plot to draw points (the 'drawn by hand' distribution). "
                            "Background: D's output (green = real, purple = fake); lines: where G's loss pushes "
                            "each generated point.")
@@ -126,9 +142,8 @@ class PlaygroundWidget(QWidget):
         for b in (self.play_btn, self.step_btn, self.reset_btn):
             row.addWidget(b)
         col.addLayout(row)
-        col.addWidget(self.clear_btn)
-        col.addWidget(self.status)
-        col.addWidget(help_text)
+        for w in (self.clear_btn, self.status, self.message, help_text):
+            col.addWidget(w)
         col.addStretch(1)
         self._connect()
         return col
@@ -175,12 +190,13 @@ class PlaygroundWidget(QWidget):
         self.clear_btn.clicked.connect(lambda _=False: self.clear_drawn())
         self.distribution.currentIndexChanged.connect(lambda _: self._set_distribution(self.distribution.currentData()))
         self.loss.currentIndexChanged.connect(lambda _: self.set_loss(self.loss.currentData()))
-        self.lr_g.valueChanged.connect(lambda v: self.playground.set_lr(lr_g=v))
-        self.lr_d.valueChanged.connect(lambda v: self.playground.set_lr(lr_d=v))
+        self.lr_g.valueChanged.connect(lambda v: self.worker.set_lr(lr_g=v))
+        self.lr_d.valueChanged.connect(lambda v: self.worker.set_lr(lr_d=v))
         self.seed.valueChanged.connect(lambda v: self.reset(seed=v))
+        self.speed.valueChanged.connect(lambda v: self.worker.set_rate(v))
 
-    def _sync_controls(self) -> None:
-        cfg = self.playground.config
+    def _sync_controls(self, cfg: PlaygroundConfig) -> None:
+        """Show ``cfg``'s choices without sending them back to the worker."""
         for combo, key in ((self.distribution, cfg.distribution), (self.loss, cfg.loss)):
             combo.blockSignals(True)
             combo.setCurrentIndex(combo.findData(key))
@@ -189,116 +205,108 @@ class PlaygroundWidget(QWidget):
         self.seed.setValue(min(cfg.seed, self.seed.maximum()))
         self.seed.blockSignals(False)
 
-    # -- actions -------------------------------------------------------------------------------------
+    # -- actions (each a command to the worker; the picture follows when its snapshot arrives) --------
     def set_playing(self, on: bool) -> None:
         if self.play_btn.isChecked() != on:
             self.play_btn.setChecked(on)  # re-enters through toggled
             return
         self.play_btn.setText("Pause" if on else "Play")
         self._rate_start = (time.perf_counter(), self.frames_drawn)
-        if on:
-            self.timer.start()
-        else:
-            self.timer.stop()
-            self.draw()
+        self.message.clear()
+        self.worker.play(on)
 
     def step_once(self) -> None:
-        """One update (D, then G), then draw it."""
-        if self._check_ready():
-            self.playground.step()
-        self.draw()
+        """One update (D, then G); drawn when it is made."""
+        self.message.clear()
+        self.worker.step(1)
 
     def reset(self, seed: Optional[int] = None) -> None:
-        self.playground.reset(seed)
-        self._sync_controls()
-        self.draw()
+        """New networks (from ``seed``, default the current one); the loss curves start over."""
+        if seed is not None:
+            self._sync_controls(PlaygroundConfig(distribution=self.distribution.currentData(),
+                                                 loss=self.loss.currentData(), seed=int(seed)))
+        self.message.clear()
+        self.worker.reset(seed)
 
     def set_loss(self, key: str) -> None:
-        self.playground.set_loss(key)
-        self._sync_controls()
-        self.draw()
+        """Train with another loss from the next update on (the networks are kept)."""
+        self.worker.set_loss(key)
+        self.loss.blockSignals(True)
+        self.loss.setCurrentIndex(self.loss.findData(key))
+        self.loss.blockSignals(False)
 
     def _set_distribution(self, key: str) -> None:
-        self.playground.set_distribution(key)
-        self.draw()
+        self.worker.set_distribution(key)
 
     def add_point(self, x: float, y: float) -> None:
         """Add a point to the drawn set and train on that set from now on."""
         lo, hi = BOUNDS
         if not (lo <= x <= hi and lo <= y <= hi):
             return
-        if len(self.playground.drawn) >= MAX_DRAWN:
-            self.status.setText(f"At most {MAX_DRAWN} drawn points: clear them to draw more")
+        if self._drawn_count >= MAX_DRAWN:
+            self.message.setText(f"At most {MAX_DRAWN} drawn points: clear them to draw more")
             return
-        self.playground.add_drawn(x, y)
-        if self.playground.config.distribution != "drawn":
-            self.distribution.setCurrentIndex(self.distribution.findData("drawn"))  # -> _set_distribution
-        else:
-            self.draw()
+        self._drawn_count += 1
+        self.worker.add_drawn(x, y)  # switches the worker to the drawn set
+        if self.distribution.currentData() != "drawn":
+            self.distribution.blockSignals(True)
+            self.distribution.setCurrentIndex(self.distribution.findData("drawn"))
+            self.distribution.blockSignals(False)
 
     def clear_drawn(self) -> None:
-        self.playground.set_drawn([])
-        self.draw()
-
-    def _check_ready(self) -> bool:
-        if self.playground.ready:
-            return True
-        self.status.setText("No points drawn yet: click or drag on the plot to add some")
-        return False
-
-    def _tick(self) -> None:
-        if self._check_ready():
-            start = time.perf_counter()
-            for i in range(self.steps_per_frame.value()):
-                self.playground.step()
-                spent = time.perf_counter() - start
-                if spent * (i + 2) / (i + 1) > SLICE_S:  # one more step (at this slice's mean) would overrun
-                    break
-        self.draw()
+        self._drawn_count = 0
+        self.message.clear()
+        self.worker.set_drawn([])
 
     # -- drawing -------------------------------------------------------------------------------------
-    def draw(self) -> None:
-        f = self.playground.frame(HEAT_RES)
-        self.heat.setImage(f.heat.T.numpy(), autoLevels=False, levels=f.heat_levels,
+    def _on_snapshot(self) -> None:
+        snap = self.worker.take()
+        if snap is not None:
+            self.draw(snap)
+
+    def draw(self, snap: Snapshot) -> None:
+        """Draw a snapshot: the plane, the loss curves (throttled while playing) and the status line."""
+        previous, self.snapshot = self.snapshot, snap
+        self.heat.setImage(snap.heat.T, autoLevels=False, levels=snap.heat_levels,
                            rect=QRectF(BOUNDS[0], BOUNDS[0], BOUNDS[1] - BOUNDS[0], BOUNDS[1] - BOUNDS[0]))
-        if f.real is not self._real_drawn:  # the real set changes only with the distribution: skip a redraw
-            self._real_drawn = f.real
-            self.real_points.setData(pos=f.real.numpy())
-        fake = f.fake.numpy()
-        self.fake_points.setData(pos=fake)
-        grad = f.grad.numpy()
+        if previous is None or snap.real is not previous.real:  # the real set changes only with the distribution
+            self.real_points.setData(pos=snap.real)
+        self.fake_points.setData(pos=snap.fake)
+        self._draw_arrows(snap.fake, snap.grad)
+        if previous is None or snap.drawn is not previous.drawn:
+            self.drawn_points.setData(pos=snap.drawn)
+            self._drawn_count = len(snap.drawn)
+        self._append_rows(snap)
+        now = time.perf_counter()
+        if not snap.playing or now - self._curve_t >= CURVE_EVERY_S:  # paused: always up to date
+            self._curve_t = now
+            curve = self._curve[:self._curve_n]
+            self.d_curve.setData(curve[:, 0], curve[:, 1])
+            self.g_curve.setData(curve[:, 0], curve[:, 2])
+        if snap.error:
+            self.message.setText(snap.error)
+        self.frames_drawn += 1
+        self._show_status(snap)
+        self.frame_drawn.emit(snap.steps)
+
+    def _draw_arrows(self, fake: np.ndarray, grad: np.ndarray) -> None:
         longest = float(np.sqrt((grad ** 2).sum(1)).max()) if len(grad) else 0.0
         tips = fake + grad * (ARROW_LEN / longest if longest > 0 else 0.0)
         seg = np.empty((2 * len(fake), 2), dtype=np.float32)
         seg[0::2], seg[1::2] = fake, tips
         self.arrows.setData(seg[:, 0], seg[:, 1])
-        if self.playground.drawn is not self._drawn_drawn:
-            self._drawn_drawn = self.playground.drawn
-            self.drawn_points.setData(pos=self._drawn_drawn.numpy())
-        hist = self.playground.history
-        now = time.perf_counter()
-        if not self.timer.isActive() or now - self._curve_t >= CURVE_EVERY_S:  # paused: always up to date
-            self._curve_t = now
-            curve = self._loss_rows(hist)
-            self.d_curve.setData(curve[:, 0], curve[:, 1])
-            self.g_curve.setData(curve[:, 0], curve[:, 2])
-        self.frames_drawn += 1
-        self._show_status()
-        self.frame_drawn.emit(len(hist))
 
-    def _loss_rows(self, hist) -> np.ndarray:
-        """The history as rows (update, D loss, G loss): only the entries new since the last frame are converted."""
-        if hist is not self._curve_hist or len(hist) < self._curve_n:  # reset, or a new history: start over
-            self._curve_hist, self._curve_n = hist, 0
-        n = len(hist)
+    def _append_rows(self, snap: Snapshot) -> None:
+        """Add the snapshot's new loss rows to the curve's array; a new epoch (a reset) starts it over."""
+        if snap.epoch != self._epoch:
+            self._epoch, self._curve_n = snap.epoch, 0
+        n = self._curve_n + len(snap.rows)
         if n > len(self._curve):
             grown = np.empty((max(n, 2 * len(self._curve), 1024), 3))
             grown[:self._curve_n] = self._curve[:self._curve_n]
             self._curve = grown
-        if n > self._curve_n:
-            self._curve[self._curve_n:n] = np.array(hist[self._curve_n:n], dtype=float).reshape(-1, 3)
-            self._curve_n = n
-        return self._curve[:n]
+        self._curve[self._curve_n:n] = snap.rows
+        self._curve_n = n
 
     def frames_per_second(self) -> float:
         """Frames drawn per second since play was last pressed."""
@@ -306,18 +314,39 @@ class PlaygroundWidget(QWidget):
         dt = time.perf_counter() - t0
         return (self.frames_drawn - n0) / dt if dt > 0 else 0.0
 
-    def _show_status(self) -> None:
-        if not self.playground.ready:
-            self.status.setText("No points drawn yet: click or drag on the plot to add some")
+    def _show_status(self, snap: Snapshot) -> None:
+        if not snap.ready:
+            self.status.setText(NOT_READY)
             return
-        hist = self.playground.history
-        text = f"update {len(hist)}"
-        if hist:
-            text += f"  D loss {hist[-1].d_loss:.3f}  G loss {hist[-1].g_loss:.3f}"
-        if self.timer.isActive():
+        text = f"update {snap.steps}"
+        if self._curve_n:
+            d_loss, g_loss = self._curve[self._curve_n - 1, 1:]
+            text += f"  D loss {d_loss:.3f}  G loss {g_loss:.3f}"
+        if snap.playing:
             text += f"  {self.frames_per_second():.0f} frames/s"
         self.status.setText(text)
 
+    # -- closing -------------------------------------------------------------------------------------
+    def shutdown(self) -> bool:
+        """Pause and end the worker thread (waits for the update in flight); True once it has ended."""
+        if self.playing:
+            self.set_playing(False)
+        return self.worker.stop(STOP_TIMEOUT_S)
+
     def hideEvent(self, e):
-        self.set_playing(False)  # no training in a hidden tab or a closed window
+        self.shutdown()  # no training in a hidden tab or a closed window; a command starts it again
         super().hideEvent(e)
+
+    def closeEvent(self, e):
+        self.shutdown()
+        super().closeEvent(e)
+
+
+def _ringer(bell: _Doorbell):
+    """The worker's notify: rings ``bell`` unless the widget (and so the bell) is gone."""
+    def ring() -> None:
+        try:
+            bell.rang.emit()
+        except RuntimeError:  # the C++ object was deleted: nobody to draw
+            pass
+    return ring

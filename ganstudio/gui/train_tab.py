@@ -303,6 +303,7 @@ class TrainTab(QWidget):
     def shutdown(self, stop_runs: bool = False) -> None:
         """Stop polling and any evaluation; training processes keep running unless ``stop_runs``."""
         self.timer.stop()
+        self.playground.shutdown()  # its worker thread ends with the window
         if self.evaluation is not None:
             self.evaluation.kill()
             self.evaluation = None
