@@ -7,6 +7,7 @@
     python scripts/train_pretrained.py set-default NAME
     python scripts/train_pretrained.py docs                                          # docs/MODELS.md
     python scripts/train_pretrained.py readme-table                                  # the README's table
+    python scripts/train_pretrained.py reference         # real data's figures (train vs test) into the manifest
     python scripts/train_pretrained.py compare NAME --runs OTHER_RUNS   # a retrained run vs the shipped file
 
 ``train`` runs exactly the command recorded in the manifest (``command``, with RUN_DIR standing
@@ -688,25 +689,62 @@ def write_docs() -> Path:
     return out
 
 
+def real_reference() -> dict:
+    """What real data scores on each metric, measured as a model is (``reference`` action): Fashion-MNIST's
+    training images against its test split (FCD at EVAL_N, precision / recall at the same set size), and
+    for each shapes variant a shipped model uses, SHAPES_EVAL_N training images' pixel FD."""
+    import torch
+
+    from ganstudio.training import metrics
+    from ganstudio.training.data import make_dataset
+    out = {"fashion-mnist": {k: (round(v, 4) if isinstance(v, float) else v)
+                             for k, v in metrics.real_reference(EVAL_N, data="fashion-mnist").items()}}
+    for data in sorted({e["data"] for e in read_manifest()["models"] if e["data"].startswith("shapes")}):
+        _SHAPES_STATS.setdefault(data, metrics.feature_stats(_pixel_features(_real_shapes(SHAPES_REAL_N, data))))
+        train = make_dataset(data, 32, 3, split="train", limit=SHAPES_EVAL_N)
+        x, _ = train.batch(torch.arange(len(train)))
+        mu, sigma = metrics.feature_stats(_pixel_features(x))
+        out[data] = {"source": f"{data} training split, first {len(train)} images, against {SHAPES_REAL_N} test "
+                               f"images", "n": len(train),
+                     "pixel_fd": round(metrics.frechet_distance(mu, sigma, *_SHAPES_STATS[data]), 4)}
+    return out
+
+
+def store_reference() -> dict:
+    ref = real_reference()
+    m = read_manifest()
+    m["real_reference"] = ref
+    write_manifest(m)
+    return ref
+
+
 def readme_table() -> str:
-    """The README's shipped-model table (markdown), from the manifest."""
-    rows = ["| model | data | steps | CPU wall time | FCD (pixel FD for shapes) | untrained | class acc. |",
-            "|---|---|---|---|---|---|---|"]
-    for e in read_manifest()["models"]:
+    """The README's shipped-model table (markdown), from the manifest, with real data's figures first."""
+    rows = ["| model | data | steps | CPU wall time | FCD (pixel FD for shapes) | untrained | precision | recall | "
+            "class acc. |", "|---|---|---|---|---|---|---|---|---|"]
+    manifest = read_manifest()
+    for data, r in manifest.get("real_reference", {}).items():
+        if "fcd" in r:
+            rows.append(f"| *real data* (train vs test, n {r['n']}) | {data} | | | {r['fcd']:.2f} | | "
+                        f"{r['precision']:.3f} | {r['recall']:.3f} | |")
+        else:
+            rows.append(f"| *real data* (train vs test, n {r['n']}) | {data} | | | {r['pixel_fd']:.2f} | | | | |")
+    for e in manifest["models"]:
         m = e["metrics"]
         key = e["check"]["metric"]
         digits = 1 if key == "fcd" else 2
         name = f"**{e['name']}** (default)" if e.get("default") else e["name"]
         acc = _fmt(m.get("class_accuracy")) if e["classes"] and e["data"] == "fashion-mnist" else "–"
         rows.append(f"| {name} | {e['data']} | {e['steps']} | {e['wall_time_s'] / 60:.1f} min | "
-                    f"{_fmt(m[key], digits)} | {m[key + '_untrained']:.{0 if key == 'fcd' else 2}f} | {acc} |")
+                    f"{_fmt(m[key], digits)} | {m[key + '_untrained']:.{0 if key == 'fcd' else 2}f} | "
+                    f"{_fmt(m.get('precision'), 3)} | {_fmt(m.get('recall'), 3)} | {acc} |")
     return "\n".join(rows)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("action", choices=("list", "train", "ship", "all", "set-default", "command", "docs", "compare",
-                                      "readme-table"))
+                                      "readme-table", "reference"))
     p.add_argument("name", nargs="?")
     p.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="folder holding the run folders")
     p.add_argument("--ckpt", type=Path, default=None, help="ship this checkpoint instead of the run's newest")
@@ -716,6 +754,9 @@ def main(argv=None) -> int:
         return 0
     if a.action == "readme-table":
         print(readme_table())
+        return 0
+    if a.action == "reference":
+        print(json.dumps(store_reference(), indent=1))
         return 0
     if a.action == "list":
         for n in RECIPES:

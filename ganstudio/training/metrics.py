@@ -215,6 +215,35 @@ def evaluate_generator(G, *, n: int = 5000, batch: int = 250, seed: int = 0, dev
     return out
 
 
+def real_reference(n: int = 5000, *, data: str = "fashion-mnist", classifier_path=None, device="cpu") -> dict:
+    """The figures a perfect generator would get: ``n`` real *training* images measured exactly as
+    ``evaluate_generator`` measures n generated ones (FCD against the shipped test-set statistics,
+    precision / recall against the same test features at the same set size, the IS analogue).
+    The first n images in file order, so the figures are reproducible."""
+    from ganstudio.training.classifier import feature_batches, load_classifier
+    from ganstudio.training.data import make_dataset
+    if n < 10:
+        raise ValueError(f"need at least 10 images, got n={n}")
+    clf = load_classifier(classifier_path, device=device)
+    train = make_dataset(data, 32, 1, split="train", limit=n)
+    if len(train) < n:
+        raise ValueError(f"{data}'s training split has {len(train)} images, fewer than n={n}")
+    x, _ = train.batch(torch.arange(n))
+    feats, probs = [], []
+    with torch.no_grad():
+        for f, logits in feature_batches(clf.net, x.to(device)):
+            feats.append(f.float().cpu())
+            probs.append(logits.softmax(1).cpu())
+    feats, probs = torch.cat(feats), torch.cat(probs)
+    mu, sigma = feature_stats(feats)
+    real = clf.stats["pr_features"]
+    m = min(len(real), len(feats))
+    precision, recall = precision_recall(real[:m], feats[:m], k=int(clf.meta["stats"].get("pr_k", 3)))
+    return {"source": f"{data} training split, first {n} images, against the test split", "n": n,
+            "fcd": frechet_distance(mu, sigma, clf.stats["mu"], clf.stats["sigma"]), "is": inception_score(probs),
+            "precision": precision, "recall": recall, "pr_samples": m}
+
+
 # -- Inception (optional) -------------------------------------------------------------------------
 
 def inception_available() -> bool:

@@ -205,3 +205,16 @@ def test_reconstruction_error_known_answer():
     assert r["recon_n"] == 5 and math.isclose(r["recon_mse"], 0.01, rel_tol=1e-5)
     assert math.isclose(r["recon_psnr"], 10 * math.log10(400), rel_tol=1e-5)
     assert reconstruction_error(OffByATenth(), data, n=100, batch=3)["recon_n"] == 7  # capped at the data set
+
+
+def test_real_training_images_score_as_a_near_perfect_generator():
+    from ganstudio.training.data import DatasetError
+    try:
+        ref = M.real_reference(600)
+    except DatasetError as e:
+        pytest.skip(f"Fashion-MNIST is not installed: {e}")
+    assert ref["n"] == 600 and ref["pr_samples"] == 600
+    # Real images against real statistics: far below any shipped model (the best scores ~41 at n 5000).
+    assert ref["fcd"] < 10 and ref["precision"] > 0.7 and ref["recall"] > 0.7
+    with pytest.raises(ValueError, match="at least 10"):
+        M.real_reference(5)
