@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
@@ -263,6 +263,7 @@ class PlaygroundWidget(QWidget):
         snap = self.worker.take()
         if snap is not None:
             self.draw(snap)
+            QTimer.singleShot(0, self.worker.drawn)  # after the repaint this draw posted
 
     def draw(self, snap: Snapshot) -> None:
         """Draw a snapshot: the plane, the loss curves (throttled while playing) and the status line."""

@@ -11,6 +11,7 @@ first command and ends when stopped or after ``IDLE_EXIT_S`` with nothing to do.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 import weakref
@@ -24,6 +25,8 @@ from ganstudio.training.playground import (BOUNDS, DISTRIBUTIONS, LOSSES, MAX_DR
                                            check_config, check_points)
 
 FPS = 30.0  # snapshots a second at most while playing: the drawing's cost stays bounded, training gets the rest
+YIELD_S = 0.03  # after a snapshot is taken, training waits this long at most for drawn() (see take)
+THREAD_NICE = 5  # the worker thread's nice value above the process's (Linux): the GUI thread is served first
 IDLE_EXIT_S = 2.0  # the thread ends after this long with nothing to do (the next command starts another)
 THREAD_NAME = "ganstudio-playground"
 NOT_READY = "No points drawn yet: click or drag on the plot to add some"
@@ -72,6 +75,7 @@ class PlaygroundWorker:
         self._stop = False
         self._latest: Optional[Snapshot] = None  # published, not yet taken
         self._pending_rows: list[np.ndarray] = []  # rows of the snapshots published since the last take
+        self._viewing_since: Optional[float] = None  # a snapshot taken and not yet drawn() since then
         self.steps = 0  # updates since the last reset (written by the worker thread; an int is safe to read)
         # The worker thread's own state (no lock: only it reads or writes these)
         self._pg: Optional[Playground] = None
@@ -133,14 +137,25 @@ class PlaygroundWorker:
 
     # -- the viewer's side (any thread) --------------------------------------------------------------
     def take(self) -> Optional[Snapshot]:
-        """The newest snapshot not yet taken (its rows: every update since the previous take), or None."""
+        """The newest snapshot not yet taken (its rows: every update since the previous take), or None.
+
+        Training then pauses until :meth:`drawn` (or ``YIELD_S``): the viewer's drawing is Python too, and
+        sharing the interpreter lock with the updates made a 5-10 ms frame take 25-35 ms of the event loop."""
         with self._cond:
             snap, self._latest = self._latest, None
             rows, self._pending_rows = self._pending_rows, []
+            if snap is not None:
+                self._viewing_since = time.monotonic()
             self._cond.notify_all()  # a playing worker waits for this before its next snapshot
         if snap is None:
             return None
         return snap._replace(rows=np.concatenate(rows) if rows else _NO_ROWS)
+
+    def drawn(self) -> None:
+        """The viewer has drawn the snapshot it took: training goes on."""
+        with self._cond:
+            self._viewing_since = None
+            self._cond.notify_all()
 
     def is_alive(self) -> bool:
         with self._cond:
@@ -169,16 +184,13 @@ class PlaygroundWorker:
     def _run(self) -> None:
         default = torch.get_num_threads()  # a new thread starts with torch's process default
         torch.set_num_threads(1)  # this thread's OpenMP count (see the class docstring)
-        try:
-            self._loop()
-        finally:
-            torch.set_num_threads(default)
-
-    def _loop(self) -> None:
+        _lower_priority()
         while True:
             commands = self._wait_for_work()
             if commands is None:
-                return
+                if self._end(default):
+                    return
+                continue
             try:
                 self._iterate(commands)
             except Exception as e:  # noqa: BLE001 - a failed update must not end the thread unseen
@@ -204,7 +216,6 @@ class PlaygroundWorker:
         with self._cond:
             while True:
                 if self._stop:
-                    self._thread = None
                     return None
                 if self._commands:
                     commands, self._commands = self._commands, []
@@ -216,22 +227,40 @@ class PlaygroundWorker:
                     idle_since = idle_since or time.monotonic()
                     wait = IDLE_EXIT_S - (time.monotonic() - idle_since)
                     if wait <= 0:
-                        self._thread = None
                         return None
                 self._cond.wait(wait)
+
+    def _end(self, default_threads: int) -> bool:
+        """End the thread unless a command came since it decided to (then False: it goes on).  Locked, so
+        no new thread starts before this one has put torch's default back."""
+        with self._cond:
+            if self._commands and not self._stop:
+                return False
+            torch.set_num_threads(default_threads)
+            self._thread = None
+            return True
 
     def _wait_s(self, now: float) -> Optional[float]:
         """Seconds until the next update or snapshot is due (<= 0: now), None when neither is (called locked)."""
         waits = []
         if self._pg is not None and self._playing and self._pg.ready:
-            waits.append(self._last_step + 1.0 / self._rate - now if self._rate > 0 else 0.0)
+            waits.append(max(self._last_step + 1.0 / self._rate - now if self._rate > 0 else 0.0,
+                             self._yield_s(now)))
         if self._changed and (not self._playing or self._latest is None):
             waits.append(self._last_pub + 1.0 / FPS - now if self._playing else 0.0)
         return min(waits) if waits else None
 
+    def _yield_s(self, now: float) -> float:
+        """How much longer training waits for the viewer to draw (called locked)."""
+        since = self._viewing_since
+        return 0.0 if since is None else since + YIELD_S - now
+
     def _step_due(self, now: float) -> bool:
         if not (self._playing and self._pg.ready):
             return False
+        with self._cond:
+            if self._yield_s(now) > 0:
+                return False
         return self._rate <= 0 or now - self._last_step >= 1.0 / self._rate
 
     def _publish_due(self, now: float) -> bool:
@@ -292,7 +321,7 @@ class PlaygroundWorker:
         return old[1]
 
     def _publish(self) -> None:
-        pg = self._pg
+        start, pg = time.monotonic(), self._pg
         f = pg.frame(self.heat_res)
         rows = np.array(self._unpublished, dtype=float).reshape(-1, 3)
         self._unpublished = []
@@ -306,9 +335,19 @@ class PlaygroundWorker:
             self._pending_rows.append(rows)
             self._latest = snap
         self._changed, self._error = False, ""  # an error is told once
-        self._last_pub = time.monotonic()
+        self._last_pub = start  # the frame interval counts from here: the frame's own cost is inside it
         if self.notify is not None:
             self.notify()
+
+
+def _lower_priority() -> None:
+    """The calling thread yields the CPU to the GUI thread: on Linux a thread has its own nice value."""
+    if THREAD_NICE and hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                           os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + THREAD_NICE)
+        except OSError:  # not allowed here: the thread keeps the process's priority
+            pass
 
 
 @atexit.register

@@ -25,6 +25,7 @@ def _next(worker, wait_until, pred=lambda s: True):
     def poll():
         snap = worker.take()
         if snap is not None:
+            worker.drawn()  # as the window does once it has drawn it
             rows.append(snap.rows)
             if pred(snap):
                 got.append(snap)
@@ -154,3 +155,14 @@ def test_the_worker_uses_one_torch_thread_and_leaves_others_theirs(worker, wait_
         assert torch.get_num_threads() == 2  # this thread's count was not touched
     finally:
         torch.set_num_threads(before)
+
+
+def test_training_waits_while_the_viewer_draws_the_snapshot_it_took(worker, wait_until, monkeypatch):
+    monkeypatch.setattr(pw, "YIELD_S", 3600.0)  # only drawn() ends the wait here
+    worker.play(True)
+    wait_until(lambda: worker.take() is not None)  # taken, not drawn yet
+    assert not worker._step_due(pw.time.monotonic())
+    worker.drawn()
+    assert worker._step_due(pw.time.monotonic())
+    n = worker.steps
+    wait_until(lambda: worker.steps > n + 2)  # and the thread trains again
