@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple, Optional, Sequence
 
 from ganstudio.engine.renderer import ModelInfo
-from ganstudio.engine.state import RenderState
+from ganstudio.engine.state import INPUT_ROTATE_RANGE, INPUT_TRANSLATE_RANGE, RenderState
 from ganstudio.engine.transforms import edit_alpha, noise_layers, pad_z, seed_state, set_edit
 from ganstudio.latent.noise import MODES as NOISE_MODES
 from ganstudio.latent.sampling import MAX_SEED
@@ -55,6 +55,9 @@ ADDRESSES: tuple[OscAddress, ...] = (
     OscAddress("/mix/<layer>", "int 0..mix seeds", "style mixing: layer's source (0 = main latent, k = mix seed k)"),
     OscAddress("/noise/mode", "string: " + ", ".join(NOISE_MODES), "every noise layer's mode"),
     OscAddress("/noise/strength", "float 0..3", "global noise strength"),
+    OscAddress("/transform/x", "float -1..1", "input transform: translate x, image widths (StyleGAN3)"),
+    OscAddress("/transform/y", "float -1..1", "input transform: translate y, image widths (StyleGAN3)"),
+    OscAddress("/transform/rotate", "float -180..180", "input transform: rotation in degrees (StyleGAN3)"),
     OscAddress("/interp/t", "float 0..1", "interpolation between the Interpolation panel's two bookmarks"),
     OscAddress("/play", "(none)", "play the interpolation"),
     OscAddress("/stop", "(none)", "stop playing"),
@@ -267,6 +270,14 @@ class OscMap:
         else:
             raise OscError("the noise has /noise/mode and /noise/strength")
 
+    def _transform(self, address, rest, args) -> None:
+        field, lo_hi = _TRANSFORM.get(rest[0], (None, None))
+        if field is None:
+            raise OscError("the input transform has /transform/x, /transform/y and /transform/rotate")
+        if not self.core.info.capabilities.input_transform:
+            raise OscError("the model has no input transform (StyleGAN3's)")
+        self._edit(address, f"transform {rest[0]}", **{field: _clamped(args, address, *lo_hi)})
+
     def _interp(self, address, rest, args) -> None:
         if rest[0] != "t":
             raise OscError("interpolation has /interp/t")
@@ -297,8 +308,10 @@ _HANDLERS = {
     ("psi", 0): OscMap._psi, ("cutoff", 0): OscMap._cutoff, ("class", 0): OscMap._class_pure,
     ("class", 1): OscMap._class_weight, ("pad", 1): OscMap._pad, ("mix", 1): OscMap._mix,
     ("noise", 1): OscMap._noise, ("interp", 1): OscMap._interp, ("play", 0): OscMap._play,
-    ("stop", 0): OscMap._play, ("bookmark", 1): OscMap._bookmark,
+    ("stop", 0): OscMap._play, ("bookmark", 1): OscMap._bookmark, ("transform", 1): OscMap._transform,
 }
+_TRANSFORM = {"x": ("input_translate_x", INPUT_TRANSLATE_RANGE), "y": ("input_translate_y", INPUT_TRANSLATE_RANGE),
+              "rotate": ("input_rotate", INPUT_ROTATE_RANGE)}  # /transform/<part> -> (state field, range)
 
 
 def osc_values(state: RenderState, info: Optional[ModelInfo]) -> dict:
@@ -325,6 +338,9 @@ def osc_values(state: RenderState, info: Optional[ModelInfo]) -> dict:
             out[f"/mix/{layer}"] = state.mix_sources[layer] if state.mix_sources else 0
     if caps.noise_layers:
         out["/noise/strength"] = state.noise_strength
+    if caps.input_transform:
+        for part, (field, _) in _TRANSFORM.items():
+            out[f"/transform/{part}"] = getattr(state, field)
     return out
 
 

@@ -42,6 +42,9 @@ class LayerNoise(NamedTuple):
 # The fields that may hold lists or dicts (the others are scalars, strings or None).
 INPUT_TRANSFORM_FIELDS = ("input_translate_x", "input_translate_y", "input_rotate")
 _CONTAINER_FIELDS = ("z", "ws", "class_weights", "mix_seeds", "mix_sources", "noise", "edits", "user_directions")
+# The input transform's control ranges (the Input transform panel's sliders; OSC clamps to them too)
+INPUT_TRANSLATE_RANGE = (-1.0, 1.0)  # image widths; one whole width brings the neighbouring content in view
+INPUT_ROTATE_RANGE = (-180.0, 180.0)  # degrees
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout
 
 from ganstudio.engine import ModelInfo, RenderState
-from ganstudio.engine.state import INPUT_TRANSFORM_FIELDS
+from ganstudio.engine.state import INPUT_ROTATE_RANGE as ROTATE_RANGE, INPUT_TRANSFORM_FIELDS
+from ganstudio.engine.state import INPUT_TRANSLATE_RANGE as TRANSLATE_RANGE
 from ganstudio.gui.panels._base import Panel
 from ganstudio.gui.widgets import FloatSlider
 
-TRANSLATE_RANGE = (-1.0, 1.0)  # image widths; one whole width brings the neighbouring content in view
-ROTATE_RANGE = (-180.0, 180.0)  # degrees
 
 
 class TransformPanel(Panel):
