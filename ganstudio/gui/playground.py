@@ -145,8 +145,14 @@ class PlaygroundWidget(QWidget):
         for w in (self.clear_btn, self.status, self.message, help_text):
             col.addWidget(w)
         col.addStretch(1)
+        self.message.hide()  # shown with a refusal's reason only
         self._connect()
         return col
+
+    def _say(self, text: str) -> None:
+        """Show why the last action was refused ("" clears it)."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
 
     @staticmethod
     def _lr_box(value: float) -> QDoubleSpinBox:
@@ -212,12 +218,12 @@ class PlaygroundWidget(QWidget):
             return
         self.play_btn.setText("Pause" if on else "Play")
         self._rate_start = (time.perf_counter(), self.frames_drawn)
-        self.message.clear()
+        self._say("")
         self.worker.play(on)
 
     def step_once(self) -> None:
         """One update (D, then G); drawn when it is made."""
-        self.message.clear()
+        self._say("")
         self.worker.step(1)
 
     def reset(self, seed: Optional[int] = None) -> None:
@@ -225,7 +231,7 @@ class PlaygroundWidget(QWidget):
         if seed is not None:
             self._sync_controls(PlaygroundConfig(distribution=self.distribution.currentData(),
                                                  loss=self.loss.currentData(), seed=int(seed)))
-        self.message.clear()
+        self._say("")
         self.worker.reset(seed)
 
     def set_loss(self, key: str) -> None:
@@ -244,7 +250,7 @@ class PlaygroundWidget(QWidget):
         if not (lo <= x <= hi and lo <= y <= hi):
             return
         if self._drawn_count >= MAX_DRAWN:
-            self.message.setText(f"At most {MAX_DRAWN} drawn points: clear them to draw more")
+            self._say(f"At most {MAX_DRAWN} drawn points: clear them to draw more")
             return
         self._drawn_count += 1
         self.worker.add_drawn(x, y)  # switches the worker to the drawn set
@@ -255,7 +261,7 @@ class PlaygroundWidget(QWidget):
 
     def clear_drawn(self) -> None:
         self._drawn_count = 0
-        self.message.clear()
+        self._say("")
         self.worker.set_drawn([])
 
     # -- drawing -------------------------------------------------------------------------------------
@@ -285,7 +291,7 @@ class PlaygroundWidget(QWidget):
             self.d_curve.setData(curve[:, 0], curve[:, 1])
             self.g_curve.setData(curve[:, 0], curve[:, 2])
         if snap.error:
-            self.message.setText(snap.error)
+            self._say(snap.error)
         self.frames_drawn += 1
         self._show_status(snap)
         self.frame_drawn.emit(snap.steps)
