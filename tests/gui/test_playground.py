@@ -12,8 +12,9 @@ from ganstudio.training.playground import BOUNDS, PlaygroundConfig
 from ganstudio.training.playground_worker import THREAD_NAME
 
 
-def _playground_threads():
-    return [t for t in threading.enumerate() if t.name == THREAD_NAME]
+def _thread(worker):
+    """The worker's thread object (None when none runs): checked after closing, so no other widget's counts."""
+    return worker._thread
 
 
 @pytest.fixture
@@ -169,16 +170,18 @@ def test_closing_the_widget_ends_the_worker_thread(qtbot):
     qtbot.waitUntil(lambda: w.snapshot is not None)
     qtbot.mouseClick(w.play_btn, Qt.LeftButton)
     qtbot.waitUntil(lambda: w.updates >= 3)
+    thread = _thread(w.worker)
     w.close()
-    assert not w.worker.is_alive() and not _playground_threads()
+    assert not w.worker.is_alive() and not thread.is_alive() and thread not in threading.enumerate()
     assert not w.playing
 
 
 def test_hiding_the_tab_pauses_and_a_command_brings_the_worker_back(widget, qtbot):
     qtbot.mouseClick(widget.play_btn, Qt.LeftButton)
     qtbot.waitUntil(lambda: widget.updates >= 3)
+    thread = _thread(widget.worker)
     widget.hide()
-    assert not widget.worker.is_alive() and not _playground_threads() and not widget.playing
+    assert not widget.worker.is_alive() and not thread.is_alive() and not widget.playing
     widget.show()
     n = widget.worker.steps
     qtbot.mouseClick(widget.step_btn, Qt.LeftButton)
@@ -196,6 +199,7 @@ def test_train_window_has_the_playground_tab_and_its_shutdown_ends_the_worker(qt
         tab.playground.worker.step(2)
         qtbot.waitUntil(lambda: tab.playground.updates == 2)
         assert tab.playground.worker.is_alive()
+        thread = _thread(tab.playground.worker)
     finally:
         tab.shutdown()
-    assert not tab.playground.worker.is_alive() and not _playground_threads()
+    assert not tab.playground.worker.is_alive() and not thread.is_alive()

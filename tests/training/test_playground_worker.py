@@ -42,7 +42,7 @@ def test_step_runs_on_the_worker_thread_and_publishes_a_snapshot(worker, wait_un
     worker.step(3)
     snap, rows = _next(worker, wait_until, lambda s: s.steps == 3)
     assert rows[:, 0].tolist() == [1, 2, 3] and np.isfinite(rows[:, 1:]).all()
-    assert worker.is_alive() and [t.name for t in threading.enumerate()].count(pw.THREAD_NAME) == 1
+    assert worker.is_alive() and worker._thread.name == pw.THREAD_NAME and worker._thread in threading.enumerate()
 
 
 def test_rows_of_a_playing_worker_are_all_delivered_once(worker, wait_until):
@@ -121,8 +121,9 @@ def test_a_failing_update_pauses_with_its_message_and_the_thread_survives(worker
 def test_stop_ends_the_thread_and_a_command_starts_another(worker, wait_until):
     worker.play(True)
     _next(worker, wait_until, lambda s: s.steps >= 2)
+    thread = worker._thread
     assert worker.stop(timeout=10) and not worker.is_alive()
-    assert pw.THREAD_NAME not in [t.name for t in threading.enumerate()]
+    assert not thread.is_alive() and thread not in threading.enumerate()
     n = worker.steps
     worker.play(False)
     worker.step(1)  # the same networks, on a new thread
