@@ -58,7 +58,7 @@ class PlaygroundWorker:
 
     ``notify()`` is called on the worker thread after each snapshot published (a GUI turns it into a
     queued signal and calls :meth:`take`).  The worker thread runs torch on one thread: on the loaded
-    2-core machine its tiny matrix products on 2 threads waited for each other at every op (1.1-17
+    2-core machine its tiny matrix products on 2 threads waited for each other at every op (1.1-22.5
     updates/s against 54-78 on one; ``benchmarks/playground.py``).  OpenMP's count is per thread, so the
     explorer's render threads (which set their own) keep theirs; torch's default for threads started
     later is put back when the worker ends.
