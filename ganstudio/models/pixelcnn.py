@@ -204,10 +204,22 @@ class _CellSampler:
                     h = torch.relu(bufs[-1][:, pad + j])
                     h = torch.addmm(head_w[0][0], h, head_w[0][1]).relu_()
                     logits = torch.addmm(head_w[1][0], h, head_w[1][1]).float()
-                    cdf = torch.softmax(logits / self.temperature, dim=1).cumsum(dim=1)
+                    cdf = torch.softmax(_scaled(logits, self.temperature), dim=1).cumsum(dim=1)
                     self.codes[:, i, j] = self.invert(cdf, self.u[:, i, j])
                     self.cdf[i * W + j] = cdf[0]
                     self.done += 1
                     if self.report is not None:
                         self.report(self.done, self.codes)
                 bufs[0][:, pad + j] = net.embed(self.codes[:, i, j])
+
+
+def _scaled(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """logits / temperature.  Where a tiny temperature overflows that (or is 0 as a float32: inf - inf is NaN
+    in the softmax, and every cell drew code 0), the logits less their row's maximum, in float64, which
+    softmax ignores: the most likely code(s) keep 0, the others go towards -inf, the limit as the temperature
+    goes to 0."""
+    out = logits / temperature
+    if not bool(torch.isfinite(out).all()):
+        d = logits.double()
+        out = ((d - d.amax(dim=1, keepdim=True)) / temperature).to(logits.dtype)
+    return out
