@@ -299,6 +299,10 @@ class CodeMapPanel(Panel):
             self._set_sampling(False)
             if self.state.model != state.model:
                 return
+            if _code_source(self.state) != _code_source(state):  # a seed, an undo... since the sample began
+                self.status.setText(f"{text}: the image changed while sampling, so the sample was not applied "
+                                    "(it was drawn from the codes shown before). Sample again to redraw this image.")
+                return
             self.codes = new
             self.grid_view.set_codes(new)
             self.status.setText(f"{text} (seed {seed}, temperature {temperature:.2f}): "
@@ -326,6 +330,11 @@ class CodeMapPanel(Panel):
         if self.sampling:
             self.grid_view.set_codes(codes, pending)
             self.preview.set_images(image[None], cols=1, labels=[f"{done}/{total}"])
+
+
+def _code_source(state) -> tuple:
+    """What decides a state's code grid: a sample drawn from one grid applies only while it is still shown."""
+    return state.model, state.seed, state.z, state.ws, state.edits, state.mix_seeds, state.mix_sources
 
 
 def _code_fields(state) -> dict:
