@@ -109,16 +109,23 @@ class GatedPixelCNN(nn.Module):
         cells = cells.to(torch.bool).cpu()
         sampler = _CellSampler(self, codes, uniforms, temperature, report)
         if report is None and codes.shape[0] == 1 and bool(cells.all()):
-            return self._sample_remembered(sampler)
+            weights = self._weights_key()
+            if weights is not None:
+                return self._sample_remembered(sampler, weights)
         sampler.run(cells)
         return sampler.codes
 
-    def _weights_key(self) -> tuple:
-        return tuple((p.data_ptr(), p._version) for p in self.parameters())
+    def _weights_key(self) -> Optional[tuple]:
+        """The weights' identity and version counters; None for inference tensors (weights loaded under
+        inference_mode, as a renderer's first render does), which keep no version: nothing is remembered."""
+        try:
+            return tuple((p.data_ptr(), p._version) for p in self.parameters())
+        except RuntimeError:
+            return None
 
-    def _sample_remembered(self, sampler: "_CellSampler") -> torch.Tensor:
+    def _sample_remembered(self, sampler: "_CellSampler", weights: tuple) -> torch.Tensor:
         """A full-grid sample of one image, reusing the previous one's prefix where it is unchanged."""
-        key = (self._weights_key(), sampler.temperature, tuple(sampler.codes.shape), sampler.codes.device,
+        key = (weights, sampler.temperature, tuple(sampler.codes.shape), sampler.codes.device,
                sampler.u.dtype)
         last = getattr(self, "_last_sample", None)
         n = sampler.codes[0].numel()
