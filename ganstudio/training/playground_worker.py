@@ -307,7 +307,9 @@ class PlaygroundWorker:
         self._rate = per_second
 
     def _train(self, n: int) -> None:
-        for _ in range(n):
+        for i in range(n):
+            if i and self._stop:  # stop() (a closed window) ends a long step(n) between two updates
+                break
             self._unpublished.append(self._pg.step())
         self.steps = len(self._pg.history)
         self._last_step = time.monotonic()
