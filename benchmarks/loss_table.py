@@ -3,7 +3,8 @@
     python benchmarks/loss_table.py [--steps 2000] [--batch 64] [--seeds 0,1] [--losses minimax,ns,...]
         [--n 2000] [--set model.ngf=32 ...] [--out DIR] [--threads 1]
 
-G is the DCGAN generator everywhere (``--set model.ngf`` applies to all).  D is the DCGAN discriminator
+G is the DCGAN generator everywhere (``--set model.ngf`` applies to all; ``--set model.ndf`` sets the
+autoencoder discriminator's base width ``n`` for EBGAN and BEGAN).  D is the DCGAN discriminator
 for the classifier and critic losses and, for EBGAN and BEGAN, whose losses read reconstruction
 energies, the DCGAN-shaped conv autoencoder of the ``ebgan`` model (MSE energy; L1 for BEGAN).  Each
 loss keeps its own paper's optimizer settings (its preset: RMSProp and clipping for WGAN, five critic
@@ -47,7 +48,15 @@ def config_for(loss: str, args, seed: int):
             "seed": seed, "device": "cpu", "log_every": 50, "sample_every": args.steps, "ckpt_every": args.steps,
             "keep": 1, "sample_count": 64}
     cfg = apply_overrides(get_preset(preset), {**base, **over})
-    return apply_overrides(cfg, list(args.set))
+    return apply_overrides(cfg, [_for_model(cfg.model, item) for item in args.set])
+
+
+def _for_model(model: str, item: str) -> str:
+    """``--set model.ndf=N`` is the DCGAN discriminator's base width; the autoencoder discriminator of EBGAN /
+    BEGAN calls its base width ``n`` (n, 2n, 4n channels, as the DCGAN D's ndf, 2 ndf, 4 ndf)."""
+    if model == "ebgan" and item.startswith("model.ndf="):
+        return "model.n=" + item.split("=", 1)[1]
+    return item
 
 
 def run_one(loss: str, seed: int, args, out: Path) -> dict:
