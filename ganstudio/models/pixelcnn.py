@@ -169,7 +169,8 @@ class _CellSampler:
     def invert(self, cdf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Codes picked by uniforms ``u`` [M] from cumulative distributions ``cdf`` [M, K]."""
         scaled = u.to(cdf.dtype).unsqueeze(1) * cdf[:, -1:]
-        return (cdf < scaled).sum(dim=1).clamp(max=self.net.num_codes - 1)
+        # the number of entries below u * total (cdf does not decrease): one search instead of compare-and-count
+        return torch.searchsorted(cdf, scaled).squeeze(1).clamp_(max=self.net.num_codes - 1)
 
     def _row_terms(self, i: int) -> list[torch.Tensor]:
         """Per layer, v_to_h of the vertical stack at row i - 1: [N, W, 2C] (bias only on row 0)."""
@@ -225,8 +226,14 @@ def _scaled(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     in the softmax, and every cell drew code 0), the logits less their row's maximum, in float64, which
     softmax ignores: the most likely code(s) keep 0, the others go towards -inf, the limit as the temperature
     goes to 0."""
+    if temperature >= _SMALL_TEMPERATURE:  # finite logits cannot overflow: no check (a sync) per cell
+        return logits / temperature
     out = logits / temperature
     if not bool(torch.isfinite(out).all()):
         d = logits.double()
         out = ((d - d.amax(dim=1, keepdim=True)) / temperature).to(logits.dtype)
     return out
+
+
+# Below this temperature logits / temperature is checked for overflow (float32 logits of 3e35 would overflow).
+_SMALL_TEMPERATURE = 1e-3
