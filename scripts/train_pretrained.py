@@ -232,7 +232,10 @@ NOT_SHIPPED = {
     "fmnist-began": "two runs on the same machine: 283 steps (tanh on D's decoder) and 160 steps: black samples with "
                     "a few blobs.  k_t stayed at 0.000-0.002: with L(G(z)) near gamma L(x) the control moves k by "
                     "about 1e-5 per step (lambda_k 0.001 times a gap of ~0.01), so the equilibrium the paper "
-                    "describes needs thousands of steps.",
+                    "describes needs thousands of steps.  A third run of the recipe (2026-12-07, 3200 of 5000 steps, "
+                    "then stopped) drew only sneakers from step 2400 on (mode collapse, M_global ~0.15, k_t ~0.02); "
+                    "with gamma 0.7 it still drew blobs at step 800; the loss table's two BEGAN runs (DCGAN generator, "
+                    "autoencoder D, 1000 steps of 64) collapsed to one blob.",
 }
 
 
