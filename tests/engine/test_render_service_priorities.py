@@ -72,6 +72,16 @@ def _states(seeds):
     return [RenderState(model=MODEL, seed=s) for s in seeds]
 
 
+def _calibrated_and_held(fake):
+    """A service whose model has shown its first image (costs measured), with a slider now pressed."""
+    shown = []
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    service.hold(True)
+    return service, shown
+
+
 def test_a_main_request_runs_before_the_rest_of_a_preview_batch_and_pieces_cost_one_main_render():
     fake, shown, done = Recorder(full_ms=10.0, piece_ms=5.0), [], []
     service = RenderService(fake, shown.append)
@@ -278,11 +288,7 @@ def test_a_drag_picks_a_readable_preview_over_a_faster_blur():
     budget, slowest = render_service.FRAME_BUDGET_MS, render_service.SLOWEST_FRAME_MS
     fake = Recorder(full_ms=20 * budget, preview_ms={4: budget / 2, 8: 1.5 * budget, 16: 0.9 * slowest,
                                                        32: 3 * slowest})
-    shown = []
-    service = RenderService(fake, shown.append)
-    service.submit(RenderState(model=MODEL, seed=0))
-    _until(lambda: len(shown) == 1 and service.worker.idle())
-    service.hold(True)
+    service, shown = _calibrated_and_held(fake)
     service.submit(RenderState(model=MODEL, seed=1))
     _until(lambda: len(shown) == 2)
     assert shown[1].preview == 16
@@ -357,11 +363,7 @@ def test_a_model_judged_slow_for_a_moment_renders_in_full_again_within_a_drag():
     # fast again: a long drag must not keep showing previews until it ends.
     budget = render_service.FRAME_BUDGET_MS
     fake = Recorder(full_ms=1.5 * budget, preview_ms={4: 0.1, 8: 0.2, 16: budget / 4})
-    shown = []
-    service = RenderService(fake, shown.append)
-    service.submit(RenderState(model=MODEL, seed=0))
-    _until(lambda: len(shown) == 1 and service.worker.idle())
-    service.hold(True)
+    service, shown = _calibrated_and_held(fake)
     service.submit(RenderState(model=MODEL, seed=1))
     _until(lambda: shown[-1].state.seed == 1)
     assert shown[-1].preview == 16  # over budget: previewed
@@ -380,11 +382,7 @@ def test_a_model_judged_slow_for_a_moment_renders_in_full_again_within_a_drag():
 def test_a_model_too_slow_for_any_frame_is_never_probed_in_full_while_dragging():
     budget = render_service.FRAME_BUDGET_MS
     fake = Recorder(full_ms=2 * render_service.SLOWEST_FRAME_MS, preview_ms={4: 0.1, 16: budget / 4})
-    shown = []
-    service = RenderService(fake, shown.append)
-    service.submit(RenderState(model=MODEL, seed=0))
-    _until(lambda: len(shown) == 1 and service.worker.idle())
-    service.hold(True)
+    service, shown = _calibrated_and_held(fake)
     for seed in range(1, 2 + 2 * render_service.PROBE_EVERY):
         service.submit(RenderState(model=MODEL, seed=seed))
         _until(lambda: shown[-1].state.seed == seed)
