@@ -37,6 +37,7 @@ class Recorder:
         self.full_ms, self.preview_ms = full_ms, preview_ms or {}
         self.first_full_ms = first_full_ms  # the model's first full render, if it costs more (warm-up)
         self.threads_ms, self.threads_seen = {}, []  # {torch threads: full render ms}; (seed, preview, threads)
+        self.preview_threads_ms = {}  # {torch threads: ms of any preview}, where set
         self.piece_ms = full_ms if piece_ms is None else piece_ms  # per image in a preview piece
         self.log, self.lock = [], threading.Lock()
         self.block_main, self.block_piece = threading.Event(), threading.Event()
@@ -56,6 +57,8 @@ class Recorder:
         self.threads_seen.append((state.seed, preview, torch.get_num_threads()))
         if not preview and self.threads_ms:
             ms = self.threads_ms[torch.get_num_threads()]
+        if preview and self.preview_threads_ms:
+            ms = self.preview_threads_ms[torch.get_num_threads()]
         if not preview and self.first_full_ms is not None:
             ms, self.first_full_ms = self.first_full_ms, None
         return RenderResult(np.full((64, 64, 3), state.seed, np.uint8), "", ms, state, self.info, preview=preview)
@@ -263,6 +266,28 @@ def test_a_model_faster_on_every_core_keeps_them(two_render_threads):
     service.submit(RenderState(model=MODEL, seed=1))
     _until(lambda: len(shown) == 2)
     assert fake.threads_seen[-1] == (1, 0, 2)
+    service.close()
+
+
+def test_a_slow_model_whose_small_preview_is_faster_on_one_thread_keeps_every_core_for_its_full_image(
+        two_render_threads):
+    # A 256 px StyleGAN2: its 4 px preview is quicker on one thread, its full image is not (and was never
+    # timed on one: too slow to time twice).  Previews on one thread, the full image on both.
+    budget = render_service.FRAME_BUDGET_MS
+    fake, shown = Recorder(full_ms=0, preview_ms={4: 0}), []
+    fake.threads_ms = {2: 12 * budget, 1: 20 * budget}
+    fake.preview_threads_ms = {2: budget / 2, 1: budget / 4}
+    service = RenderService(fake, shown.append)
+    service.submit(RenderState(model=MODEL, seed=0))
+    _until(lambda: len(shown) == 1 and service.worker.idle())
+    assert (0, 0, 1) not in fake.threads_seen  # the full image was never rendered on one thread
+    service.hold(True)
+    service.submit(RenderState(model=MODEL, seed=1))
+    _until(lambda: len(shown) == 2)
+    assert shown[1].preview == 4 and fake.threads_seen[-1] == (1, 4, 1)
+    service.hold(False)  # letting go: the full image, on both threads
+    _until(lambda: len(shown) == 3)
+    assert shown[2].preview == 0 and fake.threads_seen[-1] == (1, 0, 2)
     service.close()
 
 

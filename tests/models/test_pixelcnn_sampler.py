@@ -5,6 +5,13 @@ import torch
 from ganstudio.models.pixelcnn import GatedPixelCNN, _CellSampler
 
 
+@pytest.fixture(autouse=True, params=["numpy", "torch"])
+def cell_path(request, monkeypatch):
+    """Every test on both of the cell sampler's paths: NumPy (CPU float32) and torch (other devices)."""
+    monkeypatch.setattr(_CellSampler, "use_numpy", request.param == "numpy")
+    return request.param
+
+
 def _net(kernel=3, layers=3, codes=12, seed=0):
     torch.manual_seed(seed)
     net = GatedPixelCNN(num_codes=codes, channels=8, layers=layers, kernel=kernel, out_hidden=16).eval()
@@ -89,3 +96,36 @@ def test_mismatched_shapes_are_refused():
     net = _net()
     with pytest.raises(ValueError, match="must agree"):
         net.sample(torch.zeros(1, 4, 4, dtype=torch.long), torch.ones(3, 4, dtype=torch.bool), torch.rand(1, 4, 4))
+
+
+def test_both_paths_draw_the_same_codes_and_distributions_and_report_every_cell():
+    net, g = _net(kernel=5, layers=3), 6
+    gen = torch.Generator().manual_seed(5)
+    u = torch.rand(2, g, g, generator=gen)
+    start = torch.randint(0, net.num_codes, (2, g, g), generator=gen)
+    cells = torch.rand(g, g, generator=gen) < 0.6
+    out = {}
+    for path in (True, False):
+        seen = []
+        sampler = _CellSampler(net, start.clone(), u, 0.7, lambda done, codes: seen.append((done, codes.clone())))
+        sampler.use_numpy = path
+        with torch.no_grad():
+            sampler.run(cells)
+        assert [d for d, _ in seen] == list(range(1, int(cells.sum()) + 1))
+        assert torch.equal(seen[-1][1], sampler.codes)
+        out[path] = sampler
+    assert torch.equal(out[True].codes, out[False].codes)
+    torch.testing.assert_close(out[True].cdf, out[False].cdf, rtol=0, atol=1e-5)
+    assert not out[True].cdf[~cells.flatten()].any()  # cells not sampled keep no distribution
+
+
+def test_inference_tensors_sample_on_the_numpy_path():
+    net, g = _net(), 5
+    u = torch.rand(1, g, g, generator=torch.Generator().manual_seed(6))
+    zeros, cells = torch.zeros(1, g, g, dtype=torch.long), torch.ones(g, g, dtype=torch.bool)
+    expected = net.sample(zeros, cells, u)
+    with torch.inference_mode():
+        fresh = GatedPixelCNN(num_codes=12, channels=8, layers=3, kernel=3, out_hidden=16).eval()
+        fresh.load_state_dict(net.state_dict())
+        got = fresh.sample(zeros, cells, u)
+    assert torch.equal(got, expected)
