@@ -284,7 +284,7 @@ class RenderService:
                            full: RenderResult) -> tuple[bool, Optional[RenderResult]]:
         """(whether the model renders faster on one thread than on every core, the full image's render on
         one thread if that is what was timed).  Timed on the full image when it is quick, else on the
-        smallest preview; nothing to compare on one core or where the process left torch's threads alone.
+        smallest readable preview (READABLE_PX: at 4 px one thread won where at 16 px both did); nothing to compare on one core or where the process left torch's threads alone.
 
         On a 2-core machine that other processes keep busy, torch's threads wait for each other at every
         op: a 16 px StyleGAN2 took 1.2 s a frame on 2 threads and 3-40 ms on one (machine load 19)."""
@@ -296,7 +296,9 @@ class RenderService:
             return False, None
         try:
             torch.set_num_threads(cores)
-            every = full if quick else renderer.render(state, preview=small[0])
+            # the smallest readable preview (the size a drag wants to show), else the smallest there is
+            probe = next((r for r in small if r >= READABLE_PX), small[0]) if small else 0
+            every = full if quick else renderer.render(state, preview=probe)
             torch.set_num_threads(1)
             one = renderer.render(state, preview=every.preview) if every.preview else renderer.render(state)
         finally:
