@@ -131,8 +131,11 @@ RECIPES: dict[str, dict] = {
              "--set model.g_hidden=[256,512] --set model.d_hidden=[512,256]"),
     "fmnist-wgan-gp": dict(
         family="WGAN-GP", model="dcgan", paper=PAPERS["wgan-gp"], **FMNIST,
-        # 400 steps left grey, textureless boxes (FCD 1050): WGAN-GP needs many more G steps.
-        args="--preset wgan-gp --data fashion-mnist --steps 1000 --batch 64 --seed 0 --lr-g 2e-4 --lr-d 2e-4 "
+        # 400 steps left grey, textureless boxes (FCD 1050): WGAN-GP needs many more G steps.  Issue 22: the
+        # same recipe 1.5x longer on two threads (run as --steps 3000, stopped at the session's end; the
+        # step-1500 checkpoint is shipped, which is what --steps 1500 trains): at 1000 / 1500 steps FCD 171 / 86.7,
+        # recall 0.25 / 0.42 (the previous file, 1000 steps on older code: FCD 184.0, recall 0.22).
+        args="--preset wgan-gp --data fashion-mnist --steps 1500 --batch 64 --seed 0 --lr-g 2e-4 --lr-d 2e-4 "
              "--set model.ngf=32 --set model.ndf=16"),
     "fmnist-sngan-projection": dict(
         family="SN-GAN (projection)", model="sngan-projection", paper=PAPERS["sngan-projection"], **FMNIST,
