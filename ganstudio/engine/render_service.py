@@ -257,9 +257,9 @@ class RenderService:
             again = renderer.render(state)
             full = first if again.error else again
         faster, one = self._one_thread_faster(renderer, state, full)
-        # Compared on the full image (``one``), the answer holds for it and for previews; compared on the
-        # smallest preview, for previews only: a 256 px StyleGAN2 whose 8 px preview was faster on one
-        # thread rendered its full image on one, 1026 ms a frame in the window against 605 ms on 2 cores.
+        # Compared on the full image (``one``), the answer holds for it and for previews; compared on a
+        # preview, for previews only: a 256 px StyleGAN2 whose 4 px preview was faster on one thread had
+        # rendered its full image on one, 1026 ms a frame in the window against 605 ms on 2 cores.
         if full.render_ms < ONE_THREAD_BELOW_MS or (faster and one is not None):
             timing.threads = 1
         if faster or timing.threads == 1:
@@ -284,7 +284,8 @@ class RenderService:
                            full: RenderResult) -> tuple[bool, Optional[RenderResult]]:
         """(whether the model renders faster on one thread than on every core, the full image's render on
         one thread if that is what was timed).  Timed on the full image when it is quick, else on the
-        smallest readable preview (READABLE_PX: at 4 px one thread won where at 16 px both did); nothing to compare on one core or where the process left torch's threads alone.
+        smallest readable preview (READABLE_PX: at 4 px one thread won where at 16 px both did); nothing
+        to compare on one core or where the process left torch's threads alone.
 
         On a 2-core machine that other processes keep busy, torch's threads wait for each other at every
         op: a 16 px StyleGAN2 took 1.2 s a frame on 2 threads and 3-40 ms on one (machine load 19)."""

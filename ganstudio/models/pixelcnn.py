@@ -309,8 +309,7 @@ class _NumpyWeights:
 
     class Layer:
         def __init__(self, layer: GatedLayer):
-            def a(t):
-                return t.detach().to("cpu", torch.float32).numpy().copy()
+            a = _as_numpy
             self.h_w = a(layer.h_conv.weight[:, :, 0].permute(2, 1, 0).reshape(-1, layer.h_conv.out_channels))
             self.h_b = a(layer.h_conv.bias)
             self.o_w, self.o_b = a(layer.h_out.weight.flatten(1).t()), a(layer.h_out.bias)
@@ -321,11 +320,16 @@ class _NumpyWeights:
 
     def __init__(self, net: GatedPixelCNN):
         self.C, self.K = net.embed.embedding_dim, net.num_codes
-        self.embed = net.embed.weight.detach().to("cpu", torch.float32).numpy().copy()
+        self.embed = _as_numpy(net.embed.weight)
         self.layers = [self.Layer(layer) for layer in net.layers]
         (b1, w1), (b2, w2) = [(m.bias, m.weight) for m in net.head if isinstance(m, nn.Conv2d)]
-        self.head1_w, self.head1_b = w1.detach().flatten(1).t().numpy().copy(), b1.detach().numpy().copy()
-        self.head2_w, self.head2_b = w2.detach().flatten(1).t().numpy().copy(), b2.detach().numpy().copy()
+        self.head1_w, self.head1_b = _as_numpy(w1.flatten(1).t()), _as_numpy(b1)
+        self.head2_w, self.head2_b = _as_numpy(w2.flatten(1).t()), _as_numpy(b2)
+
+
+def _as_numpy(t: torch.Tensor) -> np.ndarray:
+    """A float32 NumPy copy of a weight (contiguous, detached from autograd and from the module)."""
+    return t.detach().to("cpu", torch.float32).numpy().copy()
 
 
 def _numpy_weights(net: GatedPixelCNN) -> _NumpyWeights:
