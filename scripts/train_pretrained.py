@@ -47,9 +47,17 @@ CHECK_RTOL = 0.02
 EVAL_N = 5000  # samples for the reported metrics
 SHAPES_REAL_N = 2000  # real shapes images for the pixel Fréchet distance
 SHAPES_EVAL_N = 2000  # generated images for the shapes models' pixel Fréchet distance
+# Emoji models: generated images for FD / precision / recall in the emoji group classifier's features.  The
+# classifier's statistics and precision/recall features are of the 3290 glyphs of the emoji train split, so
+# the same count is generated; the real-data reference (the 365 test glyphs against the train split) is at
+# n 365, so each emoji model is measured at n 365 too (``at_reference_n``).
+EMOJI_EVAL_N = 3290
+EMOJI_REFERENCE_N = 365
+EMOJI_LICENSE = "Noto Color Emoji, SIL Open Font License 1.1 (Google): the training images are rendered from it"
 
 FMNIST = dict(data="fashion-mnist", resolution=32, channels=1)
 SHAPES = dict(data="shapes-upright", resolution=32, channels=3)
+EMOJI = dict(data="emoji", resolution=64, channels=3)
 
 PAPERS = {
     "mlp-gan": "Goodfellow et al. 2014, Generative Adversarial Nets",
@@ -247,6 +255,23 @@ RECIPES: dict[str, dict] = {
               "(an autoencoder's mean-squared reconstruction blurs); open the Latent map panel to see the test set "
               "arranged by class in the code and decode any point of it.  Ran with --ckpt-every 50 "
               "--sample-every 100 (logging only: the same weights)."),
+    # Issue 22: the 64 px colour models, on every glyph of Noto Color Emoji (3290 train glyphs, 9 Unicode
+    # groups), with DiffAugment (colour, translation, cutout).  Each ran on one thread of the 2-core machine
+    # beside the other, as resumable runs (bit-exact resume on the CPU), within 3 h of wall time.
+    "emoji-stylegan2": dict(
+        family="StyleGAN2", model="stylegan2", paper=PAPERS["stylegan2"], **EMOJI,
+        # Narrow (channel_max 32: ~1 MB of weights, 17-20 img/s on one thread) so that ~140 kimg fit in 3 h;
+        # R1 0.1 as the paper's small-resolution configs, a 2-layer mapping network.
+        args="--preset stylegan2 --data emoji --resolution 64 --channels 3 --steps 5000 --batch 32 --seed 0 "
+             "--ema 0.99 --augment diffaugment --set r1=0.1 --set model.z_dim=64 --set model.w_dim=64 "
+             "--set model.mapping_layers=2 --set model.channel_base=1024 --set model.channel_max=32"),
+    "emoji-biggan": dict(
+        family="BigGAN", model="biggan", paper=PAPERS["biggan"], **EMOJI,
+        # Class-conditional on the 9 Unicode groups.  g_ch / d_ch 16 trained at 4.7 img/s on one thread (about
+        # 1600 steps of 32 in 3 h), so widths of 8: 14.7 img/s.  z 80 = 5 chunks of 16 (input + 4 blocks at 64 px).
+        args="--preset biggan --data emoji --resolution 64 --channels 3 --steps 3000 --batch 32 --seed 0 "
+             "--k-disc 1 --lr-g 2e-4 --lr-d 2e-4 --ema 0.99 --augment diffaugment "
+             "--set model.g_ch=8 --set model.d_ch=8 --set model.shared_dim=32 --set model.z_dim=80"),
 }
 
 # Recipes that ran but whose samples were not recognisably of their data, so nothing was shipped.
@@ -333,17 +358,36 @@ def pixel_fd(G, n: int, seed: int = 0, batch: int = 250, data: str = "shapes") -
     return metrics.frechet_distance(mu, sigma, *_SHAPES_STATS[data])
 
 
+def uses_classifier(data: str) -> bool:
+    """Whether a model of this data is measured in a classifier's features (FCD) rather than pixel FD."""
+    from ganstudio.training.emoji import is_emoji_spec
+    return data == "fashion-mnist" or is_emoji_spec(data)
+
+
+def eval_n_for(data: str) -> int:
+    from ganstudio.training.emoji import is_emoji_spec
+    return EVAL_N if data == "fashion-mnist" else EMOJI_EVAL_N if is_emoji_spec(data) else SHAPES_EVAL_N
+
+
 def evaluate(G, fmnist, class_names, n: int, seed: int = 0) -> dict:
-    """``fmnist``: True, or the data spec ("fashion-mnist", "shapes-upright", ...); False means "shapes"."""
+    """``fmnist``: True, or the data spec ("fashion-mnist", "emoji", "shapes-upright", ...); False means "shapes".
+
+    Fashion-MNIST models are measured with the Fashion-MNIST classifier, emoji models with the emoji group
+    classifier (both: "fcd"); the shapes models with pixel FD."""
     import torch
     data = fmnist if isinstance(fmnist, str) else ("fashion-mnist" if fmnist else "shapes")
-    fmnist = data == "fashion-mnist"
+    fmnist = uses_classifier(data)
 
     from ganstudio.training import metrics
+    from ganstudio.training.emoji import is_emoji_spec
     G.eval()
     with torch.no_grad():
         if fmnist:
-            r = metrics.evaluate_generator(G, n=n, batch=250, seed=seed, class_names=class_names)
+            clf = None
+            if is_emoji_spec(data):
+                from ganstudio.training.classifier import EMOJI_PATH as clf
+            r = metrics.evaluate_generator(G, n=n, batch=250 if G.img_resolution <= 32 else 100, seed=seed,
+                                           class_names=class_names, classifier_path=clf)
             out = {"fcd": r["fcd"], "is": r["is"], "precision": r["precision"], "recall": r["recall"]}
             if r.get("class_accuracy") is not None:
                 out["class_accuracy"] = r["class_accuracy"]
@@ -382,8 +426,9 @@ def render_grid(name: str, shipped: Path, G, class_names) -> Path:
     from ganstudio.imaging import make_grid, save_png
     DOCS_MODELS.mkdir(parents=True, exist_ok=True)
     out = DOCS_MODELS / f"{name}.png"
+    scale = 2 if G.img_resolution <= 32 else 1  # 64 px models are shown at their own size
     if not G.c_dim:
-        rc = cli(["sample", str(shipped), "--seeds", "0-63", "--cols", "8", "--scale", "2",
+        rc = cli(["sample", str(shipped), "--seeds", "0-63", "--cols", "8", "--scale", str(scale),
                   "--device", "cpu", "--out", str(out)])
         if rc:
             raise SystemExit(f"ganstudio sample failed ({rc})")
@@ -404,7 +449,7 @@ def render_grid(name: str, shipped: Path, G, class_names) -> Path:
     u8 = ((np.clip(imgs, -1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(0, 2, 3, 1)
     if u8.shape[-1] == 1:
         u8 = np.repeat(u8, 3, -1)
-    u8 = np.repeat(np.repeat(u8, 2, 1), 2, 2)
+    u8 = np.repeat(np.repeat(u8, scale, 1), scale, 2)
     save_png(out, make_grid(u8, cols=10))
     return out
 
@@ -490,12 +535,15 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
     ck = load_checkpoint(src)
     meta = ck.meta
     training = dict(meta.get("training") or {})
-    fmnist = r["data"] == "fashion-mnist"
+    fmnist = uses_classifier(r["data"])
     class_names = ck.class_names or None
     G = ck.G.float().eval()
     t0 = time.time()
-    eval_n = EVAL_N if fmnist else SHAPES_EVAL_N
+    eval_n = eval_n_for(r["data"])
     full = evaluate(G, r["data"], class_names, eval_n)
+    if r["data"] == "emoji":  # at the real-data reference's n as well (see EMOJI_REFERENCE_N)
+        at_ref = evaluate(G, r["data"], class_names, EMOJI_REFERENCE_N)
+        full["at_reference_n"] = {"n": EMOJI_REFERENCE_N, **{k: at_ref[k] for k in ("fcd", "precision", "recall")}}
     if hasattr(G, "reconstruct"):  # an autoencoder (VQ-VAE): how well it reproduces the test set too
         full.update(reconstruction(G, r["data"]))
     G0 = untrained_generator(meta)
@@ -541,6 +589,7 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
         **({"codes_grid": str(codes_grid.relative_to(ROOT))} if codes_grid else {}),
         **({"recon_grid": str(recon_grid.relative_to(ROOT))} if recon_grid else {}),
         **({"notes": r["notes"]} if r.get("notes") else {}),
+        **({"license": EMOJI_LICENSE} if r["data"] == "emoji" else {}),
         "default": False,
     }
     with _manifest_lock():
@@ -735,6 +784,12 @@ def store_reference() -> dict:
     return ref
 
 
+def emoji_reference() -> dict:
+    """The emoji classifier's own real-data figures: its 365 test glyphs against the train split's statistics."""
+    from ganstudio.training.classifier import EMOJI_PATH, load_classifier
+    return dict(load_classifier(EMOJI_PATH).meta["reference"])
+
+
 def readme_table() -> str:
     """The README's shipped-model table (markdown), from the manifest, with real data's figures first."""
     rows = ["| model | data | steps | CPU wall time | FCD (pixel FD for shapes) | untrained | precision | recall | "
@@ -746,12 +801,16 @@ def readme_table() -> str:
                         f"{r['precision']:.3f} | {r['recall']:.3f} | |")
         else:
             rows.append(f"| *real data* (train vs test, n {r['n']}) | {data} | | | {r['pixel_fd']:.2f} | | | | |")
+    if any(e["data"] == "emoji" for e in manifest["models"]):
+        ref = emoji_reference()
+        rows.append(f"| *real data* (test vs train, n {ref['n']}) | emoji | | | {ref['fcd_test_vs_train']:.2f} | | "
+                    f"{ref['precision_test_vs_train']:.3f} | {ref['recall_test_vs_train']:.3f} | |")
     for e in manifest["models"]:
         m = e["metrics"]
         key = e["check"]["metric"]
         digits = 1 if key == "fcd" else 2
         name = f"**{e['name']}** (default)" if e.get("default") else e["name"]
-        acc = _fmt(m.get("class_accuracy")) if e["classes"] and e["data"] == "fashion-mnist" else "–"
+        acc = _fmt(m.get("class_accuracy")) if e["classes"] and m.get("class_accuracy") is not None else "–"
         rows.append(f"| {name} | {e['data']} | {e['steps']} | {e['wall_time_s'] / 60:.1f} min | "
                     f"{_fmt(m[key], digits)} | {m[key + '_untrained']:.{0 if key == 'fcd' else 2}f} | "
                     f"{_fmt(m.get('precision'), 3)} | {_fmt(m.get('recall'), 3)} | {acc} |")

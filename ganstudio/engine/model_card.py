@@ -143,6 +143,10 @@ def card_fields(info: ModelInfo) -> tuple[list[tuple[str, str]], dict]:
     if wall:
         device = (entry or {}).get("device")
         rows.append(("Wall time", format_duration(wall) + (f" on {html.escape(str(device))}" if device else "")))
+    if entry and entry.get("notes"):  # what the samples look like, as the recipe's author described them
+        rows.append(("Notes", html.escape(str(entry["notes"]))))
+    if entry and entry.get("license"):  # e.g. a model trained on images rendered from a font
+        rows.append(("Licence", html.escape(str(entry["license"]))))
     if "stage" in training:
         rows.append(("Saved at stage", f"{training['stage']} (fade-in α {training.get('alpha', 1.0):g})"))
     if paper:

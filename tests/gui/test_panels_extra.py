@@ -74,7 +74,8 @@ def test_model_card_prefers_the_manifest_entry(qtbot, open_window, checkpoint, t
     path = checkpoint("dcgan")
     entry = {"name": "fmnist-test", "family": "DCGAN", "model": "dcgan", "file": "dcgan.safetensors",
              "data": "fashion-mnist", "command": "ganstudio train --preset dcgan --steps 1200",
-             "steps": 1200, "wall_time_s": 754, "device": "cpu", "metrics": {"fcd": 41.5, "fcd_untrained": 310.0}}
+             "steps": 1200, "wall_time_s": 754, "device": "cpu", "metrics": {"fcd": 41.5, "fcd_untrained": 310.0},
+             "notes": "Trousers <and> boots.", "license": "SIL Open Font License 1.1"}
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
     monkeypatch.setattr(pretrained, "list_pretrained", lambda: [entry])
     win = open_window(path)  # matched by file, not by name
@@ -82,6 +83,7 @@ def test_model_card_prefers_the_manifest_entry(qtbot, open_window, checkpoint, t
     assert "41.50" in card.field("Metrics") and "310.00" in card.field("Metrics")
     assert "ganstudio train --preset dcgan" in card.field("Recipe") and card.recipe == entry["command"]
     assert card.field("Wall time").startswith("12 min 34 s") and "manifest" in card.field("Card from")
+    assert card.field("Notes") == "Trousers &lt;and&gt; boots." and "Open Font License" in card.field("Licence")
 
 
 # -- Progressive GAN stages ----------------------------------------------------------------------------
