@@ -1,7 +1,8 @@
 """`ganstudio ppl MODEL`: perceptual path length (Karras et al. 2019) in z and w, full and end-point sampling."""
 NAME = "ppl"
 HELP = ("perceptual path length in z (and w) with full or end-point sampling, measured in the shipped "
-        "Fashion-MNIST classifier's features (or the shapes factor probe's); prints a table or JSON, "
+        "Fashion-MNIST classifier's features (the emoji group classifier's for emoji models, or the shapes "
+        "factor probe's); prints a table or JSON, "
         "--out writes the JSON report")
 
 BOOTSTRAP_MAX = 100_000
@@ -24,7 +25,8 @@ def add_arguments(p):
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     p.add_argument("--features", default="classifier", choices=("classifier", "probe"),
                    help="feature network of the distances: the Fashion-MNIST classifier (default; colour images "
-                        "converted to grey) or the shapes factor probe (RGB shapes models)")
+                        "converted to grey; models trained on emoji: the emoji group classifier) or the "
+                        "shapes factor probe (RGB shapes models)")
     p.add_argument("--classifier", default=None,
                    help="another classifier (or, with --features probe, probe) file (default: the shipped one)")
     p.add_argument("--out", default=None, help="write the result as JSON to this file (atomically)")
@@ -95,8 +97,13 @@ def run(args) -> int:
         raise UsageError(f"{args.model}: {ckpt.model_name} has no mapping network, so its w is z (use --space z)")
     spaces = has if args.space == "all" else (args.space,)
     samplings = ("full", "end") if args.sampling == "both" else (args.sampling,)
+    classifier = args.classifier
+    if classifier is None and args.features == "classifier":
+        from ganstudio.commands.eval import trained_on_emoji
+        if trained_on_emoji(ckpt.meta):  # as `ganstudio eval`: emoji models are measured in the emoji classifier's features
+            from ganstudio.training.classifier import EMOJI_PATH as classifier
     try:
-        features = FEATURES[args.features](G, args.classifier, device=device)
+        features = FEATURES[args.features](G, classifier, device=device)
     except (ClassifierError, ProbeError) as e:
         raise UsageError(str(e)) from None
     progress = None

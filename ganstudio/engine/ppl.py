@@ -83,21 +83,25 @@ def spaces_of(G) -> tuple[str, ...]:
 
 
 def classifier_features(G, path=None, device="cpu") -> FeatureNet:
-    """The shipped Fashion-MNIST classifier's 128-d features, with a note saying how they apply to ``G``."""
+    """A classifier's 128-d features (the shipped Fashion-MNIST one unless ``path`` names another, such as the
+    emoji group classifier), with a note saying how they apply to ``G``."""
     from ganstudio.training.classifier import load_classifier
     from ganstudio.training.metrics import to_classifier_input
     clf = load_classifier(path, device=device)
+    res, ch = clf.net.cfg.resolution, clf.net.cfg.in_channels
+    emoji = (clf.meta or {}).get("data") == "emoji"
     conv = []
-    if G.img_channels == 3:
+    if G.img_channels == 3 and ch == 1:
         conv.append("converted to grey (luma)")
-    if G.img_resolution != clf.net.cfg.resolution:
-        conv.append(f"resized to {clf.net.cfg.resolution} px")
+    if G.img_resolution != res:
+        conv.append(f"resized to {res} px")
     note = "images " + " and ".join(conv) + " for the classifier" if conv else ""
-    if G.img_channels != 1:
+    if G.img_channels != 1 and not emoji:
         note += ("; the classifier was trained on Fashion-MNIST, not on this model's data: compare these "
                  "numbers between models of the same data only")
-    return FeatureNet(lambda x: clf.net.features(to_classifier_input(x)),
-                      "Fashion-MNIST classifier, 128-d penultimate features", note)
+    name = ("emoji group classifier, 128-d penultimate features" if emoji
+            else "Fashion-MNIST classifier, 128-d penultimate features")
+    return FeatureNet(lambda x: clf.net.features(to_classifier_input(x, res, ch)), name, note)
 
 
 def probe_features(G, path=None, device="cpu") -> FeatureNet:

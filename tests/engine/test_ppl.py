@@ -266,3 +266,24 @@ def test_cli_a_folder_or_missing_file_as_the_feature_network_is_named(tmp_path, 
     assert main(["ppl", str(ck), "--n", "4", "--features", features, "--classifier", str(missing)]) == 2
     err = capsys.readouterr().err
     assert "not found" in err and "{path}" not in err and f"--out {missing}" in err, err
+
+
+def test_cli_measures_an_emoji_model_in_the_emoji_classifiers_colour_features(tmp_path, capsys):
+    """As `ganstudio eval`: a checkpoint trained on emoji is measured with the emoji group classifier, in colour."""
+    from ganstudio.checkpoints import save_checkpoint
+    from ganstudio.cli import main
+    from ganstudio.models import create_generator, get_spec
+    from ganstudio.training.classifier import EMOJI_PATH
+    if not EMOJI_PATH.is_file():
+        pytest.skip("the emoji classifier is not shipped")
+    torch.manual_seed(0)
+    G = create_generator("stylegan2", **{**get_spec("stylegan2").tiny, "img_channels": 3})
+    for data, expected in (("emoji", "emoji group classifier"), ("fashion-mnist", "Fashion-MNIST classifier")):
+        path = tmp_path / f"{data}.safetensors"
+        save_checkpoint(path, G, training={"data": data, "step": 1})
+        assert main(["ppl", str(path), "--n", "4", "--batch", "2", "--space", "z", "--bootstrap", "0",
+                     "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["features"].startswith(expected)
+        # The emoji classifier reads 64 px RGB: nothing is converted to grey for it.
+        assert ("grey" in report["feature_note"]) == (data != "emoji")
