@@ -124,7 +124,7 @@ RECIPES: dict[str, dict] = {
         # features).  (ndf 32 with dropout 0.5 ran at a quarter of the speed: stopped.)  Half the
         # paper's dropout: D strong enough to teach G, still regularized on its class head.
         # Issue 22: rerun on the code of 2026-12-08 it no longer reproduced the file shipped from the code of
-        # 2026-12-06 (3 of 22 tensors identical, fp16 weights up to 1.64 apart, check FCD 210.3 against 254.9);
+        # 2026-11-25 (3 of 22 tensors identical, fp16 weights up to 1.64 apart, check FCD 210.3 against 254.9);
         # the rerun is shipped (FCD 253.9 -> 207.4, recall 0.014 -> 0.009, class accuracy 0.49 -> 0.46).
         args="--preset acgan --data fashion-mnist --steps 1000 --batch 64 --seed 0 "
              "--set model.ngf=32 --set model.ndf=16 --set model.d_dropout=0.25",
