@@ -53,7 +53,7 @@ SHAPES_EVAL_N = 2000  # generated images for the shapes models' pixel Fréchet d
 # n 365, so each emoji model is measured at n 365 too (``at_reference_n``).
 EMOJI_EVAL_N = 3290
 EMOJI_REFERENCE_N = 365
-EMOJI_LICENSE = "Noto Color Emoji, SIL Open Font License 1.1 (Google): the training images are rendered from it"
+EMOJI_LICENSE_NOTE = "the training images are rendered from it"  # after training/emoji.py's LICENSE
 
 FMNIST = dict(data="fashion-mnist", resolution=32, channels=1)
 SHAPES = dict(data="shapes-upright", resolution=32, channels=3)
@@ -263,12 +263,17 @@ RECIPES: dict[str, dict] = {
     # beside the other, as resumable runs (bit-exact resume on the CPU), within 3 h of wall time.
     "emoji-stylegan2": dict(
         family="StyleGAN2", model="stylegan2", paper=PAPERS["stylegan2"], **EMOJI,
-        # Narrow (channel_max 32: ~1 MB of weights, 17-20 img/s on one thread) so that ~140 kimg fit in 3 h;
+        # Narrow (channel_max 32: 0.24 MB shipped at fp16, 17-20 img/s on one thread): 198 kimg in 3 h;
         # R1 0.1 as the paper's small-resolution configs, a 2-layer mapping network.
         args="--preset stylegan2 --data emoji --resolution 64 --channels 3 --steps 6176 --batch 32 --seed 0 "
              "--ema 0.99 --augment diffaugment --set r1=0.1 --set model.z_dim=64 --set model.w_dim=64 "
              "--set model.mapping_layers=2 --set model.channel_base=1024 --set model.channel_max=32",
-        notes="No recognisable emoji: glossy, shaded colour shapes with dark outlines and white highlights on the white background (the glyphs' rendering style), in the glyphs' colours: round yellow face-coloured shapes, skin-toned upright figure-like shapes, blue water-like and purple forms.  FD 44.7 in the emoji group classifier's features (untrained 509.9; the real test glyphs 1.61), precision 0.63, recall 0.38.  180 min on one thread reached 198 kimg; the paper's configurations train for thousands of kimg."),
+        notes="No recognisable emoji: glossy, shaded colour shapes with dark outlines and white highlights on the "
+              "white background (the glyphs' rendering style), in the glyphs' colours: round yellow face-coloured "
+              "shapes, skin-toned upright figure-like shapes, blue water-like and purple forms.  FD 44.7 in the "
+              "emoji group classifier's features (untrained 509.9; the real test glyphs 1.61), precision 0.63, "
+              "recall 0.38.  180 min on one thread reached 198 kimg; the paper's configurations train for thousands"
+              " of kimg."),
     "emoji-biggan": dict(
         family="BigGAN", model="biggan", paper=PAPERS["biggan"], **EMOJI,
         # Class-conditional on the 9 Unicode groups.  g_ch / d_ch 16 trained at 4.7 img/s on one thread (about
@@ -276,7 +281,13 @@ RECIPES: dict[str, dict] = {
         args="--preset biggan --data emoji --resolution 64 --channels 3 --steps 3681 --batch 32 --seed 0 "
              "--k-disc 1 --lr-g 2e-4 --lr-d 2e-4 --ema 0.99 --augment diffaugment "
              "--set model.g_ch=8 --set model.d_ch=8 --set model.shared_dim=32 --set model.z_dim=80",
-        notes="No recognisable emoji; the groups show as colour and outline: Smileys & Emotion as round yellow shapes, People & Body as dark and skin-toned shapes, Symbols as orange tiles with white marks, Flags as wide horizontal bands of red, green, white and blue; Animals, Food, Travel, Activities and Objects share red, orange and green blotches that differ little between these groups.  A dotted grid texture covers most samples.  Class accuracy 0.45 (the classifier's own on the real test glyphs: 0.80), FD 159.0 in the emoji group classifier's features (untrained 1263), precision 0.83, recall 0.28.  3681 steps of 32 (118 kimg) in 129 min on one thread."),
+        notes="No recognisable emoji; the groups show as colour and outline: Smileys & Emotion as round yellow "
+              "shapes, People & Body as dark and skin-toned shapes, Symbols as orange tiles with white marks, Flags"
+              " as wide horizontal bands of red, green, white and blue; Animals, Food, Travel, Activities and "
+              "Objects share red, orange and green blotches that differ little between these groups.  A dotted grid"
+              " texture covers most samples.  Class accuracy 0.45 (the classifier's own on the real test glyphs: "
+              "0.80), FD 159.0 in the emoji group classifier's features (untrained 1263), precision 0.83, recall "
+              "0.28.  3681 steps of 32 (118 kimg) in 129 min on one thread."),
 }
 
 # Recipes that ran but whose samples were not recognisably of their data, so nothing was shipped.
@@ -361,6 +372,11 @@ def pixel_fd(G, n: int, seed: int = 0, batch: int = 250, data: str = "shapes") -
             feats.append(_pixel_features(G(z, None)))
     mu, sigma = metrics.feature_stats(torch.cat(feats))
     return metrics.frechet_distance(mu, sigma, *_SHAPES_STATS[data])
+
+
+def emoji_license() -> str:
+    from ganstudio.training.emoji import LICENSE
+    return LICENSE
 
 
 def uses_classifier(data: str) -> bool:
@@ -594,7 +610,7 @@ def ship(name: str, runs: Path, ckpt: Path | None = None) -> dict:
         **({"codes_grid": str(codes_grid.relative_to(ROOT))} if codes_grid else {}),
         **({"recon_grid": str(recon_grid.relative_to(ROOT))} if recon_grid else {}),
         **({"notes": r["notes"]} if r.get("notes") else {}),
-        **({"license": EMOJI_LICENSE} if r["data"] == "emoji" else {}),
+        **({"license": f"{emoji_license()}: {EMOJI_LICENSE_NOTE}"} if r["data"] == "emoji" else {}),
         "default": False,
     }
     with _manifest_lock():
