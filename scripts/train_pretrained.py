@@ -138,8 +138,16 @@ RECIPES: dict[str, dict] = {
              "--set model.z_dim=16 --set model.hidden=[512]"),
     "fmnist-mlp-gan": dict(
         family="MLP GAN", model="mlp-gan", paper=PAPERS["mlp-gan"], **FMNIST,
-        args="--preset mlp-gan --data fashion-mnist --resolution 32 --steps 5000 --batch 64 --seed 0 "
-             "--set model.g_hidden=[256,512] --set model.d_hidden=[512,256]"),
+        # Issue 22: 5000 steps left salt-and-pepper speckle on every sample (FCD 311, recall 0.002); 30000
+        # steps without EMA still speckled (10000: FCD 255, recall 0.008).  An EMA of G's weights (0.999, as in
+        # ProGAN / BigGAN) averages the speckle out: recall 0.08 / 0.15 / 0.18 / 0.18 / 0.16 at 10k / 15k / 20k /
+        # 35k / 40k steps, FCD 154 -> 111.  Run as --steps 20000, resumed to 40000 (bit-exact); the step-35000
+        # checkpoint is shipped, which is what --steps 35000 trains (nothing in the loop reads the total).
+        args="--preset mlp-gan --data fashion-mnist --resolution 32 --steps 35000 --batch 64 --seed 0 --ema 0.999 "
+             "--set model.g_hidden=[256,512] --set model.d_hidden=[512,256]",
+        notes="Every class appears (tops, trousers, dresses, sneakers, boots, sandals, bags); many tops and coats "
+              "carry a grainy texture.  Recall 0.18 stays below the 0.3 asked for in issue 22 (it levelled off "
+              "from step 20000 to 40000)."),
     "fmnist-wgan-gp": dict(
         family="WGAN-GP", model="dcgan", paper=PAPERS["wgan-gp"], **FMNIST,
         # 400 steps left grey, textureless boxes (FCD 1050): WGAN-GP needs many more G steps.  Issue 22: the
