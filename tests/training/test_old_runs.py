@@ -33,21 +33,23 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _train(name: str, run: Path, resume: bool, **overrides) -> list:
+    """Train `run` with the fixture's config (fields overridden); the steps it reports."""
+    cfg = dataclasses.replace(TrainConfig.from_dict(RunDir(FIXTURES / f"old_run_{name}").read_config()), **overrides)
+    data = TinyData(n=20, res=cfg.resolution, classes=0)
+    return [s["step"] for s in train(cfg, run, dataset=data, resume=resume)]
+
+
 def _resume(name: str, run: Path, steps: int) -> list:
     if not run.exists():
         shutil.copytree(FIXTURES / f"old_run_{name}", run)
-    cfg = dataclasses.replace(TrainConfig.from_dict(RunDir(run).read_config()), steps=steps)
-    data = TinyData(n=20, res=cfg.resolution, classes=0)
-    return [s["step"] for s in train(cfg, run, dataset=data, resume=True)]
+    return _train(name, run, True, steps=steps)
 
 
 def _reproduces_fixture_start(name: str, tmp_path: Path, **overrides) -> bool:
     """Does this machine train the fixture's first three steps to the very same tensors?"""
     run = tmp_path / "fresh"
-    cfg = dataclasses.replace(TrainConfig.from_dict(RunDir(FIXTURES / f"old_run_{name}").read_config()), steps=3,
-                              **overrides)
-    data = TinyData(n=20, res=cfg.resolution, classes=0)
-    list(train(cfg, run, dataset=data))
+    _train(name, run, False, **{"steps": 3, **overrides})
     ours = load_file(str(run / "checkpoints/ckpt_000003.safetensors"))
     theirs = load_file(str(FIXTURES / f"old_run_{name}/checkpoints/ckpt_000003.safetensors"))
     keys = [k for k in theirs if k.startswith(("G.", "D.")) and k in ours]
